@@ -144,7 +144,9 @@ class Finding:
     def __post_init__(self) -> None:
         """Derive a stable id from what the finding is about, so re-runs give the same id."""
         if not self.id:
-            key = "\0".join((self.rule, *self.paths, self.environment or "", self.distribution or ""))
+            key = "\0".join(
+                (self.rule, *self.paths, self.environment or "", self.distribution or "")
+            )
             digest = hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:16]
             object.__setattr__(self, "id", digest)
 

@@ -23,7 +23,7 @@ class AffectedRelease:
 
     Attributes:
         name: canonical (PEP 503) distribution name.
-        specifier: the bad versions as a PEP 440 specifier set (e.g. ``==1.82.7,==1.82.8`` is
+        specifiers: the bad versions as PEP 440 specifier sets (e.g. ``==1.82.7`` and ``==1.82.8``,
             written in the pack as a list of specifiers, any of which matches).
         severity: severity of a finding for an installed match.
         note: why these versions are bad (one line).

@@ -1,0 +1,3 @@
+"""The triage bundle: the only code that writes (and later reads) bundle files."""
+
+from __future__ import annotations

@@ -1,0 +1,17 @@
+"""File names inside a bundle, and the schema version of their contents."""
+
+from __future__ import annotations
+
+SCHEMA_VERSION = "1.0"
+"""Additive changes bump the minor number; removing or renaming a field bumps the major."""
+
+MANIFEST = "manifest.json"
+FINDINGS = "findings.json"
+ENVIRONMENTS = "environments.json"
+INVENTORY = "inventory.json"
+COVERAGE = "coverage.json"
+REPORT_TEXT = "report.txt"
+EVIDENCE_DIR = "evidence"
+EVIDENCE_INDEX = "evidence/index.json"
+EVIDENCE_SUFFIX = ".evidence"
+"""Appended to every evidence copy, so no copy keeps a name Python acts on (``.pth``, ``.py``)."""

@@ -1,0 +1,100 @@
+"""Model to JSON: the only place that knows the wire shape of bundle files."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import datetime, timezone
+from enum import Enum
+from typing import Any, Dict, List, Optional, Sequence
+
+from sitesweep.discovery.model import PythonEnv
+from sitesweep.engine import ScanResult
+from sitesweep.metadata.model import Distribution
+from sitesweep.model import Finding, Gap
+
+
+def _plain(value: object) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (set, frozenset)):
+        return sorted(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+def dumps(value: object) -> str:
+    """Serialise deterministically: sorted keys, ASCII only (non-UTF-8 names survive escaped)."""
+    return json.dumps(_plain(value), sort_keys=True, indent=2, ensure_ascii=True) + "\n"
+
+
+def utc_iso(epoch: Optional[float]) -> Optional[str]:
+    """Format epoch seconds as an ISO 8601 UTC string."""
+    if epoch is None:
+        return None
+    return datetime.fromtimestamp(epoch, tz=timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def finding_dict(finding: Finding) -> Dict[str, Any]:
+    """A finding as written to findings.json."""
+    data: Dict[str, Any] = _plain(finding)
+    return data
+
+
+def environment_dict(env: PythonEnv) -> Dict[str, Any]:
+    """An environment as written to environments.json."""
+    data: Dict[str, Any] = _plain(env)
+    return data
+
+
+def distribution_dict(dist: Distribution) -> Dict[str, Any]:
+    """A distribution as written to inventory.json (RECORD summarised by its row count)."""
+    data: Dict[str, Any] = _plain(dataclasses.replace(dist, record=()))
+    data.pop("record")
+    data["record_rows"] = len(dist.record)
+    data["installed_at"] = utc_iso(dist.installed_at)
+    return data
+
+
+def gap_dict(gap: Gap) -> Dict[str, Any]:
+    """A coverage gap as written to coverage.json."""
+    data: Dict[str, Any] = _plain(gap)
+    return data
+
+
+def inventory_doc(result: ScanResult) -> Dict[str, Any]:
+    """The inventory file: identity, users, distributions, .pth files, hooks, files of interest."""
+    inv = result.inventory
+    return {
+        "identity": _plain(inv.identity),
+        "users": _plain(inv.users),
+        "distributions": [distribution_dict(d) for d in inv.distributions],
+        "pth_files": _plain(inv.pth_files),
+        "startup_hooks": _plain(inv.startup_hooks),
+        "files": _plain(inv.files),
+    }
+
+
+def coverage_doc(result: ScanResult, extra_gaps: Sequence[Gap] = ()) -> Dict[str, Any]:
+    """The coverage file: how much was looked at, and every gap (the bundle's own included)."""
+    inv = result.inventory
+    return {
+        "live": inv.live,
+        "dirs_walked": inv.dirs_walked,
+        "files_seen": inv.files_seen,
+        "environments": len(inv.environments),
+        "site_dirs": sum(len(e.site_dirs) for e in inv.environments),
+        "distributions": len(inv.distributions),
+        "checks_run": list(result.checks_run),
+        "gaps": [gap_dict(g) for g in (*result.gaps, *extra_gaps)],
+    }
+
+
+def findings_doc(result: ScanResult) -> List[Dict[str, Any]]:
+    """The findings file: a list of findings, most severe first."""
+    return [finding_dict(f) for f in result.findings]

@@ -1,0 +1,46 @@
+"""Where are the Python environments on this host?"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Sequence, Tuple
+
+from sitesweep.discovery.classify import classify
+from sitesweep.discovery.model import EnvKind, FsPolicy, PythonEnv
+from sitesweep.discovery.walk import WalkSpec, walk
+from sitesweep.host.identity import User
+from sitesweep.hostfs import HostRoot
+from sitesweep.model import Gap, HostPath
+from sitesweep.progress import Progress
+
+__all__ = ["Discovery", "EnvKind", "FsPolicy", "PythonEnv", "WalkSpec", "discover"]
+
+
+@dataclass(frozen=True)
+class Discovery:
+    """The environments found, the named files noted on the way, and what could not be walked."""
+
+    environments: Tuple[PythonEnv, ...]
+    named_files: Tuple[HostPath, ...]
+    gaps: Tuple[Gap, ...]
+    dirs_walked: int
+    files_seen: int
+
+
+def discover(
+    root: HostRoot, spec: WalkSpec, users: Sequence[User], progress: Optional[Progress] = None
+) -> Discovery:
+    """Walk the host once and classify every Python environment on it."""
+    result = walk(root, spec, progress)
+    names = {u.uid: u.name for u in users}
+    homes = sorted({u.home for u in users if u.home not in ("", "/")})
+    envs, gaps = classify(
+        root, result.site_dirs, result.venv_prefixes, result.conda_prefixes, names, homes
+    )
+    return Discovery(
+        environments=tuple(envs),
+        named_files=tuple(sorted(result.named_files)),
+        gaps=tuple(result.gaps + gaps),
+        dirs_walked=result.dirs,
+        files_seen=result.files,
+    )

@@ -1,0 +1,64 @@
+"""Types that say where the Python environments on a host are."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Tuple
+
+from sitesweep.model import HostPath, StrEnum
+
+
+class EnvKind(StrEnum):
+    """What kind of Python environment a prefix is."""
+
+    SYSTEM = "system"
+    USER = "user-site"
+    VENV = "venv"
+    CONDA = "conda"
+    PYENV = "pyenv"
+    PIPX = "pipx"
+    UV_TOOL = "uv-tool"
+    UV_PYTHON = "uv-python"
+    POETRY = "poetry"
+    PDM = "pdm"
+    HATCH = "hatch"
+    TOX = "tox"
+    NOX = "nox"
+    VIRTUALENVWRAPPER = "virtualenvwrapper"
+    EMBEDDED = "embedded"
+    VENDORED = "vendored"
+    CONTAINER = "container-layer"
+
+
+class FsPolicy(StrEnum):
+    """Which mounted filesystems the walk enters."""
+
+    LOCAL = "local"
+    """Live scans enter local disk filesystems and tmpfs, not network or pseudo filesystems;
+    scans of a ``--root`` tree enter everything under it (the analyst assembled it)."""
+    ONE = "one"
+    """Never leave the root's filesystem."""
+    ALL = "all"
+    """Enter every filesystem (network mounts included)."""
+
+
+@dataclass(frozen=True)
+class PythonEnv:
+    """One Python environment found on the host.
+
+    Attributes:
+        prefix: the environment's prefix directory.
+        kind: what kind of environment it is.
+        site_dirs: its site-packages / dist-packages directories.
+        python_versions: interpreter versions read from files (pyvenv.cfg, lib/pythonX.Y names,
+            conda-meta records); never by running anything.
+        owner: user name (or uid) owning the prefix.
+        detail: extra words: the inner kind of a container layer, the pyvenv.cfg ``home``.
+    """
+
+    prefix: HostPath
+    kind: EnvKind
+    site_dirs: Tuple[HostPath, ...]
+    python_versions: Tuple[str, ...]
+    owner: Optional[str]
+    detail: str = ""

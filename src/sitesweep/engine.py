@@ -1,0 +1,73 @@
+"""Run every check over an inventory and assemble the result. No I/O, no drawing."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import List, Sequence, Tuple, Type
+
+from sitesweep.checks import CHECKS, Check, CheckContext
+from sitesweep.inventory import Inventory
+from sitesweep.model import Finding, Gap, GapReason, Severity
+from sitesweep.packs.model import PackSet
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """What one analysis says about one inventory.
+
+    Attributes:
+        inventory: the observations analysed.
+        packs: the packs they were matched against.
+        findings: every finding, most severe first, deduplicated.
+        gaps: the inventory's gaps plus checks that could not run.
+        checks_run: ids of the checks that ran.
+    """
+
+    inventory: Inventory
+    packs: PackSet
+    findings: Tuple[Finding, ...]
+    gaps: Tuple[Gap, ...]
+    checks_run: Tuple[str, ...]
+
+    def worst(self) -> Severity:
+        """Return the most severe finding's severity (info when there is none)."""
+        return self.findings[0].severity if self.findings else Severity.INFO
+
+    def at_least(self, threshold: Severity) -> Tuple[Finding, ...]:
+        """Return the findings at or above ``threshold``."""
+        return tuple(f for f in self.findings if f.severity.at_least(threshold))
+
+
+def analyze(
+    inventory: Inventory,
+    packs: PackSet,
+    checks: Sequence[Type[Check]] = CHECKS,
+    strict: bool = False,
+) -> ScanResult:
+    """Run ``checks`` over ``inventory``; a failing check becomes a gap unless ``strict``."""
+    ctx = CheckContext(inventory, packs)
+    findings: List[Finding] = []
+    gaps: List[Gap] = list(inventory.gaps)
+    ran: List[str] = []
+    for check_type in checks:
+        check = check_type()
+        reason = check.skip_reason(ctx)
+        if reason is not None:
+            gaps.append(Gap(check.id, None, GapReason.LIVE_ONLY, reason))
+            continue
+        try:
+            findings.extend(check.run(ctx))
+        except Exception as exc:
+            if strict:
+                raise
+            log.error("check %s failed: %s", check.id, exc)
+            log.debug("check %s traceback", check.id, exc_info=True)
+            gaps.append(Gap(check.id, None, GapReason.CHECK_FAILED, f"{type(exc).__name__}: {exc}"))
+            continue
+        ran.append(check.id)
+    unique = {f.id: f for f in findings}
+    ordered = tuple(sorted(unique.values(), key=Finding.sort_key))
+    return ScanResult(inventory, packs, ordered, tuple(gaps), tuple(ran))

@@ -1,0 +1,3 @@
+"""Observations about the host that are not Python environments: identity, users."""
+
+from __future__ import annotations

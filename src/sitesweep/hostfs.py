@@ -1,0 +1,275 @@
+"""The only door to the scanned filesystem.
+
+:class:`HostRoot` maps host paths (as the scanned system sees them) to real paths on the scanning
+machine and back, resolves symlinks *inside* the root (an absolute link in a mounted image points
+into the image, never at the analyst's own ``/etc``), and reads files safely: regular files only,
+never a FIFO or a device, ``O_NOFOLLOW`` + ``O_NONBLOCK``, bounded sizes, and ``O_NOATIME`` where
+allowed so reading evidence does not change its access time.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import stat
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional, Union
+
+from sitesweep.errors import HostReadError, RootError
+from sitesweep.model import GapReason, HostPath
+
+MAX_SYMLINK_HOPS = 40
+"""Same bound as the Linux kernel: more hops means a loop."""
+
+_OPEN_FLAGS = (
+    os.O_RDONLY
+    | getattr(os, "O_NONBLOCK", 0)
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_NOCTTY", 0)
+)
+_O_NOATIME = getattr(os, "O_NOATIME", 0)
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """What ``lstat`` says about a host file, in host terms."""
+
+    path: HostPath
+    size: int
+    mode: int
+    uid: int
+    gid: int
+    mtime: float
+    ctime: float
+
+    @property
+    def is_regular(self) -> bool:
+        """Return whether this is a regular file."""
+        return stat.S_ISREG(self.mode)
+
+
+@dataclass(frozen=True)
+class Digest:
+    """SHA-256 and size of a file's content."""
+
+    sha256: str
+    size: int
+
+
+def gap_reason_for(exc: OSError) -> GapReason:
+    """Map an OS error to the coverage-gap reason a responder reads."""
+    if isinstance(exc, PermissionError):
+        return GapReason.PERMISSION_DENIED
+    if isinstance(exc, (FileNotFoundError, NotADirectoryError)):
+        return GapReason.VANISHED
+    if exc.errno == errno.ELOOP:
+        return GapReason.SYMLINK_LOOP
+    return GapReason.OS_ERROR
+
+
+class HostRoot:
+    """A scanned filesystem: the live ``/`` or a directory holding a host's tree.
+
+    Args:
+        root: the directory that stands for the host's ``/``; ``None`` means the live system.
+    """
+
+    def __init__(self, root: Optional[Path] = None) -> None:
+        self.is_live = root is None or os.path.realpath(root) == "/"
+        real = Path("/") if root is None else Path(os.path.realpath(root))
+        if not real.is_dir():
+            raise RootError(f"scan root {root} is not a directory")
+        self.root = real
+        self._prefix = "" if self.is_live else str(real)
+
+    # -- path mapping -------------------------------------------------------------------------
+
+    def real(self, host: str) -> Path:
+        """Return the real path for a host path, without resolving any symlink."""
+        return Path(self._prefix + "/" + host.lstrip("/")) if self._prefix else Path(host)
+
+    def host(self, real: Union[str, Path]) -> HostPath:
+        """Return the host path for a real path under the root."""
+        text = os.fspath(real)
+        if not self._prefix:
+            return HostPath(text)
+        if text == self._prefix:
+            return HostPath("/")
+        if not text.startswith(self._prefix + "/"):
+            raise ValueError(f"{text} is outside the scan root {self._prefix}")
+        return HostPath(text[len(self._prefix) :])
+
+    def resolve(self, host: str) -> Path:
+        """Resolve symlinks in ``host`` as the scanned host would, confined to the root.
+
+        Raises:
+            HostReadError: on a symlink loop (more than :data:`MAX_SYMLINK_HOPS` links).
+        """
+        if self.is_live:
+            return Path(os.path.realpath(host))
+        pending = deque(p for p in host.split("/") if p)
+        parts: list[str] = []
+        hops = 0
+        while pending:
+            part = pending.popleft()
+            if part == ".":
+                continue
+            if part == "..":
+                if parts:
+                    parts.pop()
+                continue
+            candidate = self.root.joinpath(*parts, part)
+            try:
+                is_link = stat.S_ISLNK(os.lstat(candidate).st_mode)
+            except OSError:
+                parts.append(part)
+                parts.extend(pending)
+                break
+            if not is_link:
+                parts.append(part)
+                continue
+            hops += 1
+            if hops > MAX_SYMLINK_HOPS:
+                raise HostReadError(host, GapReason.SYMLINK_LOOP, "too many levels of symlinks")
+            target = os.readlink(candidate)
+            if target.startswith("/"):
+                parts = []
+            pending.extendleft(reversed([p for p in target.split("/") if p]))
+        return self.root.joinpath(*parts)
+
+    # -- metadata -----------------------------------------------------------------------------
+
+    def lstat(self, host: str) -> FileInfo:
+        """Return ``lstat`` facts for a host path (the link itself if it is a symlink)."""
+        try:
+            st = os.lstat(self.real(host))
+        except OSError as exc:
+            raise HostReadError(host, gap_reason_for(exc), exc.strerror or str(exc)) from exc
+        return _info(HostPath(host), st)
+
+    def listdir(self, host: str) -> list[os.DirEntry[str]]:
+        """List a directory's entries (not following a symlinked directory)."""
+        real = self.real(host)
+        try:
+            if stat.S_ISLNK(os.lstat(real).st_mode):
+                raise HostReadError(host, GapReason.SPECIAL_FILE, "directory is a symlink")
+            with os.scandir(real) as it:
+                return sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            raise HostReadError(host, gap_reason_for(exc), exc.strerror or str(exc)) from exc
+
+    # -- content ------------------------------------------------------------------------------
+
+    def read_bytes(self, host: str, limit: int) -> bytes:
+        """Read a whole regular file of at most ``limit`` bytes.
+
+        Raises:
+            HostReadError: the file is not regular, larger than ``limit``, unreadable or gone.
+        """
+        chunks: list[bytes] = []
+        total = 0
+        with self._open(host) as fd:
+            while True:
+                chunk = _read(host, fd.fileno(), min(_CHUNK, limit + 1 - total))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                total += len(chunk)
+                if total > limit:
+                    raise HostReadError(host, GapReason.TOO_LARGE, f"larger than {limit} bytes")
+        return b"".join(chunks)
+
+    def read_text(self, host: str, limit: int) -> str:
+        """Read a regular file as UTF-8 text; undecodable bytes are kept as surrogate escapes."""
+        return self.read_bytes(host, limit).decode("utf-8", "surrogateescape")
+
+    def digest(self, host: str, limit: int) -> Digest:
+        """Stream a regular file of at most ``limit`` bytes through SHA-256."""
+        sha = hashlib.sha256()
+        total = 0
+        with self._open(host) as fd:
+            while True:
+                chunk = _read(host, fd.fileno(), _CHUNK)
+                if not chunk:
+                    break
+                total += len(chunk)
+                if total > limit:
+                    raise HostReadError(host, GapReason.TOO_LARGE, f"larger than {limit} bytes")
+                sha.update(chunk)
+        return Digest(sha.hexdigest(), total)
+
+    def _open(self, host: str) -> _Fd:
+        real = self.resolve(host)
+        try:
+            st = os.lstat(real)
+        except OSError as exc:
+            raise HostReadError(host, gap_reason_for(exc), exc.strerror or str(exc)) from exc
+        if stat.S_ISLNK(st.st_mode):
+            raise HostReadError(host, GapReason.SYMLINK_LOOP, "symlink cannot be resolved")
+        if not stat.S_ISREG(st.st_mode):
+            raise HostReadError(host, GapReason.SPECIAL_FILE, f"not a regular file ({_kind(st)})")
+        fd = _open_fd(host, real)
+        after = os.fstat(fd)
+        if not stat.S_ISREG(after.st_mode):
+            os.close(fd)
+            raise HostReadError(host, GapReason.SPECIAL_FILE, "changed into a special file")
+        return _Fd(fd)
+
+
+class _Fd:
+    """A file descriptor closed on exit from a ``with`` block."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def __enter__(self) -> _Fd:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        os.close(self._fd)
+
+
+def _open_fd(host: str, real: Path) -> int:
+    try:
+        try:
+            return os.open(real, _OPEN_FLAGS | _O_NOATIME)
+        except PermissionError:
+            if not _O_NOATIME:
+                raise
+            # O_NOATIME needs ownership or CAP_FOWNER; retry without it.
+            return os.open(real, _OPEN_FLAGS)
+    except OSError as exc:
+        raise HostReadError(host, gap_reason_for(exc), exc.strerror or str(exc)) from exc
+
+
+def _read(host: str, fd: int, size: int) -> bytes:
+    try:
+        return os.read(fd, size)
+    except OSError as exc:
+        raise HostReadError(host, gap_reason_for(exc), exc.strerror or str(exc)) from exc
+
+
+def _info(path: HostPath, st: os.stat_result) -> FileInfo:
+    return FileInfo(path, st.st_size, st.st_mode, st.st_uid, st.st_gid, st.st_mtime, st.st_ctime)
+
+
+def _kind(st: os.stat_result) -> str:
+    mode = st.st_mode
+    for test, name in (
+        (stat.S_ISFIFO, "FIFO"),
+        (stat.S_ISSOCK, "socket"),
+        (stat.S_ISCHR, "character device"),
+        (stat.S_ISBLK, "block device"),
+        (stat.S_ISDIR, "directory"),
+    ):
+        if test(mode):
+            return name
+    return "special file"

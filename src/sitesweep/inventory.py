@@ -1,0 +1,135 @@
+"""Every observation of one collection, and the function that collects them from a host.
+
+The inventory knows nothing about signature packs: the collector is told which file names and
+site-relative paths to hash (:class:`CollectSpec`), so a ``collect`` run needs no matching.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import FrozenSet, List, Optional, Tuple
+
+from sitesweep.discovery import Discovery, FsPolicy, PythonEnv, WalkSpec, discover
+from sitesweep.host.identity import HostIdentity, User, read_identity, read_users
+from sitesweep.hostfs import HostRoot
+from sitesweep.metadata import hash_file, read_site
+from sitesweep.metadata.model import Distribution, HostFile, PthFile, StartupHook
+from sitesweep.model import Gap, HostPath
+from sitesweep.progress import NullProgress, Progress
+
+DEFAULT_HASH_LIMIT = 256 << 20
+"""Files of interest larger than this are not hashed (recorded as a gap)."""
+
+
+@dataclass(frozen=True)
+class CollectSpec:
+    """What the collector should look out for beyond environments.
+
+    Attributes:
+        names: file base names to note and hash wherever they are.
+        site_paths: paths relative to any site dir to hash when present.
+        exclude: host paths not to walk.
+        fs_policy: which mounted filesystems to enter.
+        hash_limit: largest file hashed.
+    """
+
+    names: FrozenSet[str] = frozenset()
+    site_paths: FrozenSet[str] = frozenset()
+    exclude: Tuple[str, ...] = ()
+    fs_policy: FsPolicy = FsPolicy.LOCAL
+    hash_limit: int = DEFAULT_HASH_LIMIT
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """All observations of one host.
+
+    Attributes:
+        root: the directory scanned as the host's ``/`` ("/" for a live scan).
+        live: whether this was the running system.
+        identity: host names.
+        users: accounts from /etc/passwd.
+        environments: Python environments found.
+        distributions: installed distributions in every site dir.
+        pth_files: every .pth in every site dir.
+        startup_hooks: sitecustomize/usercustomize modules.
+        files: files of interest (named indicator files, indicator paths in site dirs).
+        gaps: what could not be read, and why.
+        dirs_walked, files_seen: how much the walk covered.
+    """
+
+    root: str
+    live: bool
+    identity: HostIdentity
+    users: Tuple[User, ...]
+    environments: Tuple[PythonEnv, ...]
+    distributions: Tuple[Distribution, ...]
+    pth_files: Tuple[PthFile, ...]
+    startup_hooks: Tuple[StartupHook, ...]
+    files: Tuple[HostFile, ...]
+    gaps: Tuple[Gap, ...]
+    dirs_walked: int
+    files_seen: int
+
+    def environment_of(self, path: str) -> Optional[PythonEnv]:
+        """Return the environment whose prefix holds ``path`` (the deepest one)."""
+        best: Optional[PythonEnv] = None
+        for env in self.environments:
+            prefix = env.prefix.rstrip("/") + "/"
+            if path.startswith(prefix) and (best is None or len(env.prefix) > len(best.prefix)):
+                best = env
+        return best
+
+
+def collect_inventory(
+    root: HostRoot, spec: CollectSpec, progress: Optional[Progress] = None
+) -> Inventory:
+    """Walk the host, find its environments, and read every site dir statically."""
+    progress = progress or NullProgress()
+    gaps: List[Gap] = []
+    identity = read_identity(root, gaps)
+    users = read_users(root, gaps)
+    progress.stage("discover")
+    found: Discovery = discover(
+        root, WalkSpec(spec.names, spec.exclude, spec.fs_policy), users, progress
+    )
+    gaps.extend(found.gaps)
+    progress.stage("inventory")
+    dists: List[Distribution] = []
+    pths: List[PthFile] = []
+    hooks: List[StartupHook] = []
+    files: List[HostFile] = []
+    sites = sorted({site for env in found.environments for site in env.site_dirs})
+    for count, site in enumerate(sites, 1):
+        inv = read_site(root, site, spec.site_paths, spec.hash_limit)
+        dists += inv.distributions
+        pths += inv.pth_files
+        hooks += inv.startup_hooks
+        files += inv.files
+        gaps += inv.gaps
+        progress.advance(count, site)
+    seen = {f.path for f in files}
+    for path in found.named_files:
+        if path not in seen:
+            file = hash_file(root, path, spec.hash_limit, gaps)
+            if file is not None:
+                files.append(file)
+                seen.add(HostPath(path))
+    return Inventory(
+        root=str(root.root),
+        live=root.is_live,
+        identity=identity,
+        users=users,
+        environments=found.environments,
+        distributions=tuple(dists),
+        pth_files=tuple(pths),
+        startup_hooks=tuple(hooks),
+        files=tuple(sorted(files, key=lambda f: f.path)),
+        gaps=tuple(sorted(set(gaps), key=_gap_key)),
+        dirs_walked=found.dirs_walked,
+        files_seen=found.files_seen,
+    )
+
+
+def _gap_key(gap: Gap) -> Tuple[str, str, str]:
+    return (gap.path or "", gap.area, gap.reason.value)

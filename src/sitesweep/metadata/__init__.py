@@ -1,0 +1,114 @@
+"""What is installed in a site-packages directory, read statically (never imported, never run)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from os import DirEntry
+from typing import FrozenSet, List, Optional
+
+from sitesweep.errors import HostReadError
+from sitesweep.hostfs import HostRoot
+from sitesweep.metadata.distinfo import read_distribution
+from sitesweep.metadata.model import Distribution, HostFile, PthFile, StartupHook
+from sitesweep.metadata.pth import parse_pth
+from sitesweep.model import Gap, HostPath
+
+__all__ = ["SiteInventory", "hash_file", "read_site"]
+
+PTH_LIMIT = 1 << 20
+"""A real .pth is a few lines; the litellm one was 34 KB. Larger ones are recorded as gaps."""
+HOOK_LIMIT = 1 << 20
+STARTUP_HOOK_NAMES = ("sitecustomize", "usercustomize")
+
+
+@dataclass
+class SiteInventory:
+    """Everything read from one site dir."""
+
+    distributions: List[Distribution] = field(default_factory=list)
+    pth_files: List[PthFile] = field(default_factory=list)
+    startup_hooks: List[StartupHook] = field(default_factory=list)
+    files: List[HostFile] = field(default_factory=list)
+    gaps: List[Gap] = field(default_factory=list)
+
+
+def hash_file(root: HostRoot, path: str, limit: int, gaps: List[Gap]) -> Optional[HostFile]:
+    """Stat and hash one host file; failures become gaps and give ``None``."""
+    try:
+        info = root.lstat(path)
+        digest = root.digest(path, limit)
+    except HostReadError as exc:
+        gaps.append(Gap("inventory", HostPath(path), exc.reason, exc.detail))
+        return None
+    return HostFile(HostPath(path), digest.size, digest.sha256, info.mtime, info.mode, info.uid)
+
+
+def _read_pth(root: HostRoot, site: HostPath, path: str, inv: SiteInventory) -> None:
+    try:
+        info = root.lstat(path)
+        data = root.read_bytes(path, PTH_LIMIT)
+    except HostReadError as exc:
+        inv.gaps.append(Gap("inventory", HostPath(path), exc.reason, exc.detail))
+        return
+    file = HostFile(
+        HostPath(path), len(data), hashlib.sha256(data).hexdigest(), info.mtime, info.mode, info.uid
+    )
+    text = data.decode("utf-8", "surrogateescape")
+    inv.pth_files.append(PthFile(site, file, parse_pth(text)))
+
+
+def _read_hook(root: HostRoot, site: HostPath, path: str, name: str, inv: SiteInventory) -> None:
+    file = hash_file(root, path, HOOK_LIMIT, inv.gaps)
+    if file is None:
+        return
+    try:
+        text = root.read_text(path, HOOK_LIMIT)
+    except HostReadError as exc:
+        inv.gaps.append(Gap("inventory", HostPath(path), exc.reason, exc.detail))
+        text = ""
+    inv.startup_hooks.append(StartupHook(site, name, file, text))
+
+
+def _read_hook_entry(
+    root: HostRoot, site: HostPath, entry: DirEntry[str], inv: SiteInventory
+) -> None:
+    """Read ``sitecustomize.py``/``.pyc`` or a ``sitecustomize/`` package's ``__init__.py``."""
+    stem, dot, ext = entry.name.partition(".")
+    path = f"{site.rstrip('/')}/{entry.name}"
+    if ext in ("py", "pyc"):
+        _read_hook(root, site, path, stem, inv)
+    elif not dot and entry.is_dir(follow_symlinks=False):
+        _read_hook(root, site, f"{path}/__init__.py", stem, inv)
+
+
+def read_site(
+    root: HostRoot, site: HostPath, site_paths: FrozenSet[str], hash_limit: int
+) -> SiteInventory:
+    """Read a site dir's distributions, .pth files, startup hooks and indicator paths."""
+    inv = SiteInventory()
+    try:
+        entries = root.listdir(site)
+    except HostReadError as exc:
+        inv.gaps.append(Gap("inventory", site, exc.reason, exc.detail))
+        return inv
+    base = site.rstrip("/")
+    for entry in entries:
+        name = entry.name
+        path = f"{base}/{name}"
+        if name.endswith((".dist-info", ".egg-info")):
+            inv.distributions.append(read_distribution(root, site, name, inv.gaps))
+        elif name.endswith(".pth"):
+            _read_pth(root, site, path, inv)
+        elif name.partition(".")[0] in STARTUP_HOOK_NAMES:
+            _read_hook_entry(root, site, entry, inv)
+    for rel in sorted(site_paths):
+        path = f"{base}/{rel}"
+        try:
+            root.lstat(path)
+        except HostReadError:
+            continue
+        file = hash_file(root, path, hash_limit, inv.gaps)
+        if file is not None:
+            inv.files.append(file)
+    return inv

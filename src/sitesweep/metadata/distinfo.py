@@ -1,0 +1,163 @@
+"""Read ``.dist-info`` and ``.egg-info`` metadata as data: never import, never run."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from typing import List, Optional, Tuple
+
+from packaging.metadata import parse_email
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from sitesweep.errors import HostReadError
+from sitesweep.hostfs import HostRoot
+from sitesweep.metadata.model import DistFormat, Distribution, RecordEntry
+from sitesweep.model import Gap, GapReason, HostPath
+
+METADATA_LIMIT = 4 << 20
+"""METADATA holds the long description; 4 MiB is far above any real one."""
+RECORD_LIMIT = 64 << 20
+SMALL_LIMIT = 64 << 10
+
+_DIR_NAME = re.compile(r"^(?P<name>.+?)-(?P<version>[^-]+?)(?:-py\d.*)?\.(?:dist|egg)-info$")
+
+
+def _gap(gaps: List[Gap], path: str, exc: HostReadError) -> None:
+    gaps.append(Gap("inventory", HostPath(path), exc.reason, exc.detail))
+
+
+def _optional_text(root: HostRoot, path: str, limit: int, gaps: List[Gap]) -> Optional[str]:
+    """Read a file that may legitimately be absent; other failures become gaps."""
+    try:
+        return root.read_text(path, limit)
+    except HostReadError as exc:
+        if exc.reason is not GapReason.VANISHED:
+            _gap(gaps, path, exc)
+        return None
+
+
+def parse_record(text: str) -> Tuple[Tuple[RecordEntry, ...], Tuple[str, ...]]:
+    """Parse RECORD rows leniently; return entries and problems (never raises)."""
+    entries: List[RecordEntry] = []
+    problems: List[str] = []
+    try:
+        for number, row in enumerate(csv.reader(text.splitlines()), 1):
+            if not row or not row[0]:
+                continue
+            size: Optional[int] = None
+            raw_size = row[2] if len(row) > 2 else ""
+            if raw_size.strip():
+                try:
+                    size = int(raw_size)
+                except ValueError:
+                    problems.append(f"RECORD line {number}: size {raw_size!r} is not a number")
+            entries.append(RecordEntry(row[0], row[1] if len(row) > 1 else "", size))
+    except csv.Error as exc:
+        problems.append(f"RECORD: {exc}")
+    return tuple(entries), tuple(problems)
+
+
+def _names_from_dir(dirname: str) -> Tuple[str, str]:
+    match = _DIR_NAME.match(dirname)
+    if match:
+        return match.group("name"), match.group("version")
+    return dirname.rsplit(".", 1)[0], ""
+
+
+def _parse_metadata(text: Optional[str], dirname: str) -> Tuple[str, str, List[str]]:
+    """Return (name, version, problems) from METADATA/PKG-INFO, falling back to the dir name."""
+    dir_name, dir_version = _names_from_dir(dirname)
+    if text is None:
+        return dir_name, dir_version, ["metadata file missing or unreadable; name from directory"]
+    raw, unparsed = parse_email(text)
+    problems: List[str] = [
+        f"metadata field {key!r} could not be parsed"
+        for key in sorted(unparsed)
+        if key.lower() in ("name", "version", "metadata-version")
+    ]
+    name = raw.get("name") or dir_name
+    version = raw.get("version") or dir_version
+    if not raw.get("name"):
+        problems.append("metadata has no Name; name from directory")
+    if not raw.get("version"):
+        problems.append("metadata has no Version; version from directory")
+    return name, version, problems
+
+
+def _direct_url(text: Optional[str], problems: List[str]) -> Tuple[Optional[str], bool]:
+    if text is None:
+        return None, False
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        problems.append(f"direct_url.json is not JSON: {exc}")
+        return None, False
+    if not isinstance(data, dict):
+        problems.append("direct_url.json is not an object")
+        return None, False
+    url = data.get("url")
+    dir_info = data.get("dir_info")
+    editable = isinstance(dir_info, dict) and dir_info.get("editable") is True
+    return (url if isinstance(url, str) else None), editable
+
+
+def _is_valid(version: str) -> bool:
+    try:
+        Version(version)
+    except InvalidVersion:
+        return False
+    return True
+
+
+def read_distribution(
+    root: HostRoot, site: HostPath, dirname: str, gaps: List[Gap]
+) -> Distribution:
+    """Read one ``*.dist-info`` / ``*.egg-info`` entry of a site dir."""
+    path = f"{site.rstrip('/')}/{dirname}"
+    is_dist_info = dirname.endswith(".dist-info")
+    fmt = DistFormat.DIST_INFO if is_dist_info else DistFormat.EGG_INFO_DIR
+    installed_at: Optional[float] = None
+    try:
+        info = root.lstat(path)
+        installed_at = info.mtime
+        if info.is_regular:
+            fmt = DistFormat.EGG_INFO_FILE
+    except HostReadError as exc:
+        _gap(gaps, path, exc)
+    meta_path = {
+        DistFormat.DIST_INFO: f"{path}/METADATA",
+        DistFormat.EGG_INFO_DIR: f"{path}/PKG-INFO",
+        DistFormat.EGG_INFO_FILE: path,
+    }[fmt]
+    name, version, problems = _parse_metadata(
+        _optional_text(root, meta_path, METADATA_LIMIT, gaps), dirname
+    )
+    record: Tuple[RecordEntry, ...] = ()
+    installer = direct_url = None
+    editable = False
+    if fmt is DistFormat.DIST_INFO:
+        record_text = _optional_text(root, f"{path}/RECORD", RECORD_LIMIT, gaps)
+        if record_text is not None:
+            record, record_problems = parse_record(record_text)
+            problems.extend(record_problems)
+        installer = (_optional_text(root, f"{path}/INSTALLER", SMALL_LIMIT, gaps) or "").strip()
+        direct_url, editable = _direct_url(
+            _optional_text(root, f"{path}/direct_url.json", SMALL_LIMIT, gaps), problems
+        )
+    return Distribution(
+        site_dir=site,
+        path=HostPath(path),
+        format=fmt,
+        raw_name=name,
+        name=canonicalize_name(name),
+        version=version,
+        version_valid=_is_valid(version),
+        installer=installer or None,
+        direct_url=direct_url,
+        editable=editable,
+        installed_at=installed_at,
+        record=record,
+        problems=tuple(problems),
+    )
