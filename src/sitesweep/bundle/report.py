@@ -24,7 +24,8 @@ def render_text_report(result: ScanResult) -> str:
     inv = result.inventory
     out: List[str] = [
         f"sitesweep report for {inv.identity.hostname}",
-        f"scan root: {inv.root} ({'live system' if inv.live else 'offline tree'})",
+        "scanned: "
+        + ("the live system" if inv.live else "an offline tree (root in manifest.json)"),
         f"packs: {', '.join(f'{p.id} v{p.version}' for p in result.packs.packs) or 'none'}",
         "",
         verdict(result),

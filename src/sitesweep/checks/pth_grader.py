@@ -10,8 +10,8 @@ Nothing here executes or imports the text it grades. ``ast.parse`` only builds a
 it cannot (syntax errors, null bytes, absurd nesting) a bounded regex scan runs instead. Strings
 that the code would execute (``exec('...')``, ``python -c '...'``, a base64 literal fed to
 ``exec``) are decoded as data and graded the same way, to a fixed depth. Inputs are capped at
-1 MiB. Every regex in this module has no quantified group containing a quantifier, so none can
-backtrack catastrophically. The public functions never raise.
+1 MiB. No regex in this module repeats a group (``(...)*``, ``(...)+``, ``(...){n,}``); groups
+are at most optional, so none can backtrack catastrophically. The public functions never raise.
 """
 
 from __future__ import annotations
@@ -561,7 +561,11 @@ _DECODER_TEXT = re.compile(
     r"a2b_hex|unhexlify|fromhex|decompress|marshal|pickle|rot_?13)\b|\bcodecs\s*\.\s*decode\b"
 )
 _EXECUTABLE_MINUS_C = re.compile(r"\bsys\s*\.\s*executable\b[^\n]{0,200}?['\"]-c['\"]")
-_BLOB_TEXT = re.compile(r"[A-Za-z0-9+/]{200,}|[A-Za-z0-9_-]{200,}|[\\x0-9A-Fa-f]{200,}")
+# Each run may only start where the previous character is outside its class: linear time.
+_BLOB_TEXT = re.compile(
+    r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{200,}|(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{200,}|"
+    r"(?<![\\x0-9A-Fa-f])[\\x0-9A-Fa-f]{200,}"
+)
 _STRING_START = re.compile(r"[\"'#]")
 _NESTING_OPERATORS = "([{.+-*/%~&|^<>@"
 _NO_NAMES: FrozenSet[str] = frozenset()
@@ -882,28 +886,35 @@ class _Scanner:
         if depth > 20:
             return None
         if isinstance(node, ast.Call):
-            func = self._resolve(node.func, depth + 1)
-            first = _str_value(node.args[0]) if node.args else None
-            if func == "__import__" and first:
-                return first if len(node.args) >= 4 else first.split(".")[0]
-            if func == "importlib.import_module" and first:
-                return first
-            if func == "getattr" and len(node.args) >= 2:
-                attr = _str_value(node.args[1])
-                obj = self._resolve(node.args[0], depth + 1)
-                return f"{obj}.{attr}" if obj and attr else None
-            if func in ("globals", "locals"):
-                return "globals()"
-            if func == "vars" and node.args:
-                return self._resolve(node.args[0], depth + 1)
-            return None
+            return self._resolve_call(node, depth)
         if isinstance(node, ast.Subscript):
             key = _str_value(node.slice)
             owner = self._resolve(node.value, depth + 1)
-            if key and owner == "sys.modules":
+            if not key or not owner:
+                return None
+            if owner == "sys.modules" or owner in BUILTIN_NAMESPACES:
                 return key
-            if key and owner in BUILTIN_NAMESPACES:
-                return key
+            if owner.endswith(".__dict__"):
+                return f"{owner[: -len('.__dict__')]}.{key}"
+        return None
+
+    def _resolve_call(self, node: ast.Call, depth: int) -> Optional[str]:
+        """What a call evaluates to, for calls that name a module or attribute literally."""
+        func = self._resolve(node.func, depth + 1)
+        first = _str_value(node.args[0]) if node.args else None
+        if func == "__import__" and first:
+            return first if len(node.args) >= 4 else first.split(".")[0]
+        if func == "importlib.import_module" and first:
+            return first
+        if func == "getattr" and len(node.args) >= 2:
+            attr = _str_value(node.args[1])
+            obj = self._resolve(node.args[0], depth + 1)
+            return f"{obj}.{attr}" if obj and attr else None
+        if func in ("globals", "locals"):
+            return "globals()"
+        if func == "vars" and node.args:
+            owner = self._resolve(node.args[0], depth + 1)
+            return f"{owner}.__dict__" if owner else None
         return None
 
     def _candidates(self, dotted: str) -> List[str]:

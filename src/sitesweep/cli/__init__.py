@@ -46,7 +46,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         stderr.print("interrupted")
         return ExitCode.INTERRUPTED
     except SitesweepError as exc:
-        stderr.print(f"error: {exc}", style="bold red", markup=False, highlight=False)
+        stderr.print(
+            f"error: {exc}", style="bold red", markup=False, highlight=False, soft_wrap=True
+        )
         return ExitCode.ERROR
     except OSError as exc:
         if exc.errno == errno.EPIPE:
