@@ -1,4 +1,4 @@
-"""``sitesweep scan`` end to end on fake roots: findings, bundle, exit codes, and nothing executed."""
+"""``sitesweep scan`` end to end on fake roots: findings, bundle, exit codes, nothing executed."""
 
 from __future__ import annotations
 
@@ -73,7 +73,7 @@ def only_bundle(out: Path) -> Path:
     return dirs[0]
 
 
-def load(bundle: Path, name: str) -> Any:  # noqa: ANN401 - JSON
+def load(bundle: Path, name: str) -> Any:
     return json.loads((bundle / name).read_text())
 
 
@@ -143,7 +143,8 @@ def test_bundle_contents(fake_root: FakeRoot, tmp_path: Path, run_cli: RunCli) -
         assert str(fake_root.path) not in (bundle / name).read_text(errors="replace"), name
     evidence = load(bundle, "evidence/index.json")
     copied = [e for e in evidence if e["host_path"] == f"{SITE}/litellm_init.pth"]
-    assert copied and copied[0]["copied"] is True
+    assert len(copied) == 1
+    assert copied[0]["copied"] is True
     copy = bundle / copied[0]["bundle_path"]
     assert copy.read_bytes() == fake_root.host(f"{SITE}/litellm_init.pth").read_bytes()
     assert not copy.stat().st_mode & (stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)

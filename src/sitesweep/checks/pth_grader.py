@@ -301,202 +301,81 @@ def find_benign_pattern(line: str) -> Optional[BenignPattern]:
 
 
 # --- What code does, by dotted name -------------------------------------------------------------
-# A trailing ``*`` is a prefix match; otherwise the name or any attribute below it matches.
-SPAWN_NAMES: Tuple[str, ...] = (
-    "subprocess.Popen",
-    "subprocess.run",
-    "subprocess.call",
-    "subprocess.check_call",
-    "subprocess.check_output",
-    "subprocess.getoutput",
-    "subprocess.getstatusoutput",
-    "os.system",
-    "os.popen",
-    "os.exec*",
-    "os.spawn*",
-    "os.posix_spawn*",
-    "os.fork",
-    "os.forkpty",
-    "os.startfile",
-    "pty.spawn",
-    "pty.fork",
-    "commands.*",
-    "popen2.*",
-    "platform.popen",
-    "asyncio.create_subprocess_*",
+# Tables are whitespace-separated names so that they stay short and greppable. In the *_NAMES
+# tuples a trailing ``*`` is a prefix match; otherwise the name or any attribute below it matches.
+def _words(text: str) -> Tuple[str, ...]:
+    return tuple(text.split())
+
+
+SPAWN_NAMES = _words(
+    """subprocess.Popen subprocess.run subprocess.call subprocess.check_call
+    subprocess.check_output subprocess.getoutput subprocess.getstatusoutput os.system os.popen
+    os.exec* os.spawn* os.posix_spawn* os.fork os.forkpty os.startfile pty.spawn pty.fork
+    commands.* popen2.* platform.popen asyncio.create_subprocess_*"""
 )
-SPAWN_TERMINALS = frozenset({"Popen", "check_output", "getstatusoutput", "create_subprocess_shell"})
-NETWORK_NAMES: Tuple[str, ...] = (
-    "socket.*",
-    "ssl.wrap_socket",
-    "urllib.request.*",
-    "urllib.urlopen",
-    "urllib.urlretrieve",
-    "urllib2.*",
-    "http.client.*",
-    "httplib.*",
-    "requests.*",
-    "httpx.*",
-    "urllib3.*",
-    "aiohttp.*",
-    "ftplib.*",
-    "smtplib.*",
-    "telnetlib.*",
-    "xmlrpc.client.*",
-    "paramiko.*",
-    "websocket.*",
-    "websockets.*",
-    "pycurl.*",
-    "asyncio.open_connection",
-    "dns.resolver.*",
+SPAWN_TERMINALS = frozenset(_words("Popen check_output getstatusoutput create_subprocess_shell"))
+NETWORK_NAMES = _words(
+    """socket.* ssl.wrap_socket urllib.request.* urllib.urlopen urllib.urlretrieve urllib2.*
+    http.client.* httplib.* requests.* httpx.* urllib3.* aiohttp.* ftplib.* smtplib.* telnetlib.*
+    xmlrpc.client.* paramiko.* websocket.* websockets.* pycurl.* asyncio.open_connection
+    dns.resolver.*"""
 )
-NETWORK_TERMINALS = frozenset({"urlopen", "urlretrieve", "create_connection", "gethostbyname"})
-DYNAMIC_IMPORT_NAMES: Tuple[str, ...] = (
-    "importlib.import_module",
-    "importlib.__import__",
-    "importlib.reload",
-    "imp.load_*",
-    "runpy.run_path",
-    "runpy.run_module",
-    "importlib.util.spec_from_file_location",
-    "importlib.machinery.SourceFileLoader",
-    "importlib.machinery.SourcelessFileLoader",
-    "importlib.machinery.ExtensionFileLoader",
-    "zipimport.zipimporter",
-    "ctypes.CDLL",
-    "ctypes.PyDLL",
-    "ctypes.WinDLL",
-    "ctypes.OleDLL",
-    "ctypes.cdll",
-    "ctypes.windll",
-    "ctypes.pydll",
+NETWORK_TERMINALS = frozenset(_words("urlopen urlretrieve create_connection gethostbyname"))
+DYNAMIC_IMPORT_NAMES = _words(
+    """importlib.import_module importlib.__import__ importlib.reload imp.load_* runpy.run_path
+    runpy.run_module importlib.util.spec_from_file_location importlib.machinery.SourceFileLoader
+    importlib.machinery.SourcelessFileLoader importlib.machinery.ExtensionFileLoader
+    zipimport.zipimporter ctypes.CDLL ctypes.PyDLL ctypes.WinDLL ctypes.OleDLL ctypes.cdll
+    ctypes.windll ctypes.pydll"""
 )
-FILE_WRITE_NAMES: Tuple[str, ...] = (
-    "os.remove",
-    "os.unlink",
-    "os.rmdir",
-    "os.removedirs",
-    "os.rename",
-    "os.renames",
-    "os.replace",
-    "os.chmod",
-    "os.lchmod",
-    "os.fchmod",
-    "os.chown",
-    "os.lchown",
-    "os.fchown",
-    "os.truncate",
-    "os.ftruncate",
-    "os.symlink",
-    "os.link",
-    "os.mkfifo",
-    "os.mknod",
-    "os.write",
-    "shutil.rmtree",
-    "shutil.move",
-    "shutil.copy*",
-    "shutil.chown",
-    "shutil.unpack_archive",
+FILE_WRITE_NAMES = _words(
+    """os.remove os.unlink os.rmdir os.removedirs os.rename os.renames os.replace os.chmod
+    os.lchmod os.fchmod os.chown os.lchown os.fchown os.truncate os.ftruncate os.symlink os.link
+    os.mkfifo os.mknod os.write shutil.rmtree shutil.move shutil.copy* shutil.chown
+    shutil.unpack_archive"""
 )
 FILE_WRITE_METHODS = frozenset(
-    {"write_text", "write_bytes", "unlink", "chmod", "lchmod", "touch", "symlink_to", "hardlink_to"}
+    _words("write_text write_bytes unlink chmod lchmod touch symlink_to hardlink_to")
 )
-OPEN_CALLS = frozenset(
-    {"open", "io.open", "codecs.open", "os.fdopen", "gzip.open", "bz2.open", "lzma.open"}
+OPEN_CALLS = frozenset(_words("open io.open codecs.open os.fdopen gzip.open bz2.open lzma.open"))
+CODE_LOADERS = _words(
+    """marshal.loads marshal.load pickle.loads pickle.load _pickle.loads cPickle.loads dill.loads
+    cloudpickle.loads"""
 )
-CODE_LOADERS: Tuple[str, ...] = (
-    "marshal.loads",
-    "marshal.load",
-    "pickle.loads",
-    "pickle.load",
-    "_pickle.loads",
-    "cPickle.loads",
-    "dill.loads",
-    "cloudpickle.loads",
-)
-EXEC_CALLS = frozenset({"exec", "eval", "compile", "execfile"})
+EXEC_CALLS = frozenset(_words("exec eval compile execfile"))
 DECODERS: Dict[str, str] = {
-    "b64decode": "base64",
-    "standard_b64decode": "base64",
-    "urlsafe_b64decode": "base64",
-    "decodebytes": "base64",
-    "decodestring": "base64",
-    "a2b_base64": "base64",
-    "b32decode": "base32",
-    "b32hexdecode": "base32",
-    "b16decode": "hex",
-    "a2b_hex": "hex",
-    "unhexlify": "hex",
-    "fromhex": "hex",
-    "b85decode": "base85",
-    "a85decode": "base85",
-    "z85decode": "base85",
-    "a2b_uu": "uu",
-    "a2b_qp": "quoted-printable",
-    "decompress": "zlib",
-    "decompressobj": "zlib",
+    name: label
+    for label, names in (
+        ("base64", "b64decode standard_b64decode urlsafe_b64decode decodebytes decodestring"),
+        ("base64", "a2b_base64"),
+        ("base32", "b32decode b32hexdecode"),
+        ("hex", "b16decode a2b_hex unhexlify fromhex"),
+        ("base85", "b85decode a85decode z85decode"),
+        ("uu", "a2b_uu"),
+        ("quoted-printable", "a2b_qp"),
+        ("zlib", "decompress decompressobj"),
+    )
+    for name in names.split()
 }
 """Decoding functions by their last name component, with the word used in reasons."""
 CODEC_NAMES = frozenset(
-    {
-        "base64",
-        "base_64",
-        "base64_codec",
-        "hex",
-        "hex_codec",
-        "rot13",
-        "rot_13",
-        "zlib",
-        "zip",
-        "zlib_codec",
-        "bz2",
-        "bz2_codec",
-        "uu",
-        "uu_codec",
-        "quopri",
-        "quopri_codec",
-    }
+    _words(
+        """base64 base_64 base64_codec hex hex_codec rot13 rot_13 zlib zip zlib_codec bz2
+        bz2_codec uu uu_codec quopri quopri_codec"""
+    )
 )
-ENV_OBJECTS = frozenset({"os.environ", "os.environb", "posix.environ", "nt.environ"})
+ENV_OBJECTS = frozenset(_words("os.environ os.environb posix.environ nt.environ"))
 ENV_SINGLE_KEY_ATTRS = frozenset(
-    {
-        "get",
-        "setdefault",
-        "pop",
-        "update",
-        "__getitem__",
-        "__setitem__",
-        "__delitem__",
-        "__contains__",
-    }
+    _words("get setdefault pop update __getitem__ __setitem__ __delitem__ __contains__")
 )
 BUILTIN_NAMESPACES = frozenset(
-    {
-        "builtins",
-        "__builtins__",
-        "__builtin__",
-        "builtins.__dict__",
-        "__builtins__.__dict__",
-        "__builtin__.__dict__",
-        "globals()",
-    }
+    _words(
+        """builtins __builtins__ __builtin__ builtins.__dict__ __builtins__.__dict__
+        __builtin__.__dict__ globals()"""
+    )
 )
 SENSITIVE_MODULES = frozenset(
-    {
-        "os",
-        "posix",
-        "nt",
-        "subprocess",
-        "builtins",
-        "__builtins__",
-        "importlib",
-        "socket",
-        "sys",
-        "pty",
-        "ctypes",
-        "marshal",
-        "codecs",
-    }
+    _words("os posix nt subprocess builtins __builtins__ importlib socket sys pty ctypes marshal")
 )
 
 _URL = re.compile(r"\b(?:https?|ftp)://[^\s'\"]{0,60}", re.IGNORECASE)
