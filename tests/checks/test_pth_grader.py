@@ -482,6 +482,8 @@ def test_find_benign_pattern_requires_the_whole_line() -> None:
     assert find_benign_pattern("import _virtualenv; import evil") is None
     assert find_benign_pattern("import _virtualenv" + " " * 5000) is not None
     assert find_benign_pattern("import _virtualenv" + "x" * 5000) is None
+    assert find_benign_pattern("import debugpy; debugpy.listen()") is not None
+    assert find_benign_pattern("import debugpy; breakpoint()") is None
 
 
 # --- Malicious ------------------------------------------------------------------------------

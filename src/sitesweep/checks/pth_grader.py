@@ -41,11 +41,11 @@ MAX_NESTED_DEPTH = 4
 MAX_REASONS = 40
 _MAX_OPERATORS = 5000
 """Above this many operators outside strings the syntax tree could nest too deep to build safely."""
-_MAX_CHAIN = 64
-_MAX_NODES = 100_000
 _MAX_CODE_CHARS = 256 * 1024
+_MAX_NODES = 100_000
+"""Code or syntax trees bigger than these go to the text scan (real startup code is tiny)."""
+_MAX_CHAIN = 64
 _TEXT_HITS_PER_RULE = 3
-"""Syntax trees bigger than this are graded by the text scan (real startup code is tiny)."""
 
 
 class Feature(StrEnum):
@@ -234,8 +234,8 @@ BENIGN_PATTERNS: Tuple[BenignPattern, ...] = (
     ),
     _benign(
         "debugger-hook",
-        r"import (?:_pydevd_bundle|_pydev_bundle|_pydevd_frame_eval|pydevd|debugpy)"
-        r"[A-Za-z0-9_.]*(?:; ?[A-Za-z_][A-Za-z0-9_.]*\(\))?",
+        r"import ((?:_pydevd_bundle|_pydev_bundle|_pydevd_frame_eval|pydevd|debugpy)"
+        r"[A-Za-z0-9_.]*)(?:; ?\1\.[A-Za-z_][A-Za-z0-9_]*\(\))?",
         "pydevd / PyCharm / debugpy attach hooks",
     ),
     _benign(
