@@ -49,3 +49,7 @@ class HostReadError(SitesweepError):
         self.reason = reason
         self.detail = detail
         super().__init__(f"{path}: {detail}")
+
+
+class BundleError(SitesweepError):
+    """A bundle is malformed, altered, or unsafe to open."""

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Optional, Tuple
 
-from sitesweep.bundle.writer import BundlePaths, RunInfo, write_bundle
+from sitesweep.bundle.layout import MANIFEST
+from sitesweep.bundle.reader import open_bundle, read_inventory
+from sitesweep.bundle.writer import BundlePaths, RunInfo, write_analysis, write_bundle
 from sitesweep.discovery.model import FsPolicy
 from sitesweep.engine import ScanResult, analyze
 from sitesweep.hostfs import HostRoot
@@ -69,6 +72,59 @@ def collect_spec(packs: PackSet, root: HostRoot, opts: ScanOptions) -> CollectSp
         exclude=_exclusions(root, opts),
         fs_policy=opts.fs_policy,
     )
+
+
+def run_collect(opts: ScanOptions, progress: Optional[Progress] = None) -> ScanOutcome:
+    """Collect observations only and write them as a bundle (no matching on the host).
+
+    The packs are still loaded, to know which file names and paths to hash and copy.
+    """
+    progress = progress or NullProgress()
+    started = datetime.now(timezone.utc)
+    packs = load_packs(opts.signatures, builtin=opts.builtin_packs)
+    root = HostRoot(opts.root)
+    inventory = collect_inventory(root, collect_spec(packs, root, opts), progress)
+    result = ScanResult(inventory, packs, (), inventory.gaps, ())
+    bundle = None
+    if opts.output is not None:
+        progress.stage("bundle")
+        run = RunInfo(opts.argv, started, datetime.now(timezone.utc), mode="collect")
+        bundle = write_bundle(result, root, opts.output, run)
+    return ScanOutcome(result, bundle)
+
+
+@dataclass(frozen=True)
+class AnalyzeOutcome:
+    """The result of analysing a bundle and where the analysis was written."""
+
+    result: ScanResult
+    written: Optional[Path]
+
+
+def run_analyze(
+    bundle: Path,
+    signatures: Tuple[Path, ...] = (),
+    builtin_packs: bool = True,
+    output: Optional[Path] = None,
+    argv: Tuple[str, ...] = (),
+) -> AnalyzeOutcome:
+    """Match the current packs against a bundle's observations, without touching any host.
+
+    Raises:
+        BundleError: the bundle is malformed or unsafe.
+        PackError: a signature pack is invalid.
+    """
+    started = datetime.now(timezone.utc)
+    packs = load_packs(signatures, builtin=builtin_packs)
+    with open_bundle(bundle) as directory:
+        inventory = read_inventory(directory)
+        manifest_sha = hashlib.sha256((directory / MANIFEST).read_bytes()).hexdigest()
+        result = analyze(inventory, packs)
+    written = None
+    if output is not None:
+        run = RunInfo(argv, started, datetime.now(timezone.utc), mode="analyze")
+        written = write_analysis(result, bundle, manifest_sha, output, run)
+    return AnalyzeOutcome(result, written)
 
 
 def run_scan(opts: ScanOptions, progress: Optional[Progress] = None) -> ScanOutcome:

@@ -19,8 +19,8 @@ def verdict(result: ScanResult, threshold: Severity = Severity.HIGH) -> str:
     return f"No finding at or above {threshold}"
 
 
-def render_text_report(result: ScanResult) -> str:
-    """Render the whole result as text."""
+def render_text_report(result: ScanResult, collected_only: bool = False) -> str:
+    """Render the whole result as text (``collected_only``: observations, no matching yet)."""
     inv = result.inventory
     out: List[str] = [
         f"sitesweep report for {inv.identity.hostname}",
@@ -28,7 +28,9 @@ def render_text_report(result: ScanResult) -> str:
         + ("the live system" if inv.live else "an offline tree (root in manifest.json)"),
         f"packs: {', '.join(f'{p.id} v{p.version}' for p in result.packs.packs) or 'none'}",
         "",
-        verdict(result),
+        "Observations only (sitesweep collect): run 'sitesweep analyze' on it for findings."
+        if collected_only
+        else verdict(result),
         "",
         "Findings",
         "--------",

@@ -10,7 +10,6 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from sitesweep.discovery.model import PythonEnv
 from sitesweep.engine import ScanResult
-from sitesweep.metadata.model import Distribution
 from sitesweep.model import Finding, Gap
 
 
@@ -52,15 +51,6 @@ def environment_dict(env: PythonEnv) -> Dict[str, Any]:
     return data
 
 
-def distribution_dict(dist: Distribution) -> Dict[str, Any]:
-    """A distribution as written to inventory.json (RECORD summarised by its row count)."""
-    data: Dict[str, Any] = _plain(dataclasses.replace(dist, record=()))
-    data.pop("record")
-    data["record_rows"] = len(dist.record)
-    data["installed_at"] = utc_iso(dist.installed_at)
-    return data
-
-
 def gap_dict(gap: Gap) -> Dict[str, Any]:
     """A coverage gap as written to coverage.json."""
     data: Dict[str, Any] = _plain(gap)
@@ -68,16 +58,13 @@ def gap_dict(gap: Gap) -> Dict[str, Any]:
 
 
 def inventory_doc(result: ScanResult) -> Dict[str, Any]:
-    """The inventory file: identity, users, distributions, .pth files, hooks, files of interest."""
-    inv = result.inventory
-    return {
-        "identity": _plain(inv.identity),
-        "users": _plain(inv.users),
-        "distributions": [distribution_dict(d) for d in inv.distributions],
-        "pth_files": _plain(inv.pth_files),
-        "startup_hooks": _plain(inv.startup_hooks),
-        "files": _plain(inv.files),
-    }
+    """The inventory file: every observation, complete, so ``analyze`` can rebuild it.
+
+    The scan root is left out: it is recorded once, in the manifest (paths here are host paths).
+    """
+    data: Dict[str, Any] = _plain(result.inventory)
+    data.pop("root")
+    return data
 
 
 def coverage_doc(result: ScanResult, extra_gaps: Sequence[Gap] = ()) -> Dict[str, Any]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import shutil
 import tarfile
 from dataclasses import dataclass
 from datetime import datetime
@@ -39,11 +38,18 @@ _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 @dataclass(frozen=True)
 class RunInfo:
-    """Facts about the run that go into the manifest."""
+    """Facts about the run that go into the manifest.
+
+    Attributes:
+        argv: the command line.
+        started, finished: UTC times.
+        mode: ``scan`` (observations and findings) or ``collect`` (observations only).
+    """
 
     argv: Tuple[str, ...]
     started: datetime
     finished: datetime
+    mode: str = "scan"
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,15 @@ def bundle_name(hostname: str, started: datetime) -> str:
     """``sitesweep-<host>-<UTC time>``, safe as a file name."""
     host = _SAFE.sub("_", hostname).strip("._") or "host"
     return f"sitesweep-{host[:64]}-{started.strftime('%Y%m%dT%H%M%SZ')}"
+
+
+def _unused_name(output: Path, name: str) -> str:
+    """``name``, or ``name-2``, ``name-3``... so an earlier bundle is never overwritten."""
+    candidate, n = name, 1
+    while any((output / f"{candidate}{s}").exists() for s in ("", ".tar.gz", ".partial")):
+        n += 1
+        candidate = f"{name}-{n}"
+    return candidate
 
 
 def evidence_files(result: ScanResult) -> List[HostFile]:
@@ -145,6 +160,7 @@ class _Writer:
                 "os_release": inv.identity.os_release,
                 "kernel": inv.identity.kernel,
             },
+            "mode": run.mode,
             "scan_root": inv.root,
             "live": inv.live,
             "argv": list(run.argv),
@@ -163,27 +179,24 @@ def write_bundle(result: ScanResult, root: HostRoot, output: Path, run: RunInfo)
     Raises:
         OutputError: the output directory cannot be created or written.
     """
-    name = bundle_name(result.inventory.identity.hostname, run.started)
+    name = _unused_name(output, bundle_name(result.inventory.identity.hostname, run.started))
     final = output / name
     staging = output / f"{name}.partial"
     try:
         output.mkdir(parents=True, exist_ok=True)
-        if staging.exists():
-            shutil.rmtree(staging)
         staging.mkdir()
         writer = _Writer(result, root, staging)
         writer.write(layout.EVIDENCE_INDEX, dumps(writer.copy_evidence()))
-        writer.write(layout.FINDINGS, dumps(findings_doc(result)))
+        if run.mode != "collect":
+            writer.write(layout.FINDINGS, dumps(findings_doc(result)))
         writer.write(
             layout.ENVIRONMENTS,
             dumps([environment_dict(e) for e in result.inventory.environments]),
         )
         writer.write(layout.INVENTORY, dumps(inventory_doc(result)))
         writer.write(layout.COVERAGE, dumps(coverage_doc(result, writer.gaps)))
-        writer.write(layout.REPORT_TEXT, render_text_report(result))
+        writer.write(layout.REPORT_TEXT, render_text_report(result, run.mode == "collect"))
         writer.write(layout.MANIFEST, dumps(writer.manifest(run, writer.gaps)))
-        if final.exists():
-            shutil.rmtree(final)
         staging.replace(final)
         archive = output / f"{name}.tar.gz"
         with tarfile.open(archive, "w:gz") as tar:
@@ -191,3 +204,41 @@ def write_bundle(result: ScanResult, root: HostRoot, output: Path, run: RunInfo)
     except OSError as exc:
         raise OutputError(f"cannot write the bundle under {output}: {exc}") from exc
     return BundlePaths(final, archive)
+
+
+def write_analysis(
+    result: ScanResult, source: Path, source_manifest_sha256: str, output: Path, run: RunInfo
+) -> Path:
+    """Write the findings of ``analyze`` on a bundle into a new directory under ``output``.
+
+    The source bundle is left untouched (its manifest still verifies); the new directory names it
+    and records the SHA-256 of its manifest, so the analysis is tied to the evidence it judged.
+    """
+    base = source.name[: -len(".tar.gz")] if source.name.endswith(".tar.gz") else source.name
+    stamp = run.started.strftime("%Y%m%dT%H%M%SZ")
+    target = output / _unused_name(output, f"{base}-analysis-{stamp}")
+    try:
+        target.mkdir(parents=True)
+        (target / layout.FINDINGS).write_text(dumps(findings_doc(result)), encoding="utf-8")
+        (target / layout.COVERAGE).write_text(dumps(coverage_doc(result)), encoding="utf-8")
+        (target / layout.REPORT_TEXT).write_text(render_text_report(result), encoding="utf-8")
+        manifest = {
+            "schema_version": layout.SCHEMA_VERSION,
+            "mode": "analyze",
+            "tool": {"name": "sitesweep", "version": __version__, "sha256": tool_digest()},
+            "packs": [
+                {"id": p.id, "version": p.version, "sha256": p.sha256} for p in result.packs.packs
+            ],
+            "source_bundle": {"path": str(source), "manifest_sha256": source_manifest_sha256},
+            "argv": list(run.argv),
+            "started": run.started.isoformat().replace("+00:00", "Z"),
+            "finished": run.finished.isoformat().replace("+00:00", "Z"),
+            "files": {
+                n: _sha256_file(target / n)
+                for n in (layout.FINDINGS, layout.COVERAGE, layout.REPORT_TEXT)
+            },
+        }
+        (target / layout.MANIFEST).write_text(dumps(manifest), encoding="utf-8")
+    except OSError as exc:
+        raise OutputError(f"cannot write the analysis under {output}: {exc}") from exc
+    return target

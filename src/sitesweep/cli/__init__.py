@@ -10,6 +10,7 @@ from typing import Optional, Sequence
 import click
 
 from sitesweep import __version__
+from sitesweep.cli.collect import analyze, collect
 from sitesweep.cli.console import setup_logging, stderr
 from sitesweep.cli.exit_codes import ExitCode
 from sitesweep.cli.scan import scan
@@ -27,6 +28,8 @@ def cli(verbose: int) -> None:
 
 
 cli.add_command(scan)
+cli.add_command(collect)
+cli.add_command(analyze)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

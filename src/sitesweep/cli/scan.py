@@ -12,6 +12,7 @@ import click
 from sitesweep.bundle.serialize import findings_doc
 from sitesweep.cli.console import RichProgress, stderr
 from sitesweep.cli.exit_codes import ExitCode
+from sitesweep.cli.params import fail_on_option, scan_target_options, signatures_option
 from sitesweep.cli.render import render_result
 from sitesweep.discovery.model import FsPolicy
 from sitesweep.model import Severity
@@ -19,40 +20,9 @@ from sitesweep.pipeline import ScanOptions, run_scan
 
 
 @click.command()
-@click.option(
-    "--root",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="Scan this directory as the host's / (a mounted image or container filesystem).",
-)
-@click.option(
-    "--output",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path(),
-    show_default="current directory",
-    help="Directory that receives the bundle and its .tar.gz.",
-)
-@click.option(
-    "--signatures",
-    "signatures",
-    multiple=True,
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="Extra signature pack directory (repeatable), loaded beside the built-in packs.",
-)
-@click.option(
-    "--fail-on",
-    type=click.Choice([s.value for s in Severity]),
-    default=Severity.HIGH.value,
-    show_default=True,
-    help="Exit 1 when a finding is at or above this severity.",
-)
-@click.option(
-    "--filesystems",
-    type=click.Choice([p.value for p in FsPolicy]),
-    default=FsPolicy.LOCAL.value,
-    show_default=True,
-    help="Mounted filesystems to enter: local disks (live) or all under --root; one; all.",
-)
-@click.option("--exclude", multiple=True, help="Host path not to walk (repeatable).")
+@scan_target_options
+@signatures_option
+@fail_on_option
 @click.option("--json", "as_json", is_flag=True, help="Print findings as JSON on stdout.")
 def scan(
     root: Optional[Path],

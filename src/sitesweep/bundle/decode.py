@@ -1,0 +1,91 @@
+"""JSON back to the model: rebuild frozen dataclasses from a bundle's plain data.
+
+Driven by the dataclasses' own type hints, so a field added to an observation type is read back
+without touching this module. Input is a possibly hostile bundle: every mismatch raises
+:class:`BundleError` naming the field path, never a bare ``TypeError`` or ``KeyError``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import typing
+from enum import Enum
+from typing import Any, Dict, Type, TypeVar, Union
+
+from sitesweep.errors import BundleError
+
+T = TypeVar("T")
+
+_NONE_TYPE = type(None)
+
+
+def _hints(cls: type) -> Dict[str, Any]:
+    module = sys.modules[cls.__module__]
+    return typing.get_type_hints(cls, vars(module))
+
+
+def _decode(tp: Any, value: Any, where: str) -> Any:  # noqa: C901 - one branch per type form
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if tp is Any:
+        return value
+    if origin is Union:
+        if value is None and _NONE_TYPE in args:
+            return None
+        options = [a for a in args if a is not _NONE_TYPE]
+        return _decode(options[0], value, where)
+    if origin in (tuple, typing.Tuple):
+        if not isinstance(value, list):
+            raise BundleError(f"{where}: expected a list")
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_decode(args[0], v, f"{where}[{i}]") for i, v in enumerate(value))
+        return tuple(_decode(a, v, f"{where}[{i}]") for i, (a, v) in enumerate(zip(args, value)))
+    if origin in (frozenset, typing.FrozenSet):
+        if not isinstance(value, list):
+            raise BundleError(f"{where}: expected a list")
+        return frozenset(_decode(args[0], v, f"{where}[]") for v in value)
+    supertype = getattr(tp, "__supertype__", None)  # NewType
+    if supertype is not None:
+        return _decode(supertype, value, where)
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+        return from_plain(tp, value, where)
+    if isinstance(tp, type) and issubclass(tp, Enum):
+        try:
+            return tp(value)
+        except ValueError as exc:
+            raise BundleError(f"{where}: {value!r} is not a valid {tp.__name__}") from exc
+    if tp is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if (
+        isinstance(tp, type)
+        and isinstance(value, tp)
+        and not (tp is int and isinstance(value, bool))
+    ):
+        return value
+    raise BundleError(
+        f"{where}: expected {getattr(tp, '__name__', tp)}, got {type(value).__name__}"
+    )
+
+
+def from_plain(cls: Type[T], data: Any, where: str = "$") -> T:
+    """Build a ``cls`` dataclass from JSON data, checking every field's type.
+
+    Raises:
+        BundleError: a field is missing or has the wrong type.
+    """
+    if not isinstance(data, dict):
+        raise BundleError(f"{where}: expected an object for {cls.__name__}")
+    hints = _hints(cls)
+    kwargs: Dict[str, Any] = {}
+    for field in dataclasses.fields(cls):  # type: ignore[arg-type]
+        if not field.init:
+            continue
+        if field.name not in data:
+            if field.default is not dataclasses.MISSING:
+                continue
+            if field.default_factory is not dataclasses.MISSING:
+                continue
+            raise BundleError(f"{where}.{field.name}: missing")
+        kwargs[field.name] = _decode(hints[field.name], data[field.name], f"{where}.{field.name}")
+    return cls(**kwargs)
