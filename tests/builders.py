@@ -15,6 +15,7 @@ import io
 import json
 import re
 import shlex
+import zipfile
 from pathlib import Path
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
@@ -303,3 +304,25 @@ class FakeRoot:
         """Write ``<site_dir>/<name>.pth`` (``.pth`` is added if missing)."""
         file_name = name if name.endswith(".pth") else f"{name}.pth"
         return self.add_file(f"{site_dir.rstrip('/')}/{file_name}", content)
+
+    # -- persistence -----------------------------------------------------------------------------
+    def add_user_unit(self, home: str, name: str, content: str, enable: bool = True) -> Path:
+        """Write ``~/.config/systemd/user/<name>`` and, with ``enable``, its ``.wants`` link.
+
+        The link is ``default.target.wants/<name>`` pointing at the unit, as
+        ``systemctl --user enable`` makes it. Returns the unit file.
+        """
+        unit_dir = f"{home.rstrip('/')}/.config/systemd/user"
+        unit = self.add_file(f"{unit_dir}/{name}", content)
+        if enable:
+            self.add_symlink(f"{unit_dir}/default.target.wants/{name}", f"{unit_dir}/{name}")
+        return unit
+
+    # -- package caches ---------------------------------------------------------------------------
+    def add_zip(self, host_path: str, members: Mapping[str, bytes]) -> Path:
+        """Write a real zip archive (a wheel, a cached HTTP body) holding ``members``."""
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name, data in members.items():
+                archive.writestr(name, data)
+        return self.add_file(host_path, buffer.getvalue())

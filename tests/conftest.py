@@ -5,10 +5,22 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from builders import FakeRoot
 from clirun import CliRun, RunCli
 from sitesweep.cli import main
+
+# Property tests: no deadline (CI machines vary), a modest number of examples so the suite stays
+# fast, and no example database (it would write .hypothesis/ into a possibly read-only checkout).
+settings.register_profile(
+    "sitesweep",
+    deadline=None,
+    max_examples=60,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+settings.load_profile("sitesweep")
 
 
 @pytest.fixture

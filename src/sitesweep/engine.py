@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import List, Sequence, Tuple, Type
+from typing import List, Optional, Sequence, Tuple, Type
 
 from sitesweep.checks import CHECKS, Check, CheckContext
+from sitesweep.content import ContentSource
 from sitesweep.inventory import Inventory
 from sitesweep.model import Finding, Gap, GapReason, Severity
 from sitesweep.packs.model import PackSet
+from sitesweep.packs.yararules import YaraLimits
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +48,15 @@ def analyze(
     packs: PackSet,
     checks: Sequence[Type[Check]] = CHECKS,
     strict: bool = False,
+    content: Optional[ContentSource] = None,
+    yara_limits: Optional[YaraLimits] = None,
 ) -> ScanResult:
-    """Run ``checks`` over ``inventory``; a failing check becomes a gap unless ``strict``."""
-    ctx = CheckContext(inventory, packs)
+    """Run ``checks`` over ``inventory``; a failing check becomes a gap unless ``strict``.
+
+    ``content`` serves file content to the checks that match bytes (YARA): the host for a scan,
+    the bundle's evidence copies for ``analyze``; without it those checks record a gap.
+    """
+    ctx = CheckContext(inventory, packs, content, yara_limits or YaraLimits())
     findings: List[Finding] = []
     gaps: List[Gap] = list(inventory.gaps)
     ran: List[str] = []
@@ -67,6 +75,7 @@ def analyze(
             log.debug("check %s traceback", check.id, exc_info=True)
             gaps.append(Gap(check.id, None, GapReason.CHECK_FAILED, f"{type(exc).__name__}: {exc}"))
             continue
+        gaps.extend(check.gaps())
         ran.append(check.id)
     unique = {f.id: f for f in findings}
     ordered = tuple(sorted(unique.values(), key=Finding.sort_key))

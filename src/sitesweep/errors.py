@@ -53,3 +53,7 @@ class HostReadError(SitesweepError):
 
 class BundleError(SitesweepError):
     """A bundle is malformed, altered, or unsafe to open."""
+
+
+class OsvImportError(SitesweepError):
+    """OSV records could not be turned into a pack (unreadable input, nothing to import, output)."""

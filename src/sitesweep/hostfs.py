@@ -16,13 +16,17 @@ import stat
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Union
+from typing import Dict, Optional, Union
 
 from sitesweep.errors import HostReadError, RootError
 from sitesweep.model import GapReason, HostPath
 
 MAX_SYMLINK_HOPS = 40
 """Same bound as the Linux kernel: more hops means a loop."""
+DIR_CACHE_SIZE = 1 << 16
+"""Resolved directories remembered by one :class:`HostRoot` (the cache is emptied when full)."""
+_CACHED_DEPTH = 64
+"""Parent directories resolved through the cache, recursively; deeper ones resolve in full."""
 
 _OPEN_FLAGS = (
     os.O_RDONLY
@@ -86,6 +90,7 @@ class HostRoot:
             raise RootError(f"scan root {root} is not a directory")
         self.root = real
         self._prefix = "" if self.is_live else str(real)
+        self._dirs: Dict[str, str] = {}
 
     # -- path mapping -------------------------------------------------------------------------
 
@@ -107,12 +112,41 @@ class HostRoot:
     def resolve(self, host: str) -> Path:
         """Resolve symlinks in ``host`` as the scanned host would, confined to the root.
 
+        Resolution is compositional (``a/b/c`` resolves as ``resolve(a/b)`` joined with ``c``),
+        so the resolved parent directory is remembered for the life of this object (at most
+        :data:`DIR_CACHE_SIZE` of them): reading the many files of one directory costs one
+        ``lstat`` each instead of one per path component. A scan is one pass over a tree it
+        does not change; a directory swapped for a symlink during the scan is the same race as
+        between resolving and opening, which ``O_NOFOLLOW`` and the regular-file checks bound.
+
         Raises:
             HostReadError: on a symlink loop (more than :data:`MAX_SYMLINK_HOPS` links).
         """
+        return Path(self._resolve_cached(host, 0))
+
+    def _resolve_cached(self, host: str, depth: int) -> str:
+        head, _, tail = host.rstrip("/").rpartition("/")
+        if tail in ("", ".", "..") or depth > _CACHED_DEPTH:
+            return self._resolve_full(host)
+        parent = self._dirs.get(head)
+        if parent is None:
+            parent = self._resolve_cached(head, depth + 1) if head else self._resolve_full("/")
+            if len(self._dirs) >= DIR_CACHE_SIZE:
+                self._dirs.clear()
+            self._dirs[head] = parent
+        candidate = os.path.join(parent, tail)
+        try:
+            is_link = stat.S_ISLNK(os.lstat(candidate).st_mode)
+        except OSError:
+            return candidate
+        return self._resolve_full(host) if is_link else candidate
+
+    def _resolve_full(self, host: str) -> str:
+        """Resolve every component of ``host`` (no cache); see :meth:`resolve`."""
         if self.is_live:
-            return Path(os.path.realpath(host))
+            return os.path.realpath(host)
         pending = deque(p for p in host.split("/") if p)
+        base = self._prefix
         parts: list[str] = []
         hops = 0
         while pending:
@@ -123,7 +157,7 @@ class HostRoot:
                 if parts:
                     parts.pop()
                 continue
-            candidate = self.root.joinpath(*parts, part)
+            candidate = "/".join((base, *parts, part))
             try:
                 is_link = stat.S_ISLNK(os.lstat(candidate).st_mode)
             except OSError:
@@ -140,7 +174,7 @@ class HostRoot:
             if target.startswith("/"):
                 parts = []
             pending.extendleft(reversed([p for p in target.split("/") if p]))
-        return self.root.joinpath(*parts)
+        return "/".join((base, *parts)) if parts else base
 
     # -- metadata -----------------------------------------------------------------------------
 
@@ -151,6 +185,13 @@ class HostRoot:
         except OSError as exc:
             raise HostReadError(host, gap_reason_for(exc), exc.strerror or str(exc)) from exc
         return _info(HostPath(host), st)
+
+    def readlink(self, host: str) -> str:
+        """Return a symlink's target as stored (host terms; never resolved on this machine)."""
+        try:
+            return os.readlink(self.real(host))
+        except OSError as exc:
+            raise HostReadError(host, gap_reason_for(exc), exc.strerror or str(exc)) from exc
 
     def listdir(self, host: str) -> list[os.DirEntry[str]]:
         """List a directory's entries (not following a symlinked directory)."""
@@ -204,7 +245,7 @@ class HostRoot:
         return Digest(sha.hexdigest(), total)
 
     def _open(self, host: str) -> _Fd:
-        real = self.resolve(host)
+        real = self._resolve_cached(host, 0)
         try:
             st = os.lstat(real)
         except OSError as exc:
@@ -237,7 +278,7 @@ class _Fd:
         os.close(self._fd)
 
 
-def _open_fd(host: str, real: Path) -> int:
+def _open_fd(host: str, real: str) -> int:
     try:
         try:
             return os.open(real, _OPEN_FLAGS | _O_NOATIME)

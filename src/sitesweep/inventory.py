@@ -9,10 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import FrozenSet, List, Optional, Tuple
 
-from sitesweep.discovery import Discovery, FsPolicy, PythonEnv, WalkSpec, discover
+from sitesweep.discovery import Discovery, EnvKind, FsPolicy, PythonEnv, WalkSpec, discover
+from sitesweep.discovery.walk import DEFAULT_PRUNE
+from sitesweep.host.collect import collect_host_state
 from sitesweep.host.identity import HostIdentity, User, read_identity, read_users
+from sitesweep.host.model import CredentialItem, PersistenceEntry, ProcessInfo
 from sitesweep.hostfs import HostRoot
 from sitesweep.metadata import hash_file, read_site
+from sitesweep.metadata.caches import CachedArtifact, collect_caches
+from sitesweep.metadata.integrity import RecordVerification, verify_records
+from sitesweep.metadata.lockfiles import LOCKFILE_NAMES, LockFile, read_lockfiles
 from sitesweep.metadata.model import Distribution, HostFile, PthFile, StartupHook
 from sitesweep.model import Gap, HostPath
 from sitesweep.progress import NullProgress, Progress
@@ -31,6 +37,12 @@ class CollectSpec:
         exclude: host paths not to walk.
         fs_policy: which mounted filesystems to enter.
         hash_limit: largest file hashed.
+        live_processes: snapshot running processes (live scans only; skipped under a root).
+        persistence_paths: persistence paths named by the packs (``~/`` = every home).
+        credentials: the packs' ``credentials`` entries (what a payload steals).
+        verify_record: verify the RECORD of every distribution, not only the targeted ones.
+        verify_targets: distribution names and top-level packages whose RECORD is always verified.
+        prune: directories the walk does not enter (names or ``parent/name``).
     """
 
     names: FrozenSet[str] = frozenset()
@@ -38,6 +50,12 @@ class CollectSpec:
     exclude: Tuple[str, ...] = ()
     fs_policy: FsPolicy = FsPolicy.LOCAL
     hash_limit: int = DEFAULT_HASH_LIMIT
+    live_processes: bool = True
+    persistence_paths: FrozenSet[str] = frozenset()
+    credentials: FrozenSet[str] = frozenset()
+    verify_record: bool = False
+    verify_targets: FrozenSet[str] = frozenset()
+    prune: FrozenSet[str] = DEFAULT_PRUNE
 
 
 @dataclass(frozen=True)
@@ -56,6 +74,14 @@ class Inventory:
         files: files of interest (named indicator files, indicator paths in site dirs).
         gaps: what could not be read, and why.
         dirs_walked, files_seen: how much the walk covered.
+        processes: running processes (live scans only).
+        persistence: files at persistence locations, system-wide and per home.
+        credentials: secrets a payload steals that exist here (metadata only, never content).
+        record_checks: RECORD verification of targeted (or, asked, all) distributions.
+        cached_artifacts: wheels and sdists in pip, uv, poetry and conda caches.
+        lockfiles: lockfiles and requirement files and what they pin.
+        record_targets: names whose RECORD rows a bundle keeps (the packs' targets); the rows of
+            other distributions are read and verified on the host but only counted in a bundle.
     """
 
     root: str
@@ -70,6 +96,13 @@ class Inventory:
     gaps: Tuple[Gap, ...]
     dirs_walked: int
     files_seen: int
+    processes: Tuple[ProcessInfo, ...] = ()
+    persistence: Tuple[PersistenceEntry, ...] = ()
+    credentials: Tuple[CredentialItem, ...] = ()
+    record_checks: Tuple[RecordVerification, ...] = ()
+    cached_artifacts: Tuple[CachedArtifact, ...] = ()
+    lockfiles: Tuple[LockFile, ...] = ()
+    record_targets: Tuple[str, ...] = ()
 
     def environment_of(self, path: str) -> Optional[PythonEnv]:
         """Return the environment whose prefix holds ``path`` (the deepest one)."""
@@ -90,9 +123,10 @@ def collect_inventory(
     identity = read_identity(root, gaps)
     users = read_users(root, gaps)
     progress.stage("discover")
-    found: Discovery = discover(
-        root, WalkSpec(spec.names, spec.exclude, spec.fs_policy), users, progress
+    walk_spec = WalkSpec(
+        spec.names, spec.exclude, spec.fs_policy, LOCKFILE_NAMES, True, prune=spec.prune
     )
+    found: Discovery = discover(root, walk_spec, users, progress)
     gaps.extend(found.gaps)
     progress.stage("inventory")
     dists: List[Distribution] = []
@@ -115,6 +149,24 @@ def collect_inventory(
             if file is not None:
                 files.append(file)
                 seen.add(HostPath(path))
+    host = collect_host_state(
+        root,
+        users,
+        live_processes=spec.live_processes,
+        persistence_paths=spec.persistence_paths,
+        credentials=spec.credentials,
+        exclude=spec.exclude,
+        hash_limit=spec.hash_limit,
+    )
+    gaps += host.gaps
+    prefixes = {site: env.prefix for env in found.environments for site in env.site_dirs}
+    records = verify_records(
+        root, dists, prefixes, spec.verify_targets, spec.verify_record, spec.hash_limit, gaps
+    )
+    conda_bases = [e.prefix for e in found.environments if _is_conda_base(e)]
+    homes = [u.home for u in users]
+    cached = collect_caches(root, homes, conda_bases, spec.hash_limit, gaps)
+    locks = read_lockfiles(root, found.lockfiles, gaps)
     return Inventory(
         root=str(root.root),
         live=root.is_live,
@@ -128,7 +180,18 @@ def collect_inventory(
         gaps=tuple(sorted(set(gaps), key=_gap_key)),
         dirs_walked=found.dirs_walked,
         files_seen=found.files_seen,
+        processes=host.processes,
+        persistence=host.persistence,
+        credentials=host.credentials,
+        record_checks=records,
+        cached_artifacts=cached,
+        lockfiles=locks,
+        record_targets=tuple(sorted(spec.verify_targets)),
     )
+
+
+def _is_conda_base(env: PythonEnv) -> bool:
+    return env.kind is EnvKind.CONDA and "/envs/" not in env.prefix
 
 
 def _gap_key(gap: Gap) -> Tuple[str, str, str]:

@@ -82,6 +82,8 @@ class GapReason(StrEnum):
     OUTSIDE_ROOT = "outside_root"
     CHECK_FAILED = "check_failed"
     OS_ERROR = "os_error"
+    TIMEOUT = "timeout"
+    PRUNED = "pruned"
 
 
 @dataclass(frozen=True, order=True)

@@ -4,20 +4,27 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Optional, Tuple
+from typing import FrozenSet, Optional, Tuple
 
+from sitesweep.bundle.age import parse_recipients
+from sitesweep.bundle.custody import NO_CUSTODY, Custody
 from sitesweep.bundle.layout import MANIFEST
 from sitesweep.bundle.reader import open_bundle, read_inventory
 from sitesweep.bundle.writer import BundlePaths, RunInfo, write_analysis, write_bundle
+from sitesweep.checks.integrity import record_targets
+from sitesweep.content import EvidenceContent, HostContent
 from sitesweep.discovery.model import FsPolicy
+from sitesweep.discovery.walk import DEFAULT_PRUNE
 from sitesweep.engine import ScanResult, analyze
+from sitesweep.host.live_identity import read_live_host
 from sitesweep.hostfs import HostRoot
 from sitesweep.inventory import CollectSpec, collect_inventory
 from sitesweep.packs import load_packs
 from sitesweep.packs.model import PackSet
+from sitesweep.packs.yararules import YaraLimits
 from sitesweep.progress import NullProgress, Progress
 
 
@@ -34,6 +41,13 @@ class ScanOptions:
         exclude: host paths not to walk.
         argv: the command line, for the manifest.
         strict: re-raise a failing check instead of recording a gap (tests, development).
+        reduced: (area, why) pairs for checks that ran in reduced form (the fleet agent),
+            stated in the bundle manifest.
+        verify_record: verify every distribution's RECORD (the packs' targets always are).
+        yara_limits: size cap and per-file timeout of YARA matching.
+        case_id, examiner, note: chain of custody, recorded in the manifest and the report.
+        encrypt_to: age public keys; the archive is encrypted to them and no plaintext is kept.
+        prune: directories the walk does not enter, by name or ``parent/name``.
     """
 
     root: Optional[Path] = None
@@ -44,6 +58,14 @@ class ScanOptions:
     exclude: Tuple[str, ...] = ()
     argv: Tuple[str, ...] = ()
     strict: bool = False
+    reduced: Tuple[Tuple[str, str], ...] = ()
+    verify_record: bool = False
+    yara_limits: YaraLimits = field(default_factory=YaraLimits)
+    case_id: Optional[str] = None
+    examiner: Optional[str] = None
+    note: Optional[str] = None
+    encrypt_to: Tuple[str, ...] = ()
+    prune: FrozenSet[str] = DEFAULT_PRUNE
 
 
 @dataclass(frozen=True)
@@ -71,7 +93,32 @@ def collect_spec(packs: PackSet, root: HostRoot, opts: ScanOptions) -> CollectSp
         site_paths=packs.site_paths(),
         exclude=_exclusions(root, opts),
         fs_policy=opts.fs_policy,
+        persistence_paths=frozenset(i.path for p in packs.packs for i in p.persistence),
+        credentials=frozenset(c for p in packs.packs for c in p.credentials),
+        verify_record=opts.verify_record,
+        verify_targets=record_targets(packs),
+        prune=opts.prune,
     )
+
+
+def _run_info(opts: ScanOptions, root: HostRoot, started: datetime, mode: str) -> RunInfo:
+    """The manifest's facts about this run (live scans also record boot time and addresses)."""
+    return RunInfo(
+        opts.argv,
+        started,
+        datetime.now(timezone.utc),
+        mode=mode,
+        reduced=opts.reduced,
+        custody=Custody(opts.case_id, opts.examiner, opts.note),
+        live_host=read_live_host() if root.is_live else None,
+        encrypt_to=opts.encrypt_to,
+    )
+
+
+def _check_encryption(opts: ScanOptions) -> None:
+    """Fail before scanning when encryption is asked for and cannot be done."""
+    if opts.encrypt_to:
+        parse_recipients(opts.encrypt_to)
 
 
 def run_collect(opts: ScanOptions, progress: Optional[Progress] = None) -> ScanOutcome:
@@ -81,6 +128,7 @@ def run_collect(opts: ScanOptions, progress: Optional[Progress] = None) -> ScanO
     """
     progress = progress or NullProgress()
     started = datetime.now(timezone.utc)
+    _check_encryption(opts)
     packs = load_packs(opts.signatures, builtin=opts.builtin_packs)
     root = HostRoot(opts.root)
     inventory = collect_inventory(root, collect_spec(packs, root, opts), progress)
@@ -88,7 +136,7 @@ def run_collect(opts: ScanOptions, progress: Optional[Progress] = None) -> ScanO
     bundle = None
     if opts.output is not None:
         progress.stage("bundle")
-        run = RunInfo(opts.argv, started, datetime.now(timezone.utc), mode="collect")
+        run = _run_info(opts, root, started, "collect")
         bundle = write_bundle(result, root, opts.output, run)
     return ScanOutcome(result, bundle)
 
@@ -107,22 +155,27 @@ def run_analyze(
     builtin_packs: bool = True,
     output: Optional[Path] = None,
     argv: Tuple[str, ...] = (),
+    identity: Optional[Path] = None,
+    custody: Custody = NO_CUSTODY,
 ) -> AnalyzeOutcome:
     """Match the current packs against a bundle's observations, without touching any host.
 
+    ``identity`` is an age identity file that opens an encrypted bundle (``.tar.gz.age``).
+
     Raises:
-        BundleError: the bundle is malformed or unsafe.
+        BundleError: the bundle is malformed or unsafe, or cannot be decrypted.
         PackError: a signature pack is invalid.
     """
     started = datetime.now(timezone.utc)
     packs = load_packs(signatures, builtin=builtin_packs)
-    with open_bundle(bundle) as directory:
+    with open_bundle(bundle, identity) as directory:
         inventory = read_inventory(directory)
         manifest_sha = hashlib.sha256((directory / MANIFEST).read_bytes()).hexdigest()
-        result = analyze(inventory, packs)
+        content = EvidenceContent.from_bundle(directory)
+        result = analyze(inventory, packs, content=content)
     written = None
     if output is not None:
-        run = RunInfo(argv, started, datetime.now(timezone.utc), mode="analyze")
+        run = RunInfo(argv, started, datetime.now(timezone.utc), mode="analyze", custody=custody)
         written = write_analysis(result, bundle, manifest_sha, output, run)
     return AnalyzeOutcome(result, written)
 
@@ -137,14 +190,21 @@ def run_scan(opts: ScanOptions, progress: Optional[Progress] = None) -> ScanOutc
     """
     progress = progress or NullProgress()
     started = datetime.now(timezone.utc)
+    _check_encryption(opts)
     packs = load_packs(opts.signatures, builtin=opts.builtin_packs)
     root = HostRoot(opts.root)
     inventory = collect_inventory(root, collect_spec(packs, root, opts), progress)
     progress.stage("match")
-    result = analyze(inventory, packs, strict=opts.strict)
+    result = analyze(
+        inventory,
+        packs,
+        strict=opts.strict,
+        content=HostContent(root),
+        yara_limits=opts.yara_limits,
+    )
     bundle = None
     if opts.output is not None:
         progress.stage("bundle")
-        run = RunInfo(opts.argv, started, datetime.now(timezone.utc))
+        run = _run_info(opts, root, started, "scan")
         bundle = write_bundle(result, root, opts.output, run)
     return ScanOutcome(result, bundle)

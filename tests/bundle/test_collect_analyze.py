@@ -55,6 +55,12 @@ def test_analyze_of_collect_equals_scan(
         "coverage.json",
         "report.txt",
         "manifest.json",
+        "report.html",
+        "timeline.csv",
+        "timeline.jsonl",
+        "sbom.cdx.json",
+        "findings.jsonl",
+        "findings.csv",
     }
     assert not fake_root.marker.exists()
 

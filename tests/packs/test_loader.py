@@ -171,7 +171,11 @@ def test_litellm_other_indicators(litellm: Pack) -> None:
         litellm.credentials
     )
     assert litellm.playbook == "playbooks/litellm-2026-03.md"
-    assert litellm.yara_files == ()
+    assert litellm.yara_files == (
+        "yara/litellm_pth_loader.yar",
+        "yara/litellm_payload_strings.yar",
+        "yara/sysmon_persistence.yar",
+    )
 
 
 def test_litellm_pack_records_source_and_hash(litellm: Pack) -> None:

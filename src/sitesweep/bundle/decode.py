@@ -56,7 +56,10 @@ def _decode(tp: Any, value: Any, where: str) -> Any:  # noqa: C901 - one branch 
         except ValueError as exc:
             raise BundleError(f"{where}: {value!r} is not a valid {tp.__name__}") from exc
     if tp is float and isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError as exc:  # a JSON integer of hundreds of digits
+            raise BundleError(f"{where}: number out of range for a float") from exc
     if (
         isinstance(tp, type)
         and isinstance(value, tp)

@@ -13,9 +13,10 @@ import tarfile
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
-from typing import Any, Dict, Iterator
+from typing import Any, Dict, Iterator, Optional
 
 from sitesweep.bundle import layout
+from sitesweep.bundle.age import decrypt_file, is_encrypted
 from sitesweep.bundle.decode import from_plain
 from sitesweep.errors import BundleError
 from sitesweep.inventory import Inventory
@@ -72,8 +73,12 @@ def _extract(archive: Path, target: Path) -> Path:
 
 
 @contextmanager
-def open_bundle(path: Path) -> Iterator[Path]:
-    """Yield the bundle's directory; a ``.tar.gz`` is unpacked safely into a temporary one."""
+def open_bundle(path: Path, identity: Optional[Path] = None) -> Iterator[Path]:
+    """Yield the bundle's directory; a ``.tar.gz`` is unpacked safely into a temporary one.
+
+    An age-encrypted archive (``.tar.gz.age``) is first decrypted with the age identity file
+    ``identity`` into the same private temporary directory, which is removed afterwards.
+    """
     if path.is_dir():
         yield path
         return
@@ -81,7 +86,15 @@ def open_bundle(path: Path) -> Iterator[Path]:
         raise BundleError(f"{path}: no such bundle")
     scratch = Path(tempfile.mkdtemp(prefix="sitesweep-bundle-"))
     try:
-        yield _extract(path, scratch)
+        archive = path
+        if is_encrypted(path):
+            if identity is None:
+                raise BundleError(f"{path}: an age-encrypted bundle: pass --identity KEYFILE")
+            archive = scratch / "decrypted.tar.gz"
+            decrypt_file(path, identity, archive)
+        unpacked = scratch / "unpacked"
+        unpacked.mkdir()
+        yield _extract(archive, unpacked)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -95,7 +108,7 @@ def read_json(bundle: Path, name: str) -> Any:
         if path.stat().st_size > MAX_JSON_SIZE:
             raise BundleError(f"{path}: larger than {MAX_JSON_SIZE} bytes")
         return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:  # RecursionError: hostile nesting
         raise BundleError(f"{path}: {exc}") from exc
 
 

@@ -6,7 +6,7 @@ from collections import Counter
 from typing import List
 
 from sitesweep.engine import ScanResult
-from sitesweep.model import Severity
+from sitesweep.model import Category, Severity
 
 
 def verdict(result: ScanResult, threshold: Severity = Severity.HIGH) -> str:
@@ -17,6 +17,20 @@ def verdict(result: ScanResult, threshold: Severity = Severity.HIGH) -> str:
     if hits:
         return f"SUSPICIOUS: {len(hits)} finding(s) at or above {threshold}"
     return f"No finding at or above {threshold}"
+
+
+def rotation_checklist(result: ScanResult) -> List[str]:
+    """Lines of the rotation checklist: every credential finding at high or above."""
+    items = [
+        f
+        for f in result.findings
+        if f.category is Category.CREDENTIAL_EXPOSURE and f.severity.at_least(Severity.HIGH)
+    ]
+    if not items:
+        return []
+    out = ["", "Rotation checklist (the payload ran here; never read by sitesweep)", "-" * 66]
+    out += [f"[ ] {f.title}" for f in items]
+    return out
 
 
 def render_text_report(result: ScanResult, collected_only: bool = False) -> str:
@@ -48,6 +62,7 @@ def render_text_report(result: ScanResult, collected_only: bool = False) -> str:
             out.append(f"    what to do: {f.remediation}")
     if not result.findings:
         out.append("none")
+    out += rotation_checklist(result)
     kinds = Counter(str(e.kind) for e in inv.environments)
     out += ["", "Environments", "------------"]
     out += [f"{count:6d}  {kind}" for kind, count in sorted(kinds.items())]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from dataclasses import replace
 from datetime import datetime, timezone
 from enum import Enum
 from typing import Any, Dict, List, Optional, Sequence
@@ -12,8 +13,12 @@ from sitesweep.discovery.model import PythonEnv
 from sitesweep.engine import ScanResult
 from sitesweep.model import Finding, Gap
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
 
 def _plain(value: object) -> Any:
+    if type(value) in _SCALARS:  # the common case first: a million-row RECORD is 3M scalars
+        return value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, Enum):
@@ -61,8 +66,14 @@ def inventory_doc(result: ScanResult) -> Dict[str, Any]:
     """The inventory file: every observation, complete, so ``analyze`` can rebuild it.
 
     The scan root is left out: it is recorded once, in the manifest (paths here are host paths).
+    RECORD rows are kept for the distributions the packs target (``record_targets``); for the
+    others ``record_rows`` says how many there were: every row of every distribution on a host
+    would make bundles grow with every file installed anywhere.
     """
-    data: Dict[str, Any] = _plain(result.inventory)
+    inv = result.inventory
+    targets = set(inv.record_targets)
+    dists = tuple(d if d.name in targets else replace(d, record=()) for d in inv.distributions)
+    data: Dict[str, Any] = _plain(replace(inv, distributions=dists))
     data.pop("root")
     return data
 

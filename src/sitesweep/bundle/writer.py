@@ -12,11 +12,20 @@ import tarfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
-from sitesweep import __version__
 from sitesweep.bundle import layout
+from sitesweep.bundle.custody import (
+    NO_CUSTODY,
+    Custody,
+    command_line,
+    custody_doc,
+    live_host_doc,
+    tool_doc,
+)
+from sitesweep.bundle.exportset import collection_facts, export_files
 from sitesweep.bundle.report import render_text_report
+from sitesweep.bundle.seal import seal_bundle
 from sitesweep.bundle.serialize import (
     coverage_doc,
     dumps,
@@ -24,14 +33,20 @@ from sitesweep.bundle.serialize import (
     findings_doc,
     inventory_doc,
 )
+from sitesweep.candidates import yara_candidates
+from sitesweep.content import HostContent
 from sitesweep.engine import ScanResult
 from sitesweep.errors import HostReadError, OutputError
+from sitesweep.host.live_identity import LiveHost
 from sitesweep.hostfs import HostRoot
 from sitesweep.metadata.model import HostFile
 from sitesweep.model import Gap, HostPath
 
 EVIDENCE_LIMIT = 64 << 20
 """Largest file copied as evidence; larger ones are listed with their hash only."""
+
+PERSISTENCE_COPY_LIMIT = 1 << 20
+"""Persistence entries up to this size are copied as evidence (credential files never are)."""
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -44,20 +59,29 @@ class RunInfo:
         argv: the command line.
         started, finished: UTC times.
         mode: ``scan`` (observations and findings) or ``collect`` (observations only).
+        reduced: (area, why) for checks that ran in reduced form (manifest ``reduced_checks``).
+        custody: case id, examiner and note given by the responder.
+        live_host: boot time and addresses (live scans only).
+        encrypt_to: age public keys to encrypt the archive to (the plaintext is then removed).
     """
 
     argv: Tuple[str, ...]
     started: datetime
     finished: datetime
     mode: str = "scan"
+    reduced: Tuple[Tuple[str, str], ...] = ()
+    custody: Custody = NO_CUSTODY
+    live_host: Optional[LiveHost] = None
+    encrypt_to: Tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class BundlePaths:
-    """Where the bundle went."""
+    """Where the bundle went (``encrypted``: ``archive`` is the ``.age`` file, the rest is gone)."""
 
     directory: Path
     archive: Path
+    encrypted: bool = False
 
 
 def bundle_name(hostname: str, started: datetime) -> str:
@@ -69,29 +93,37 @@ def bundle_name(hostname: str, started: datetime) -> str:
 def _unused_name(output: Path, name: str) -> str:
     """``name``, or ``name-2``, ``name-3``... so an earlier bundle is never overwritten."""
     candidate, n = name, 1
-    while any((output / f"{candidate}{s}").exists() for s in ("", ".tar.gz", ".partial")):
+    suffixes = ("", ".tar.gz", ".partial", ".tar.gz.age")
+    while any((output / f"{candidate}{s}").exists() for s in suffixes):
         n += 1
         candidate = f"{name}-{n}"
     return candidate
 
 
-def evidence_files(result: ScanResult) -> List[HostFile]:
-    """Files to copy: files of interest, executable .pth files, startup hooks."""
+def evidence_files(result: ScanResult) -> List[Tuple[HostPath, Optional[HostFile]]]:
+    """Files to copy, by host path, with what the inventory knows of each (``None``: nothing).
+
+    Exactly the YARA candidates (files of interest, every .pth, startup hooks, every file of a
+    distribution a pack names), so ``analyze`` of the bundle matches the bytes ``scan`` matched.
+    """
     inv = result.inventory
-    chosen: Dict[str, HostFile] = {f.path: f for f in inv.files}
-    chosen.update({p.file.path: p.file for p in inv.pth_files if p.exec_lines})
+    chosen: Dict[str, Optional[HostFile]] = dict.fromkeys(yara_candidates(inv, result.packs))
+    chosen.update({f.path: f for f in inv.files})
+    chosen.update({p.file.path: p.file for p in inv.pth_files})
     chosen.update({h.file.path: h.file for h in inv.startup_hooks})
-    return [chosen[k] for k in sorted(chosen)]
-
-
-def tool_digest() -> str:
-    """SHA-256 over the scanner's own installed source files (path and content)."""
-    package = Path(__file__).resolve().parents[1]
-    sha = hashlib.sha256()
-    for path in sorted(package.rglob("*.py")):
-        sha.update(path.relative_to(package).as_posix().encode())
-        sha.update(hashlib.sha256(path.read_bytes()).digest())
-    return sha.hexdigest()
+    for check in inv.record_checks:  # files changed or added after install (RECORD integrity)
+        changed = [*(m.file for m in check.modified), *check.unlisted]
+        chosen.update({f.path: f for f in changed if f.sha256})  # no hash: a symlink, unread
+    secrets = {c.path for c in inv.credentials}  # never copied (authorized_keys is both)
+    for entry in inv.persistence:  # small persistence files, unless they may hold a secret
+        if entry.path in secrets or not entry.copyable:
+            continue
+        if entry.sha256 and entry.size <= PERSISTENCE_COPY_LIMIT:
+            chosen.setdefault(
+                entry.path,
+                HostFile(entry.path, entry.size, entry.sha256, entry.mtime, entry.mode, entry.uid),
+            )
+    return [(HostPath(k), chosen[k]) for k in sorted(chosen)]
 
 
 def _sha256_file(path: Path) -> str:
@@ -112,35 +144,46 @@ class _Writer:
     def write(self, name: str, text: str) -> None:
         target = self.staging / name
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
+        # A host path may hold undecodable bytes (surrogate escapes): write them as \udcXX escapes
+        # rather than fail the bundle. The JSON files are ASCII and keep them exactly.
+        target.write_text(text, encoding="utf-8", errors="backslashreplace")
 
     def copy_evidence(self) -> List[Dict[str, object]]:
         index: List[Dict[str, object]] = []
         evidence_dir = self.staging / layout.EVIDENCE_DIR
         evidence_dir.mkdir()
-        for file in evidence_files(self.result):
+        for path, file in evidence_files(self.result):
             entry: Dict[str, object] = {
-                "host_path": file.path,
-                "sha256": file.sha256,
-                "size": file.size,
+                "host_path": path,
+                "sha256": file.sha256 if file else None,
+                "size": file.size if file else None,
             }
-            base = _SAFE.sub("_", file.path.rsplit("/", 1)[-1])[:100]
-            name = f"{(file.sha256 or 'unhashed')[:16]}-{base}{layout.EVIDENCE_SUFFIX}"
+            base = _SAFE.sub("_", path.rsplit("/", 1)[-1])[:100]
             try:
-                data = self.root.read_bytes(file.path, EVIDENCE_LIMIT)
+                data = HostContent(self.root).read(path, EVIDENCE_LIMIT)  # no final symlink
             except HostReadError as exc:
-                self.gaps.append(Gap("bundle", HostPath(file.path), exc.reason, exc.detail))
+                self.gaps.append(Gap("bundle", path, exc.reason, exc.detail))
                 entry["copied"] = False
                 entry["reason"] = exc.detail
             else:
+                digest = hashlib.sha256(data).hexdigest()
+                name = f"{digest[:16]}-{base}{layout.EVIDENCE_SUFFIX}"
                 target = evidence_dir / name
-                target.write_bytes(data)
-                target.chmod(0o444)
+                if not target.exists():  # same name = same content: one copy serves both paths
+                    target.write_bytes(data)
+                    target.chmod(0o444)
                 entry["copied"] = True
                 entry["bundle_path"] = f"{layout.EVIDENCE_DIR}/{name}"
-                entry["copied_sha256"] = hashlib.sha256(data).hexdigest()
+                entry["copied_sha256"] = digest
             index.append(entry)
         return index
+
+    def write_exports(self, run: RunInfo, seed: str) -> None:
+        facts = collection_facts(
+            self.result, run.mode, (run.started, run.finished), run.argv, run.custody, run.live_host
+        )
+        for name, text in export_files(self.result, facts, seed, run.mode == "collect").items():
+            self.write(name, text)
 
     def manifest(self, run: RunInfo, extra_gaps: Sequence[Gap]) -> Dict[str, object]:
         inv = self.result.inventory
@@ -149,16 +192,20 @@ class _Writer:
         )
         return {
             "schema_version": layout.SCHEMA_VERSION,
-            "tool": {"name": "sitesweep", "version": __version__, "sha256": tool_digest()},
+            "tool": tool_doc(),
             "packs": [
                 {"id": p.id, "version": p.version, "sha256": p.sha256}
                 for p in self.result.packs.packs
             ],
+            "custody": custody_doc(run.custody),
+            "command": command_line(run.argv),
+            "encrypted_to": list(run.encrypt_to),
             "host": {
                 "hostname": inv.identity.hostname,
                 "machine_id": inv.identity.machine_id,
                 "os_release": inv.identity.os_release,
                 "kernel": inv.identity.kernel,
+                **live_host_doc(run.live_host),
             },
             "mode": run.mode,
             "scan_root": inv.root,
@@ -170,6 +217,7 @@ class _Writer:
                 {"path": g.path, "reason": g.reason.value, "detail": g.detail} for g in extra_gaps
             ],
             "files": {name: _sha256_file(self.staging / name) for name in files},
+            "reduced_checks": [{"area": a, "detail": d} for a, d in run.reduced],
         }
 
 
@@ -184,7 +232,7 @@ def write_bundle(result: ScanResult, root: HostRoot, output: Path, run: RunInfo)
     staging = output / f"{name}.partial"
     try:
         output.mkdir(parents=True, exist_ok=True)
-        staging.mkdir()
+        staging.mkdir(mode=0o700)  # host details an attacker would like: owner only
         writer = _Writer(result, root, staging)
         writer.write(layout.EVIDENCE_INDEX, dumps(writer.copy_evidence()))
         if run.mode != "collect":
@@ -196,6 +244,7 @@ def write_bundle(result: ScanResult, root: HostRoot, output: Path, run: RunInfo)
         writer.write(layout.INVENTORY, dumps(inventory_doc(result)))
         writer.write(layout.COVERAGE, dumps(coverage_doc(result, writer.gaps)))
         writer.write(layout.REPORT_TEXT, render_text_report(result, run.mode == "collect"))
+        writer.write_exports(run, f"{name}|{result.inventory.identity.machine_id}")
         writer.write(layout.MANIFEST, dumps(writer.manifest(run, writer.gaps)))
         staging.replace(final)
         archive = output / f"{name}.tar.gz"
@@ -203,6 +252,8 @@ def write_bundle(result: ScanResult, root: HostRoot, output: Path, run: RunInfo)
             tar.add(final, arcname=name)
     except OSError as exc:
         raise OutputError(f"cannot write the bundle under {output}: {exc}") from exc
+    if run.encrypt_to:
+        return BundlePaths(final, seal_bundle(final, archive, run.encrypt_to), encrypted=True)
     return BundlePaths(final, archive)
 
 
@@ -214,29 +265,38 @@ def write_analysis(
     The source bundle is left untouched (its manifest still verifies); the new directory names it
     and records the SHA-256 of its manifest, so the analysis is tied to the evidence it judged.
     """
-    base = source.name[: -len(".tar.gz")] if source.name.endswith(".tar.gz") else source.name
+    base = source.name
+    for suffix in (".age", ".tar.gz"):
+        base = base[: -len(suffix)] if base.endswith(suffix) else base
     stamp = run.started.strftime("%Y%m%dT%H%M%SZ")
     target = output / _unused_name(output, f"{base}-analysis-{stamp}")
     try:
         target.mkdir(parents=True)
         (target / layout.FINDINGS).write_text(dumps(findings_doc(result)), encoding="utf-8")
         (target / layout.COVERAGE).write_text(dumps(coverage_doc(result)), encoding="utf-8")
-        (target / layout.REPORT_TEXT).write_text(render_text_report(result), encoding="utf-8")
+        (target / layout.REPORT_TEXT).write_text(
+            render_text_report(result), encoding="utf-8", errors="backslashreplace"
+        )
+        facts = collection_facts(
+            result, "analyze", (run.started, run.finished), run.argv, run.custody, None, str(source)
+        )
+        for name, text in export_files(result, facts, target.name, False).items():
+            (target / name).write_text(text, encoding="utf-8", errors="backslashreplace")
+        written = sorted(p.name for p in target.iterdir() if p.is_file())
         manifest = {
             "schema_version": layout.SCHEMA_VERSION,
             "mode": "analyze",
-            "tool": {"name": "sitesweep", "version": __version__, "sha256": tool_digest()},
+            "tool": tool_doc(),
             "packs": [
                 {"id": p.id, "version": p.version, "sha256": p.sha256} for p in result.packs.packs
             ],
+            "custody": custody_doc(run.custody),
+            "command": command_line(run.argv),
             "source_bundle": {"path": str(source), "manifest_sha256": source_manifest_sha256},
             "argv": list(run.argv),
             "started": run.started.isoformat().replace("+00:00", "Z"),
             "finished": run.finished.isoformat().replace("+00:00", "Z"),
-            "files": {
-                n: _sha256_file(target / n)
-                for n in (layout.FINDINGS, layout.COVERAGE, layout.REPORT_TEXT)
-            },
+            "files": {n: _sha256_file(target / n) for n in written},
         }
         (target / layout.MANIFEST).write_text(dumps(manifest), encoding="utf-8")
     except OSError as exc:

@@ -5,9 +5,21 @@ from __future__ import annotations
 from typing import Tuple, Type
 
 from sitesweep.checks.base import Check, CheckContext
+from sitesweep.checks.caches import CachedAffectedArtifact
+from sitesweep.checks.credentials import CredentialExposure, KubernetesAccess
 from sitesweep.checks.files import ArtifactHashes, IndicatorFiles
+from sitesweep.checks.integrity import RecordMismatch
+from sitesweep.checks.lockfiles import LockedAffectedVersion
 from sitesweep.checks.packages import AffectedInstalled
+from sitesweep.checks.persistence import (
+    IndexRedirect,
+    ModifiedInWindow,
+    PackPersistencePaths,
+    PythonFromHiddenDir,
+)
+from sitesweep.checks.processes import InlineDecodeExec, ProcessIndicators, SuspiciousLocation
 from sitesweep.checks.startup import CustomizeHooks, PthExecutableLines
+from sitesweep.checks.yara import YaraRules
 
 CHECKS: Tuple[Type[Check], ...] = (
     AffectedInstalled,
@@ -15,6 +27,19 @@ CHECKS: Tuple[Type[Check], ...] = (
     ArtifactHashes,
     PthExecutableLines,
     CustomizeHooks,
+    YaraRules,
+    RecordMismatch,
+    CachedAffectedArtifact,
+    LockedAffectedVersion,
+    ProcessIndicators,
+    InlineDecodeExec,
+    SuspiciousLocation,
+    PackPersistencePaths,
+    PythonFromHiddenDir,
+    ModifiedInWindow,
+    IndexRedirect,
+    CredentialExposure,
+    KubernetesAccess,
 )
 """Every check, in the order they run (and findings are reported within a severity)."""
 

@@ -2,20 +2,32 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import ClassVar, Iterator, Optional
+from dataclasses import dataclass, field
+from typing import ClassVar, Iterator, Optional, Tuple
 
+from sitesweep.content import ContentSource
 from sitesweep.inventory import Inventory
-from sitesweep.model import Finding, HostPath, Severity
+from sitesweep.model import Finding, Gap, HostPath, Severity
 from sitesweep.packs.model import PackSet
+from sitesweep.packs.yararules import YaraLimits
 
 
 @dataclass(frozen=True)
 class CheckContext:
-    """What a check may look at: the observations and the loaded packs. Checks do no I/O."""
+    """What a check may look at: the observations and the loaded packs. Checks do no I/O.
+
+    Attributes:
+        inventory: the observations.
+        packs: the loaded packs (with their compiled YARA rules).
+        content: where file content comes from (the host for ``scan``, evidence copies for
+            ``analyze``); ``None`` when there is no content, only observations.
+        yara_limits: size cap and per-file timeout for YARA matching.
+    """
 
     inventory: Inventory
     packs: PackSet
+    content: Optional[ContentSource] = None
+    yara_limits: YaraLimits = field(default_factory=YaraLimits)
 
     def env_prefix(self, path: str) -> Optional[HostPath]:
         """Return the prefix of the environment holding ``path``, if any."""
@@ -39,3 +51,7 @@ class Check:
     def run(self, ctx: CheckContext) -> Iterator[Finding]:
         """Yield findings."""
         raise NotImplementedError
+
+    def gaps(self) -> Tuple[Gap, ...]:
+        """Return what the last ``run`` could not look at (unreadable files); none by default."""
+        return ()

@@ -9,18 +9,30 @@ from typing import Optional, Sequence
 
 import click
 
-from sitesweep import __version__
+from sitesweep.cli.agent import build_agent
 from sitesweep.cli.collect import analyze, collect
 from sitesweep.cli.console import setup_logging, stderr
 from sitesweep.cli.exit_codes import ExitCode
+from sitesweep.cli.report import report
 from sitesweep.cli.scan import scan
+from sitesweep.cli.selfcheck import print_version, self_check
+from sitesweep.cli.signatures import signatures
+from sitesweep.cli.sweep import sweep
+from sitesweep.cli.verify import verify
 from sitesweep.errors import SitesweepError
 
 log = logging.getLogger(__name__)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="sitesweep")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=print_version,
+    help="Show the version, the tool's own hash and the signature packs loaded, and exit.",
+)
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
 def cli(verbose: int) -> None:
     """Find the traces of a compromised Python library on a host or a mounted image."""
@@ -28,8 +40,14 @@ def cli(verbose: int) -> None:
 
 
 cli.add_command(scan)
+cli.add_command(signatures)
 cli.add_command(collect)
 cli.add_command(analyze)
+cli.add_command(verify)
+cli.add_command(build_agent)
+cli.add_command(sweep)
+cli.add_command(report)
+cli.add_command(self_check)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -12,7 +12,17 @@ import click
 from sitesweep.bundle.serialize import findings_doc
 from sitesweep.cli.console import RichProgress, stderr
 from sitesweep.cli.exit_codes import ExitCode
-from sitesweep.cli.params import fail_on_option, scan_target_options, signatures_option
+from sitesweep.cli.gentle import apply_priorities
+from sitesweep.cli.params import (
+    CustodyArgs,
+    GentleArgs,
+    custody_options,
+    fail_on_option,
+    gentle_options,
+    identity_option,
+    scan_target_options,
+    signatures_option,
+)
 from sitesweep.cli.render import render_result
 from sitesweep.discovery.model import FsPolicy
 from sitesweep.model import Severity
@@ -21,6 +31,8 @@ from sitesweep.pipeline import ScanOptions, run_analyze, run_collect
 
 @click.command()
 @scan_target_options
+@custody_options
+@gentle_options
 @signatures_option
 def collect(
     root: Optional[Path],
@@ -28,6 +40,8 @@ def collect(
     signatures: Tuple[Path, ...],
     filesystems: str,
     exclude: Tuple[str, ...],
+    custody: CustodyArgs,
+    gentle: GentleArgs,
 ) -> int:
     """Collect observations into a bundle without matching them (for analysis elsewhere)."""
     opts = ScanOptions(
@@ -37,12 +51,19 @@ def collect(
         fs_policy=FsPolicy(filesystems),
         exclude=exclude,
         argv=tuple(sys.argv),
+        case_id=custody.case_id,
+        examiner=custody.examiner,
+        note=custody.note,
+        encrypt_to=custody.encrypt_to,
+        prune=gentle.prune,
     )
+    apply_priorities(gentle)
     with RichProgress() as progress:
         outcome = run_collect(opts, progress)
     assert outcome.bundle is not None  # noqa: S101 - output is always set here
     stderr.print(f"Collected {len(outcome.result.inventory.environments)} environments into")
-    stderr.print(f"  {outcome.bundle.directory}", markup=False, soft_wrap=True)
+    where = outcome.bundle.archive if outcome.bundle.encrypted else outcome.bundle.directory
+    stderr.print(f"  {where}", markup=False, soft_wrap=True)
     return ExitCode.OK
 
 
@@ -55,16 +76,20 @@ def collect(
 )
 @signatures_option
 @fail_on_option
+@identity_option
 @click.option("--json", "as_json", is_flag=True, help="Print findings as JSON on stdout.")
 def analyze(
     bundle: Path,
     output: Optional[Path],
     signatures: Tuple[Path, ...],
     fail_on: str,
+    identity: Optional[Path],
     as_json: bool,
 ) -> int:
     """Match the current signature packs against a bundle (directory or .tar.gz)."""
-    outcome = run_analyze(bundle, signatures, output=output, argv=tuple(sys.argv))
+    outcome = run_analyze(
+        bundle, signatures, output=output, argv=tuple(sys.argv), identity=identity
+    )
     threshold = Severity(fail_on)
     render_result(stderr, outcome.result, threshold, None)
     if outcome.written is not None:

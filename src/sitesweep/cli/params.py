@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import Any, Callable, FrozenSet, Optional, Tuple, TypeVar, cast
 
 import click
 
 from sitesweep.discovery.model import FsPolicy
+from sitesweep.discovery.walk import DEFAULT_PRUNE
 from sitesweep.model import Severity
+from sitesweep.packs.yararules import DEFAULT_MAX_SIZE, DEFAULT_TIMEOUT
 
 F = TypeVar("F", bound=Callable[..., object])
 
@@ -64,3 +68,134 @@ def fail_on_option(func: F) -> F:
         show_default=True,
         help="Exit 1 when a finding is at or above this severity.",
     )(func)
+
+
+def yara_limit_options(func: F) -> F:
+    """``--yara-max-size MIB`` and ``--yara-timeout SECONDS``: bounds on matching one file."""
+    for option in reversed(
+        (
+            click.option(
+                "--yara-max-size",
+                type=click.IntRange(min=1),
+                default=DEFAULT_MAX_SIZE >> 20,
+                show_default=True,
+                help="Largest file matched against the YARA rules, in MiB (larger: a gap).",
+            ),
+            click.option(
+                "--yara-timeout",
+                type=click.IntRange(min=1),
+                default=DEFAULT_TIMEOUT,
+                show_default=True,
+                help="Seconds allowed for matching one file (slower: a gap).",
+            ),
+        )
+    ):
+        func = option(func)
+    return func
+
+
+@dataclass(frozen=True)
+class CustodyArgs:
+    """What ``--case-id``, ``--examiner``, ``--note`` and ``--encrypt-to`` said."""
+
+    case_id: Optional[str]
+    examiner: Optional[str]
+    note: Optional[str]
+    encrypt_to: Tuple[str, ...]
+
+
+def custody_options(func: F) -> F:
+    """Chain-of-custody and encryption options, passed to the command as one ``custody``."""
+
+    @functools.wraps(func)
+    def wrapper(
+        *args: Any,
+        case_id: Optional[str],
+        examiner: Optional[str],
+        note: Optional[str],
+        encrypt_to: Tuple[str, ...],
+        **kwargs: Any,
+    ) -> Any:
+        custody = CustodyArgs(case_id, examiner, note, tuple(encrypt_to))
+        return func(*args, custody=custody, **kwargs)
+
+    command: Any = wrapper
+    for option in reversed(
+        (
+            click.option("--case-id", help="Case or ticket id, recorded in the manifest."),
+            click.option("--examiner", help="Who runs the collection, recorded in the manifest."),
+            click.option("--note", help="Free text for the manifest (why, where, by whose order)."),
+            click.option(
+                "--encrypt-to",
+                "encrypt_to",
+                multiple=True,
+                metavar="RECIPIENT",
+                help="Encrypt the archive to this age public key (age1..., repeatable); "
+                "the plaintext bundle is then removed.",
+            ),
+        )
+    ):
+        command = option(command)
+    return cast(F, command)
+
+
+def identity_option(func: F) -> F:
+    """``--identity KEYFILE``: the age identity that opens an encrypted bundle."""
+    return click.option(
+        "--identity",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="age identity file (AGE-SECRET-KEY-...) to open an encrypted bundle (.tar.gz.age).",
+    )(func)
+
+
+@dataclass(frozen=True)
+class GentleArgs:
+    """What ``--prune``, ``--no-default-prune``, ``--io-nice`` and ``--cpu-nice`` said."""
+
+    prune: FrozenSet[str]
+    io_nice: bool
+    cpu_nice: bool
+
+
+def gentle_options(func: F) -> F:
+    """Walk pruning and priority options, passed to the command as one ``gentle``."""
+
+    @functools.wraps(func)
+    def wrapper(
+        *args: Any,
+        prune: Tuple[str, ...],
+        default_prune: bool,
+        io_nice: bool,
+        cpu_nice: bool,
+        **kwargs: Any,
+    ) -> Any:
+        names = frozenset(prune) | (DEFAULT_PRUNE if default_prune else frozenset())
+        return func(*args, gentle=GentleArgs(names, io_nice, cpu_nice), **kwargs)
+
+    command: Any = wrapper
+    for option in reversed(
+        (
+            click.option(
+                "--prune",
+                multiple=True,
+                metavar="NAME",
+                help="Do not enter directories with this name, or PARENT/NAME (repeatable; "
+                "e.g. node_modules). Each is reported as a coverage gap. Careful: a Python "
+                "environment can live anywhere, node_modules included (node-gyp).",
+            ),
+            click.option(
+                "--default-prune/--no-default-prune",
+                default=True,
+                show_default=True,
+                help="Skip git object stores (.git/objects): they hold only hashed objects.",
+            ),
+            click.option(
+                "--io-nice",
+                is_flag=True,
+                help="Read at idle I/O priority (Linux ioprio idle class) on busy hosts.",
+            ),
+            click.option("--cpu-nice", is_flag=True, help="Run at lower CPU priority (nice +10)."),
+        )
+    ):
+        command = option(command)
+    return cast(F, command)

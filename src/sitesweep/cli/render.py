@@ -58,5 +58,7 @@ def render_result(
             console.print(f"  [dim]{escape(str(gap.path or '-'))}: {escape(gap.detail)}[/]")
         if len(result.gaps) > 10:
             console.print(f"  [dim]... {len(result.gaps) - 10} more in coverage.json[/]")
-    if bundle is not None:
+    if bundle is not None and bundle.encrypted:
+        console.print(f"Encrypted bundle (age; no plaintext kept): {escape(str(bundle.archive))}")
+    elif bundle is not None:
         console.print(f"Bundle: {escape(str(bundle.directory))} and {escape(bundle.archive.name)}")

@@ -12,26 +12,50 @@ import click
 from sitesweep.bundle.serialize import findings_doc
 from sitesweep.cli.console import RichProgress, stderr
 from sitesweep.cli.exit_codes import ExitCode
-from sitesweep.cli.params import fail_on_option, scan_target_options, signatures_option
+from sitesweep.cli.gentle import apply_priorities
+from sitesweep.cli.params import (
+    CustodyArgs,
+    GentleArgs,
+    custody_options,
+    fail_on_option,
+    gentle_options,
+    scan_target_options,
+    signatures_option,
+    yara_limit_options,
+)
 from sitesweep.cli.render import render_result
 from sitesweep.discovery.model import FsPolicy
 from sitesweep.model import Severity
+from sitesweep.packs.yararules import YaraLimits
 from sitesweep.pipeline import ScanOptions, run_scan
 
 
 @click.command()
 @scan_target_options
+@custody_options
+@gentle_options
 @signatures_option
 @fail_on_option
+@yara_limit_options
 @click.option("--json", "as_json", is_flag=True, help="Print findings as JSON on stdout.")
+@click.option(
+    "--verify-record",
+    is_flag=True,
+    help="Verify every distribution's RECORD hashes (those named by a pack always are).",
+)
 def scan(
     root: Optional[Path],
     output: Path,
     signatures: Tuple[Path, ...],
     fail_on: str,
+    yara_max_size: int,
+    yara_timeout: int,
     filesystems: str,
     exclude: Tuple[str, ...],
     as_json: bool,
+    verify_record: bool,
+    custody: CustodyArgs,
+    gentle: GentleArgs,
 ) -> int:
     """Scan this machine (or --root DIR) and write a triage bundle."""
     opts = ScanOptions(
@@ -41,7 +65,15 @@ def scan(
         fs_policy=FsPolicy(filesystems),
         exclude=exclude,
         argv=tuple(sys.argv),
+        verify_record=verify_record,
+        yara_limits=YaraLimits(yara_max_size << 20, yara_timeout),
+        case_id=custody.case_id,
+        examiner=custody.examiner,
+        note=custody.note,
+        encrypt_to=custody.encrypt_to,
+        prune=gentle.prune,
     )
+    apply_priorities(gentle)
     with RichProgress() as progress:
         outcome = run_scan(opts, progress)
     threshold = Severity(fail_on)

@@ -25,6 +25,7 @@ class Discovery:
     gaps: Tuple[Gap, ...]
     dirs_walked: int
     files_seen: int
+    lockfiles: Tuple[HostPath, ...] = ()
 
 
 def discover(
@@ -43,4 +44,5 @@ def discover(
         gaps=tuple(result.gaps + gaps),
         dirs_walked=result.dirs,
         files_seen=result.files,
+        lockfiles=tuple(sorted(result.lockfiles)),
     )

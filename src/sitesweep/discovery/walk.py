@@ -34,6 +34,13 @@ running containers, whose layers are walked on disk anyway) become coverage gaps
 
 _PROGRESS_EVERY = 2000
 
+DEFAULT_PRUNE = frozenset({".git/objects"})
+"""Directories never entered by default: git object stores hold only objects named by hash.
+
+A prune pattern is a directory name (``node_modules``) or ``parent/name`` (``.git/objects``).
+Nothing broader is pruned by default: a Python environment can live anywhere, even inside
+``node_modules`` (node-gyp builds its own venv there)."""
+
 
 @dataclass
 class WalkResult:
@@ -46,6 +53,8 @@ class WalkResult:
     gaps: List[Gap] = field(default_factory=list)
     dirs: int = 0
     files: int = 0
+    lockfiles: List[HostPath] = field(default_factory=list)
+    pruned: Dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -56,11 +65,18 @@ class WalkSpec:
         names: file base names to note wherever they are (indicator file names from the packs).
         exclude: extra host paths not to walk.
         fs_policy: which mounted filesystems to enter.
+        lockfile_names: exact file names of lockfiles to note (``uv.lock``, ``poetry.lock`` ...).
+        requirements: also note ``requirements*.txt`` files as lockfiles.
+        prune: directories not entered, by name or ``parent/name`` (:data:`DEFAULT_PRUNE`);
+            each pattern beyond the default ones is reported as one coverage gap with a count.
     """
 
     names: FrozenSet[str] = frozenset()
     exclude: Tuple[str, ...] = ()
     fs_policy: FsPolicy = FsPolicy.LOCAL
+    lockfile_names: FrozenSet[str] = frozenset()
+    requirements: bool = False
+    prune: FrozenSet[str] = DEFAULT_PRUNE
 
 
 def read_mounts(path: str = "/proc/self/mounts") -> Dict[str, str]:
@@ -87,11 +103,17 @@ class _Walker:
         self.skip = frozenset(str(root.real(p)) for p in (*PRUNED, *spec.exclude))
         self.mounts = read_mounts() if root.is_live and spec.fs_policy is FsPolicy.LOCAL else {}
         self.root_dev = os.lstat(root.root).st_dev
+        self.prune_names = frozenset(p for p in spec.prune if "/" not in p)
+        self.prune_pairs = frozenset(p for p in spec.prune if "/" in p)
 
     def run(self) -> WalkResult:
         stack = [str(self.root.root)]
         while stack:
             self._visit(stack.pop(), stack)
+        for pattern, count in sorted(self.result.pruned.items()):
+            if pattern not in DEFAULT_PRUNE:
+                detail = f"{count} directories matching {pattern!r} not walked (pruned)"
+                self.result.gaps.append(Gap("discovery", None, GapReason.PRUNED, detail))
         return self.result
 
     def _gap(self, real: str, reason: GapReason, detail: str) -> None:
@@ -109,10 +131,13 @@ class _Walker:
             self._gap(directory, gap_reason_for(exc), exc.strerror or str(exc))
             return
         names = self.spec.names
+        locks = self.spec.lockfile_names
+        requirements = self.spec.requirements
+        parent_name = directory.rpartition("/")[2]
         for entry in entries:
             try:
                 if entry.is_dir(follow_symlinks=False):
-                    if self._enter(entry):
+                    if not self._pruned(entry.name, parent_name) and self._enter(entry):
                         stack.append(entry.path)
                 elif entry.is_file(follow_symlinks=False):
                     result.files += 1
@@ -120,10 +145,27 @@ class _Walker:
                         result.venv_prefixes.append(self.root.host(directory))
                     if entry.name in names:
                         result.named_files.append(self.root.host(entry.path))
+                    if entry.name in locks or (
+                        requirements
+                        and entry.name.startswith("requirements")
+                        and entry.name.endswith(".txt")
+                    ):
+                        result.lockfiles.append(self.root.host(entry.path))
                 elif entry.is_symlink():
                     self._check_link(entry.path)
             except OSError as exc:
                 self._gap(entry.path, gap_reason_for(exc), exc.strerror or str(exc))
+
+    def _pruned(self, name: str, parent_name: str) -> bool:
+        """Return whether a directory matches a prune pattern (and count it)."""
+        if name in self.prune_names:
+            pattern = name
+        elif self.prune_pairs and f"{parent_name}/{name}" in self.prune_pairs:
+            pattern = f"{parent_name}/{name}"
+        else:
+            return False
+        self.result.pruned[pattern] = self.result.pruned.get(pattern, 0) + 1
+        return True
 
     def _enter(self, entry: os.DirEntry[str]) -> bool:
         path = entry.path
@@ -143,6 +185,8 @@ class _Walker:
         if policy is FsPolicy.ALL:
             return True
         if policy is FsPolicy.LOCAL:
+            if not self.mounts:  # under --root, or /proc/self/mounts unreadable
+                return True
             fstype = self.mounts.get(self.root.host(entry.path))
             if fstype is None or fstype in LOCAL_FS_TYPES:
                 return True

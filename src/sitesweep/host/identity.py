@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import platform
+import re
 import socket
 from dataclasses import dataclass
 from typing import List, Optional, Tuple
@@ -13,6 +14,9 @@ from sitesweep.model import Gap, GapReason, HostPath
 
 SMALL_FILE_LIMIT = 1 << 20
 """Identity and account files are small; anything larger is refused as hostile."""
+
+_UID = re.compile(r"[0-9]{1,10}")
+"""ASCII digits only: str.isdigit() accepts "²", which int() refuses (hostile /etc/passwd)."""
 
 
 @dataclass(frozen=True)
@@ -70,7 +74,7 @@ def read_users(root: HostRoot, gaps: List[Gap]) -> Tuple[User, ...]:
     users = {0: User("root", 0, "/root")}
     for line in (_read(root, "/etc/passwd", gaps) or "").splitlines():
         fields = line.split(":")
-        if len(fields) < 7 or not fields[2].isdigit():
+        if len(fields) < 7 or not _UID.fullmatch(fields[2]):
             continue
         uid = int(fields[2])
         users.setdefault(uid, User(fields[0], uid, fields[5] or "/"))

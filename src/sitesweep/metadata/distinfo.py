@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import re
-from typing import List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from packaging.metadata import parse_email
 from packaging.utils import canonicalize_name
@@ -21,6 +21,8 @@ METADATA_LIMIT = 4 << 20
 RECORD_LIMIT = 64 << 20
 SMALL_LIMIT = 64 << 10
 
+_SURROGATES = re.compile("[\ud800-\udfff]")
+"""Undecodable bytes (read with surrogateescape) that the email parser cannot take."""
 _DIR_NAME = re.compile(r"^(?P<name>.+?)-(?P<version>[^-]+?)(?:-py\d.*)?\.(?:dist|egg)-info$")
 
 
@@ -59,6 +61,37 @@ def parse_record(text: str) -> Tuple[Tuple[RecordEntry, ...], Tuple[str, ...]]:
     return tuple(entries), tuple(problems)
 
 
+class _RecordCache:
+    """Parsed RECORDs by text, so identical RECORDs share one tuple of entries.
+
+    The same wheel installed in many environments (pip, setuptools, requests in every venv)
+    leaves identical RECORD files; sharing their parsed rows keeps the inventory's memory in
+    proportion to the distinct RECORDs, not to the installs. Entries are immutable, so sharing
+    is invisible to readers. Bounded by :data:`RECORD_CACHE_CHARS` of text (emptied when full).
+    """
+
+    def __init__(self) -> None:
+        self._parsed: Dict[str, Tuple[Tuple[RecordEntry, ...], Tuple[str, ...]]] = {}
+        self._chars = 0
+
+    def parse(self, text: str) -> Tuple[Tuple[RecordEntry, ...], Tuple[str, ...]]:
+        """Return :func:`parse_record` of ``text``, shared with earlier identical texts."""
+        found = self._parsed.get(text)
+        if found is None:
+            found = parse_record(text)
+            if self._chars + len(text) > RECORD_CACHE_CHARS:
+                self._parsed.clear()
+                self._chars = 0
+            self._parsed[text] = found
+            self._chars += len(text)
+        return found
+
+
+RECORD_CACHE_CHARS = 16 << 20
+"""RECORD text kept as keys of the shared-parse cache."""
+_RECORDS = _RecordCache()
+
+
 def _names_from_dir(dirname: str) -> Tuple[str, str]:
     match = _DIR_NAME.match(dirname)
     if match:
@@ -71,8 +104,16 @@ def _parse_metadata(text: Optional[str], dirname: str) -> Tuple[str, str, List[s
     dir_name, dir_version = _names_from_dir(dirname)
     if text is None:
         return dir_name, dir_version, ["metadata file missing or unreadable; name from directory"]
-    raw, unparsed = parse_email(text)
-    problems: List[str] = [
+    problems: List[str] = []
+    clean = _SURROGATES.sub("\ufffd", text)
+    if clean != text:
+        problems.append("metadata is not valid UTF-8; undecodable bytes replaced")
+    try:
+        raw, unparsed = parse_email(clean)
+    except (ValueError, TypeError, LookupError) as exc:  # the email parser on hostile input
+        problems.append(f"metadata could not be parsed ({exc}); name from directory")
+        return dir_name, dir_version, problems
+    problems += [
         f"metadata field {key!r} could not be parsed"
         for key in sorted(unparsed)
         if key.lower() in ("name", "version", "metadata-version")
@@ -140,7 +181,7 @@ def read_distribution(
     if fmt is DistFormat.DIST_INFO:
         record_text = _optional_text(root, f"{path}/RECORD", RECORD_LIMIT, gaps)
         if record_text is not None:
-            record, record_problems = parse_record(record_text)
+            record, record_problems = _RECORDS.parse(record_text)
             problems.extend(record_problems)
         installer = (_optional_text(root, f"{path}/INSTALLER", SMALL_LIMIT, gaps) or "").strip()
         direct_url, editable = _direct_url(
@@ -160,4 +201,5 @@ def read_distribution(
         installed_at=installed_at,
         record=record,
         problems=tuple(problems),
+        record_rows=len(record),
     )

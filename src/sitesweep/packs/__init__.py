@@ -14,6 +14,7 @@ from typing import Dict, List, Optional, Sequence
 from sitesweep.errors import PackError, PackProblem
 from sitesweep.packs.loader import PACK_FILE, load_pack
 from sitesweep.packs.model import Pack, PackSet
+from sitesweep.packs.yararules import compile_packs
 
 __all__ = [
     "DIRECTORY_FIELD",
@@ -22,6 +23,7 @@ __all__ = [
     "builtin_signatures_dir",
     "load_pack",
     "load_packs",
+    "yara_paths",
 ]
 
 DIRECTORY_FIELD = "(directory)"
@@ -76,7 +78,13 @@ def load_packs(extra_dirs: Sequence[Path] = (), builtin: bool = True) -> PackSet
     _check_duplicate_ids(packs, problems)
     if problems:
         raise PackError(problems)
-    return PackSet(tuple(sorted(packs, key=lambda pack: pack.id)))
+    ordered = tuple(sorted(packs, key=lambda pack: pack.id))
+    return PackSet(ordered, yara=compile_packs([(p.id, yara_paths(p)) for p in ordered]))
+
+
+def yara_paths(pack: Pack) -> List[Path]:
+    """Return the absolute paths of a pack's YARA rule files."""
+    return [Path(pack.source) / relative for relative in pack.yara_files]
 
 
 def _builtin_pack_dirs(problems: List[PackProblem]) -> List[Path]:

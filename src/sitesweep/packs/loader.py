@@ -33,6 +33,7 @@ from sitesweep.packs.model import (
     Pack,
     PersistenceIndicator,
 )
+from sitesweep.packs.yararules import rule_file_problems
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -532,6 +533,8 @@ def _yara_converter(directory: Path) -> _Convert:
         if problem is not None:
             out.add(name, f"{_quote(text)} {problem}")
             return None
+        rule_file = str(directory / relative)
+        out.items += [PackProblem(rule_file, name, p) for p in rule_file_problems(Path(rule_file))]
         return relative
 
     return convert

@@ -6,15 +6,18 @@ validation. They carry no behaviour beyond small lookups, so checks can use them
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import FrozenSet, Optional, Tuple
+from typing import TYPE_CHECKING, FrozenSet, Optional, Tuple
 
 from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName
 from packaging.version import InvalidVersion, Version
 
 from sitesweep.model import Severity
+
+if TYPE_CHECKING:
+    from sitesweep.packs.yararules import CompiledRules
 
 
 @dataclass(frozen=True)
@@ -140,9 +143,16 @@ class Pack:
 
 @dataclass(frozen=True)
 class PackSet:
-    """All packs loaded for one run."""
+    """All packs loaded for one run.
+
+    Attributes:
+        packs: the packs, sorted by id.
+        yara: every pack's YARA rules compiled once for the run (``None`` when no pack has rules
+            or yara-python is unavailable); set by :func:`sitesweep.packs.load_packs`.
+    """
 
     packs: Tuple[Pack, ...]
+    yara: Optional[CompiledRules] = field(default=None, compare=False, repr=False)
 
     def file_names(self) -> FrozenSet[str]:
         """Base names of every file indicator, for the collector to look out for."""

@@ -1,0 +1,262 @@
+"""Benchmark sitesweep against the floor (``find``) and a responder's alternatives.
+
+Every measured thing runs as a child process; its wall time comes from the parent's clock, its
+CPU time (user + sys) and peak RSS from ``os.wait4``. Each is run once to warm the page cache,
+then timed ``--repeat`` times; the fastest run (by wall time) is reported. All rows of one tree
+are measured in the same run on the same tree, and ratios are taken to that tree's floor.
+
+Usage (trees from ``bench/generate.py``)::
+
+    .venv/bin/python bench/run.py /tmp/sitesweep-bench/small /tmp/sitesweep-bench/medium \
+        /tmp/sitesweep-bench/large --json /tmp/sitesweep-bench/results.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+CHILD = [sys.executable, str(HERE / "child.py")]
+FLOOR = "find"
+PIP_LIST_MAX_DISTS = 5_000
+"""The pip loop is measured on trees up to this many distributions (the small one)."""
+
+
+@dataclass
+class Measure:
+    """One measured command (or loop of commands): the fastest of the timed runs."""
+
+    name: str
+    wall: float
+    cpu: float
+    rss_mb: float
+    facts: Dict[str, object]
+
+
+def run_child(argv: Sequence[str], capture: bool = False) -> Measure:
+    """Run one child; return its wall time, user+sys CPU and peak RSS (from wait4)."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        argv,
+        stdout=subprocess.PIPE if capture else subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=REPO,
+    )
+    out = proc.stdout.read() if proc.stdout is not None else b""
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.stdout is not None:
+        proc.stdout.close()
+    facts: Dict[str, object] = {"exit": proc.returncode}
+    if capture and out.strip():
+        facts.update(json.loads(out.decode().strip().splitlines()[-1]))
+    cpu = usage.ru_utime + usage.ru_stime
+    return Measure(" ".join(argv[:2]), wall, cpu, usage.ru_maxrss / 1024, facts)
+
+
+def run_loop(argvs: Sequence[Sequence[str]]) -> Measure:
+    """Run children one after another: wall and CPU add up, RSS is the largest."""
+    parts = [run_child(a) for a in argvs]
+    return Measure(
+        "loop",
+        sum(p.wall for p in parts),
+        sum(p.cpu for p in parts),
+        max(p.rss_mb for p in parts),
+        {"runs": len(parts)},
+    )
+
+
+def best_of(name: str, repeat: int, measure: Callable[[], Measure]) -> Measure:
+    """Warm once, then keep the fastest of ``repeat`` timed runs."""
+    measure()
+    runs = [measure() for _ in range(repeat)]
+    best = min(runs, key=lambda m: m.wall)
+    best.name = name
+    return best
+
+
+def yara_cli_argv(rules: Sequence[Path], scan_list: Path) -> List[str]:
+    """The Debian ``yara`` command over a list of files, printing strings and metadata."""
+    named = [f"{r.parent.parent.name}:{r}" for r in rules]
+    return ["yara", "-N", "-w", "-s", "-m", "-e", *named, "--scan-list", str(scan_list)]
+
+
+def measure_tree(root: Path, repeat: int, pip_list: Optional[bool]) -> Dict[str, object]:
+    """Measure every row on one tree; return the tree's facts and the measures."""
+    work = Path(tempfile.mkdtemp(prefix="sitesweep-bench-"))
+    try:
+        prep = run_child([*CHILD, "prep", str(root), str(work)], capture=True).facts
+        sites = (work / "sites.txt").read_text().split()
+        generated = json.loads((root / "BENCH.json").read_text())
+        rows: List[Measure] = []
+        marker = ["(", "-name", "pyvenv.cfg", "-o", "-name", "*.dist-info", "-o", "-name"]
+        marker += ["*.egg-info", "-o", "-name", "*.pth", ")"]
+        rows.append(best_of(FLOOR, repeat, lambda: run_child(["find", str(root), *marker])))
+        rows.append(
+            best_of(
+                "importlib.metadata",
+                repeat,
+                lambda: run_child([*CHILD, "stdlib", str(work / "sites.txt")], capture=True),
+            )
+        )
+        dists = int(str(prep["distributions"]))
+        if pip_list or (pip_list is None and dists <= PIP_LIST_MAX_DISTS):
+            pips = [[sys.executable, "-m", "pip", "list", "--path", s] for s in sites]
+            rows.append(best_of("pip list loop", repeat, lambda: run_loop(pips)))
+        rows.append(
+            best_of(
+                "sitesweep discovery+inventory",
+                repeat,
+                lambda: run_child([*CHILD, "inventory", str(root)], capture=True),
+            )
+        )
+        rows.append(
+            best_of(
+                "sitesweep full scan",
+                repeat,
+                lambda: run_child([*CHILD, "scan", str(root)], capture=True),
+            )
+        )
+        bundle_out = work / "bundle"
+        cli = [str(Path(sys.executable).parent / "sitesweep"), "scan", "--root", str(root)]
+
+        def scan_cli() -> Measure:
+            shutil.rmtree(bundle_out, ignore_errors=True)
+            return run_child([*cli, "--output", str(bundle_out)])
+
+        rows.append(best_of("sitesweep scan CLI (+bundle)", repeat, scan_cli))
+        rows.append(
+            best_of(
+                "sitesweep YARA pass",
+                repeat,
+                lambda: run_child([*CHILD, "yara", str(work), str(root)], capture=True),
+            )
+        )
+        yara_note = add_yara_cli(rows, work, repeat)
+        return {
+            "root": str(root),
+            "generated": generated,
+            "prep": prep,
+            "yara_note": yara_note,
+            "rows": [asdict(r) for r in rows],
+        }
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def add_yara_cli(rows: List[Measure], work: Path, repeat: int) -> str:
+    """Time the yara CLI over the same candidates (and over one file, its start-up cost)."""
+    if shutil.which("yara") is None:
+        return "yara CLI not installed: row skipped (apt-get install yara)"
+    rules = sorted((REPO / "signatures").glob("*/yara/*.yar"))
+    scan_list = work / "candidates.txt"
+    one = work / "one.txt"
+    one.write_text(scan_list.read_text().splitlines()[0] + "\n")
+    rows.append(best_of("yara CLI", repeat, lambda: run_child(yara_cli_argv(rules, scan_list))))
+    rows.append(
+        best_of("yara CLI (1 file: start-up)", repeat, lambda: run_child(yara_cli_argv(rules, one)))
+    )
+    return ""
+
+
+def _row(cells: Sequence[str], widths: Sequence[int]) -> str:
+    return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"
+
+
+def table(header: Sequence[str], body: Sequence[Sequence[str]]) -> str:
+    """A Markdown table."""
+    widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
+    lines = [_row(header, widths), _row(["-" * w for w in widths], widths)]
+    lines += [_row(r, widths) for r in body]
+    return "\n".join(lines)
+
+
+def tree_table(tree: Dict[str, object]) -> str:
+    """Rows of one tree with their ratios to the floor."""
+    rows = tree["rows"]
+    assert isinstance(rows, list)
+    floor = next(r for r in rows if r["name"] == FLOOR)
+    body = [
+        [
+            r["name"],
+            f"{r['wall']:.3f}",
+            f"{r['cpu']:.3f}",
+            f"{r['rss_mb']:.0f}",
+            f"{r['wall'] / floor['wall']:.2f}x",
+            f"{r['cpu'] / max(floor['cpu'], 1e-6):.2f}x",
+        ]
+        for r in rows
+    ]
+    head = ["measure", "wall s", "CPU s", "peak RSS MB", "wall / find", "CPU / find"]
+    return table(head, body)
+
+
+def growth_table(trees: Sequence[Dict[str, object]]) -> str:
+    """How each row grows: wall ms per 1,000 distributions and per 100k files, RSS, per size."""
+    names = [r["name"] for r in trees[0]["rows"]]  # type: ignore[index]
+    body = []
+    for name in names:
+        cells = [name]
+        for tree in trees:
+            row = next((r for r in tree["rows"] if r["name"] == name), None)  # type: ignore[attr-defined]
+            gen = tree["generated"]
+            if row is None:
+                cells.append("-")
+                continue
+            per_k = row["wall"] / (gen["dists"] / 1000) * 1000  # type: ignore[index]
+            per_100k = row["wall"] / (gen["files"] / 100_000) * 1000  # type: ignore[index]
+            cells.append(f"{per_k:.0f} / {per_100k:.0f} / {row['rss_mb']:.0f}")
+        body.append(cells)
+    head = ["measure"] + [
+        f"{t['generated']['size']}: ms per 1k dists / ms per 100k files / RSS MB"  # type: ignore[index]
+        for t in trees
+    ]
+    return table(head, body)
+
+
+def main() -> int:
+    """Measure every tree given and print the tables."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("trees", nargs="+", type=Path, help="trees made by bench/generate.py")
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs per measure")
+    parser.add_argument("--json", type=Path, help="also write the raw results here")
+    pip = parser.add_mutually_exclusive_group()
+    pip.add_argument("--pip-list", dest="pip_list", action="store_true", default=None)
+    pip.add_argument("--no-pip-list", dest="pip_list", action="store_false")
+    args = parser.parse_args()
+    results = []
+    for root in args.trees:
+        print(f"measuring {root} ...", file=sys.stderr)
+        results.append(measure_tree(root.resolve(), args.repeat, args.pip_list))
+    info = {"cpus": os.cpu_count(), "python": sys.version.split()[0], "repeat": args.repeat}
+    for tree in results:
+        gen = tree["generated"]
+        prep = tree["prep"]
+        print(
+            f"\n## {gen['size']}: {gen['envs']} environments, {gen['dists']} distributions, "  # type: ignore[index]
+            f"{gen['files']} files; YARA candidates: {prep['yara_candidates']} files, "  # type: ignore[index]
+            f"{prep['yara_bytes']} bytes. {tree['yara_note']}\n"  # type: ignore[index]
+        )
+        print(tree_table(tree))
+    if len(results) > 1:
+        print("\n## Growth\n")
+        print(growth_table(results))
+    if args.json:
+        args.json.write_text(json.dumps({"machine": info, "trees": results}, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,145 @@
+"""The deployable collector's entry point: ``python3 -I -S agent.pyz collect --output DIR``.
+
+This module is the ``main`` of the zipapp built by ``sitesweep build-agent``. It imports only the
+standard library, ``packaging`` and sitesweep's collection code (no click, no rich, nothing
+compiled), so it runs on any Linux python3 >= 3.9 with ``-I -S``: the target's site-packages and
+its ``.pth`` files are never processed. The built-in packs are read from inside the archive
+(copied to a private temporary directory that is removed before exit). The last line on stdout
+names the bundle: ``SITESWEEP-BUNDLE <file name> <sha256> <size>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib.util
+import shutil
+import sys
+import tempfile
+import zipfile
+from pathlib import Path, PurePosixPath
+from typing import List, Optional, Sequence, Tuple
+
+BUNDLE_LINE = "SITESWEEP-BUNDLE"
+"""First word of the line that names the written bundle."""
+
+EXIT_OK = 0
+EXIT_ERROR = 2
+_PACKS_IN_ARCHIVE = "sitesweep/signatures/"
+_PLACEHOLDERS: List[str] = []
+
+
+def reduced_checks() -> Tuple[Tuple[str, str], ...]:
+    """Name the checks that run in reduced form here because a compiled helper is missing."""
+    reduced: List[Tuple[str, str]] = []
+    if "psutil" in _PLACEHOLDERS or importlib.util.find_spec("psutil") is None:
+        reduced.append(
+            ("processes", "psutil unavailable on target: read from /proc, without connections")
+        )
+        reduced.append(("identity", "psutil unavailable on target: no interface addresses"))
+    if importlib.util.find_spec("yara") is None:
+        reduced.append(("yara", "yara-python unavailable on target; YARA runs in analyze"))
+    return tuple(reduced)
+
+
+def _install_psutil_placeholder() -> None:
+    """Stand in for psutil with :mod:`sitesweep.agent_psutil` when the target has none.
+
+    The real psutil is compiled and site-packages are off, so on a target it normally cannot be
+    imported; the stand-in reads processes from ``/proc`` (without their network connections).
+    """
+    if "psutil" in sys.modules or importlib.util.find_spec("psutil") is not None:
+        return
+    from sitesweep.agent_psutil import as_module
+
+    sys.modules["psutil"] = as_module()
+    _PLACEHOLDERS.append("psutil")
+
+
+def _archive_path() -> Optional[Path]:
+    """The zipapp this module was imported from, or ``None`` when run from a normal install."""
+    for parent in PurePosixPath(__file__).parents:
+        candidate = Path(str(parent))
+        if candidate.is_file() and zipfile.is_zipfile(candidate):
+            return candidate
+    return None
+
+
+def _extract_packs(archive: Path, target: Path) -> Path:
+    """Copy the packs shipped in ``archive`` into ``target``; return the signatures directory."""
+    with zipfile.ZipFile(archive) as zf:
+        for name in zf.namelist():
+            if not name.startswith(_PACKS_IN_ARCHIVE) or name.endswith("/"):
+                continue
+            parts = PurePosixPath(name).parts
+            if ".." in parts:
+                continue
+            dest = target.joinpath(*parts[1:])
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_bytes(zf.read(name))
+    return target / "signatures"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="agent.pyz", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    collect = sub.add_parser("collect", help="collect observations into a bundle")
+    collect.add_argument("--output", required=True, type=Path)
+    collect.add_argument("--root", type=Path, default=None)
+    collect.add_argument("--exclude", action="append", default=[])
+    return parser
+
+
+def _sha256(path: Path) -> str:
+    sha = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            sha.update(chunk)
+    return sha.hexdigest()
+
+
+def _collect(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    _install_psutil_placeholder()
+    from sitesweep.discovery.model import FsPolicy
+    from sitesweep.pipeline import ScanOptions, run_collect
+
+    archive = _archive_path()
+    scratch = Path(tempfile.mkdtemp(prefix="sitesweep-agent-"))
+    try:
+        signatures: Tuple[Path, ...] = ()
+        if archive is not None:
+            signatures = (_extract_packs(archive, scratch),)
+        opts = ScanOptions(
+            root=args.root,
+            output=args.output,
+            signatures=signatures,
+            builtin_packs=archive is None,
+            fs_policy=FsPolicy.LOCAL,
+            exclude=tuple(args.exclude),
+            argv=("agent.pyz", *argv),
+            reduced=reduced_checks(),
+        )
+        outcome = run_collect(opts)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    assert outcome.bundle is not None  # noqa: S101 - output is always set
+    tarball = outcome.bundle.archive
+    line = f"{BUNDLE_LINE} {tarball.name} {_sha256(tarball)} {tarball.stat().st_size}"
+    sys.stdout.write(line + "\n")
+    return EXIT_OK
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run the agent; errors go to stderr and exit 2."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    args = _parser().parse_args(args_list)
+    try:
+        return _collect(args, args_list)
+    except Exception as exc:  # noqa: BLE001 - the one place any failure becomes exit 2
+        sys.stderr.write(f"sitesweep agent: error: {type(exc).__name__}: {exc}\n")
+        return EXIT_ERROR
+
+
+def run() -> None:
+    """The zipapp's entry point: :func:`main` with its exit code."""
+    sys.exit(main())

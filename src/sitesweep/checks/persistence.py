@@ -1,0 +1,231 @@
+"""Persistence entries against the packs: named paths, Python from hidden dirs, index redirects.
+
+Ordinary entries (distribution units, a default ``.bashrc``) produce no finding: they are in the
+inventory and the bundle, and only what deviates is reported.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from typing import Dict, Iterator, List, Optional, Tuple
+
+from sitesweep.checks.base import Check, CheckContext
+from sitesweep.checks.execution import pack_in_use, persistence_paths
+from sitesweep.host.model import PersistenceEntry
+from sitesweep.model import Category, Evidence, Finding, HostPath, Severity
+from sitesweep.packs.model import Pack, PersistenceIndicator
+
+PUBLIC_INDEXES: Tuple[str, ...] = (
+    "https://pypi.org/simple",
+    "https://files.pythonhosted.org/",
+)
+"""Index URLs that are the public index itself (prefix match, trailing slash ignored)."""
+
+ENABLE_DIR = re.compile(r"\.(wants|requires|upholds)$")
+"""systemd directories whose links enable a unit (``default.target.wants/sysmon.service``)."""
+
+INTERPRETER = re.compile(r"^(python[0-9.]*[a-z]?|pypy[0-9.]*)$")
+SCRIPT_SUFFIXES = (".py", ".pyc", ".pyz", ".pyw")
+
+BENIGN_HIDDEN_DIRS = frozenset(
+    {".venv", ".virtualenvs", ".pyenv", ".local", ".conda", ".tox", ".nox", ".cache", ".asdf"}
+)
+"""Dot-directories that normally hold interpreters and their environments."""
+
+# Paths matched against, never used as temporary files:
+WRITABLE_DIRS: Tuple[str, ...] = ("/tmp/", "/var/tmp/", "/dev/shm/")  # noqa: S108
+"""World-writable directories: nothing should be launched from them."""
+
+
+def _suspicious_dir(path: str, allow: frozenset[str]) -> Optional[str]:
+    """Name why ``path``'s directory is suspicious: a world-writable or hidden directory."""
+    for prefix in WRITABLE_DIRS:
+        if path.startswith(prefix):
+            return f"world-writable directory {prefix}"
+    for part in path.split("/")[:-1]:
+        if part.startswith(".") and part not in (".", "..") and part not in allow:
+            return f"hidden directory {part}"
+    return None
+
+
+def _tokens(command: str) -> List[str]:
+    value = command.split("=", 1)[1] if re.match(r"^Exec\w*=", command) else command
+    try:
+        words = shlex.split(value, comments=False)
+    except ValueError:
+        words = value.split()
+    return [w.lstrip("-@+!:") if i == 0 else w for i, w in enumerate(words)]
+
+
+def python_from_hidden_dir(command: str) -> Optional[str]:
+    """Return why ``command`` launches Python from a hidden, config or world-writable directory."""
+    words = _tokens(command)
+    for word in words:
+        base = word.rsplit("/", 1)[-1]
+        if word.endswith(SCRIPT_SUFFIXES) and "/" in word:
+            why = _suspicious_dir(word, frozenset())
+            if why:
+                return f"Python script {word} in a {why}"
+        if INTERPRETER.match(base) and "/" in word:
+            why = _suspicious_dir(word, BENIGN_HIDDEN_DIRS)
+            if why:
+                return f"Python interpreter {word} in a {why}"
+    return None
+
+
+def _same_unit(entry: PersistenceEntry, path: str) -> bool:
+    """Whether ``entry`` is an enabling link of the unit at ``path`` (same directory tree)."""
+    unit_dir, _, unit = path.rpartition("/")
+    link_dir, _, name = entry.path.rpartition("/")
+    parent, _, wants = link_dir.rpartition("/")
+    return name == unit and parent == unit_dir and bool(ENABLE_DIR.search(wants))
+
+
+def _evidence(entry: PersistenceEntry) -> List[Evidence]:
+    items = [Evidence("kind", str(entry.kind)), Evidence("sha256", entry.sha256 or "-")]
+    if entry.link_target:
+        items.append(Evidence("link target", entry.link_target))
+    items += [Evidence("runs", c) for c in entry.commands]
+    return items
+
+
+class PackPersistencePaths(Check):
+    """A persistence artefact a pack names is present (the unit, its script, its enabling link)."""
+
+    id = "persistence/pack-path"
+    default_severity = Severity.CRITICAL
+
+    def run(self, ctx: CheckContext) -> Iterator[Finding]:
+        """Yield one finding per (pack indicator, home) with every matching file."""
+        entries = ctx.inventory.persistence
+        for pack in ctx.packs.packs:
+            for ind in pack.persistence:
+                for scope, path in persistence_paths(ctx.inventory, ind.path):
+                    hits = [e for e in entries if e.path == path or _same_unit(e, path)]
+                    if hits:
+                        yield self._finding(pack, ind, scope, hits)
+
+    @staticmethod
+    def _finding(
+        pack: Pack, ind: PersistenceIndicator, scope: str, hits: List[PersistenceEntry]
+    ) -> Finding:
+        evidence = [Evidence("indicator", ind.description), Evidence("scope", scope)]
+        for hit in hits:
+            evidence += _evidence(hit)
+        return Finding(
+            rule=f"{pack.id}/persistence/{ind.id}",
+            severity=ind.severity,
+            category=Category.PERSISTENCE,
+            title=f"{pack.id} persistence present: {', '.join(h.path for h in hits)}",
+            paths=tuple(HostPath(h.path) for h in hits),
+            evidence=tuple(evidence),
+            remediation=pack.remediation,
+            pack=pack.id,
+        )
+
+
+class PythonFromHiddenDir(Check):
+    """A persistence entry launches Python from a hidden, config or world-writable directory.
+
+    The litellm backdoor runs ``~/.config/sysmon/sysmon.py`` from a user unit; nothing a
+    distribution ships starts a script from a dot-directory or ``/tmp``. High with no signature.
+    """
+
+    id = "persistence/python-hidden-dir"
+    default_severity = Severity.HIGH
+
+    def run(self, ctx: CheckContext) -> Iterator[Finding]:
+        """Yield a finding per entry with such a command."""
+        for entry in ctx.inventory.persistence:
+            reasons = [(c, python_from_hidden_dir(c)) for c in entry.commands]
+            hits = [(c, why) for c, why in reasons if why]
+            if not hits:
+                continue
+            yield Finding(
+                rule="heuristic/persistence-python-hidden-dir",
+                severity=Severity.HIGH,
+                category=Category.PERSISTENCE,
+                title=f"{entry.kind} entry {entry.path} starts {hits[0][1]}",
+                paths=(entry.path,),
+                evidence=(
+                    *(Evidence("command", c) for c, _ in hits),
+                    *(Evidence("why", str(why)) for _, why in hits),
+                    Evidence("sha256", entry.sha256 or "-"),
+                ),
+                remediation="Read the entry and what it runs; disable it if nobody owns it.",
+            )
+
+
+class ModifiedInWindow(Check):
+    """A persistence entry was modified inside the incident window of a pack that concerns the host.
+
+    A pack concerns the host when its payload shows signs of having run or an affected project is
+    installed (:func:`sitesweep.checks.execution.pack_in_use`).
+    """
+
+    id = "persistence/modified-in-window"
+    default_severity = Severity.HIGH
+
+    def run(self, ctx: CheckContext) -> Iterator[Finding]:
+        """Yield a finding per entry modified inside a concerning pack's window."""
+        for pack in ctx.packs.packs:
+            if pack.window_start is None or pack.window_end is None:
+                continue
+            if not pack_in_use(ctx.inventory, pack):
+                continue
+            start, end = pack.window_start, pack.window_end
+            for entry in ctx.inventory.persistence:
+                if start.timestamp() <= entry.mtime <= end.timestamp():
+                    yield Finding(
+                        rule=f"{pack.id}/persistence-in-window",
+                        severity=Severity.HIGH,
+                        category=Category.PERSISTENCE,
+                        title=f"{entry.path} was modified during the {pack.id} incident window",
+                        paths=(entry.path,),
+                        evidence=(
+                            Evidence("window", f"{start.isoformat()} .. {end.isoformat()}"),
+                            *_evidence(entry),
+                        ),
+                        remediation=pack.remediation,
+                        pack=pack.id,
+                    )
+
+
+def is_public_index(url: str) -> bool:
+    """Whether ``url`` is the public PyPI index (or its file host)."""
+    text = url.rstrip("/")
+    return any(
+        text == p.rstrip("/") or text.startswith(p.rstrip("/") + "/") for p in PUBLIC_INDEXES
+    )
+
+
+class IndexRedirect(Check):
+    """Package-index configuration points pip or uv at an index other than PyPI.
+
+    A redirected index makes every future install come from that host. It may be a legitimate
+    internal mirror; a responder should confirm who set it up (medium).
+    """
+
+    id = "persistence/index-url"
+    default_severity = Severity.MEDIUM
+
+    def run(self, ctx: CheckContext) -> Iterator[Finding]:
+        """Yield one finding per entry configuring a non-public index."""
+        for entry in ctx.inventory.persistence:
+            other = [u for u in entry.index_urls if not is_public_index(u)]
+            if not other:
+                continue
+            by_url: Dict[str, None] = dict.fromkeys(other)
+            yield Finding(
+                rule="heuristic/index-url",
+                severity=Severity.MEDIUM,
+                category=Category.CONFIG,
+                title=f"{entry.path} points package installs at {', '.join(by_url)}",
+                paths=(entry.path,),
+                evidence=tuple(Evidence("index url", u) for u in by_url),
+                remediation=(
+                    "Confirm the index is your organisation's mirror; otherwise remove the setting "
+                    "and check what was installed from it."
+                ),
+            )

@@ -1,0 +1,134 @@
+"""The packs' YARA rules matched against the content of the files that matter."""
+
+from __future__ import annotations
+
+from typing import Dict, Iterator, List, Optional, Tuple
+
+from sitesweep.candidates import pack_distribution_names, record_paths, yara_candidates
+from sitesweep.checks.base import Check, CheckContext
+from sitesweep.content import ContentSource
+from sitesweep.errors import HostReadError
+from sitesweep.metadata.model import Distribution
+from sitesweep.model import Category, Evidence, Finding, Gap, GapReason, HostPath, Severity
+from sitesweep.packs.yararules import (
+    CompiledRules,
+    YaraHit,
+    YaraScanError,
+    YaraTimeoutError,
+    unavailable_reason,
+)
+
+MAX_EVIDENCE_STRINGS = 50
+"""String occurrences listed per finding; the rest are counted in one more evidence line."""
+
+
+def _owners(ctx: CheckContext) -> Dict[str, Distribution]:
+    """Map every file of a pack-named distribution to that distribution."""
+    names = pack_distribution_names(ctx.packs)
+    owners: Dict[str, Distribution] = {}
+    for dist in ctx.inventory.distributions:
+        if dist.name in names:
+            owners.update((path, dist) for path in record_paths(dist, ctx.inventory))
+    return owners
+
+
+def _severity(hit: YaraHit) -> Severity:
+    text = hit.meta_text("severity")
+    try:
+        return Severity(text) if text is not None else YaraRules.default_severity
+    except ValueError:  # validated at pack load; a hand-built PackSet may still carry junk
+        return YaraRules.default_severity
+
+
+def _evidence(hit: YaraHit) -> Tuple[Evidence, ...]:
+    items = [Evidence("yara rule", f"{hit.pack}:{hit.rule}")]
+    for key in ("id", "reference"):
+        value = hit.meta_text(key)
+        if value is not None:
+            items.append(Evidence(f"rule {key}", value))
+    items += [
+        Evidence("matched string", f"{s.identifier}@{s.offset}")
+        for s in hit.strings[:MAX_EVIDENCE_STRINGS]
+    ]
+    more = len(hit.strings) - MAX_EVIDENCE_STRINGS + hit.truncated
+    if more > 0:
+        items.append(Evidence("matched strings not listed", str(more)))
+    return tuple(items)
+
+
+class YaraRules(Check):
+    """A pack's YARA rule matches a .pth, a startup hook, a file of interest or a package file.
+
+    The files matched are those of :func:`sitesweep.candidates.yara_candidates`: every ``.pth``
+    (a renamed ``litellm_init.pth`` escapes the name indicator, not the rule), the customize
+    hooks, the files of interest, and every file of a distribution a pack names. Each match
+    reports the rule, its pack, the file and the offsets of the matched strings; severity and
+    title come from the rule's ``severity`` and ``description`` metadata.
+    """
+
+    id = "file/yara"
+    default_severity = Severity.HIGH
+
+    def __init__(self) -> None:
+        self._gaps: List[Gap] = []
+
+    def skip_reason(self, ctx: CheckContext) -> Optional[str]:
+        """Say why no rule can be matched: no yara-python, no rules, or no file content."""
+        if not any(pack.yara_files for pack in ctx.packs.packs):
+            return None
+        problem = unavailable_reason()
+        if problem is not None:
+            return f"{problem}: YARA rules of the packs were not matched"
+        if ctx.packs.yara is None:
+            return "the packs' YARA rules were not compiled (pack set not built by load_packs)"
+        if ctx.content is None:
+            return "no file content available (observations only): YARA rules were not matched"
+        return None
+
+    def run(self, ctx: CheckContext) -> Iterator[Finding]:
+        """Yield one finding per (rule, file) match; unreadable files become gaps."""
+        self._gaps = []
+        rules, content = ctx.packs.yara, ctx.content
+        if rules is None or content is None:
+            return
+        owners = _owners(ctx)
+        for path in yara_candidates(ctx.inventory, ctx.packs):
+            for hit in self._match(ctx, rules, content, path):
+                yield self._finding(ctx, hit, path, owners.get(path))
+
+    def gaps(self) -> Tuple[Gap, ...]:
+        """Files the last run could not match, and why."""
+        return tuple(self._gaps)
+
+    def _match(
+        self, ctx: CheckContext, rules: CompiledRules, content: ContentSource, path: HostPath
+    ) -> Tuple[YaraHit, ...]:
+        limits = ctx.yara_limits
+        try:
+            return rules.match(content.read(path, limits.max_size), limits.timeout)
+        except HostReadError as exc:
+            self._gaps.append(Gap(self.id, path, exc.reason, exc.detail))
+        except YaraTimeoutError as exc:
+            self._gaps.append(Gap(self.id, path, GapReason.TIMEOUT, str(exc)))
+        except YaraScanError as exc:
+            self._gaps.append(Gap(self.id, path, GapReason.CHECK_FAILED, str(exc)))
+        return ()
+
+    def _finding(
+        self, ctx: CheckContext, hit: YaraHit, path: HostPath, owner: Optional[Distribution]
+    ) -> Finding:
+        pack = ctx.packs.get(hit.pack)
+        title = hit.meta_text("description") or f"YARA rule {hit.rule} of {hit.pack} matched"
+        return Finding(
+            rule=f"{hit.pack}/yara/{hit.rule}",
+            severity=_severity(hit),
+            category=Category.FILE,
+            title=title,
+            paths=(path,),
+            environment=ctx.env_prefix(path),
+            distribution=owner.name if owner else None,
+            version=owner.version if owner else None,
+            evidence=_evidence(hit),
+            remediation=pack.remediation if pack else None,
+            pack=hit.pack,
+        )

@@ -1,0 +1,38 @@
+"""``sitesweep report``: one fleet summary from any set of bundles."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional, Tuple
+
+import click
+
+from sitesweep.cli.console import stderr
+from sitesweep.cli.exit_codes import ExitCode
+from sitesweep.cli.fleet_view import render_fleet
+from sitesweep.cli.params import fail_on_option, signatures_option
+from sitesweep.fleet.output import write_fleet
+from sitesweep.fleet.summary import summarize
+from sitesweep.model import Severity
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where fleet.json and fleet.html go (default: the one directory given, else here).",
+)
+@signatures_option
+@fail_on_option
+def report(
+    paths: Tuple[Path, ...], output: Optional[Path], signatures: Tuple[Path, ...], fail_on: str
+) -> int:
+    """Summarise bundles (files or directories, e.g. a sweep's output) into one fleet report."""
+    summary = summarize(paths, signatures, Severity(fail_on))
+    if output is None:
+        output = paths[0] if len(paths) == 1 and paths[0].is_dir() else Path()
+    render_fleet(stderr, summary)
+    json_path, html_path = write_fleet(summary, output)
+    stderr.print(f"Fleet report: {json_path}  {html_path}", markup=False, soft_wrap=True)
+    return ExitCode.FINDINGS if summary.compromised() else ExitCode.OK

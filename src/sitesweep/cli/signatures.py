@@ -1,0 +1,120 @@
+"""``sitesweep signatures``: list, show, validate and import signature packs.
+
+An invalid pack raises :class:`~sitesweep.errors.PackError`, which ``cli.main`` maps to exit code
+2 with every problem (file and field).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Callable, Tuple, TypeVar
+
+import click
+
+from sitesweep.cli.console import stderr
+from sitesweep.cli.exit_codes import ExitCode
+from sitesweep.cli.render_packs import render_pack_detail, render_pack_table
+from sitesweep.packs import load_packs
+from sitesweep.packs.describe import pack_doc, summarize, summary_doc
+from sitesweep.packs.osv_pack import import_osv
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+_SKIPS_SHOWN = 20
+
+
+def _signatures_option(func: _F) -> _F:
+    """Add ``--signatures DIR`` (repeatable), the same option ``scan`` has."""
+    option = click.option(
+        "--signatures",
+        "signatures",
+        multiple=True,
+        type=click.Path(exists=True, file_okay=False, path_type=Path),
+        help="Extra signature pack directory (repeatable), loaded beside the built-in packs.",
+    )
+    return option(func)
+
+
+def _json_option(func: _F) -> _F:
+    """Add ``--json`` (machine output on stdout)."""
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")(func)
+
+
+def _echo_json(doc: object) -> None:
+    """Write ``doc`` as indented JSON on stdout."""
+    click.echo(json.dumps(doc, indent=2, sort_keys=True))
+
+
+@click.group()
+def signatures() -> None:
+    """List, show, validate and import signature packs."""
+
+
+@signatures.command("list")
+@_signatures_option
+@_json_option
+def list_packs(signatures: Tuple[Path, ...], as_json: bool) -> int:
+    """List the loaded packs: id, version, title, affected releases, indicator counts."""
+    rows = [summarize(pack) for pack in load_packs(signatures).packs]
+    if as_json:
+        _echo_json([summary_doc(row) for row in rows])
+    else:
+        render_pack_table(stderr, rows)
+    return ExitCode.OK
+
+
+@signatures.command()
+@click.argument("pack_id", metavar="ID")
+@_signatures_option
+@_json_option
+def show(pack_id: str, signatures: Tuple[Path, ...], as_json: bool) -> int:
+    """Show everything pack ID says."""
+    packs = load_packs(signatures)
+    pack = packs.get(pack_id)
+    if pack is None:
+        known = ", ".join(p.id for p in packs.packs) or "none"
+        raise click.ClickException(f"no pack with id {pack_id!r} (loaded: {known})")
+    if as_json:
+        _echo_json(pack_doc(pack))
+    else:
+        render_pack_detail(stderr, pack)
+    return ExitCode.OK
+
+
+@signatures.command()
+@click.argument("paths", nargs=-1, metavar="[PATH]...", type=click.Path(path_type=Path))
+@_signatures_option
+def validate(paths: Tuple[Path, ...], signatures: Tuple[Path, ...]) -> int:
+    """Validate the packs in PATH (a pack or a directory of packs); default: the built-in ones.
+
+    With --signatures only, the extra packs are validated beside the built-in ones (as scan
+    would load them). Exit 0 when every pack is valid, 2 with every problem when not.
+    """
+    packs = load_packs((*paths, *signatures), builtin=not paths)
+    ids = ", ".join(f"{p.id} ({p.version})" for p in packs.packs)
+    stderr.print(f"{len(packs.packs)} pack(s) valid: {ids}", markup=False, highlight=False)
+    return ExitCode.OK
+
+
+@signatures.command("import-osv")
+@click.argument("source", metavar="FILE|DIR", type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--output",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Pack directory to write; its name is the pack id.",
+)
+@click.option("--force", is_flag=True, help="Replace an existing pack.toml in --output.")
+def import_osv_command(source: Path, output: Path, force: bool) -> int:
+    """Turn OSV records of malicious PyPI packages (MAL- entries) into a pack."""
+    result = import_osv(source, output, overwrite=force)
+    for item in result.skipped[:_SKIPS_SHOWN]:
+        stderr.print(f"skipped {item}", style="dim", markup=False, highlight=False)
+    if len(result.skipped) > _SKIPS_SHOWN:
+        stderr.print(f"... {len(result.skipped) - _SKIPS_SHOWN} more skipped", style="dim")
+    message = (
+        f"wrote {result.pack.source}: {len(result.records)} record(s), "
+        f"{len(result.pack.affected)} affected release(s), {len(result.skipped)} skipped"
+    )
+    stderr.print(message, markup=False, highlight=False)
+    return ExitCode.OK

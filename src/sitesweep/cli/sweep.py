@@ -1,0 +1,129 @@
+"""``sitesweep sweep``: collect from many hosts over SSH, analyse locally, one fleet report."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import List, Optional, Tuple
+
+import click
+
+from sitesweep.cli.console import stderr
+from sitesweep.cli.exit_codes import ExitCode
+from sitesweep.cli.fleet_view import SweepProgress, render_fleet
+from sitesweep.cli.params import fail_on_option, signatures_option
+from sitesweep.fleet.agent_build import build_agent
+from sitesweep.fleet.hosts import Host, HostListError, parse_host_spec, read_host_file, unique_hosts
+from sitesweep.fleet.inventory_parse import read_inventory
+from sitesweep.fleet.output import write_fleet
+from sitesweep.fleet.summary import summarize
+from sitesweep.fleet.sweep import SweepSettings, run_sweep
+from sitesweep.fleet.transport import SshSettings
+from sitesweep.model import Severity
+
+_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+def _hosts(
+    hosts_file: Optional[Path],
+    inventory: Optional[Path],
+    limit: Tuple[str, ...],
+    specs: Tuple[str, ...],
+    root: Optional[str],
+) -> Tuple[Host, ...]:
+    found: List[Host] = []
+    if hosts_file is not None:
+        found.extend(read_host_file(hosts_file))
+    if inventory is not None:
+        found.extend(read_inventory(inventory, limit))
+    found.extend(parse_host_spec(spec) for spec in specs)
+    if not found:
+        raise HostListError("no hosts: give --hosts-file, --inventory or --host")
+    if root:
+        found = [h if h.root else replace(h, root=root) for h in found]
+    return unique_hosts(tuple(found))
+
+
+@click.command()
+@click.option("--hosts-file", type=_FILE, help="One [user@]host[:port] per line.")
+@click.option("-i", "--inventory", type=_FILE, help="An Ansible inventory (INI or YAML).")
+@click.option(
+    "--root",
+    help="Scan this directory on every host that has no sitesweep_root of its own.",
+)
+@click.option("--limit", multiple=True, help="Only these inventory groups or hosts (repeatable).")
+@click.option("--host", "specs", multiple=True, help="[user@]host[:port] (repeatable).")
+@click.option(
+    "--output",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory for the bundles, analyses, sweep.json and the fleet report.",
+)
+@click.option("--parallel", type=click.IntRange(1, 256), default=8, show_default=True)
+@click.option(
+    "--timeout",
+    type=click.IntRange(10),
+    default=900,
+    show_default=True,
+    help="Seconds per host, connection to clean-up.",
+)
+@click.option("--connect-timeout", type=click.IntRange(1), default=10, show_default=True)
+@click.option("--become", is_flag=True, help="Run the agent with sudo -n (root's view).")
+@click.option("--ssh-option", multiple=True, help="Extra ssh -o option, e.g. ProxyJump=bastion.")
+@click.option("--ssh-config", type=_FILE, help="ssh config file (ssh -F) instead of ~/.ssh/config.")
+@click.option(
+    "--remote-tmp",
+    default="/tmp",  # noqa: S108 - a directory on the target; mktemp -d makes a private dir there
+    show_default=True,
+    help="Directory on the targets where a fresh temp dir is made and removed.",
+)
+@click.option("--max-bundle-size", type=click.IntRange(1), default=2 << 30, show_default=True)
+@click.option(
+    "--agent",
+    "agent_file",
+    type=_FILE,
+    hidden=True,
+    help="Push this agent instead of building one (testing).",
+)
+@signatures_option
+@fail_on_option
+def sweep(
+    root: Optional[str],
+    hosts_file: Optional[Path],
+    inventory: Optional[Path],
+    limit: Tuple[str, ...],
+    specs: Tuple[str, ...],
+    output: Path,
+    parallel: int,
+    timeout: int,
+    connect_timeout: int,
+    become: bool,
+    ssh_option: Tuple[str, ...],
+    ssh_config: Optional[Path],
+    remote_tmp: str,
+    max_bundle_size: int,
+    agent_file: Optional[Path],
+    signatures: Tuple[Path, ...],
+    fail_on: str,
+) -> int:
+    """Sweep hosts over SSH with the agent, analyse the bundles here, write one fleet report."""
+    hosts = _hosts(hosts_file, inventory, limit, specs, root)
+    agent = agent_file or build_agent(output / "agent.pyz").path
+    settings = SweepSettings(
+        output=output,
+        agent=agent,
+        parallel=parallel,
+        timeout=float(timeout),
+        become=become,
+        ssh=SshSettings(ssh_config, ssh_option, connect_timeout),
+        remote_tmp=remote_tmp,
+        max_bundle=max_bundle_size,
+        signatures=signatures,
+    )
+    with SweepProgress(len(hosts)) as progress:
+        run_sweep(hosts, settings, progress.event)
+    summary = summarize((output,), signatures, Severity(fail_on))
+    render_fleet(stderr, summary)
+    json_path, html_path = write_fleet(summary, output)
+    stderr.print(f"Fleet report: {json_path}  {html_path}", markup=False, soft_wrap=True)
+    return ExitCode.FINDINGS if summary.compromised() else ExitCode.OK

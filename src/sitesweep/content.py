@@ -1,0 +1,140 @@
+"""Where checks get file content from: the host itself, or a bundle's evidence copies.
+
+Checks do no I/O of their own. A check that needs bytes (the YARA check) asks the
+:class:`ContentSource` in its context. ``scan`` gives it :class:`HostContent` (reads through
+:class:`~sitesweep.hostfs.HostRoot`, live or under ``--root``); ``analyze BUNDLE`` gives it
+:class:`EvidenceContent`, which serves the copies the bundle writer made, so the same check sees
+the same bytes without the host.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import stat
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Dict, List, Mapping, Optional, Protocol
+
+from sitesweep.bundle import layout
+from sitesweep.errors import BundleError, HostReadError
+from sitesweep.hostfs import HostRoot
+from sitesweep.model import GapReason
+
+__all__ = ["ContentSource", "EvidenceContent", "EvidenceCopy", "HostContent"]
+
+INDEX_LIMIT = 256 << 20
+"""Largest ``evidence/index.json`` read."""
+
+
+class ContentSource(Protocol):
+    """Reads the content of a host file for a check."""
+
+    def read(self, host_path: str, limit: int) -> bytes:
+        """Return the whole content of ``host_path``, at most ``limit`` bytes.
+
+        Raises:
+            HostReadError: the content is unavailable (unreadable, special, larger than
+                ``limit``, not in the bundle); its reason and detail become a coverage gap.
+        """
+        ...
+
+
+class HostContent:
+    """File content read from the scanned host (live, or a tree under ``--root``).
+
+    Args:
+        root: the scanned filesystem.
+    """
+
+    def __init__(self, root: HostRoot) -> None:
+        self.root = root
+
+    def read(self, host_path: str, limit: int) -> bytes:
+        """Read through the host door: regular files only, bounded, never through a final symlink.
+
+        A symlink named by a .pth list or a RECORD row could point anywhere on the host
+        (``/etc/shadow``); its target is neither matched nor copied into a bundle. Symlinks in
+        parent directories are resolved inside the root, as everywhere else.
+        """
+        if stat.S_ISLNK(self.root.lstat(host_path).mode):
+            raise HostReadError(host_path, GapReason.SPECIAL_FILE, "symbolic link: not followed")
+        return self.root.read_bytes(host_path, limit)
+
+
+@dataclass(frozen=True)
+class EvidenceCopy:
+    """Where the bundle holds a copy of a host file, and the SHA-256 of that copy."""
+
+    bundle_path: str
+    sha256: Optional[str]
+
+
+class EvidenceContent:
+    """File content served from a bundle's ``evidence/`` copies.
+
+    Args:
+        bundle_dir: the (unpacked) bundle directory.
+        index: host path -> the copy made of it (from ``evidence/index.json``).
+    """
+
+    def __init__(self, bundle_dir: Path, index: Mapping[str, EvidenceCopy]) -> None:
+        self._files = HostRoot(bundle_dir)
+        self._index = dict(index)
+
+    @classmethod
+    def from_bundle(cls, bundle_dir: Path) -> EvidenceContent:
+        """Build from the bundle's ``evidence/index.json``.
+
+        Raises:
+            BundleError: the index is missing, unreadable or malformed.
+        """
+        files = HostRoot(bundle_dir)
+        try:
+            raw = files.read_bytes(layout.EVIDENCE_INDEX, INDEX_LIMIT)
+            entries = json.loads(raw.decode("utf-8"))
+        except (HostReadError, UnicodeDecodeError, ValueError) as exc:
+            raise BundleError(f"{layout.EVIDENCE_INDEX}: unreadable: {exc}") from exc
+        if not isinstance(entries, list):
+            raise BundleError(f"{layout.EVIDENCE_INDEX}: not a list")
+        return cls(bundle_dir, _index(entries))
+
+    def read(self, host_path: str, limit: int) -> bytes:
+        """Return the copy of ``host_path``, checked against the SHA-256 the writer recorded."""
+        copy = self._index.get(host_path)
+        if copy is None:
+            raise HostReadError(host_path, GapReason.VANISHED, "no copy in the bundle's evidence")
+        try:
+            data = self._files.read_bytes(copy.bundle_path, limit)
+        except HostReadError as exc:
+            raise HostReadError(host_path, exc.reason, f"evidence copy: {exc.detail}") from exc
+        if copy.sha256 is not None and hashlib.sha256(data).hexdigest() != copy.sha256:
+            detail = "evidence copy does not match the SHA-256 recorded when it was made"
+            raise HostReadError(host_path, GapReason.PARSE_ERROR, detail)
+        return data
+
+
+def _index(entries: List[object]) -> Dict[str, EvidenceCopy]:
+    """Map host path -> copy for every copied entry; refuse paths leaving ``evidence/``."""
+    index: Dict[str, EvidenceCopy] = {}
+    for entry in entries:
+        if not isinstance(entry, dict) or entry.get("copied") is not True:
+            continue
+        host, where = entry.get("host_path"), entry.get("bundle_path")
+        digest = entry.get("copied_sha256")
+        if not isinstance(host, str) or not isinstance(where, str):
+            raise BundleError(f"{layout.EVIDENCE_INDEX}: entry without host_path/bundle_path")
+        if not _inside_evidence(where):
+            raise BundleError(f"{layout.EVIDENCE_INDEX}: unsafe bundle_path {where!r}")
+        index[host] = EvidenceCopy(where, digest if isinstance(digest, str) else None)
+    return index
+
+
+def _inside_evidence(bundle_path: str) -> bool:
+    path = PurePosixPath(bundle_path)
+    return (
+        not path.is_absolute()
+        and ".." not in path.parts
+        and len(path.parts) >= 2
+        and path.parts[0] == layout.EVIDENCE_DIR
+    )

@@ -1,0 +1,214 @@
+"""A super-timeline of the collection, in Timesketch's import format (CSV and JSONL).
+
+Timesketch needs ``message``, ``datetime`` (ISO 8601) and ``timestamp_desc``; every other column is
+kept as an attribute. Rows come from every timed observation: distribution install times, the
+modification times of indicator files, ``.pth`` files, startup hooks, persistence entries and
+credential files, and process start times. Each row carries the worst severity of the findings
+about it, so the exposure window (first and last evidence of the bad code) falls out of the rows.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Dict, Iterator, List, Optional, Tuple
+
+from sitesweep.engine import ScanResult
+from sitesweep.exports.common import csv_text, hashed_files, iso_utc, worst_by_path
+from sitesweep.model import Severity
+
+COLUMNS = (
+    "datetime",
+    "timestamp_desc",
+    "message",
+    "source",
+    "path",
+    "environment",
+    "distribution",
+    "version",
+    "severity",
+    "sha256",
+    "timestamp",
+)
+"""Timeline columns, Timesketch's three first; ``timestamp`` is epoch microseconds."""
+
+WINDOW_SEVERITIES = (Severity.CRITICAL, Severity.HIGH)
+"""Rows at these severities are evidence of the bad code for the exposure window."""
+NOT_CODE_SOURCES = frozenset({"credential"})
+"""Rows about what the code could steal, not the code: a secret's mtime is no time of the attack."""
+
+
+@dataclass(frozen=True)
+class TimelineEvent:
+    """One timed observation.
+
+    Attributes:
+        epoch: UTC epoch seconds.
+        timestamp_desc: what the time means (Timesketch's ``timestamp_desc``).
+        message: one line for the analyst.
+        source: the observation type (distribution, pth, file, startup-hook, persistence, ...).
+        path: the host path concerned.
+        environment: prefix of the Python environment, if any.
+        distribution, version: the distribution, if the row is about one.
+        severity: the worst finding about this observation, empty when none.
+        sha256: the file's hash, when known.
+    """
+
+    epoch: float
+    timestamp_desc: str
+    message: str
+    source: str
+    path: str
+    environment: str = ""
+    distribution: str = ""
+    version: str = ""
+    severity: str = ""
+    sha256: str = ""
+
+    @property
+    def datetime(self) -> str:
+        """The time as ISO 8601 UTC."""
+        return iso_utc(self.epoch)
+
+    def row(self) -> Dict[str, object]:
+        """The event as a Timesketch row."""
+        return {
+            "datetime": self.datetime,
+            "timestamp_desc": self.timestamp_desc,
+            "message": self.message,
+            "source": self.source,
+            "path": self.path,
+            "environment": self.environment,
+            "distribution": self.distribution,
+            "version": self.version,
+            "severity": self.severity,
+            "sha256": self.sha256,
+            "timestamp": round(self.epoch * 1_000_000),
+        }
+
+
+@dataclass(frozen=True)
+class ExposureWindow:
+    """The earliest and latest timed evidence of the bad code (rows at high or critical)."""
+
+    start: str
+    end: str
+    rows: int
+
+
+def _dist_severity(result: ScanResult) -> Dict[Tuple[str, str, str], Severity]:
+    worst: Dict[Tuple[str, str, str], Severity] = {}
+    for f in result.findings:
+        if f.distribution is None:
+            continue
+        key = (f.environment or "", f.distribution, f.version or "")
+        if key not in worst or f.severity.rank > worst[key].rank:
+            worst[key] = f.severity
+    return worst
+
+
+def _env(result: ScanResult, path: str) -> str:
+    env = result.inventory.environment_of(path)
+    return env.prefix if env is not None else ""
+
+
+def _distributions(result: ScanResult, by_path: Dict[str, Severity]) -> Iterator[TimelineEvent]:
+    by_dist = _dist_severity(result)
+    for dist in result.inventory.distributions:
+        if dist.installed_at is None:
+            continue
+        env = _env(result, dist.site_dir)
+        severity = by_dist.get((env, dist.name, dist.version)) or by_path.get(dist.path)
+        yield TimelineEvent(
+            dist.installed_at,
+            "Install Time (metadata directory modified)",
+            f"{dist.raw_name} {dist.version} installed in {dist.site_dir}",
+            "distribution",
+            dist.path,
+            env,
+            dist.name,
+            dist.version,
+            str(severity or ""),
+        )
+
+
+def _files(result: ScanResult, by_path: Dict[str, Severity]) -> Iterator[TimelineEvent]:
+    kinds: Dict[str, str] = {p.file.path: "pth" for p in result.inventory.pth_files}
+    kinds.update({h.file.path: "startup-hook" for h in result.inventory.startup_hooks})
+    for path, file in sorted(hashed_files(result).items()):
+        source = kinds.get(path, "file")
+        yield TimelineEvent(
+            file.mtime,
+            "Content Modification Time",
+            f"{source} file {path} modified ({file.size} bytes)",
+            source,
+            path,
+            _env(result, path),
+            severity=str(by_path.get(path, "")),
+            sha256=file.sha256 or "",
+        )
+
+
+def _host_state(result: ScanResult, by_path: Dict[str, Severity]) -> Iterator[TimelineEvent]:
+    inv = result.inventory
+    for entry in inv.persistence:
+        yield TimelineEvent(
+            entry.mtime,
+            "Content Modification Time",
+            f"{entry.kind} persistence entry {entry.path} modified ({entry.scope})",
+            "persistence",
+            entry.path,
+            severity=str(by_path.get(entry.path, "")),
+            sha256=entry.sha256 or "",
+        )
+    for item in inv.credentials:
+        yield TimelineEvent(
+            item.mtime,
+            "Content Modification Time",
+            f"credential {item.kind} {item.path} modified ({item.entry})",
+            "credential",
+            item.path,
+            severity=str(by_path.get(item.path, "")),
+        )
+    for proc in inv.processes:
+        if proc.create_time is None:
+            continue
+        yield TimelineEvent(
+            proc.create_time,
+            "Process Start Time",
+            f"process {proc.pid} ({proc.name}) started: {' '.join(proc.cmdline)[:500]}",
+            "process",
+            proc.exe or "",
+            severity=str(by_path.get(proc.exe or "", "")),
+        )
+
+
+def build_timeline(result: ScanResult) -> Tuple[TimelineEvent, ...]:
+    """Every timed observation of ``result``, sorted by time (then path)."""
+    by_path = worst_by_path(result.findings)
+    events: List[TimelineEvent] = [
+        *_distributions(result, by_path),
+        *_files(result, by_path),
+        *_host_state(result, by_path),
+    ]
+    return tuple(sorted(events, key=lambda e: (e.epoch, e.path, e.timestamp_desc, e.message)))
+
+
+def exposure_window(events: Tuple[TimelineEvent, ...]) -> Optional[ExposureWindow]:
+    """The first and last evidence of the bad code, or ``None`` when no row is high or critical."""
+    bad = [
+        e for e in events if e.severity in WINDOW_SEVERITIES and e.source not in NOT_CODE_SOURCES
+    ]
+    if not bad:
+        return None
+    return ExposureWindow(bad[0].datetime, bad[-1].datetime, len(bad))
+
+
+def timeline_csv(events: Tuple[TimelineEvent, ...]) -> str:
+    """Timesketch CSV."""
+    return csv_text(COLUMNS, ([e.row()[c] for c in COLUMNS] for e in events))
+
+
+def timeline_jsonl(events: Tuple[TimelineEvent, ...]) -> str:
+    """Timesketch JSONL: one object per line."""
+    return "".join(json.dumps(e.row(), sort_keys=True, ensure_ascii=True) + "\n" for e in events)

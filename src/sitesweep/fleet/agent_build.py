@@ -1,0 +1,119 @@
+"""Build the deployable collector: one zipapp holding sitesweep, its pure-Python deps and the packs.
+
+The archive runs as ``python3 -I -S agent.pyz collect ...`` with nothing installed on the target.
+It leaves out the command line (click, rich) and every compiled extension; ``sitesweep.agent``
+is its entry point. For Python 3.9 and 3.10 targets it carries ``tomli``: the installed one, or
+else this interpreter's own ``tomllib`` source copied under that name (the same parser).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import shutil
+import tempfile
+import zipapp
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import sitesweep
+from sitesweep.errors import OutputError
+from sitesweep.packs import builtin_signatures_dir
+
+ENTRY_POINT = "sitesweep.agent:run"
+PURE_PYTHON_DEPS = ("packaging", "jinja2", "markupsafe")
+"""Pure-Python packages the collection code imports (markupsafe's C speedups are left out: it
+falls back to its pure-Python implementation)."""
+_SKIP_TOP = frozenset({"cli", "signatures"})
+_COMPILED = frozenset({".pyc", ".pyo", ".so", ".pyd", ".c", ".h"})
+
+
+@dataclass(frozen=True)
+class AgentArtifact:
+    """The built agent and its SHA-256."""
+
+    path: Path
+    sha256: str
+
+
+def _copy_package(source: Path, target: Path, top: bool = True) -> None:
+    """Copy a pure-Python package (sources and data such as templates), never compiled files.
+
+    At the top of sitesweep the command line (``cli``) and the signatures are left out: the
+    packs are copied separately, and the agent has its own entry point.
+    """
+    target.mkdir(parents=True, exist_ok=True)
+    for entry in sorted(source.iterdir()):
+        if entry.is_dir():
+            if entry.name == "__pycache__" or (top and entry.name in _SKIP_TOP):
+                continue
+            _copy_package(entry, target / entry.name, top=False)
+        elif entry.suffix not in _COMPILED:
+            shutil.copy2(entry, target / entry.name)
+
+
+def _package_dir(name: str) -> Optional[Path]:
+    """Where an importable package lives, or ``None`` when it is not installed."""
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.origin is None:
+        return None
+    return Path(spec.origin).parent
+
+
+def _tomli_source() -> Optional[Path]:
+    """The ``tomli`` package directory to ship: the installed backport or the stdlib ``tomllib``."""
+    try:
+        import tomli  # type: ignore[import-not-found, unused-ignore]
+    except ImportError:
+        try:
+            import tomllib
+        except ImportError:  # pragma: no cover - neither exists only on a broken interpreter
+            return None
+        return Path(tomllib.__file__).parent
+    return Path(tomli.__file__).parent
+
+
+def stage_agent(staging: Path) -> None:
+    """Lay out the agent's files in ``staging`` (sitesweep, its pure deps, tomli, signatures).
+
+    Raises:
+        OutputError: the built-in signatures cannot be found.
+    """
+    _copy_package(Path(sitesweep.__file__).parent, staging / "sitesweep")
+    for name in PURE_PYTHON_DEPS:
+        source = _package_dir(name)
+        if source is not None:
+            _copy_package(source, staging / name, top=False)
+    tomli = _tomli_source()
+    if tomli is not None:
+        _copy_package(tomli, staging / "tomli", top=False)
+    signatures = builtin_signatures_dir()
+    if signatures is None:
+        raise OutputError("the built-in signatures are missing: cannot build the agent")
+    shutil.copytree(
+        signatures,
+        staging / "sitesweep" / "signatures",
+        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+    )
+
+
+def build_agent(output: Path) -> AgentArtifact:
+    """Build the agent zipapp at ``output``.
+
+    Raises:
+        OutputError: the archive cannot be written.
+    """
+    scratch = Path(tempfile.mkdtemp(prefix="sitesweep-agent-build-"))
+    try:
+        staging = scratch / "agent"
+        stage_agent(staging)
+        output.parent.mkdir(parents=True, exist_ok=True)
+        zipapp.create_archive(
+            staging, output, interpreter="/usr/bin/env python3", main=ENTRY_POINT, compressed=True
+        )
+    except OSError as exc:
+        raise OutputError(f"cannot build the agent at {output}: {exc}") from exc
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return AgentArtifact(output, hashlib.sha256(output.read_bytes()).hexdigest())

@@ -1,0 +1,311 @@
+"""Sweep many hosts over SSH: push the agent, run it, fetch and check the bundle, clean up, analyse.
+
+Each host ends with one :class:`HostStatus`; no host's failure stops the sweep. The remote temp
+dir is removed after every attempt that created it, whatever happened in between. The sweep
+writes ``sweep.json`` (per host: status, detail, bundle) beside the fetched bundles, which is what
+``sitesweep report`` reads to show hosts that could not be checked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Optional, Sequence, Tuple
+
+from sitesweep.errors import BundleError, OutputError, PackError
+from sitesweep.fleet import remote
+from sitesweep.fleet.hosts import Host
+from sitesweep.fleet.transport import CommandResult, SshSettings, Transport, connection_failure
+from sitesweep.model import StrEnum
+from sitesweep.pipeline import run_analyze
+
+SWEEP_FILE = "sweep.json"
+DEFAULT_MAX_BUNDLE = 2 << 30
+DEFAULT_MAX_STDOUT = 64 << 10
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+class HostStatus(StrEnum):
+    """How the sweep of one host ended."""
+
+    OK = "ok"
+    UNREACHABLE = "unreachable"
+    AUTH_FAILED = "auth_failed"
+    NO_PYTHON3 = "no_python3"
+    TIMEOUT = "timeout"
+    BAD_OUTPUT = "bad_output"
+    COLLECTOR_FAILED = "collector_failed"
+
+
+@dataclass(frozen=True)
+class SweepSettings:
+    """Everything one sweep needs.
+
+    Attributes:
+        output: local directory receiving ``<host>/<bundle>.tar.gz``, analyses and sweep.json.
+        agent: the agent zipapp to push.
+        ssh: how to reach the hosts.
+        parallel: hosts swept at once.
+        timeout: seconds allowed per host, connection to clean-up.
+        become: run the agent (and the clean-up) with ``sudo -n``.
+        remote_tmp: directory on the targets under which a fresh temp dir is made.
+        max_bundle: largest bundle fetched, in bytes.
+        max_stdout: largest agent output accepted, in bytes.
+        signatures: extra pack directories for the local analysis.
+    """
+
+    output: Path
+    agent: Path
+    ssh: SshSettings = field(default_factory=SshSettings)
+    parallel: int = 8
+    timeout: float = 900.0
+    become: bool = False
+    remote_tmp: str = "/tmp"  # noqa: S108 - a directory on the target, created with mktemp -d
+    max_bundle: int = DEFAULT_MAX_BUNDLE
+    max_stdout: int = DEFAULT_MAX_STDOUT
+    signatures: Tuple[Path, ...] = ()
+
+
+@dataclass(frozen=True)
+class HostResult:
+    """The outcome for one host (``bundle`` and ``analysis`` are relative to the output dir)."""
+
+    host: str
+    address: str
+    status: HostStatus
+    detail: str
+    bundle: Optional[str] = None
+    sha256: Optional[str] = None
+    analysis: Optional[str] = None
+    seconds: float = 0.0
+    cleaned: bool = False
+
+
+class _StepError(Exception):
+    """One step of a host's sweep failed with this status."""
+
+    def __init__(self, status: HostStatus, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+
+
+def _tail(text: str, limit: int = 300) -> str:
+    lines = [ln for ln in text.strip().splitlines() if ln.strip()]
+    return (lines[-1] if lines else "")[:limit]
+
+
+def _check(result: CommandResult, step: str) -> None:
+    """Turn a failed ssh/scp step into :class:`_StepError`."""
+    if result.timed_out:
+        raise _StepError(HostStatus.TIMEOUT, f"{step}: timed out")
+    failure = connection_failure(result)
+    if failure is not None:
+        raise _StepError(HostStatus(failure), f"{step}: {_tail(result.stderr)}")
+    if result.returncode != 0:
+        detail = f"{step}: exit {result.returncode}: {_tail(result.stderr)}"
+        raise _StepError(HostStatus.COLLECTOR_FAILED, detail)
+
+
+class _HostSweep:
+    """The steps for one host, with a deadline shared by all of them."""
+
+    def __init__(self, host: Host, settings: SweepSettings) -> None:
+        self.host = host
+        self.settings = settings
+        self.transport = Transport(settings.ssh, host)
+        self.deadline = time.monotonic() + settings.timeout
+        self.local_dir = settings.output / (_SAFE.sub("_", host.name).strip("._") or "host")
+
+    def left(self) -> float:
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise _StepError(HostStatus.TIMEOUT, f"no time left of {self.settings.timeout:.0f}s")
+        return remaining
+
+    def prepare(self) -> str:
+        base = self.settings.remote_tmp
+        result = self.transport.run(remote.prepare_command(self.host.python, base), self.left())
+        if result.returncode == remote.NO_PYTHON:
+            raise _StepError(HostStatus.NO_PYTHON3, f"{self.host.python} not found on the target")
+        _check(result, "prepare")
+        temp = remote.valid_temp_dir(result.stdout.decode("utf-8", "replace"), base)
+        if temp is None:
+            raise _StepError(HostStatus.COLLECTOR_FAILED, f"mktemp under {base} gave no usable dir")
+        return temp
+
+    def collect(self, temp: str) -> Tuple[str, str, int]:
+        _check(
+            self.transport.push(self.settings.agent, f"{temp}/{remote.AGENT_NAME}", self.left()),
+            "push",
+        )
+        budget = self.left()
+        command = remote.collect_command(
+            temp, self.host.python, self.host.root, self.settings.become, max(1, int(budget) - 5)
+        )
+        result = self.transport.run(command, budget, self.settings.max_stdout)
+        if result.returncode in remote.TIMED_OUT:
+            raise _StepError(HostStatus.TIMEOUT, "collector stopped by the host's time limit")
+        if result.returncode == 127 and not result.stdout:
+            raise _StepError(HostStatus.NO_PYTHON3, f"cannot start {self.host.python}")
+        if len(result.stdout) > self.settings.max_stdout:
+            limit = self.settings.max_stdout
+            raise _StepError(HostStatus.BAD_OUTPUT, f"collector printed more than {limit} bytes")
+        _check(result, "collect")
+        named = remote.parse_bundle_line(result.stdout)
+        if named is None:
+            raise _StepError(HostStatus.BAD_OUTPUT, "collector output names no bundle (garbage)")
+        if named[2] > self.settings.max_bundle:
+            limit = self.settings.max_bundle
+            raise _StepError(HostStatus.BAD_OUTPUT, f"bundle of {named[2]} bytes is over {limit}")
+        return named
+
+    def fetch(self, temp: str, name: str, sha256: str, size: int) -> Path:
+        self.local_dir.mkdir(parents=True, exist_ok=True)
+        local = self.local_dir / name
+        if local.exists():
+            raise _StepError(HostStatus.BAD_OUTPUT, f"{local} already exists: not overwritten")
+        result = self.transport.fetch(f"{temp}/{remote.OUT_NAME}/{name}", local, self.left())
+        _check(result, "fetch")
+        data_size = local.stat().st_size
+        if data_size != size or data_size > self.settings.max_bundle:
+            local.unlink()
+            raise _StepError(HostStatus.BAD_OUTPUT, f"fetched {data_size} bytes, agent said {size}")
+        if _sha256(local) != sha256:
+            local.unlink()
+            raise _StepError(
+                HostStatus.BAD_OUTPUT, "bundle hash differs from what the agent printed"
+            )
+        return local
+
+    def cleanup(self, temp: str) -> bool:
+        # Clean-up gets its own time, even when the host's budget is spent.
+        command = remote.cleanup_command(temp, self.settings.become)
+        result = self.transport.run(command, max(30.0, self.settings.ssh.connect_timeout * 2.0))
+        return result.returncode == 0
+
+    def analyse(self, archive: Path) -> Path:
+        try:
+            outcome = run_analyze(archive, self.settings.signatures, output=self.local_dir)
+        except BundleError as exc:
+            raise _StepError(HostStatus.BAD_OUTPUT, f"bundle rejected: {exc}") from exc
+        assert outcome.written is not None  # noqa: S101 - output is given
+        return outcome.written
+
+
+def _sha256(path: Path) -> str:
+    sha = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            sha.update(chunk)
+    return sha.hexdigest()
+
+
+def sweep_host(host: Host, settings: SweepSettings) -> HostResult:
+    """Sweep one host; every failure becomes a status, never an exception (packs aside).
+
+    Raises:
+        PackError: the local packs are invalid (the same for every host: the sweep stops).
+    """
+    started = time.monotonic()
+    job = _HostSweep(host, settings)
+    temp: Optional[str] = None
+    cleaned = False
+    relative = settings.output.resolve()
+    try:
+        temp = job.prepare()
+        try:
+            name, sha256, size = job.collect(temp)
+            archive = job.fetch(temp, name, sha256, size)
+        finally:
+            cleaned = job.cleanup(temp)
+        analysis = job.analyse(archive)
+    except _StepError as failed:
+        return HostResult(
+            host.name,
+            host.address,
+            failed.status,
+            failed.detail,
+            seconds=time.monotonic() - started,
+            cleaned=cleaned or temp is None,
+        )
+    return HostResult(
+        host.name,
+        host.address,
+        HostStatus.OK,
+        "collected and analysed",
+        bundle=archive.resolve().relative_to(relative).as_posix(),
+        sha256=sha256,
+        analysis=analysis.resolve().relative_to(relative).as_posix(),
+        seconds=time.monotonic() - started,
+        cleaned=cleaned,
+    )
+
+
+Callback = Callable[[Host, Optional[HostResult]], None]
+"""Told when a host starts (``None``) and when it ends (its result)."""
+
+
+def run_sweep(
+    hosts: Sequence[Host], settings: SweepSettings, on_event: Optional[Callback] = None
+) -> Tuple[HostResult, ...]:
+    """Sweep ``hosts`` with bounded concurrency and write ``sweep.json``; results in host order.
+
+    Raises:
+        OutputError: the output directory cannot be written.
+        PackError: the local packs are invalid.
+    """
+    started = datetime.now(timezone.utc)
+    try:
+        settings.output.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create {settings.output}: {exc}") from exc
+
+    def one(host: Host) -> HostResult:
+        if on_event is not None:
+            on_event(host, None)
+        result = sweep_host(host, settings)
+        if on_event is not None:
+            on_event(host, result)
+        return result
+
+    with ThreadPoolExecutor(max_workers=max(1, settings.parallel)) as pool:
+        results = tuple(pool.map(one, hosts))
+    write_sweep_file(settings, results, started)
+    return results
+
+
+def write_sweep_file(
+    settings: SweepSettings, results: Sequence[HostResult], started: datetime
+) -> Path:
+    """Write ``sweep.json`` into the output directory."""
+    doc = {
+        "started": started.isoformat().replace("+00:00", "Z"),
+        "finished": datetime.now(timezone.utc).isoformat().replace("+00:00", "Z"),
+        "agent_sha256": _sha256(settings.agent),
+        "parallel": settings.parallel,
+        "hosts": [{**asdict(r), "status": r.status.value} for r in results],
+    }
+    path = settings.output / SWEEP_FILE
+    try:
+        path.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc}") from exc
+    return path
+
+
+__all__ = [
+    "SWEEP_FILE",
+    "HostResult",
+    "HostStatus",
+    "PackError",
+    "SweepSettings",
+    "run_sweep",
+    "sweep_host",
+]

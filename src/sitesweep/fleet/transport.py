@@ -1,0 +1,187 @@
+"""Run commands on and copy files to and from a target with the system's OpenSSH client.
+
+This is the only module of sitesweep that starts programs (``ssh`` and ``scp``), hence the
+per-file exemption from the ``subprocess`` ban in ``pyproject.toml``: they are the responder's own
+tools on the responder's machine, never anything found on a scanned host. ``BatchMode=yes`` means
+no prompt ever blocks a sweep; the user's ``~/.ssh/config`` (or ``--ssh-config``), agent,
+``ProxyJump`` and known_hosts policy apply as set. Output is read in bounded amounts.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, List, Optional, Sequence, Tuple
+
+from sitesweep.fleet.hosts import Host
+
+SSH_FAILED = 255
+"""ssh's exit code for its own failures (connection, authentication)."""
+
+_AUTH_MARKERS = (
+    "permission denied",
+    "too many authentication failures",
+    "no more authentication methods",
+    "host key verification failed",
+    "remote host identification has changed",
+)
+_UNREACHABLE_MARKERS = (
+    "connection refused",
+    "connection timed out",
+    "connection closed",
+    "could not resolve",
+    "no route to host",
+    "network is unreachable",
+    "connection reset",
+)
+_STDERR_LIMIT = 64 << 10
+
+
+@dataclass(frozen=True)
+class SshSettings:
+    """How to reach hosts.
+
+    Attributes:
+        config: an ssh config file passed as ``-F`` (else the user's own).
+        options: extra ``-o`` options, in order (``--ssh-option``).
+        connect_timeout: seconds for the TCP connection and the SSH handshake.
+    """
+
+    config: Optional[Path] = None
+    options: Tuple[str, ...] = ()
+    connect_timeout: int = 10
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """What one ssh or scp call did.
+
+    Attributes:
+        returncode: the exit code (-1 when it was killed for its time-out).
+        stdout: at most ``limit`` + 1 bytes of standard output (more means it was too long).
+        stderr: the start of standard error, decoded.
+        timed_out: whether the call was killed for taking too long.
+    """
+
+    returncode: int
+    stdout: bytes
+    stderr: str
+    timed_out: bool = False
+
+
+def _common(settings: SshSettings, host: Host) -> List[str]:
+    args = ["-o", "BatchMode=yes", "-o", f"ConnectTimeout={settings.connect_timeout}"]
+    if settings.config is not None:
+        args += ["-F", str(settings.config)]
+    for option in settings.options:
+        args += ["-o", option]
+    if host.user:
+        args += ["-o", f"User={host.user}"]
+    return args
+
+
+def ssh_argv(settings: SshSettings, host: Host, command: str) -> List[str]:
+    """The ``ssh`` command line that runs ``command`` (a POSIX shell line) on ``host``."""
+    port = ["-p", str(host.port)] if host.port else []
+    return ["ssh", *_common(settings, host), *port, "-T", "--", host.address, command]
+
+
+def _remote(host: Host, path: str) -> str:
+    address = f"[{host.address}]" if ":" in host.address else host.address
+    return f"{address}:{path}"
+
+
+def scp_argv(settings: SshSettings, host: Host, source: str, target: str) -> List[str]:
+    """The ``scp`` command line; exactly one of ``source``/``target`` is ``remote:path``."""
+    port = ["-P", str(host.port)] if host.port else []
+    return ["scp", "-q", *_common(settings, host), *port, "--", source, target]
+
+
+def _drain(stream: IO[bytes], limit: int, into: List[bytes]) -> None:
+    """Keep the first ``limit`` + 1 bytes of ``stream``, discard the rest until it closes."""
+    kept = 0
+    for chunk in iter(lambda: stream.read(1 << 16), b""):
+        if kept <= limit:
+            into.append(chunk[: limit + 1 - kept])
+            kept += len(into[-1])
+
+
+def run_bounded(argv: Sequence[str], timeout: float, stdout_limit: int) -> CommandResult:
+    """Run ``argv`` (ssh or scp) with a time-out, keeping bounded output.
+
+    On time-out the whole process group is killed.
+    """
+    proc = subprocess.Popen(
+        list(argv),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    out: List[bytes] = []
+    err: List[bytes] = []
+    assert proc.stdout is not None  # noqa: S101 - PIPE given
+    assert proc.stderr is not None  # noqa: S101 - PIPE given
+    readers = [
+        threading.Thread(target=_drain, args=(proc.stdout, stdout_limit, out), daemon=True),
+        threading.Thread(target=_drain, args=(proc.stderr, _STDERR_LIMIT, err), daemon=True),
+    ]
+    for reader in readers:
+        reader.start()
+    timed_out = False
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    for reader in readers:
+        reader.join(timeout=5)
+    proc.stdout.close()
+    proc.stderr.close()
+    stderr = b"".join(err).decode("utf-8", "replace")
+    code = -1 if timed_out else proc.returncode
+    return CommandResult(code, b"".join(out), stderr, timed_out)
+
+
+class Transport:
+    """ssh and scp to one host with fixed settings."""
+
+    def __init__(self, settings: SshSettings, host: Host) -> None:
+        """Remember how to reach ``host``."""
+        self.settings = settings
+        self.host = host
+
+    def run(self, command: str, timeout: float, stdout_limit: int = 64 << 10) -> CommandResult:
+        """Run a shell line on the host."""
+        return run_bounded(ssh_argv(self.settings, self.host, command), timeout, stdout_limit)
+
+    def push(self, local: Path, remote_path: str, timeout: float) -> CommandResult:
+        """Copy a local file to ``remote_path`` on the host."""
+        argv = scp_argv(self.settings, self.host, str(local), _remote(self.host, remote_path))
+        return run_bounded(argv, timeout, 4096)
+
+    def fetch(self, remote_path: str, local: Path, timeout: float) -> CommandResult:
+        """Copy ``remote_path`` from the host into the local file ``local``."""
+        argv = scp_argv(self.settings, self.host, _remote(self.host, remote_path), str(local))
+        return run_bounded(argv, timeout, 4096)
+
+
+def connection_failure(result: CommandResult) -> Optional[str]:
+    """Classify an ssh/scp failure of the connection itself: ``auth_failed`` or ``unreachable``.
+
+    ssh exits 255 for its own failures; scp exits 1 and passes ssh's message on. Returns ``None``
+    when the command reached the host (its own exit code is then meaningful).
+    """
+    if result.returncode in (0, -1):
+        return None
+    text = result.stderr.lower()
+    if any(marker in text for marker in _AUTH_MARKERS):
+        return "auth_failed"
+    if result.returncode == SSH_FAILED or any(m in text for m in _UNREACHABLE_MARKERS):
+        return "unreachable"
+    return None

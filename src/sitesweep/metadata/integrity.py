@@ -1,0 +1,358 @@
+"""RECORD integrity: hash every file a distribution's RECORD lists and compare (observation only).
+
+A wheel's RECORD holds each installed file's hash (``sha256=<urlsafe base64, no padding>``) and
+size. A file that differs, is gone, or sits unlisted inside the distribution's own top-level
+packages was changed after installation. The collector only measures; the check
+(:mod:`sitesweep.checks.integrity`) judges. Caveat (iocs.md section 1.4): the litellm attacker
+rebuilt the wheel and regenerated RECORD, so a clean verification says "unchanged since install",
+not "benign".
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import posixpath
+import stat
+from dataclasses import dataclass
+from typing import Dict, FrozenSet, Iterable, List, Mapping, Optional, Set, Tuple
+
+from sitesweep.errors import HostReadError
+from sitesweep.hostfs import HostRoot
+from sitesweep.metadata.model import DistFormat, Distribution, HostFile, RecordEntry
+from sitesweep.model import Gap, GapReason, HostPath
+
+AREA = "integrity"
+
+READ_LIMIT = 64 << 20
+"""Files verified with an algorithm other than SHA-256 are read whole; larger ones are gaps."""
+
+MAX_UNLISTED_ENTRIES = 100_000
+"""Directory entries looked at per distribution when searching for unlisted files."""
+
+HASH_ALGORITHMS = frozenset(a for a in hashlib.algorithms_guaranteed if not a.startswith("shake_"))
+"""RECORD hash algorithms that can be verified (variable-length SHAKE digests cannot)."""
+
+_SKIP_TOP_LEVELS = ("__pycache__", "..", ".")
+
+
+@dataclass(frozen=True)
+class ModifiedFile:
+    """A RECORD-listed file whose content no longer matches.
+
+    Attributes:
+        file: the file as found (hash, size, owner, times).
+        expected_hash: the RECORD hash field (``algorithm=value``).
+        actual_hash: the same algorithm over the file on disk, in RECORD's notation.
+        expected_size: the RECORD size, if given.
+    """
+
+    file: HostFile
+    expected_hash: str
+    actual_hash: str
+    expected_size: Optional[int]
+
+
+@dataclass(frozen=True)
+class SkippedEntry:
+    """A RECORD row that was not verified, and why."""
+
+    entry: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class RecordVerification:
+    """What RECORD verification found for one distribution.
+
+    Attributes:
+        distribution: the ``.dist-info`` directory.
+        site_dir: the site dir it is installed in.
+        name: canonical distribution name.
+        version: version string as installed.
+        top_levels: its own top-level package directories in the site dir.
+        verified: rows whose file was hashed and matched.
+        unhashed: rows without a hash (RECORD's own row, often ``*.pyc``): not verified.
+        modified: listed files whose hash or size differs.
+        missing: listed files that are gone.
+        missing_bytecode: listed ``__pycache__/*.pyc`` files that are gone (image slimming does
+            that; not a sign of tampering).
+        unlisted: files inside ``top_levels`` that no RECORD of the site dir lists (compiled
+            ``__pycache__/*.pyc`` excepted).
+        skipped: rows not verified (outside the environment, unknown algorithm).
+    """
+
+    distribution: HostPath
+    site_dir: HostPath
+    name: str
+    version: str
+    top_levels: Tuple[str, ...]
+    verified: int
+    unhashed: int
+    modified: Tuple[ModifiedFile, ...] = ()
+    missing: Tuple[HostPath, ...] = ()
+    missing_bytecode: int = 0
+    unlisted: Tuple[HostFile, ...] = ()
+    skipped: Tuple[SkippedEntry, ...] = ()
+
+    @property
+    def has_mismatch(self) -> bool:
+        """Return whether any file was modified, missing or unlisted."""
+        return bool(self.modified or self.missing or self.unlisted)
+
+
+def is_bytecode(rel: str) -> bool:
+    """Return whether a site-relative path is compiled bytecode in a ``__pycache__``."""
+    return rel.endswith(".pyc") and "/__pycache__/" in f"/{rel}"
+
+
+def record_b64(digest: bytes) -> str:
+    """Encode a digest as RECORD does: urlsafe base64 without padding."""
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def top_levels(root: HostRoot, dist: Distribution) -> Tuple[str, ...]:
+    """Return the first path components of RECORD rows that are real directories in the site dir."""
+    site = dist.site_dir.rstrip("/")
+    names = {
+        e.path.split("/", 1)[0] for e in dist.record if "/" in e.path and not e.path.startswith("/")
+    }
+    found: List[str] = []
+    for name in sorted(names):
+        if name in _SKIP_TOP_LEVELS or name.endswith((".dist-info", ".egg-info", ".data")):
+            continue
+        try:
+            info = root.lstat(f"{site}/{name}")
+        except HostReadError:
+            continue
+        if stat.S_ISDIR(info.mode):
+            found.append(name)
+    return tuple(found)
+
+
+class _Verifier:
+    """Verifies one distribution; accumulates results and gaps."""
+
+    def __init__(
+        self, root: HostRoot, dist: Distribution, prefix: str, hash_limit: int, gaps: List[Gap]
+    ) -> None:
+        self.root = root
+        self.dist = dist
+        self.site = dist.site_dir.rstrip("/")
+        self.prefix = prefix.rstrip("/") or "/"
+        self.hash_limit = hash_limit
+        self.gaps = gaps
+        self.verified = 0
+        self.unhashed = 0
+        self.missing_bytecode = 0
+        self.modified: List[ModifiedFile] = []
+        self.missing: List[HostPath] = []
+        self.skipped: List[SkippedEntry] = []
+
+    def host_path(self, rel: str) -> Optional[str]:
+        """Resolve a RECORD path against the site dir; ``None`` when it leaves the prefix."""
+        joined = rel if rel.startswith("/") else f"{self.site}/{rel}"
+        path = posixpath.normpath(joined)
+        inside = self.prefix == "/" or path == self.prefix or path.startswith(self.prefix + "/")
+        return path if inside else None
+
+    def check(self, entry: RecordEntry) -> None:
+        algorithm, _, expected = entry.hash.partition("=")
+        if not expected:
+            self.unhashed += 1
+            return
+        algorithm = algorithm.lower()
+        if algorithm not in HASH_ALGORITHMS:
+            self.skipped.append(SkippedEntry(entry.path, f"unknown hash algorithm {algorithm!r}"))
+            return
+        path = self.host_path(entry.path)
+        if path is None:
+            self.skipped.append(SkippedEntry(entry.path, "outside the environment prefix"))
+            return
+        try:
+            file, actual = self.measure(path, algorithm)
+        except HostReadError as exc:
+            if exc.reason is GapReason.VANISHED:
+                if is_bytecode(entry.path):
+                    self.missing_bytecode += 1
+                else:
+                    self.missing.append(HostPath(path))
+            else:
+                self.gaps.append(Gap(AREA, HostPath(path), exc.reason, exc.detail))
+            return
+        size_ok = entry.size is None or entry.size == file.size
+        if actual == expected and size_ok:
+            self.verified += 1
+            return
+        self.modified.append(
+            ModifiedFile(file, f"{algorithm}={expected}", f"{algorithm}={actual}", entry.size)
+        )
+
+    def measure(self, path: str, algorithm: str) -> Tuple[HostFile, str]:
+        """Hash a file; return it (with its SHA-256) and its digest in ``algorithm``.
+
+        A symlink is not followed (its target could be any file of the host, such as
+        ``/etc/shadow``, which must not end up hashed or copied as this package's evidence).
+        """
+        info = self.root.lstat(path)
+        if stat.S_ISLNK(info.mode):
+            return HostFile(HostPath(path), info.size, None, info.mtime, info.mode, info.uid), (
+                "(symlink)"
+            )
+        if algorithm == "sha256":
+            digest = self.root.digest(path, self.hash_limit)
+            sha256, size = digest.sha256, digest.size
+            actual = record_b64(bytes.fromhex(sha256))
+        else:
+            data = self.root.read_bytes(path, min(READ_LIMIT, self.hash_limit))
+            sha256, size = hashlib.sha256(data).hexdigest(), len(data)
+            actual = record_b64(hashlib.new(algorithm, data).digest())
+        file = HostFile(HostPath(path), size, sha256, info.mtime, info.mode, info.uid)
+        return file, actual
+
+
+def _iter_unlisted(
+    root: HostRoot, site: str, top: str, listed: FrozenSet[str], gaps: List[Gap]
+) -> Iterable[str]:
+    """Yield site-relative paths of files under ``top`` that no RECORD lists."""
+    stack = [top]
+    seen = 0
+    while stack:
+        rel_dir = stack.pop()
+        try:
+            entries = root.listdir(f"{site}/{rel_dir}")
+        except HostReadError as exc:
+            gaps.append(Gap(AREA, HostPath(f"{site}/{rel_dir}"), exc.reason, exc.detail))
+            continue
+        for entry in entries:
+            seen += 1
+            if seen > MAX_UNLISTED_ENTRIES:
+                detail = f"more than {MAX_UNLISTED_ENTRIES} entries; unlisted-file search stopped"
+                gaps.append(Gap(AREA, HostPath(f"{site}/{top}"), GapReason.TOO_LARGE, detail))
+                return
+            rel = f"{rel_dir}/{entry.name}"
+            if entry.is_dir(follow_symlinks=False):
+                stack.append(rel)
+            elif rel not in listed and not is_bytecode(rel):
+                yield rel
+
+
+def _unlisted_files(
+    root: HostRoot,
+    site: str,
+    tops: Tuple[str, ...],
+    listed: FrozenSet[str],
+    hash_limit: int,
+    gaps: List[Gap],
+) -> Tuple[HostFile, ...]:
+    files: List[HostFile] = []
+    for top in tops:
+        for rel in _iter_unlisted(root, site, top, listed, gaps):
+            path = HostPath(f"{site}/{rel}")
+            try:
+                info = root.lstat(path)
+            except HostReadError as exc:
+                gaps.append(Gap(AREA, path, exc.reason, exc.detail))
+                continue
+            size, sha256 = info.size, None
+            if stat.S_ISLNK(info.mode):  # recorded, never followed (see _Verifier.measure)
+                files.append(HostFile(path, size, None, info.mtime, info.mode, info.uid))
+                continue
+            try:
+                digest = root.digest(path, hash_limit)
+                size, sha256 = digest.size, digest.sha256
+            except HostReadError as exc:
+                gaps.append(Gap(AREA, path, exc.reason, exc.detail))
+            files.append(HostFile(path, size, sha256, info.mtime, info.mode, info.uid))
+    return tuple(files)
+
+
+def listed_paths(dists: Iterable[Distribution]) -> Dict[str, FrozenSet[str]]:
+    """Return, per site dir, every normalised site-relative path any RECORD there lists."""
+    by_site: Dict[str, Set[str]] = {}
+    for dist in dists:
+        paths = by_site.setdefault(dist.site_dir, set())
+        for entry in dist.record:
+            if not entry.path.startswith("/"):
+                paths.add(posixpath.normpath(entry.path))
+    return {site: frozenset(paths) for site, paths in by_site.items()}
+
+
+def verify_distribution(
+    root: HostRoot,
+    dist: Distribution,
+    prefix: str,
+    listed: FrozenSet[str],
+    hash_limit: int,
+    gaps: List[Gap],
+) -> RecordVerification:
+    """Verify one distribution's RECORD against the files on disk.
+
+    Args:
+        root: the scanned host.
+        dist: a ``.dist-info`` distribution with its RECORD rows.
+        prefix: its environment's prefix; RECORD rows resolving outside it are skipped.
+        listed: every site-relative path listed by any RECORD of the same site dir (so files of a
+            namespace package shared with other distributions are not called unlisted).
+        hash_limit: largest file hashed; larger ones become gaps.
+        gaps: where unreadable files are recorded.
+    """
+    verifier = _Verifier(root, dist, prefix, hash_limit, gaps)
+    for entry in dist.record:
+        verifier.check(entry)
+    tops = top_levels(root, dist)
+    unlisted = _unlisted_files(root, verifier.site, tops, listed, hash_limit, gaps)
+    return RecordVerification(
+        distribution=dist.path,
+        site_dir=dist.site_dir,
+        name=dist.name,
+        version=dist.version,
+        top_levels=tops,
+        verified=verifier.verified,
+        unhashed=verifier.unhashed,
+        modified=tuple(sorted(verifier.modified, key=lambda m: m.file.path)),
+        missing=tuple(sorted(verifier.missing)),
+        missing_bytecode=verifier.missing_bytecode,
+        unlisted=unlisted,
+        skipped=tuple(verifier.skipped),
+    )
+
+
+def _is_target(root: HostRoot, dist: Distribution, targets: FrozenSet[str]) -> bool:
+    if dist.name in targets:
+        return True
+    firsts = {e.path.split("/", 1)[0] for e in dist.record if "/" in e.path}
+    return bool(firsts & targets) and bool(set(top_levels(root, dist)) & targets)
+
+
+def verify_records(
+    root: HostRoot,
+    dists: Iterable[Distribution],
+    prefixes: Mapping[HostPath, str],
+    targets: FrozenSet[str],
+    verify_all: bool,
+    hash_limit: int,
+    gaps: List[Gap],
+) -> Tuple[RecordVerification, ...]:
+    """Verify the RECORD of every targeted distribution (of every one with ``verify_all``).
+
+    Args:
+        root: the scanned host.
+        dists: installed distributions (egg-info ones have no RECORD and are passed over).
+        prefixes: site dir -> environment prefix.
+        targets: canonical names and top-level package names always verified.
+        verify_all: verify every distribution.
+        hash_limit: largest file hashed.
+        gaps: where unreadable files are recorded.
+    """
+    dist_infos = [d for d in dists if d.format is DistFormat.DIST_INFO and d.record]
+    listed = listed_paths(dist_infos)
+    results: List[RecordVerification] = []
+    for dist in dist_infos:
+        if not verify_all and not _is_target(root, dist, targets):
+            continue
+        prefix = prefixes.get(dist.site_dir) or posixpath.dirname(dist.site_dir)
+        results.append(
+            verify_distribution(root, dist, prefix, listed[dist.site_dir], hash_limit, gaps)
+        )
+    return tuple(sorted(results, key=lambda r: r.distribution))

@@ -1,0 +1,13 @@
+# Minimal stub of pyrage.x25519.
+from __future__ import annotations
+
+class Recipient:
+    @staticmethod
+    def from_str(v: str) -> Recipient: ...
+
+class Identity:
+    @staticmethod
+    def generate() -> Identity: ...
+    @staticmethod
+    def from_str(v: str) -> Identity: ...
+    def to_public(self) -> Recipient: ...

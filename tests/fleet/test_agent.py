@@ -1,0 +1,115 @@
+"""The deployable agent: one zipapp, run with ``python3 -I -S``, leaving only its output."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import zipfile
+from pathlib import Path
+from typing import List
+
+import pytest
+
+from clirun import RunCli
+from fleet.fleetlab import infected_root
+from sitesweep.fleet.agent_build import build_agent
+from sitesweep.fleet.remote import parse_bundle_line
+from sitesweep.pipeline import run_analyze
+
+SYSTEM_PYTHON = Path("/usr/bin/python3")
+OTHER_PYTHONS = sorted(Path("/root/.pyenv/versions").glob("3.9*/bin/python3"))
+
+
+@pytest.fixture(scope="module")
+def agent(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_agent(tmp_path_factory.mktemp("agent") / "agent.pyz").path
+
+
+def test_agent_holds_no_compiled_code_and_no_cli(agent: Path) -> None:
+    names = zipfile.ZipFile(agent).namelist()
+    assert "__main__.py" in names
+    assert "sitesweep/agent.py" in names
+    assert any(n.startswith("sitesweep/signatures/litellm-2026-03/") for n in names)
+    assert any(n.startswith("packaging/") for n in names)
+    assert not [n for n in names if n.endswith((".so", ".pyc", ".pyd"))]
+    assert not [n for n in names if n.startswith(("click/", "rich/", "psutil/", "sitesweep/cli/"))]
+
+
+def _pythons() -> List[Path]:
+    found = [p for p in (SYSTEM_PYTHON, *OTHER_PYTHONS) if p.exists()]
+    if not found:
+        pytest.skip("no system python3")
+    return found
+
+
+@pytest.mark.parametrize("python", _pythons(), ids=str)
+def test_agent_collects_with_no_site_and_leaves_only_output(
+    agent: Path, python: Path, tmp_path: Path
+) -> None:
+    root = infected_root(tmp_path / "host")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    out = tmp_path / "out"
+    run = subprocess.run(
+        [
+            str(python),
+            "-I",
+            "-S",
+            str(agent),
+            "collect",
+            "--output",
+            str(out),
+            "--root",
+            str(root.path),
+        ],
+        env={"TMPDIR": str(scratch), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        cwd=scratch,
+        timeout=300,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr.decode()
+    named = parse_bundle_line(run.stdout)
+    assert named is not None, run.stdout
+    name, sha256, size = named
+    archive = out / name
+    assert archive.stat().st_size == size
+    assert list(scratch.iterdir()) == [], "the agent left files behind"
+    assert not root.marker.exists()
+    manifest = json.loads((out / name[: -len(".tar.gz")] / "manifest.json").read_text())
+    assert manifest["mode"] == "collect"
+    assert {r["area"] for r in manifest["reduced_checks"]} >= {"processes", "yara"}
+    result = run_analyze(archive).result
+    rules = {f.rule for f in result.findings}
+    assert "litellm-2026-03/affected/litellm" in rules
+    assert sha256 == hashlib.sha256(archive.read_bytes()).hexdigest()
+
+
+def test_agent_bad_arguments_exit_2(agent: Path, tmp_path: Path) -> None:
+    run = subprocess.run(
+        [
+            str(SYSTEM_PYTHON),
+            "-I",
+            "-S",
+            str(agent),
+            "collect",
+            "--output",
+            str(tmp_path / "o"),
+            "--root",
+            str(tmp_path / "missing"),
+        ],
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == 2
+    assert b"sitesweep agent: error" in run.stderr
+
+
+def test_build_agent_command(tmp_path: Path, run_cli: RunCli) -> None:
+    target = tmp_path / "dist" / "agent.pyz"
+    run = run_cli("build-agent", "--output", str(target))
+    assert run.code == 0, run.err
+    assert zipfile.is_zipfile(target)
+    assert "SHA-256" in run.err

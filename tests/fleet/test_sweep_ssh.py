@@ -1,0 +1,191 @@
+"""``sitesweep sweep`` against real sshd hosts on loopback, end to end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Dict
+
+import pytest
+
+from clirun import RunCli
+from fleet.fleetlab import Lab, TargetPython, clean_root, infected_root
+
+pytestmark = pytest.mark.ssh
+
+
+def _inventory(path: Path, infected: Path, clean: Path, python: Path) -> Path:
+    path.write_text(
+        "[compromised_candidates]\n"
+        f"infected sitesweep_root={infected}\n"
+        "[others]\n"
+        f"clean sitesweep_root={clean}\n"
+        "wrongkey\n"
+        "closed\n"
+        "[all:vars]\n"
+        f"sitesweep_python={python}\n"
+    )
+    return path
+
+
+def _by_host(doc: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
+    return {h["host"] if "host" in h else h["name"]: h for h in doc["hosts"]}
+
+
+def test_sweep_reports_each_host_and_leaves_nothing(
+    ssh_lab: Lab, target_python: TargetPython, tmp_path: Path, run_cli: RunCli
+) -> None:
+    infected = infected_root(tmp_path / "infected")
+    clean = clean_root(tmp_path / "clean")
+    remote_tmp = tmp_path / "remote-tmp"
+    remote_tmp.mkdir()
+    inventory = _inventory(tmp_path / "hosts.ini", infected.path, clean.path, target_python.python)
+    out = tmp_path / "sweep"
+    run = run_cli(
+        "sweep",
+        "-i",
+        str(inventory),
+        "--ssh-config",
+        str(ssh_lab.config),
+        "--output",
+        str(out),
+        "--remote-tmp",
+        str(remote_tmp),
+        "--parallel",
+        "4",
+        "--timeout",
+        "120",
+        "--connect-timeout",
+        "5",
+    )
+    assert run.code == 1, run.err
+    sweep = _by_host(json.loads((out / "sweep.json").read_text()))
+    assert {h: s["status"] for h, s in sweep.items()} == {
+        "infected": "ok",
+        "clean": "ok",
+        "wrongkey": "auth_failed",
+        "closed": "unreachable",
+    }
+    assert sweep["infected"]["cleaned"]
+    assert sweep["clean"]["cleaned"]
+    fleet = _by_host(json.loads((out / "fleet.json").read_text()))
+    assert fleet["infected"]["verdict"] == "compromised"
+    assert "/srv/app/.venv" in fleet["infected"]["environments"]
+    assert fleet["clean"]["verdict"] == "clean"
+    assert fleet["wrongkey"]["verdict"] == "unchecked"
+    assert fleet["closed"]["verdict"] == "unchecked"
+    assert any("processes" in item for item in fleet["clean"]["reduced"])
+    html = (out / "fleet.html").read_text()
+    assert "infected" in html
+    assert "<script" not in html
+    assert list(remote_tmp.iterdir()) == [], "the sweep left files on the target"
+    assert not target_python.marker.exists(), "the target python's .pth ran"
+    assert not infected.marker.exists()
+    assert not clean.marker.exists()
+
+
+def test_host_option_and_report_alone(
+    ssh_lab: Lab, target_python: TargetPython, tmp_path: Path, run_cli: RunCli
+) -> None:
+    infected = infected_root(tmp_path / "infected")
+    hosts_file = tmp_path / "hosts.txt"
+    hosts_file.write_text("# one [user@]host[:port] per line\nroot@infected\n")
+    out = tmp_path / "sweep"
+    run = run_cli(
+        "sweep",
+        "--hosts-file",
+        str(hosts_file),
+        "--host",
+        "clean",
+        "--root",
+        str(infected.path),
+        "--ssh-config",
+        str(ssh_lab.config),
+        "--output",
+        str(out),
+        "--remote-tmp",
+        str(tmp_path),
+        "--timeout",
+        "120",
+        "--ssh-option",
+        "ServerAliveInterval=10",
+        "--parallel",
+        "1",
+    )
+    assert run.code == 1, run.err
+    sweep = _by_host(json.loads((out / "sweep.json").read_text()))
+    assert {h: s["status"] for h, s in sweep.items()} == {"root@infected": "ok", "clean": "ok"}
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith("sitesweep.")]
+    report_dir = tmp_path / "report"
+    again = run_cli("report", str(out), "--output", str(report_dir))
+    assert again.code == 1
+    fleet = _by_host(json.loads((report_dir / "fleet.json").read_text()))
+    assert fleet["root@infected"]["verdict"] == "compromised"
+    assert fleet["clean"]["verdict"] == "compromised"  # --root: the same infected tree
+    assert not infected.marker.exists()
+
+
+GARBAGE = "import sys\nsys.stdout.write('this is not a bundle line\\n\\x00\\x01 garbage\\n')\n"
+HUGE = "import sys\nsys.stdout.write('A' * (300 * 1024) + '\\n')\n"
+OVERSIZED = (
+    "import sys\n"
+    "sys.stdout.write('SITESWEEP-BUNDLE sitesweep-x-20260101T000000Z.tar.gz ' + 'a' * 64"
+    " + ' 999999999999\\n')\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("script", "expected"),
+    [
+        (GARBAGE, "garbage"),
+        (HUGE, "more than"),
+        (OVERSIZED, "over"),
+    ],
+    ids=["garbage", "too-much-output", "bundle-over-limit"],
+)
+def test_bad_collector_output_is_a_host_status(
+    ssh_lab: Lab,
+    target_python: TargetPython,
+    tmp_path: Path,
+    run_cli: RunCli,
+    script: str,
+    expected: str,
+) -> None:
+    fake_agent = tmp_path / "fake_agent.py"
+    fake_agent.write_text(script)
+    clean = clean_root(tmp_path / "clean")
+    remote_tmp = tmp_path / "remote-tmp"
+    remote_tmp.mkdir()
+    hosts = tmp_path / "hosts.yml"
+    hosts.write_text(
+        "all:\n  hosts:\n    clean:\n"
+        f"      sitesweep_root: {clean.path}\n"
+        f"      ansible_python_interpreter: {target_python.python}\n"
+    )
+    out = tmp_path / "sweep"
+    run = run_cli(
+        "sweep",
+        "-i",
+        str(hosts),
+        "--ssh-config",
+        str(ssh_lab.config),
+        "--output",
+        str(out),
+        "--remote-tmp",
+        str(remote_tmp),
+        "--agent",
+        str(fake_agent),
+        "--max-bundle-size",
+        "100000",
+        "--timeout",
+        "60",
+    )
+    assert run.code == 0, run.err
+    host = _by_host(json.loads((out / "sweep.json").read_text()))["clean"]
+    assert host["status"] == "bad_output"
+    assert expected in host["detail"]
+    assert host["cleaned"] is True
+    assert list(remote_tmp.iterdir()) == []
+    fleet = _by_host(json.loads((out / "fleet.json").read_text()))
+    assert fleet["clean"]["verdict"] == "unchecked"
+    assert not target_python.marker.exists()

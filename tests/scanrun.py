@@ -1,0 +1,56 @@
+"""Run ``sitesweep scan`` on a fixture root and read back what the bundle says (test helpers)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+from typing import Any, List, Set, Tuple
+
+from sitesweep.cli import main
+
+VENV = "/home/alice/app/.venv"
+SITE = f"{VENV}/lib/python3.11/site-packages"
+
+
+def scan(root: Path, out: Path, *extra: str) -> Tuple[int, Path]:
+    """Scan ``root`` in-process into ``out``; return the exit code and the bundle directory."""
+    code = main(["scan", "--root", str(root), "--output", str(out), *extra])
+    return code, only_bundle(out)
+
+
+def only_bundle(out: Path) -> Path:
+    """The one bundle directory under ``out``."""
+    dirs = [p for p in out.iterdir() if p.is_dir()]
+    assert len(dirs) == 1, dirs
+    return dirs[0]
+
+
+def load(bundle: Path, name: str) -> Any:
+    """A JSON file of the bundle."""
+    return json.loads((bundle / name).read_text(encoding="utf-8"))
+
+
+def gaps(bundle: Path) -> Set[Tuple[str, str]]:
+    """Every coverage gap as (reason, host path)."""
+    return {(g["reason"], g["path"]) for g in load(bundle, "coverage.json")["gaps"] if g["path"]}
+
+
+def gap_paths(bundle: Path, reason: str) -> Set[str]:
+    """The host paths of the gaps with ``reason``."""
+    return {path for why, path in gaps(bundle) if why == reason}
+
+
+def bundle_bytes(bundle: Path) -> List[bytes]:
+    """The content of every file of the bundle directory, and of its ``.tar.gz`` unpacked."""
+    contents = [p.read_bytes() for p in sorted(bundle.rglob("*")) if p.is_file()]
+    archive = bundle.parent / f"{bundle.name}.tar.gz"
+    if archive.is_file():
+        contents.append(gzip.decompress(archive.read_bytes()))
+    return contents
+
+
+def bundle_mentions(bundle: Path, token: str) -> bool:
+    """Whether ``token`` appears anywhere in the bundle (plain or JSON-escaped)."""
+    needles = {token.encode(), json.dumps(token)[1:-1].encode()}
+    return any(n in blob for blob in bundle_bytes(bundle) for n in needles)
