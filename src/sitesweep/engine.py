@@ -64,7 +64,8 @@ def analyze(
         check = check_type()
         reason = check.skip_reason(ctx)
         if reason is not None:
-            gaps.append(Gap(check.id, None, GapReason.LIVE_ONLY, reason))
+            why = GapReason.LIVE_ONLY if check.live_only else GapReason.CHECK_SKIPPED
+            gaps.append(Gap(check.id, None, why, reason))
             continue
         try:
             findings.extend(check.run(ctx))

@@ -79,6 +79,7 @@ class GapReason(StrEnum):
     PARSE_ERROR = "parse_error"
     NOT_CROSSED = "filesystem_not_crossed"
     LIVE_ONLY = "live_only"
+    CHECK_SKIPPED = "check_skipped"
     OUTSIDE_ROOT = "outside_root"
     CHECK_FAILED = "check_failed"
     OS_ERROR = "os_error"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import List, Optional, Tuple
@@ -13,7 +14,7 @@ import pytest
 from sitesweep.errors import PackError, PackProblem
 from sitesweep.model import Severity
 from sitesweep.packs import DIRECTORY_FIELD, builtin_signatures_dir, load_packs
-from sitesweep.packs.loader import FILE_FIELD, PACK_FILE, SYNTAX_FIELD, load_pack
+from sitesweep.packs.loader import FILE_FIELD, PACK_FILE, SYNTAX_FIELD, load_pack, pack_digest
 from sitesweep.packs.model import Pack
 
 LITELLM = "litellm-2026-03"
@@ -183,7 +184,21 @@ def test_litellm_pack_records_source_and_hash(litellm: Pack) -> None:
     assert directory is not None
     assert Path(litellm.source) == directory / LITELLM
     raw = (directory / LITELLM / PACK_FILE).read_bytes()
-    assert litellm.sha256 == hashlib.sha256(raw).hexdigest()
+    assert litellm.sha256 == pack_digest(raw, directory / LITELLM, litellm.yara_files)
+    assert litellm.sha256 != hashlib.sha256(raw).hexdigest()  # the rules are pinned too
+
+
+def test_pack_hash_changes_when_a_yara_rule_changes(tmp_path: Path) -> None:
+    directory = builtin_signatures_dir()
+    assert directory is not None
+    copy = tmp_path / LITELLM
+    shutil.copytree(directory / LITELLM, copy)
+    before = load_pack(copy)
+    rule = copy / before.yara_files[0]
+    rule.write_text(rule.read_text() + "\n// edited\n")
+    after = load_pack(copy)
+    assert before.yara_files
+    assert after.sha256 != before.sha256
 
 
 # --- a valid pack --------------------------------------------------------------------------------

@@ -43,6 +43,8 @@ class Check:
 
     id: ClassVar[str] = ""
     default_severity: ClassVar[Severity] = Severity.INFO
+    live_only: ClassVar[bool] = False
+    """Whether the check needs the running system; its skip is then a ``live_only`` gap."""
 
     def skip_reason(self, ctx: CheckContext) -> Optional[str]:
         """Return why this check cannot run on ``ctx``, or ``None`` when it can."""

@@ -52,6 +52,8 @@ def _paths(proc: ProcessInfo) -> Tuple[HostPath, ...]:
 
 
 class _LiveOnly(Check):
+    live_only = True
+
     def skip_reason(self, ctx: CheckContext) -> Optional[str]:
         """Processes exist only on the running system."""
         return None if ctx.inventory.live else _NOT_LIVE

@@ -10,6 +10,7 @@ The format is specified in ``signatures/README.md``; keep the two in step.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import ipaddress
 import os
@@ -109,8 +110,8 @@ def load_pack(directory: Path) -> Pack:
         directory: the pack directory; it holds ``pack.toml`` and its name is the pack id.
 
     Returns:
-        The validated pack, with ``source`` set to ``directory`` and ``sha256`` to the SHA-256 of
-        ``pack.toml`` as read.
+        The validated pack, with ``source`` set to ``directory`` and ``sha256`` to the pack's
+        content hash (:func:`pack_digest`: ``pack.toml`` and every YARA file it lists).
 
     Raises:
         PackError: carrying every problem found, when the pack is missing, unreadable, not valid
@@ -123,9 +124,21 @@ def load_pack(directory: Path) -> Pack:
     pack = None
     if raw is not None and doc is not None:
         pack = _parse(doc, directory, hashlib.sha256(raw).hexdigest(), out)
-    if pack is None or out.items:
+    if raw is None or pack is None or out.items:
         raise PackError(out.items)
-    return pack
+    return dataclasses.replace(pack, sha256=pack_digest(raw, directory, pack.yara_files))
+
+
+def pack_digest(toml: bytes, directory: Path, yara_files: Tuple[str, ...]) -> str:
+    """SHA-256 over ``pack.toml`` and each listed YARA file (name and content, in order).
+
+    A manifest that records this hash pins the rules too: editing a ``.yar`` file changes it.
+    """
+    sha = hashlib.sha256()
+    for name, data in ((PACK_FILE, toml), *((y, (directory / y).read_bytes()) for y in yara_files)):
+        sha.update(name.encode("utf-8", "surrogateescape") + b"\0")
+        sha.update(hashlib.sha256(data).digest())
+    return sha.hexdigest()
 
 
 # --- reading -------------------------------------------------------------------------------------
