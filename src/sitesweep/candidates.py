@@ -14,7 +14,18 @@ from sitesweep.metadata.model import Distribution
 from sitesweep.model import HostPath
 from sitesweep.packs.model import PackSet
 
-__all__ = ["pack_distribution_names", "record_paths", "yara_candidates"]
+__all__ = [
+    "cached_candidates",
+    "pack_distribution_names",
+    "persistence_candidates",
+    "record_paths",
+    "yara_candidates",
+]
+
+PERSISTENCE_LIMIT = 1 << 20
+"""Persistence files above this size are hashed but neither matched nor copied."""
+CACHED_LIMIT = 64 << 20
+"""Cached archives above this size are hashed but neither matched nor copied."""
 
 
 def pack_distribution_names(packs: PackSet) -> FrozenSet[str]:
@@ -56,4 +67,28 @@ def yara_candidates(inventory: Inventory, packs: PackSet) -> Tuple[HostPath, ...
     for dist in inventory.distributions:
         if dist.name in names:
             chosen.update(record_paths(dist, inventory))
+    for check in inventory.record_checks:  # changed or added after install; no hash: unread
+        chosen.update(
+            f.path for f in (*(m.file for m in check.modified), *check.unlisted) if f.sha256
+        )
+    chosen.update(persistence_candidates(inventory))
+    chosen.update(cached_candidates(inventory, packs))
     return tuple(HostPath(p) for p in sorted(chosen))
+
+
+def persistence_candidates(inventory: Inventory) -> Iterator[HostPath]:
+    """Small persistence files, unless they may hold a secret (credentials are never read)."""
+    secrets = {c.path for c in inventory.credentials}  # authorized_keys is both
+    for entry in inventory.persistence:
+        if entry.path in secrets or not entry.copyable or not entry.sha256:
+            continue
+        if entry.size <= PERSISTENCE_LIMIT:
+            yield entry.path
+
+
+def cached_candidates(inventory: Inventory, packs: PackSet) -> Iterator[HostPath]:
+    """Cached wheels and sdists of distributions a pack names (their members are matched)."""
+    names = pack_distribution_names(packs)
+    for artifact in inventory.cached_artifacts:
+        if artifact.sha256 and artifact.name in names and artifact.size <= CACHED_LIMIT:
+            yield artifact.path

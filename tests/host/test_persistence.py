@@ -10,6 +10,7 @@ from typing import Dict, List
 
 from builders import FakeRoot
 from sitesweep.bundle.reader import read_inventory
+from sitesweep.content import EvidenceContent
 from sitesweep.engine import ScanResult, analyze
 from sitesweep.host.model import PersistenceEntry, PersistenceKind
 from sitesweep.host.persistence_parse import parse_crontab, redact_url
@@ -169,7 +170,8 @@ def test_bundle_round_trip_keeps_host_observations(fake_root: FakeRoot, tmp_path
     inventory = read_inventory(outcome.bundle.directory)
     assert inventory.persistence == outcome.result.inventory.persistence
     assert inventory.credentials == outcome.result.inventory.credentials
-    again = analyze(inventory, outcome.result.packs, strict=True)
+    content = EvidenceContent.from_bundle(outcome.bundle.directory)
+    again = analyze(inventory, outcome.result.packs, content=content, strict=True)
     assert {f.id for f in again.findings} == {f.id for f in outcome.result.findings}
     index = json.loads((outcome.bundle.directory / "evidence/index.json").read_text())
     copied = {e["host_path"] for e in index if e.get("copied")}

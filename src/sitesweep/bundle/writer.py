@@ -45,9 +45,6 @@ from sitesweep.model import Gap, HostPath
 EVIDENCE_LIMIT = 64 << 20
 """Largest file copied as evidence; larger ones are listed with their hash only."""
 
-PERSISTENCE_COPY_LIMIT = 1 << 20
-"""Persistence entries up to this size are copied as evidence (credential files never are)."""
-
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -103,26 +100,25 @@ def _unused_name(output: Path, name: str) -> str:
 def evidence_files(result: ScanResult) -> List[Tuple[HostPath, Optional[HostFile]]]:
     """Files to copy, by host path, with what the inventory knows of each (``None``: nothing).
 
-    Exactly the YARA candidates (files of interest, every .pth, startup hooks, every file of a
-    distribution a pack names), so ``analyze`` of the bundle matches the bytes ``scan`` matched.
+    Exactly the YARA candidates (:func:`sitesweep.candidates.yara_candidates`), so ``analyze`` of
+    the bundle matches the bytes ``scan`` matched.
     """
     inv = result.inventory
     chosen: Dict[str, Optional[HostFile]] = dict.fromkeys(yara_candidates(inv, result.packs))
-    chosen.update({f.path: f for f in inv.files})
-    chosen.update({p.file.path: p.file for p in inv.pth_files})
-    chosen.update({h.file.path: h.file for h in inv.startup_hooks})
-    for check in inv.record_checks:  # files changed or added after install (RECORD integrity)
-        changed = [*(m.file for m in check.modified), *check.unlisted]
-        chosen.update({f.path: f for f in changed if f.sha256})  # no hash: a symlink, unread
-    secrets = {c.path for c in inv.credentials}  # never copied (authorized_keys is both)
-    for entry in inv.persistence:  # small persistence files, unless they may hold a secret
-        if entry.path in secrets or not entry.copyable:
-            continue
-        if entry.sha256 and entry.size <= PERSISTENCE_COPY_LIMIT:
-            chosen.setdefault(
-                entry.path,
-                HostFile(entry.path, entry.size, entry.sha256, entry.mtime, entry.mode, entry.uid),
-            )
+    known = [
+        *inv.files,
+        *(p.file for p in inv.pth_files),
+        *(h.file for h in inv.startup_hooks),
+        *(f for c in inv.record_checks for f in (*(m.file for m in c.modified), *c.unlisted)),
+        *(
+            HostFile(e.path, e.size, e.sha256, e.mtime, e.mode, e.uid)
+            for e in inv.persistence
+            if e.sha256
+        ),
+    ]
+    for file in known:  # what the inventory knows of each chosen file
+        if file.path in chosen:
+            chosen[file.path] = file
     return [(HostPath(k), chosen[k]) for k in sorted(chosen)]
 
 

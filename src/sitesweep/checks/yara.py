@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Dict, Iterator, List, Optional, Tuple
 
-from sitesweep.candidates import pack_distribution_names, record_paths, yara_candidates
+from sitesweep.candidates import (
+    CACHED_LIMIT,
+    cached_candidates,
+    pack_distribution_names,
+    record_paths,
+    yara_candidates,
+)
 from sitesweep.checks.base import Check, CheckContext
 from sitesweep.content import ContentSource
 from sitesweep.errors import HostReadError
+from sitesweep.metadata.archives import ArchiveError, iter_zip_members, sniff
 from sitesweep.metadata.model import Distribution
 from sitesweep.model import Category, Evidence, Finding, Gap, GapReason, HostPath, Severity
 from sitesweep.packs.yararules import (
     CompiledRules,
     YaraHit,
+    YaraLimits,
     YaraScanError,
     YaraTimeoutError,
     unavailable_reason,
@@ -92,9 +101,16 @@ class YaraRules(Check):
         if rules is None or content is None:
             return
         owners = _owners(ctx)
+        archives = set(cached_candidates(ctx.inventory, ctx.packs))
         for path in yara_candidates(ctx.inventory, ctx.packs):
-            for hit in self._match(ctx, rules, content, path):
-                yield self._finding(ctx, hit, path, owners.get(path))
+            match = self._match_archive if path in archives else self._match
+            for hit, member in match(ctx, rules, content, path):
+                finding = self._finding(ctx, hit, path, owners.get(path))
+                if member is not None:
+                    finding = replace(
+                        finding, evidence=(Evidence("archive member", member), *finding.evidence)
+                    )
+                yield finding
 
     def gaps(self) -> Tuple[Gap, ...]:
         """Files the last run could not match, and why."""
@@ -102,12 +118,37 @@ class YaraRules(Check):
 
     def _match(
         self, ctx: CheckContext, rules: CompiledRules, content: ContentSource, path: HostPath
-    ) -> Tuple[YaraHit, ...]:
+    ) -> Iterator[Tuple[YaraHit, Optional[str]]]:
         limits = ctx.yara_limits
         try:
-            return rules.match(content.read(path, limits.max_size), limits.timeout)
+            data = content.read(path, limits.max_size)
         except HostReadError as exc:
             self._gaps.append(Gap(self.id, path, exc.reason, exc.detail))
+            return
+        yield from ((hit, None) for hit in self._match_bytes(rules, data, limits, path))
+
+    def _match_archive(
+        self, ctx: CheckContext, rules: CompiledRules, content: ContentSource, path: HostPath
+    ) -> Iterator[Tuple[YaraHit, Optional[str]]]:
+        """Match every member of a cached wheel (a zip), in memory, never extracted."""
+        limits = ctx.yara_limits
+        try:
+            data = content.read(path, CACHED_LIMIT)
+            if sniff(data) not in ("zip", "zip-embedded"):  # sdists are matched as they are
+                yield from ((hit, None) for hit in self._match_bytes(rules, data, limits, path))
+                return
+            for name, member in iter_zip_members(data, limits.max_size):
+                yield from ((hit, name) for hit in self._match_bytes(rules, member, limits, path))
+        except HostReadError as exc:
+            self._gaps.append(Gap(self.id, path, exc.reason, exc.detail))
+        except ArchiveError as exc:
+            self._gaps.append(Gap(self.id, path, GapReason.PARSE_ERROR, str(exc)))
+
+    def _match_bytes(
+        self, rules: CompiledRules, data: bytes, limits: YaraLimits, path: HostPath
+    ) -> Tuple[YaraHit, ...]:
+        try:
+            return rules.match(data, limits.timeout)
         except YaraTimeoutError as exc:
             self._gaps.append(Gap(self.id, path, GapReason.TIMEOUT, str(exc)))
         except YaraScanError as exc:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import struct
 import zipfile
-from typing import Optional, Tuple
+from typing import Iterator, Optional, Tuple
 
 from packaging.utils import canonicalize_name
 
@@ -159,6 +159,27 @@ def list_zip(data: bytes) -> Tuple[str, ...]:
         raise ArchiveError(f"{len(infos)} members (limit {MAX_MEMBERS})")
     _check_sizes(infos)
     return tuple(info.filename for info in infos)
+
+
+def iter_zip_members(data: bytes, member_limit: int) -> Iterator[Tuple[str, bytes]]:
+    """Yield (name, bytes) of each regular member, in memory, after the same checks as
+    :func:`list_zip`; a member larger than ``member_limit`` is skipped (never decompressed).
+
+    Raises:
+        ArchiveError: as :func:`list_zip`, or when a member cannot be decompressed.
+    """
+    list_zip(data)  # refuses bombs, truncation and absurd member counts before any inflation
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            for info in archive.infolist():
+                if info.is_dir() or info.file_size > member_limit:
+                    continue
+                with archive.open(info) as member:
+                    yield info.filename, member.read(member_limit + 1)[:member_limit]
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, struct.error, EOFError) as exc:
+        raise ArchiveError(f"unreadable zip member: {exc}") from exc
+    except (OSError, NotImplementedError, UnicodeDecodeError) as exc:
+        raise ArchiveError(f"unreadable zip member: {exc}") from exc
 
 
 def interesting_members(names: Tuple[str, ...]) -> Tuple[str, ...]:
