@@ -8,15 +8,19 @@ import json
 from pathlib import Path
 from typing import Any, Dict, List
 
+import pytest
+
 from builders import FakeRoot, record_hash
 from clirun import RunCli
 from sitesweep.checks import CheckContext
 from sitesweep.checks.integrity import RecordMismatch, record_targets
 from sitesweep.hostfs import HostRoot
 from sitesweep.inventory import CollectSpec, Inventory, collect_inventory
+from sitesweep.metadata import integrity
 from sitesweep.metadata.integrity import RecordVerification
-from sitesweep.model import Category, Severity
+from sitesweep.model import Category, GapReason, Severity
 from sitesweep.packs import load_packs
+from sitesweep.pipeline import ScanOptions, run_scan
 
 VENV = "/home/alice/app/.venv"
 SITE = f"{VENV}/lib/python3.11/site-packages"
@@ -280,3 +284,20 @@ def test_sourceless_bytecode_is_code_but_pycache_is_not(fake_root: FakeRoot) -> 
     (with_sourceless,) = RecordMismatch().run(CheckContext(inv, PACKS))
     assert with_sourceless.severity is Severity.HIGH
     assert f"{SITE}/attrs/loader.pyc" in with_sourceless.paths
+
+
+def test_forged_huge_record_is_verified_up_to_the_cap(
+    fake_root: FakeRoot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(integrity, "MAX_VERIFIED_ROWS", 1000)
+    site = "/srv/app/venv/lib/python3.11/site-packages"
+    fake_root.add_venv("/srv/app/venv")
+    meta = fake_root.add_dist(site, "litellm", "1.82.6")
+    rows = "".join(f"litellm/gone_{i}.py,sha256=AAAA,4\n" for i in range(1500))
+    (meta / "RECORD").write_text((meta / "RECORD").read_text() + rows)
+    outcome = run_scan(ScanOptions(root=fake_root.path, output=None))
+    gaps = [g for g in outcome.result.gaps if g.reason is GapReason.TOO_LARGE]
+    assert [g.path for g in gaps] == [f"{site}/litellm-1.82.6.dist-info"]
+    assert "1000 were verified" in gaps[0].detail
+    (check,) = [c for c in outcome.result.inventory.record_checks if c.name == "litellm"]
+    assert len(check.missing) <= 1000
