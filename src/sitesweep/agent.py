@@ -1,11 +1,13 @@
 """The deployable collector's entry point: ``python3 -I -S agent.pyz collect --output DIR``.
 
-This module is the ``main`` of the zipapp built by ``sitesweep build-agent``. It imports only the
-standard library, ``packaging`` and sitesweep's collection code (no click, no rich, nothing
-compiled), so it runs on any Linux python3 >= 3.9 with ``-I -S``: the target's site-packages and
-its ``.pth`` files are never processed. The built-in packs are read from inside the archive
-(copied to a private temporary directory that is removed before exit). The last line on stdout
-names the bundle: ``SITESWEEP-BUNDLE <file name> <sha256> <size>``.
+This module is the ``main`` of the zipapp built by ``sitesweep build-agent``. It needs only the
+standard library, sitesweep's collection code and the pure-Python packages shipped beside it
+(``packaging``, ``jinja2``, ``markupsafe``, ``tomli``; no click, no rich, nothing compiled), so
+it runs on any Linux python3 >= 3.9 with ``-I -S``: the target's site-packages and its ``.pth``
+files are never processed. Where psutil is missing, :mod:`sitesweep.agent_psutil` stands in.
+The built-in packs are read from inside the archive (copied to a private temporary directory
+that is removed before exit). The last line on stdout names the bundle:
+``SITESWEEP-BUNDLE <file name> <sha256> <size>``.
 """
 
 from __future__ import annotations
@@ -29,10 +31,13 @@ _PACKS_IN_ARCHIVE = "sitesweep/signatures/"
 _PLACEHOLDERS: List[str] = []
 
 
-def reduced_checks() -> Tuple[Tuple[str, str], ...]:
-    """Name the checks that run in reduced form here because a compiled helper is missing."""
+def reduced_checks(live: bool = True) -> Tuple[Tuple[str, str], ...]:
+    """Name the checks that run in reduced form here because a compiled helper is missing.
+
+    Processes and interface addresses are read on live collections only, so only those name them.
+    """
     reduced: List[Tuple[str, str]] = []
-    if "psutil" in _PLACEHOLDERS or importlib.util.find_spec("psutil") is None:
+    if live and ("psutil" in _PLACEHOLDERS or importlib.util.find_spec("psutil") is None):
         reduced.append(
             ("processes", "psutil unavailable on target: read from /proc, without connections")
         )
@@ -117,7 +122,7 @@ def _collect(args: argparse.Namespace, argv: Sequence[str]) -> int:
             fs_policy=FsPolicy.LOCAL,
             exclude=tuple(args.exclude),
             argv=("agent.pyz", *argv),
-            reduced=reduced_checks(),
+            reduced=reduced_checks(live=args.root is None),
         )
         outcome = run_collect(opts)
     finally:

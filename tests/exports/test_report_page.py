@@ -105,3 +105,18 @@ def test_report_is_self_contained(report: Path) -> None:
         assert needle in page
     for external in ('src="http', 'href="http', "@import", "url("):
         assert external not in page
+
+
+def test_collect_bundle_report_says_observations_only(
+    fake_root: FakeRoot, tmp_path: Path, run_cli: RunCli
+) -> None:
+    build_infected(fake_root)
+    out = tmp_path / "c"
+    assert run_cli("collect", "--root", str(fake_root.path), "--output", str(out)).code == 0
+    bundle = next(p for p in out.iterdir() if p.is_dir())
+    page = (bundle / "report.html").read_text(encoding="utf-8")
+    assert "Observations only" in page
+    assert "INDICATORS OF COMPROMISE" not in page
+    assert INSTALLED_ISO in page, "the timeline is built from observations alone"
+    assert not (bundle / "findings.jsonl").exists()
+    assert (bundle / "sbom.cdx.json").is_file()

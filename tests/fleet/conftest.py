@@ -36,6 +36,7 @@ def ssh_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
                 "clean": {"Port": str(second)},
                 "wrongkey": {"Port": str(first), "IdentityFile": str(lab.wrong_key)},
                 "closed": {"Port": str(closed)},
+                "nopython": {"Port": str(second)},
             }
         )
         yield Lab(lab, config, {"first": first, "second": second, "closed": closed})

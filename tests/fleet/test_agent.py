@@ -79,7 +79,8 @@ def test_agent_collects_with_no_site_and_leaves_only_output(
     assert not root.marker.exists()
     manifest = json.loads((out / name[: -len(".tar.gz")] / "manifest.json").read_text())
     assert manifest["mode"] == "collect"
-    assert {r["area"] for r in manifest["reduced_checks"]} >= {"processes", "yara"}
+    # --root: no live processes to read, so only YARA is named as reduced.
+    assert {r["area"] for r in manifest["reduced_checks"]} == {"yara"}
     result = run_analyze(archive).result
     rules = {f.rule for f in result.findings}
     assert "litellm-2026-03/affected/litellm" in rules

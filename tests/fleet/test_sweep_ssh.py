@@ -22,6 +22,7 @@ def _inventory(path: Path, infected: Path, clean: Path, python: Path) -> Path:
         f"clean sitesweep_root={clean}\n"
         "wrongkey\n"
         "closed\n"
+        f"nopython sitesweep_root={clean} sitesweep_python=/nonexistent/bin/python3\n"
         "[all:vars]\n"
         f"sitesweep_python={python}\n"
     )
@@ -65,6 +66,7 @@ def test_sweep_reports_each_host_and_leaves_nothing(
         "clean": "ok",
         "wrongkey": "auth_failed",
         "closed": "unreachable",
+        "nopython": "no_python3",
     }
     assert sweep["infected"]["cleaned"]
     assert sweep["clean"]["cleaned"]
@@ -74,7 +76,8 @@ def test_sweep_reports_each_host_and_leaves_nothing(
     assert fleet["clean"]["verdict"] == "clean"
     assert fleet["wrongkey"]["verdict"] == "unchecked"
     assert fleet["closed"]["verdict"] == "unchecked"
-    assert any("processes" in item for item in fleet["clean"]["reduced"])
+    assert fleet["nopython"]["verdict"] == "unchecked"
+    assert any(item.startswith("yara:") for item in fleet["clean"]["reduced"])
     html = (out / "fleet.html").read_text()
     assert "infected" in html
     assert "<script" not in html
@@ -134,14 +137,41 @@ OVERSIZED = (
 )
 
 
+WRITER = (
+    "import hashlib, os, sys\n"
+    "out = sys.argv[sys.argv.index('--output') + 1]\n"
+    "os.makedirs(out)\n"
+    "data = b'x' * 100000\n"
+    "name = 'sitesweep-liar-20260101T000000Z.tar.gz'\n"
+    "open(os.path.join(out, name), 'wb').write(data)\n"
+    "print('SITESWEEP-BUNDLE', name, {digest}, {size})\n"
+)
+LIES_ABOUT_SIZE = WRITER.format(digest="hashlib.sha256(data).hexdigest()", size="10")
+LIES_ABOUT_HASH = WRITER.format(digest="'b' * 64", size="len(data)")
+FAILING = "import sys\nsys.stderr.write('boom\\n')\nsys.exit(3)\n"
+SLOW = "import time\ntime.sleep(120)\n"
+
+
 @pytest.mark.parametrize(
-    ("script", "expected"),
+    ("script", "status", "expected"),
     [
-        (GARBAGE, "garbage"),
-        (HUGE, "more than"),
-        (OVERSIZED, "over"),
+        (GARBAGE, "bad_output", "garbage"),
+        (HUGE, "bad_output", "more than"),
+        (OVERSIZED, "bad_output", "over"),
+        (LIES_ABOUT_SIZE, "bad_output", "agent said 10"),
+        (LIES_ABOUT_HASH, "bad_output", "hash differs"),
+        (FAILING, "collector_failed", "boom"),
+        (SLOW, "timeout", ""),
     ],
-    ids=["garbage", "too-much-output", "bundle-over-limit"],
+    ids=[
+        "garbage",
+        "too-much-output",
+        "bundle-over-limit",
+        "bundle-longer-than-said",
+        "bundle-hash-differs",
+        "agent-fails",
+        "agent-hangs",
+    ],
 )
 def test_bad_collector_output_is_a_host_status(
     ssh_lab: Lab,
@@ -149,6 +179,7 @@ def test_bad_collector_output_is_a_host_status(
     tmp_path: Path,
     run_cli: RunCli,
     script: str,
+    status: str,
     expected: str,
 ) -> None:
     fake_agent = tmp_path / "fake_agent.py"
@@ -176,13 +207,13 @@ def test_bad_collector_output_is_a_host_status(
         "--agent",
         str(fake_agent),
         "--max-bundle-size",
-        "100000",
+        "200000",
         "--timeout",
         "60",
     )
     assert run.code == 0, run.err
     host = _by_host(json.loads((out / "sweep.json").read_text()))["clean"]
-    assert host["status"] == "bad_output"
+    assert host["status"] == status, host
     assert expected in host["detail"]
     assert host["cleaned"] is True
     assert list(remote_tmp.iterdir()) == []

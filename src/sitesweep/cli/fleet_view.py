@@ -80,7 +80,8 @@ def render_fleet(console: Console, summary: FleetSummary) -> None:
     """Print the fleet table and the verdict line."""
     table = Table(title="sitesweep fleet report", show_lines=False)
     for column in ("host", "verdict", "sweep", "worst", "environments", "rotate", "gaps", "detail"):
-        table.add_column(column, overflow="fold")
+        short = column in ("verdict", "sweep", "worst", "gaps")
+        table.add_column(column, overflow="fold", no_wrap=short, ratio=None if short else 1)
     for row in summary.rows:
         table.add_row(
             escape(row.name),

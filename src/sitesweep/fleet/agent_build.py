@@ -1,8 +1,9 @@
 """Build the deployable collector: one zipapp holding sitesweep, its pure-Python deps and the packs.
 
 The archive runs as ``python3 -I -S agent.pyz collect ...`` with nothing installed on the target.
-It leaves out the command line (click, rich) and every compiled extension; ``sitesweep.agent``
-is its entry point. For Python 3.9 and 3.10 targets it carries ``tomli``: the installed one, or
+It carries the pure-Python packages the collection code imports (:data:`PURE_PYTHON_DEPS`) and
+leaves out the command line (click, rich) and every compiled extension; ``sitesweep.agent`` is
+its entry point. For Python 3.9 and 3.10 targets it carries ``tomli``: the installed one, or
 else this interpreter's own ``tomllib`` source copied under that name (the same parser).
 """
 

@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Optional, Sequence, Tuple
 
-from sitesweep.errors import BundleError, OutputError, PackError
+from sitesweep.errors import BundleError, OutputError
 from sitesweep.fleet import remote
 from sitesweep.fleet.hosts import Host
 from sitesweep.fleet.transport import CommandResult, SshSettings, Transport, connection_failure
@@ -171,8 +171,14 @@ class _HostSweep:
         local = self.local_dir / name
         if local.exists():
             raise _StepError(HostStatus.BAD_OUTPUT, f"{local} already exists: not overwritten")
-        result = self.transport.fetch(f"{temp}/{remote.OUT_NAME}/{name}", local, self.left())
-        _check(result, "fetch")
+        limit = min(size, self.settings.max_bundle)
+        remote_path = f"{temp}/{remote.OUT_NAME}/{name}"
+        result = self.transport.fetch(remote_path, local, limit, self.left())
+        try:
+            _check(result, "fetch")
+        except _StepError:
+            local.unlink(missing_ok=True)
+            raise
         data_size = local.stat().st_size
         if data_size != size or data_size > self.settings.max_bundle:
             local.unlink()
@@ -304,7 +310,6 @@ __all__ = [
     "SWEEP_FILE",
     "HostResult",
     "HostStatus",
-    "PackError",
     "SweepSettings",
     "run_sweep",
     "sweep_host",

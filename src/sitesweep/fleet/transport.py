@@ -1,4 +1,4 @@
-"""Run commands on and copy files to and from a target with the system's OpenSSH client.
+"""Run commands on a target, push files with ``scp`` and stream them back over ``ssh``.
 
 This is the only module of sitesweep that starts programs (``ssh`` and ``scp``), hence the
 per-file exemption from the ``subprocess`` ban in ``pyproject.toml``: they are the responder's own
@@ -10,6 +10,7 @@ no prompt ever blocks a sweep; the user's ``~/.ssh/config`` (or ``--ssh-config``
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import subprocess
 import threading
@@ -110,26 +111,52 @@ def _drain(stream: IO[bytes], limit: int, into: List[bytes]) -> None:
             kept += len(into[-1])
 
 
-def run_bounded(argv: Sequence[str], timeout: float, stdout_limit: int) -> CommandResult:
+def _drain_to_file(stream: IO[bytes], limit: int, target: Path, sizes: List[int]) -> None:
+    """Write the first ``limit`` + 1 bytes of ``stream`` to ``target``, discard the rest."""
+    kept = 0
+    with target.open("xb") as out:
+        for chunk in iter(lambda: stream.read(1 << 20), b""):
+            if kept <= limit:
+                piece = chunk[: limit + 1 - kept]
+                out.write(piece)
+                kept += len(piece)
+    sizes.append(kept)
+
+
+def run_bounded(
+    argv: Sequence[str], timeout: float, stdout_limit: int, stdout_file: Optional[Path] = None
+) -> CommandResult:
     """Run ``argv`` (ssh or scp) with a time-out, keeping bounded output.
 
-    On time-out the whole process group is killed.
+    With ``stdout_file``, standard output goes to that new file (at most ``stdout_limit`` + 1
+    bytes) instead of memory. On time-out the whole process group is killed.
     """
-    proc = subprocess.Popen(
-        list(argv),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
+    try:
+        proc = subprocess.Popen(
+            list(argv),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+    except OSError as exc:  # no ssh/scp here: every host is unreachable, said once per host
+        return CommandResult(SSH_FAILED, b"", f"cannot run {argv[0]}: {exc}")
     out: List[bytes] = []
     err: List[bytes] = []
     assert proc.stdout is not None  # noqa: S101 - PIPE given
     assert proc.stderr is not None  # noqa: S101 - PIPE given
+    sizes: List[int] = []
+    if stdout_file is None:
+        out_reader = threading.Thread(target=_drain, args=(proc.stdout, stdout_limit, out))
+    else:
+        out_reader = threading.Thread(
+            target=_drain_to_file, args=(proc.stdout, stdout_limit, stdout_file, sizes)
+        )
     readers = [
-        threading.Thread(target=_drain, args=(proc.stdout, stdout_limit, out), daemon=True),
+        out_reader,
         threading.Thread(target=_drain, args=(proc.stderr, _STDERR_LIMIT, err), daemon=True),
     ]
+    out_reader.daemon = True
     for reader in readers:
         reader.start()
     timed_out = False
@@ -165,10 +192,14 @@ class Transport:
         argv = scp_argv(self.settings, self.host, str(local), _remote(self.host, remote_path))
         return run_bounded(argv, timeout, 4096)
 
-    def fetch(self, remote_path: str, local: Path, timeout: float) -> CommandResult:
-        """Copy ``remote_path`` from the host into the local file ``local``."""
-        argv = scp_argv(self.settings, self.host, _remote(self.host, remote_path), str(local))
-        return run_bounded(argv, timeout, 4096)
+    def fetch(self, remote_path: str, local: Path, limit: int, timeout: float) -> CommandResult:
+        """Copy ``remote_path`` from the host into the new local file ``local``.
+
+        Streams it over ssh (``cat``) and stops keeping bytes past ``limit`` + 1, so a host
+        cannot fill the responder's disk: a file over ``limit`` is simply longer than allowed.
+        """
+        argv = ssh_argv(self.settings, self.host, f"cat -- {shlex.quote(remote_path)}")
+        return run_bounded(argv, timeout, limit, stdout_file=local)
 
 
 def connection_failure(result: CommandResult) -> Optional[str]:
