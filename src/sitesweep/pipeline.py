@@ -126,19 +126,7 @@ def run_collect(opts: ScanOptions, progress: Optional[Progress] = None) -> ScanO
 
     The packs are still loaded, to know which file names and paths to hash and copy.
     """
-    progress = progress or NullProgress()
-    started = datetime.now(timezone.utc)
-    _check_encryption(opts)
-    packs = load_packs(opts.signatures, builtin=opts.builtin_packs)
-    root = HostRoot(opts.root)
-    inventory = collect_inventory(root, collect_spec(packs, root, opts), progress)
-    result = ScanResult(inventory, packs, (), inventory.gaps, ())
-    bundle = None
-    if opts.output is not None:
-        progress.stage("bundle")
-        run = _run_info(opts, root, started, "collect")
-        bundle = write_bundle(result, root, opts.output, run)
-    return ScanOutcome(result, bundle)
+    return _run(opts, progress, match=False)
 
 
 @dataclass(frozen=True)
@@ -188,23 +176,31 @@ def run_scan(opts: ScanOptions, progress: Optional[Progress] = None) -> ScanOutc
         RootError: the root is not a directory.
         OutputError: the bundle cannot be written.
     """
+    return _run(opts, progress, match=True)
+
+
+def _run(opts: ScanOptions, progress: Optional[Progress], match: bool) -> ScanOutcome:
+    """Collect, then (``match``) analyse on the spot, then write the bundle if asked."""
     progress = progress or NullProgress()
     started = datetime.now(timezone.utc)
     _check_encryption(opts)
     packs = load_packs(opts.signatures, builtin=opts.builtin_packs)
     root = HostRoot(opts.root)
     inventory = collect_inventory(root, collect_spec(packs, root, opts), progress)
-    progress.stage("match")
-    result = analyze(
-        inventory,
-        packs,
-        strict=opts.strict,
-        content=HostContent(root),
-        yara_limits=opts.yara_limits,
-    )
+    if match:
+        progress.stage("match")
+        result = analyze(
+            inventory,
+            packs,
+            strict=opts.strict,
+            content=HostContent(root),
+            yara_limits=opts.yara_limits,
+        )
+    else:
+        result = ScanResult(inventory, packs, (), inventory.gaps, ())
     bundle = None
     if opts.output is not None:
         progress.stage("bundle")
-        run = _run_info(opts, root, started, "scan")
+        run = _run_info(opts, root, started, "scan" if match else "collect")
         bundle = write_bundle(result, root, opts.output, run)
     return ScanOutcome(result, bundle)
