@@ -11,8 +11,11 @@ from typing import FrozenSet, List, Optional, Tuple
 
 from sitesweep.discovery import Discovery, EnvKind, FsPolicy, PythonEnv, WalkSpec, discover
 from sitesweep.discovery.walk import DEFAULT_PRUNE
+from sitesweep.host.cluster_model import ClusterPod
 from sitesweep.host.collect import collect_host_state
+from sitesweep.host.history import HistoryInstall, collect_history
 from sitesweep.host.identity import HostIdentity, User, read_identity, read_users
+from sitesweep.host.kubernetes import collect_cluster
 from sitesweep.host.model import CredentialItem, PersistenceEntry, ProcessInfo
 from sitesweep.hostfs import HostRoot
 from sitesweep.metadata import hash_file, read_site
@@ -43,6 +46,7 @@ class CollectSpec:
         verify_record: verify the RECORD of every distribution, not only the targeted ones.
         verify_targets: distribution names and top-level packages whose RECORD is always verified.
         prune: directories the walk does not enter (names or ``parent/name``).
+        kubernetes: run the read-only ``kubectl get pods`` query (``--kubernetes``; live only).
     """
 
     names: FrozenSet[str] = frozenset()
@@ -56,6 +60,7 @@ class CollectSpec:
     verify_record: bool = False
     verify_targets: FrozenSet[str] = frozenset()
     prune: FrozenSet[str] = DEFAULT_PRUNE
+    kubernetes: bool = False
 
 
 @dataclass(frozen=True)
@@ -82,6 +87,8 @@ class Inventory:
         lockfiles: lockfiles and requirement files and what they pin.
         record_targets: names whose RECORD rows a bundle keeps (the packs' targets); the rows of
             other distributions are read and verified on the host but only counted in a bundle.
+        history_installs: shell-history lines that ran a Python package installer (redacted).
+        cluster_pods: the cluster's pods as ``kubectl`` listed them (``--kubernetes``, live).
     """
 
     root: str
@@ -103,6 +110,8 @@ class Inventory:
     cached_artifacts: Tuple[CachedArtifact, ...] = ()
     lockfiles: Tuple[LockFile, ...] = ()
     record_targets: Tuple[str, ...] = ()
+    history_installs: Tuple[HistoryInstall, ...] = ()
+    cluster_pods: Tuple[ClusterPod, ...] = ()
 
     def environment_of(self, path: str) -> Optional[PythonEnv]:
         """Return the environment whose prefix holds ``path`` (the deepest one)."""
@@ -167,6 +176,9 @@ def collect_inventory(
     homes = [u.home for u in users]
     cached = collect_caches(root, homes, conda_bases, spec.hash_limit, gaps)
     locks = read_lockfiles(root, found.lockfiles, gaps)
+    history, history_gaps = collect_history(root, users)
+    gaps += history_gaps
+    pods = collect_cluster(root, spec.kubernetes, gaps)
     return Inventory(
         root=str(root.root),
         live=root.is_live,
@@ -187,6 +199,8 @@ def collect_inventory(
         cached_artifacts=cached,
         lockfiles=locks,
         record_targets=tuple(sorted(spec.verify_targets)),
+        history_installs=history,
+        cluster_pods=pods,
     )
 
 

@@ -48,6 +48,7 @@ class ScanOptions:
         case_id, examiner, note: chain of custody, recorded in the manifest and the report.
         encrypt_to: age public keys; the archive is encrypted to them and no plaintext is kept.
         prune: directories the walk does not enter, by name or ``parent/name``.
+        kubernetes: list the cluster's pods with the local kubectl (live scans only).
     """
 
     root: Optional[Path] = None
@@ -66,6 +67,7 @@ class ScanOptions:
     note: Optional[str] = None
     encrypt_to: Tuple[str, ...] = ()
     prune: FrozenSet[str] = DEFAULT_PRUNE
+    kubernetes: bool = False
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,7 @@ def collect_spec(packs: PackSet, root: HostRoot, opts: ScanOptions) -> CollectSp
         verify_record=opts.verify_record,
         verify_targets=record_targets(packs),
         prune=opts.prune,
+        kubernetes=opts.kubernetes,
     )
 
 

@@ -8,7 +8,9 @@ from sitesweep.checks.base import Check, CheckContext
 from sitesweep.checks.caches import CachedAffectedArtifact
 from sitesweep.checks.credentials import CredentialExposure, KubernetesAccess
 from sitesweep.checks.files import ArtifactHashes, IndicatorFiles
+from sitesweep.checks.history import HistoryAffectedInstall
 from sitesweep.checks.integrity import RecordMismatch
+from sitesweep.checks.kubernetes import ClusterPods
 from sitesweep.checks.lockfiles import LockedAffectedVersion
 from sitesweep.checks.packages import AffectedInstalled
 from sitesweep.checks.persistence import (
@@ -31,6 +33,7 @@ CHECKS: Tuple[Type[Check], ...] = (
     RecordMismatch,
     CachedAffectedArtifact,
     LockedAffectedVersion,
+    HistoryAffectedInstall,
     ProcessIndicators,
     InlineDecodeExec,
     SuspiciousLocation,
@@ -40,6 +43,7 @@ CHECKS: Tuple[Type[Check], ...] = (
     IndexRedirect,
     CredentialExposure,
     KubernetesAccess,
+    ClusterPods,
 )
 """Every check, in the order they run (and findings are reported within a severity)."""
 

@@ -129,7 +129,8 @@ class KubernetesAccess(Check):
                 remediation=(
                     f"From a clean machine, with this cluster's credentials, run the read-only "
                     f"queries `{command}` and `{CLUSTER_WIDE_QUERY}` (add --kubeconfig PATH for a "
-                    f"non-default config). {pack.remediation}"
+                    f"non-default config), or scan with `--kubernetes` where kubectl reaches it. "
+                    f"{pack.remediation}"
                 ),
                 pack=pack.id,
             )

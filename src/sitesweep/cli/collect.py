@@ -20,6 +20,7 @@ from sitesweep.cli.params import (
     fail_on_option,
     gentle_options,
     identity_option,
+    kubernetes_option,
     scan_target_options,
     signatures_option,
 )
@@ -34,6 +35,7 @@ from sitesweep.pipeline import ScanOptions, run_analyze, run_collect
 @custody_options
 @gentle_options
 @signatures_option
+@kubernetes_option
 def collect(
     root: Optional[Path],
     output: Path,
@@ -42,6 +44,7 @@ def collect(
     exclude: Tuple[str, ...],
     custody: CustodyArgs,
     gentle: GentleArgs,
+    kubernetes: bool = False,
 ) -> int:
     """Collect observations into a bundle without matching them (for analysis elsewhere)."""
     opts = ScanOptions(
@@ -56,6 +59,7 @@ def collect(
         note=custody.note,
         encrypt_to=custody.encrypt_to,
         prune=gentle.prune,
+        kubernetes=kubernetes,
     )
     apply_priorities(gentle)
     with RichProgress() as progress:

@@ -70,6 +70,16 @@ def fail_on_option(func: F) -> F:
     )(func)
 
 
+def kubernetes_option(func: F) -> F:
+    """``--kubernetes``: list the cluster's pods with the local kubectl (read-only, live only)."""
+    return click.option(
+        "--kubernetes",
+        is_flag=True,
+        help="Also run the read-only `kubectl get pods --all-namespaces -o json` with the kubectl "
+        "on PATH and its current context, and check the pods (live scans only).",
+    )(func)
+
+
 def yara_limit_options(func: F) -> F:
     """``--yara-max-size MIB`` and ``--yara-timeout SECONDS``: bounds on matching one file."""
     for option in reversed(

@@ -19,6 +19,7 @@ from sitesweep.cli.params import (
     custody_options,
     fail_on_option,
     gentle_options,
+    kubernetes_option,
     scan_target_options,
     signatures_option,
     yara_limit_options,
@@ -37,6 +38,7 @@ from sitesweep.pipeline import ScanOptions, run_scan
 @signatures_option
 @fail_on_option
 @yara_limit_options
+@kubernetes_option
 @click.option("--json", "as_json", is_flag=True, help="Print findings as JSON on stdout.")
 @click.option(
     "--verify-record",
@@ -56,6 +58,7 @@ def scan(
     verify_record: bool,
     custody: CustodyArgs,
     gentle: GentleArgs,
+    kubernetes: bool = False,
 ) -> int:
     """Scan this machine (or --root DIR) and write a triage bundle."""
     opts = ScanOptions(
@@ -72,6 +75,7 @@ def scan(
         note=custody.note,
         encrypt_to=custody.encrypt_to,
         prune=gentle.prune,
+        kubernetes=kubernetes,
     )
     apply_priorities(gentle)
     with RichProgress() as progress:

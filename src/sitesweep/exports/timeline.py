@@ -3,7 +3,9 @@
 Timesketch needs ``message``, ``datetime`` (ISO 8601) and ``timestamp_desc``; every other column is
 kept as an attribute. Rows come from every timed observation: distribution install times, the
 modification times of indicator files, ``.pth`` files, startup hooks, persistence entries and
-credential files, and process start times. Each row carries the worst severity of the findings
+credential files, process start times, and shell-history lines that installed an affected
+distribution (at the line's time; a line without one at its history file's modification time, left
+out of the exposure window). Each row carries the worst severity of the findings
 about it, so the exposure window (first and last evidence of the bad code) falls out of the rows.
 """
 
@@ -13,6 +15,7 @@ import json
 from dataclasses import dataclass
 from typing import Dict, Iterator, List, Optional, Tuple
 
+from sitesweep.checks.history import judge
 from sitesweep.engine import ScanResult
 from sitesweep.exports.common import csv_text, hashed_files, iso_utc, worst_by_path
 from sitesweep.model import Severity
@@ -34,8 +37,9 @@ COLUMNS = (
 
 WINDOW_SEVERITIES = (Severity.CRITICAL, Severity.HIGH)
 """Rows at these severities are evidence of the bad code for the exposure window."""
-NOT_CODE_SOURCES = frozenset({"credential"})
-"""Rows about what the code could steal, not the code: a secret's mtime is no time of the attack."""
+NOT_CODE_SOURCES = frozenset({"credential", "shell-history-untimed"})
+"""Rows whose time is not a time of the bad code: a secret's mtime is no time of the attack, and
+a history file's mtime is its last write, not when an untimed install line ran."""
 
 
 @dataclass(frozen=True)
@@ -183,6 +187,28 @@ def _host_state(result: ScanResult, by_path: Dict[str, Severity]) -> Iterator[Ti
         )
 
 
+def _history(result: ScanResult) -> Iterator[TimelineEvent]:
+    affected = {r.name for pack in result.packs.packs for r in pack.affected}
+    for item in result.inventory.history_installs:
+        names = sorted({p.name for p in item.packages if p.name in affected})
+        if not names:
+            continue
+        verdicts = list(judge(item, result.packs))
+        worst = max((v.severity for v in verdicts), key=lambda s: s.rank, default=None)
+        pins = {p.name: p.version or "" for p in item.packages}
+        timed = item.epoch is not None
+        yield TimelineEvent(
+            item.epoch if item.epoch is not None else item.file_mtime,
+            "Shell History Command Time" if timed else "history file modified (line time unknown)",
+            f"{item.user} ran {item.command} ({item.shell} history line {item.line})",
+            "shell-history" if timed else "shell-history-untimed",
+            item.path,
+            distribution=names[0],
+            version=pins[names[0]],
+            severity=str(worst or ""),
+        )
+
+
 def build_timeline(result: ScanResult) -> Tuple[TimelineEvent, ...]:
     """Every timed observation of ``result``, sorted by time (then path)."""
     by_path = worst_by_path(result.findings)
@@ -190,6 +216,7 @@ def build_timeline(result: ScanResult) -> Tuple[TimelineEvent, ...]:
         *_distributions(result, by_path),
         *_files(result, by_path),
         *_host_state(result, by_path),
+        *_history(result),
     ]
     return tuple(sorted(events, key=lambda e: (e.epoch, e.path, e.timestamp_desc, e.message)))
 
