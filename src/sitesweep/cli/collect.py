@@ -16,6 +16,7 @@ from sitesweep.cli.gentle import apply_priorities
 from sitesweep.cli.params import (
     CustodyArgs,
     GentleArgs,
+    build_scan_options,
     custody_options,
     fail_on_option,
     gentle_options,
@@ -25,9 +26,8 @@ from sitesweep.cli.params import (
     signatures_option,
 )
 from sitesweep.cli.render import render_result
-from sitesweep.discovery.model import FsPolicy
 from sitesweep.model import Severity
-from sitesweep.pipeline import ScanOptions, run_analyze, run_collect
+from sitesweep.pipeline import run_analyze, run_collect
 
 
 @click.command()
@@ -47,19 +47,8 @@ def collect(
     kubernetes: bool = False,
 ) -> int:
     """Collect observations into a bundle without matching them (for analysis elsewhere)."""
-    opts = ScanOptions(
-        root=root,
-        output=output,
-        signatures=signatures,
-        fs_policy=FsPolicy(filesystems),
-        exclude=exclude,
-        argv=tuple(sys.argv),
-        case_id=custody.case_id,
-        examiner=custody.examiner,
-        note=custody.note,
-        encrypt_to=custody.encrypt_to,
-        prune=gentle.prune,
-        kubernetes=kubernetes,
+    opts = build_scan_options(
+        root, output, signatures, filesystems, exclude, custody, gentle, kubernetes
     )
     apply_priorities(gentle)
     with RichProgress() as progress:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, FrozenSet, Optional, Tuple, TypeVar, cast
@@ -12,7 +13,8 @@ import click
 from sitesweep.discovery.model import FsPolicy
 from sitesweep.discovery.walk import DEFAULT_PRUNE
 from sitesweep.model import Severity
-from sitesweep.packs.yararules import DEFAULT_MAX_SIZE, DEFAULT_TIMEOUT
+from sitesweep.packs.yararules import DEFAULT_MAX_SIZE, DEFAULT_TIMEOUT, YaraLimits
+from sitesweep.pipeline import ScanOptions
 
 F = TypeVar("F", bound=Callable[..., object])
 
@@ -209,3 +211,34 @@ def gentle_options(func: F) -> F:
     ):
         command = option(command)
     return cast(F, command)
+
+
+def build_scan_options(
+    root: Optional[Path],
+    output: Path,
+    signatures: Tuple[Path, ...],
+    filesystems: str,
+    exclude: Tuple[str, ...],
+    custody: CustodyArgs,
+    gentle: GentleArgs,
+    kubernetes: bool,
+    verify_record: bool = False,
+    yara_limits: Optional[YaraLimits] = None,
+) -> ScanOptions:
+    """The ScanOptions that ``scan`` and ``collect`` both build from their shared options."""
+    return ScanOptions(
+        root=root,
+        output=output,
+        signatures=signatures,
+        fs_policy=FsPolicy(filesystems),
+        exclude=exclude,
+        argv=tuple(sys.argv),
+        case_id=custody.case_id,
+        examiner=custody.examiner,
+        note=custody.note,
+        encrypt_to=custody.encrypt_to,
+        prune=gentle.prune,
+        kubernetes=kubernetes,
+        verify_record=verify_record,
+        yara_limits=yara_limits or YaraLimits(),
+    )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Optional, Tuple
 
@@ -16,6 +15,7 @@ from sitesweep.cli.gentle import apply_priorities
 from sitesweep.cli.params import (
     CustodyArgs,
     GentleArgs,
+    build_scan_options,
     custody_options,
     fail_on_option,
     gentle_options,
@@ -25,10 +25,9 @@ from sitesweep.cli.params import (
     yara_limit_options,
 )
 from sitesweep.cli.render import render_result
-from sitesweep.discovery.model import FsPolicy
 from sitesweep.model import Severity
 from sitesweep.packs.yararules import YaraLimits
-from sitesweep.pipeline import ScanOptions, run_scan
+from sitesweep.pipeline import run_scan
 
 
 @click.command()
@@ -61,21 +60,18 @@ def scan(
     kubernetes: bool = False,
 ) -> int:
     """Scan this machine (or --root DIR) and write a triage bundle."""
-    opts = ScanOptions(
-        root=root,
-        output=output,
-        signatures=signatures,
-        fs_policy=FsPolicy(filesystems),
-        exclude=exclude,
-        argv=tuple(sys.argv),
+    limits = YaraLimits(yara_max_size << 20, yara_timeout)
+    opts = build_scan_options(
+        root,
+        output,
+        signatures,
+        filesystems,
+        exclude,
+        custody,
+        gentle,
+        kubernetes,
         verify_record=verify_record,
-        yara_limits=YaraLimits(yara_max_size << 20, yara_timeout),
-        case_id=custody.case_id,
-        examiner=custody.examiner,
-        note=custody.note,
-        encrypt_to=custody.encrypt_to,
-        prune=gentle.prune,
-        kubernetes=kubernetes,
+        yara_limits=limits,
     )
     apply_priorities(gentle)
     with RichProgress() as progress:
