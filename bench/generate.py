@@ -40,20 +40,23 @@ PY = "python3.11"
 
 @dataclass(frozen=True)
 class Size:
-    """How big one tree is."""
+    """How big one tree is (``yara_envs``: environments with a clean, large litellm)."""
 
     envs: int
     dists: int
     node_files: int
     git_objects: int
     media: int
+    yara_envs: int
 
 
 SIZES: Dict[str, Size] = {
-    "small": Size(envs=10, dists=1_000, node_files=6_000, git_objects=3_000, media=1_000),
-    "medium": Size(envs=60, dists=10_000, node_files=60_000, git_objects=30_000, media=10_000),
-    "large": Size(envs=300, dists=50_000, node_files=200_000, git_objects=100_000, media=30_000),
+    "small": Size(10, 1_000, node_files=6_000, git_objects=3_000, media=1_000, yara_envs=1),
+    "medium": Size(60, 10_000, node_files=60_000, git_objects=30_000, media=10_000, yara_envs=3),
+    "large": Size(300, 50_000, node_files=200_000, git_objects=100_000, media=30_000, yara_envs=10),
 }
+YARA_LOAD_FILES = 300
+"""Modules of the clean litellm 1.83.0 (every file of a pack-named distribution is matched)."""
 
 _WORDS = (
     "aio", "http", "py", "data", "json", "yaml", "async", "net", "core", "utils", "tools", "cloud",
@@ -151,6 +154,30 @@ def write_litellm(w: Writer, site: Path) -> None:
         "litellm_init.pth": PTH_LOADER.encode(),
     }
     write_dist(w, site, "litellm", "1.82.8", files)
+
+
+def write_yara_load(seed: int, w: Writer, base: Path, size: Size) -> int:
+    """A clean litellm 1.83.0 (2-40 KB modules) in a few projects: real work for YARA.
+
+    Packs name litellm, so every file of every installed litellm is matched against the YARA
+    rules whatever its version. Drawn from its own random stream and written last, so
+    ``--extend-yara`` on a tree made before this step gives the same tree as a fresh run.
+    """
+    rng = random.Random(f"{seed}-yara")
+    words = [*_WORDS, "def", "return", "import", "class", "self", "None", "await", "async"]
+    files: Dict[str, bytes] = {}
+    for i in range(YARA_LOAD_FILES):
+        lines, total, target = [], 0, rng.randint(2_000, 40_000)
+        while total < target:
+            line = "    " + " ".join(rng.choices(words, k=rng.randint(3, 12))) + "\n"
+            lines.append(line)
+            total += len(line)
+        files[f"litellm/mod{i // 50}/part{i}.py"] = "".join(lines).encode()
+    for index in range(size.yara_envs):
+        site = base / "home" / "user1" / "ml" / f"agent{index}" / ".venv"
+        write_env_shell(w, base, site, "venv")
+        write_dist(w, site / "lib" / PY / "site-packages", "litellm", "1.83.0", files)
+    return size.yara_envs
 
 
 def _env_layout(rng: random.Random, index: int, users: List[str]) -> Tuple[Path, Path, str]:
@@ -255,13 +282,19 @@ def write_host_files(w: Writer, base: Path, users: int) -> None:
     w.write(base / "etc" / "os-release", b'ID=debian\nVERSION_ID="12"\n')
 
 
-def add_real_envs(base: Path, count: int) -> None:
-    """Real venvs with a few small pure-Python wheels from the configured index (network)."""
+def add_real_envs(base: Path, count: int) -> int:
+    """Real venvs with a few small pure-Python wheels from the configured index (network).
+
+    Returns how many distributions they hold (pip and setuptools included).
+    """
+    dists = 0
     for i in range(count):
         prefix = base / "home" / "user0" / "real" / f"venv{i}"
         subprocess.run([sys.executable, "-m", "venv", str(prefix)], check=True)
         pip = [str(prefix / "bin" / "python"), "-m", "pip", "install", "-q", *REAL_WHEELS]
         subprocess.run(pip, check=True)
+        dists += len(list(prefix.glob("lib/python3*/site-packages/*.dist-info")))
+    return dists
 
 
 def main() -> int:
@@ -272,9 +305,23 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--real", type=int, default=0, help="real venvs to add (needs network)")
     parser.add_argument("--force", action="store_true", help="replace an existing tree")
+    parser.add_argument(
+        "--extend-yara",
+        action="store_true",
+        help="only add the YARA workload to a tree generated before that step existed",
+    )
     args = parser.parse_args()
     size = SIZES[args.size]
     base: Path = args.out or DEFAULT_OUT / args.size
+    if args.extend_yara:
+        summary = json.loads((base / "BENCH.json").read_text())
+        w = Writer()
+        summary["dists"] += write_yara_load(args.seed, w, base, size)
+        summary["envs"] += size.yara_envs
+        summary["files"] += w.files
+        (base / "BENCH.json").write_text(json.dumps(summary, indent=2) + "\n")
+        print(json.dumps(summary))
+        return 0
     if base.exists():
         if not args.force:
             print(f"{base} exists; --force replaces it", file=sys.stderr)
@@ -288,12 +335,13 @@ def main() -> int:
     dists += write_node_modules(rng, w, base, size.node_files)
     write_git_objects(rng, w, base, size.git_objects)
     write_media(rng, w, base, size.media)
+    dists += write_yara_load(args.seed, w, base, size)
     if args.real:
-        add_real_envs(base, args.real)
+        dists += add_real_envs(base, args.real)
     summary = {
         "size": args.size,
         "seed": args.seed,
-        "envs": size.envs + 1 + args.real,
+        "envs": size.envs + 1 + size.yara_envs + args.real,
         "dists": dists,
         "files": w.files,
         "real_envs": args.real,

@@ -26,6 +26,7 @@ from sitesweep.packs.yararules import (
     YaraTimeoutError,
     unavailable_reason,
 )
+from sitesweep.parallel import ordered_map
 
 MAX_EVIDENCE_STRINGS = 50
 """String occurrences listed per finding; the rest are counted in one more evidence line."""
@@ -102,9 +103,14 @@ class YaraRules(Check):
             return
         owners = _owners(ctx)
         archives = set(cached_candidates(ctx.inventory, ctx.packs))
-        for path in yara_candidates(ctx.inventory, ctx.packs):
+
+        def matched(path: HostPath) -> Tuple[Tuple[YaraHit, Optional[str]], ...]:
             match = self._match_archive if path in archives else self._match
-            for hit, member in match(ctx, rules, content, path):
+            return tuple(match(ctx, rules, content, path))
+
+        paths = yara_candidates(ctx.inventory, ctx.packs)
+        for path, hits in zip(paths, ordered_map(matched, paths)):  # files matched in threads
+            for hit, member in hits:
                 finding = self._finding(ctx, hit, path, owners.get(path))
                 if member is not None:
                     finding = replace(
@@ -113,8 +119,8 @@ class YaraRules(Check):
                 yield finding
 
     def gaps(self) -> Tuple[Gap, ...]:
-        """Files the last run could not match, and why."""
-        return tuple(self._gaps)
+        """Files the last run could not match, and why (in file order)."""
+        return tuple(sorted(self._gaps, key=lambda gap: gap.path or ""))
 
     def _match(
         self, ctx: CheckContext, rules: CompiledRules, content: ContentSource, path: HostPath

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import Optional
+from typing import Optional, Sequence
 
 from rich.console import Console
 from rich.markup import escape
@@ -23,6 +23,17 @@ _STYLE = {
 }
 
 
+_PATHS_SHOWN = 5
+"""Paths listed per finding in the terminal; a planted million-row RECORD must not hang it."""
+
+
+def _paths_cell(paths: Sequence[str]) -> str:
+    shown = list(paths[:_PATHS_SHOWN])
+    if len(paths) > _PATHS_SHOWN:
+        shown.append(f"... {len(paths) - _PATHS_SHOWN} more in findings.json")
+    return "\n".join(shown)
+
+
 def render_result(
     console: Console, result: ScanResult, threshold: Severity, bundle: Optional[BundlePaths]
 ) -> None:
@@ -38,7 +49,7 @@ def render_result(
             table.add_row(
                 f"[{_STYLE[f.severity]}]{f.severity}[/]",
                 escape(f.title),
-                escape("\n".join(f.paths)),
+                escape(_paths_cell(f.paths)),
                 escape(f.environment or ""),
             )
         console.print(table)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import re
+import sys
 from typing import Dict, List, Optional, Tuple
 
 from packaging.metadata import parse_email
@@ -23,6 +25,8 @@ SMALL_LIMIT = 64 << 10
 
 _SURROGATES = re.compile("[\ud800-\udfff]")
 """Undecodable bytes (read with surrogateescape) that the email parser cannot take."""
+_HEADER_END = re.compile(r"\r?\n\r?\n")
+"""The empty line that ends the headers of an email-format metadata file."""
 _DIR_NAME = re.compile(r"^(?P<name>.+?)-(?P<version>[^-]+?)(?:-py\d.*)?\.(?:dist|egg)-info$")
 
 
@@ -55,41 +59,53 @@ def parse_record(text: str) -> Tuple[Tuple[RecordEntry, ...], Tuple[str, ...]]:
                     size = int(raw_size)
                 except ValueError:
                     problems.append(f"RECORD line {number}: size {raw_size!r} is not a number")
-            entries.append(RecordEntry(row[0], row[1] if len(row) > 1 else "", size))
+            # Interned: the same paths and hashes recur in every install of a package.
+            digest = sys.intern(row[1]) if len(row) > 1 else ""
+            entries.append(RecordEntry(sys.intern(row[0]), digest, size))
     except csv.Error as exc:
         problems.append(f"RECORD: {exc}")
     return tuple(entries), tuple(problems)
 
 
 class _RecordCache:
-    """Parsed RECORDs by text, so identical RECORDs share one tuple of entries.
+    """Parsed RECORDs by content digest, so identical RECORDs share one tuple of entries.
 
     The same wheel installed in many environments (pip, setuptools, requests in every venv)
     leaves identical RECORD files; sharing their parsed rows keeps the inventory's memory in
     proportion to the distinct RECORDs, not to the installs. Entries are immutable, so sharing
-    is invisible to readers. Bounded by :data:`RECORD_CACHE_CHARS` of text (emptied when full).
+    is invisible to readers. Keyed by a 128-bit BLAKE2b digest of the text (the texts are not
+    kept); at most :data:`RECORD_CACHE_SIZE` RECORDs (emptied when full).
     """
 
     def __init__(self) -> None:
-        self._parsed: Dict[str, Tuple[Tuple[RecordEntry, ...], Tuple[str, ...]]] = {}
-        self._chars = 0
+        self._parsed: Dict[bytes, Tuple[Tuple[RecordEntry, ...], Tuple[str, ...]]] = {}
 
     def parse(self, text: str) -> Tuple[Tuple[RecordEntry, ...], Tuple[str, ...]]:
         """Return :func:`parse_record` of ``text``, shared with earlier identical texts."""
-        found = self._parsed.get(text)
+        raw = text.encode("utf-8", "surrogateescape")
+        key = hashlib.blake2b(raw, digest_size=16).digest()
+        found = self._parsed.get(key)
         if found is None:
             found = parse_record(text)
-            if self._chars + len(text) > RECORD_CACHE_CHARS:
+            if len(self._parsed) >= RECORD_CACHE_SIZE:
                 self._parsed.clear()
-                self._chars = 0
-            self._parsed[text] = found
-            self._chars += len(text)
+            self._parsed[key] = found
         return found
 
 
-RECORD_CACHE_CHARS = 16 << 20
-"""RECORD text kept as keys of the shared-parse cache."""
+RECORD_CACHE_SIZE = 1 << 16
+"""Distinct RECORDs remembered by the shared-parse cache."""
 _RECORDS = _RecordCache()
+
+
+def _header_block(text: str) -> str:
+    """Return the header lines of METADATA/PKG-INFO: the body (long description) is not needed.
+
+    Name and Version are headers; the body can be hundreds of KB that the email parser would
+    otherwise split into lines for nothing.
+    """
+    end = _HEADER_END.search(text)
+    return text if end is None else text[: end.start()] + "\n"
 
 
 def _names_from_dir(dirname: str) -> Tuple[str, str]:
@@ -105,11 +121,10 @@ def _parse_metadata(text: Optional[str], dirname: str) -> Tuple[str, str, List[s
     if text is None:
         return dir_name, dir_version, ["metadata file missing or unreadable; name from directory"]
     problems: List[str] = []
-    clean = _SURROGATES.sub("\ufffd", text)
-    if clean != text:
+    if _SURROGATES.search(text):
         problems.append("metadata is not valid UTF-8; undecodable bytes replaced")
     try:
-        raw, unparsed = parse_email(clean)
+        raw, unparsed = parse_email(_SURROGATES.sub("\ufffd", _header_block(text)))
     except (ValueError, TypeError, LookupError) as exc:  # the email parser on hostile input
         problems.append(f"metadata could not be parsed ({exc}); name from directory")
         return dir_name, dir_version, problems
