@@ -13,7 +13,7 @@ from typing import Any, Dict, List, Set
 import pytest
 
 from builders import FakeRoot, malicious_pth_content
-from clirun import RunCli
+from clirun import RunCli, unprivileged
 
 VENV = "/home/alice/app/.venv"
 SITE = f"{VENV}/lib/python3.11/site-packages"
@@ -181,21 +181,13 @@ def test_fifo_and_symlink_loop_are_gaps(
     assert ("symlink_loop", "/home/alice/loop_b") in gaps
 
 
-def _unprivileged(argv: List[str]) -> List[str]:
-    """Run as root without the capabilities that bypass file permissions, or as-is otherwise."""
-    if os.geteuid() != 0:
-        return argv
-    drop = "-dac_override,-dac_read_search"
-    return ["setpriv", f"--inh-caps={drop}", f"--bounding-set={drop}", *argv]
-
-
 def test_unreadable_directory_is_a_gap(fake_root: FakeRoot, tmp_path: Path) -> None:
     _hostile_tree(fake_root)
     out = tmp_path / "out"
     cmd = [sys.executable, "-I", "-m", "sitesweep", "scan", "--root", str(fake_root.path)]
     try:
         proc = subprocess.run(
-            _unprivileged([*cmd, "--output", str(out)]), capture_output=True, text=True, timeout=120
+            unprivileged([*cmd, "--output", str(out)]), capture_output=True, text=True, timeout=120
         )
     finally:
         fake_root.host("/srv/locked").chmod(0o755)

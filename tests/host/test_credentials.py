@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import tarfile
@@ -11,6 +10,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Set, Tuple
 
 from builders import FakeRoot, malicious_pth_content
+from clirun import unprivileged
 from sitesweep.host.model import CredentialKind
 from sitesweep.model import Category, Finding, Severity
 from sitesweep.pipeline import ScanOptions, run_scan
@@ -110,14 +110,6 @@ def test_rotation_after_execution_and_no_secret_in_bundle(
     assert not fake_root.marker.exists()
 
 
-def _unprivileged(argv: List[str]) -> List[str]:
-    """Run as root without the capabilities that bypass file permissions, or as-is otherwise."""
-    if os.geteuid() != 0:
-        return argv
-    drop = "-dac_override,-dac_read_search"
-    return ["setpriv", f"--inh-caps={drop}", f"--bounding-set={drop}", *argv]
-
-
 def test_unreadable_home_is_a_gap(fake_root: FakeRoot, tmp_path: Path) -> None:
     plant_secrets(fake_root)
     fake_root.add_file("/home/bob/.ssh/id_rsa", SECRET, mode=0o600)
@@ -127,7 +119,7 @@ def test_unreadable_home_is_a_gap(fake_root: FakeRoot, tmp_path: Path) -> None:
     cmd = [sys.executable, "-I", "-m", "sitesweep", "scan", "--root", str(fake_root.path)]
     try:
         proc = subprocess.run(
-            _unprivileged([*cmd, "--output", str(out)]), capture_output=True, text=True, timeout=300
+            unprivileged([*cmd, "--output", str(out)]), capture_output=True, text=True, timeout=300
         )
     finally:
         bob.chmod(0o750)

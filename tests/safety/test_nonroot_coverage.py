@@ -8,31 +8,20 @@ other user it runs as that user.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import List
 
 import pytest
 
 from builders import FakeRoot
+from clirun import unprivileged
 from scanrun import SITE, VENV, only_bundle
 
 pytestmark = pytest.mark.nonroot
 
 LOCKED_DIRS = ("/srv/locked", "/opt/vault/inner")
 LOCKED_FILE = f"{SITE}/secret.pth"
-
-
-def _unprivileged(argv: List[str]) -> List[str]:
-    if os.geteuid() != 0:
-        return argv
-    if shutil.which("setpriv") is None:
-        pytest.skip("running as root and setpriv (util-linux) is missing: cannot drop DAC caps")
-    drop = "-dac_override,-dac_read_search"
-    return ["setpriv", f"--inh-caps={drop}", f"--bounding-set={drop}", *argv]
 
 
 def test_unprivileged_scan_lists_exactly_what_it_could_not_read(
@@ -48,7 +37,7 @@ def test_unprivileged_scan_lists_exactly_what_it_could_not_read(
     cmd = [sys.executable, "-I", "-m", "sitesweep", "scan", "--root", str(fake_root.path)]
     try:
         proc = subprocess.run(
-            _unprivileged([*cmd, "--output", str(out)]),
+            unprivileged([*cmd, "--output", str(out)]),
             capture_output=True,
             text=True,
             timeout=300,
