@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Dict, FrozenSet, Iterator, List, Optional, Tuple
 
 from sitesweep.checks.base import Check, CheckContext
 from sitesweep.checks.execution import pack_in_use, persistence_paths
@@ -38,7 +38,7 @@ WRITABLE_DIRS: Tuple[str, ...] = ("/tmp/", "/var/tmp/", "/dev/shm/")  # noqa: S1
 """World-writable directories: nothing should be launched from them."""
 
 
-def _suspicious_dir(path: str, allow: frozenset[str]) -> Optional[str]:
+def suspicious_dir(path: str, allow: FrozenSet[str]) -> Optional[str]:
     """Name why ``path``'s directory is suspicious: a world-writable or hidden directory."""
     for prefix in WRITABLE_DIRS:
         if path.startswith(prefix):
@@ -64,11 +64,11 @@ def python_from_hidden_dir(command: str) -> Optional[str]:
     for word in words:
         base = word.rsplit("/", 1)[-1]
         if word.endswith(SCRIPT_SUFFIXES) and "/" in word:
-            why = _suspicious_dir(word, frozenset())
+            why = suspicious_dir(word, frozenset())
             if why:
                 return f"Python script {word} in a {why}"
         if INTERPRETER.match(base) and "/" in word:
-            why = _suspicious_dir(word, BENIGN_HIDDEN_DIRS)
+            why = suspicious_dir(word, BENIGN_HIDDEN_DIRS)
             if why:
                 return f"Python interpreter {word} in a {why}"
     return None

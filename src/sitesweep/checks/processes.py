@@ -11,7 +11,7 @@ import re
 from typing import Iterator, List, Optional, Tuple
 
 from sitesweep.checks.base import Check, CheckContext
-from sitesweep.checks.persistence import BENIGN_HIDDEN_DIRS, INTERPRETER, WRITABLE_DIRS
+from sitesweep.checks.persistence import BENIGN_HIDDEN_DIRS, INTERPRETER, suspicious_dir
 from sitesweep.checks.pth_grader import Feature, grade_python_source
 from sitesweep.host.model import ProcessInfo
 from sitesweep.model import Category, Evidence, Finding, HostPath, Severity
@@ -179,13 +179,8 @@ class InlineDecodeExec(_LiveOnly):
 
 
 def _location_problem(path: str) -> Optional[str]:
-    for prefix in WRITABLE_DIRS:
-        if path.startswith(prefix):
-            return f"runs from world-writable {prefix}"
-    for part in path.split("/")[:-1]:
-        if part.startswith(".") and part not in (".", "..") and part not in PROCESS_BENIGN_DIRS:
-            return f"runs from hidden directory {part}"
-    return None
+    why = suspicious_dir(path, PROCESS_BENIGN_DIRS)
+    return f"runs from {why}" if why else None
 
 
 def _script(proc: ProcessInfo) -> Optional[str]:
