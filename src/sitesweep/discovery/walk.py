@@ -8,7 +8,6 @@ records every directory it could not enter as a coverage gap.
 from __future__ import annotations
 
 import os
-import stat
 from dataclasses import dataclass, field
 from typing import Dict, FrozenSet, List, Optional, Tuple
 
@@ -215,8 +214,3 @@ class _Walker:
 def walk(root: HostRoot, spec: WalkSpec, progress: Optional[Progress] = None) -> WalkResult:
     """Walk the whole tree under ``root`` once and note environments, site dirs and named files."""
     return _Walker(root, spec, progress or NullProgress()).run()
-
-
-def is_special(mode: int) -> bool:
-    """Return whether a mode is a FIFO, socket or device."""
-    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
