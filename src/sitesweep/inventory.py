@@ -143,8 +143,9 @@ def collect_inventory(
     hooks: List[StartupHook] = []
     files: List[HostFile] = []
     sites = sorted({site for env in found.environments for site in env.site_dirs})
+    record_names = None if spec.verify_record else spec.verify_targets
     for count, site in enumerate(sites, 1):
-        inv = read_site(root, site, spec.site_paths, spec.hash_limit)
+        inv = read_site(root, site, spec.site_paths, spec.hash_limit, record_names)
         dists += inv.distributions
         pths += inv.pth_files
         hooks += inv.startup_hooks

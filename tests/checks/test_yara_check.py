@@ -14,12 +14,12 @@ from sitesweep.candidates import yara_candidates
 from sitesweep.content import EvidenceContent, HostContent
 from sitesweep.engine import ScanResult, analyze
 from sitesweep.hostfs import HostRoot
-from sitesweep.inventory import CollectSpec, collect_inventory
+from sitesweep.inventory import collect_inventory
 from sitesweep.model import Finding, GapReason, Severity
 from sitesweep.packs import load_packs
 from sitesweep.packs.model import PackSet
 from sitesweep.packs.yararules import YaraLimits
-from sitesweep.pipeline import ScanOptions, run_scan
+from sitesweep.pipeline import ScanOptions, collect_spec, run_scan
 
 VENV = "/home/alice/app/.venv"
 SITE = f"{VENV}/lib/python3.11/site-packages"
@@ -30,7 +30,7 @@ SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 
 def _scan(root: FakeRoot, packs: PackSet, limits: Optional[YaraLimits] = None) -> ScanResult:
     host = HostRoot(root.path)
-    spec = CollectSpec(names=packs.file_names(), site_paths=packs.site_paths())
+    spec = collect_spec(packs, host, ScanOptions())
     inventory = collect_inventory(host, spec)
     return analyze(inventory, packs, strict=True, content=HostContent(host), yara_limits=limits)
 
@@ -112,7 +112,7 @@ def test_candidates_are_pth_hooks_files_and_pack_named_distributions(fake_root: 
     fake_root.add_file("/home/alice/.config/sysmon/sysmon.py", "print('hello')\n")
     packs = load_packs()
     host = HostRoot(fake_root.path)
-    inventory = collect_inventory(host, CollectSpec(packs.file_names(), packs.site_paths()))
+    inventory = collect_inventory(host, collect_spec(packs, host, ScanOptions()))
     chosen = set(yara_candidates(inventory, packs))
     assert f"{SITE}/paths.pth" in chosen
     assert f"{SITE}/sitecustomize.py" in chosen
@@ -127,7 +127,7 @@ def test_without_content_the_check_records_why(fake_root: FakeRoot) -> None:
     fake_root.add_pth(SITE, "zz_helper.pth", malicious_pth_content(fake_root.marker))
     packs = load_packs()
     host = HostRoot(fake_root.path)
-    inventory = collect_inventory(host, CollectSpec(packs.file_names(), packs.site_paths()))
+    inventory = collect_inventory(host, collect_spec(packs, host, ScanOptions()))
     result = analyze(inventory, packs, strict=True)
     assert _yara(result) == []
     assert "file/yara" not in result.checks_run
@@ -212,7 +212,7 @@ def test_without_yara_python_the_scan_reports_a_gap_not_a_crash(fake_root: FakeR
         "import sys\n"
         "sys.modules['yara'] = None  # makes 'import yara' raise ImportError\n"
         "from pathlib import Path\n"
-        "from sitesweep.pipeline import ScanOptions, run_scan\n"
+        "from sitesweep.pipeline import ScanOptions, collect_spec, run_scan\n"
         f"outcome = run_scan(ScanOptions(root=Path({str(fake_root.path)!r}), strict=True))\n"
         "result = outcome.result\n"
         "print(result.packs.yara is None)\n"
@@ -241,7 +241,7 @@ def test_forged_record_row_outside_the_environment_is_not_a_candidate(
         record.write("../../../../../../root/.ssh/id_rsa,,\n../../../bin/litellm,,\n")
     packs = load_packs()
     host = HostRoot(fake_root.path)
-    inventory = collect_inventory(host, CollectSpec(packs.file_names(), packs.site_paths()))
+    inventory = collect_inventory(host, collect_spec(packs, host, ScanOptions()))
     chosen = set(yara_candidates(inventory, packs))
     assert f"{VENV}/bin/litellm" in chosen  # a script in the environment's bin/ is the dist's
     assert "/root/.ssh/id_rsa" not in chosen

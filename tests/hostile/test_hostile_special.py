@@ -64,7 +64,8 @@ def test_special_files_are_refused_as_gaps(fake_root: FakeRoot, tmp_path: Path, 
             MAKERS[kind](real)
         except PermissionError as exc:
             pytest.skip(f"cannot create a {kind} here (needs CAP_MKNOD, e.g. not root): {exc}")
-    code, bundle = scan(fake_root.path, tmp_path / "out")
+    # --verify-record: an untargeted distribution's RECORD is otherwise never opened.
+    code, bundle = scan(fake_root.path, tmp_path / "out", "--verify-record")
     assert code == 0
     assert set(TARGETS) <= gap_paths(bundle, "special_file")
     assert not fake_root.marker.exists()

@@ -17,7 +17,9 @@ def test_identical_records_are_shared_and_equal(fake_root: FakeRoot) -> None:
         site = f"{venv}/lib/python3.11/site-packages"
         fake_root.add_dist(site, "six", "1.16.0", files=files)
         fake_root.add_dist(site, "idna", "3.7", files={"idna/__init__.py": venv.encode()})
-    inv = collect_inventory(HostRoot(fake_root.path), CollectSpec(live_processes=False))
+    inv = collect_inventory(
+        HostRoot(fake_root.path), CollectSpec(live_processes=False, verify_record=True)
+    )
     six = [d for d in inv.distributions if d.name == "six"]
     idna = [d for d in inv.distributions if d.name == "idna"]
     assert len(six) == len(idna) == len(VENVS)

@@ -9,7 +9,7 @@ from typing import FrozenSet, List, Optional
 
 from sitesweep.errors import HostReadError
 from sitesweep.hostfs import HostRoot
-from sitesweep.metadata.distinfo import read_distribution
+from sitesweep.metadata.distinfo import read_distribution, read_record
 from sitesweep.metadata.model import Distribution, HostFile, PthFile, StartupHook
 from sitesweep.metadata.pth import parse_pth
 from sitesweep.model import Gap, HostPath
@@ -83,9 +83,24 @@ def _read_hook_entry(
 
 
 def read_site(
-    root: HostRoot, site: HostPath, site_paths: FrozenSet[str], hash_limit: int
+    root: HostRoot,
+    site: HostPath,
+    site_paths: FrozenSet[str],
+    hash_limit: int,
+    record_names: Optional[FrozenSet[str]] = None,
 ) -> SiteInventory:
-    """Read a site dir's distributions, .pth files, startup hooks and indicator paths."""
+    """Read a site dir's distributions, .pth files, startup hooks and indicator paths.
+
+    Args:
+        root: the scanned host.
+        site: the site dir.
+        site_paths: site-relative indicator paths to hash when present.
+        hash_limit: largest file hashed.
+        record_names: read the RECORD files of this site dir only when one of its entries (a
+            top-level package) or one of its distributions has one of these names (the packs'
+            targets, whose RECORDs are verified against every RECORD of the site dir);
+            ``None`` reads every RECORD.
+    """
     inv = SiteInventory()
     try:
         entries = root.listdir(site)
@@ -93,15 +108,18 @@ def read_site(
         inv.gaps.append(Gap("inventory", site, exc.reason, exc.detail))
         return inv
     base = site.rstrip("/")
+    lazy = record_names is not None
     for entry in entries:
         name = entry.name
         path = f"{base}/{name}"
         if name.endswith((".dist-info", ".egg-info")):
-            inv.distributions.append(read_distribution(root, site, name, inv.gaps))
+            inv.distributions.append(read_distribution(root, site, name, inv.gaps, not lazy))
         elif name.endswith(".pth"):
             _read_pth(root, site, path, inv)
         elif name.partition(".")[0] in STARTUP_HOOK_NAMES:
             _read_hook_entry(root, site, entry, inv)
+    if record_names is not None and _needs_records(entries, inv.distributions, record_names):
+        inv.distributions = [read_record(root, d, inv.gaps) for d in inv.distributions]
     for rel in sorted(site_paths):
         path = f"{base}/{rel}"
         try:
@@ -112,3 +130,10 @@ def read_site(
         if file is not None:
             inv.files.append(file)
     return inv
+
+
+def _needs_records(
+    entries: List[DirEntry[str]], dists: List[Distribution], names: FrozenSet[str]
+) -> bool:
+    """Return whether a site dir holds a targeted distribution or top-level package."""
+    return any(e.name in names for e in entries) or any(d.name in names for d in dists)

@@ -7,9 +7,9 @@ import hashlib
 import json
 import re
 import sys
+from dataclasses import replace
 from typing import Dict, List, Optional, Tuple
 
-from packaging.metadata import parse_email
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
@@ -115,6 +115,43 @@ def _names_from_dir(dirname: str) -> Tuple[str, str]:
     return dirname.rsplit(".", 1)[0], ""
 
 
+_SINGLE_FIELDS = ("metadata-version", "name", "version")
+"""The header fields read: the rest of METADATA says nothing a check uses."""
+
+
+def scan_headers(block: str) -> Tuple[Dict[str, str], List[str]]:
+    """Return Metadata-Version, Name and Version from a header block, and the repeated ones.
+
+    A small scanner in place of the email parser: header names are case-insensitive, a line
+    that starts with a space or a tab continues the header before it, and the first line that
+    is not a header ends the block. A field given more than once has no single value: it is
+    left out and named in the second list (as ``packaging.metadata`` leaves it unparsed).
+    """
+    values: Dict[str, str] = {}
+    repeated: List[str] = []
+    current: Optional[str] = None
+    for line in block.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        if line[:1] in (" ", "\t"):
+            if current is not None:
+                values[current] = f"{values[current]} {line.strip()}".strip()
+            continue
+        key, colon, value = line.partition(":")
+        if not colon:
+            break
+        key = key.strip().lower()
+        current = None
+        if key not in _SINGLE_FIELDS:
+            continue
+        if key in values or key in repeated:
+            values.pop(key, None)
+            if key not in repeated:
+                repeated.append(key)
+            continue
+        values[key] = value.strip()
+        current = key
+    return values, repeated
+
+
 def _parse_metadata(text: Optional[str], dirname: str) -> Tuple[str, str, List[str]]:
     """Return (name, version, problems) from METADATA/PKG-INFO, falling back to the dir name."""
     dir_name, dir_version = _names_from_dir(dirname)
@@ -123,16 +160,8 @@ def _parse_metadata(text: Optional[str], dirname: str) -> Tuple[str, str, List[s
     problems: List[str] = []
     if _SURROGATES.search(text):
         problems.append("metadata is not valid UTF-8; undecodable bytes replaced")
-    try:
-        raw, unparsed = parse_email(_SURROGATES.sub("\ufffd", _header_block(text)))
-    except (ValueError, TypeError, LookupError) as exc:  # the email parser on hostile input
-        problems.append(f"metadata could not be parsed ({exc}); name from directory")
-        return dir_name, dir_version, problems
-    problems += [
-        f"metadata field {key!r} could not be parsed"
-        for key in sorted(unparsed)
-        if key.lower() in ("name", "version", "metadata-version")
-    ]
+    raw, repeated = scan_headers(_SURROGATES.sub("\ufffd", _header_block(text)))
+    problems += [f"metadata field {key!r} could not be parsed" for key in sorted(repeated)]
     name = raw.get("name") or dir_name
     version = raw.get("version") or dir_version
     if not raw.get("name"):
@@ -168,9 +197,13 @@ def _is_valid(version: str) -> bool:
 
 
 def read_distribution(
-    root: HostRoot, site: HostPath, dirname: str, gaps: List[Gap]
+    root: HostRoot, site: HostPath, dirname: str, gaps: List[Gap], with_record: bool = True
 ) -> Distribution:
-    """Read one ``*.dist-info`` / ``*.egg-info`` entry of a site dir."""
+    """Read one ``*.dist-info`` / ``*.egg-info`` entry of a site dir.
+
+    With ``with_record`` false, RECORD is not read: ``record`` is empty and ``record_rows`` is
+    ``None`` (:func:`read_record` adds it later if the site dir turns out to need it).
+    """
     path = f"{site.rstrip('/')}/{dirname}"
     is_dist_info = dirname.endswith(".dist-info")
     fmt = DistFormat.DIST_INFO if is_dist_info else DistFormat.EGG_INFO_DIR
@@ -190,19 +223,14 @@ def read_distribution(
     name, version, problems = _parse_metadata(
         _optional_text(root, meta_path, METADATA_LIMIT, gaps), dirname
     )
-    record: Tuple[RecordEntry, ...] = ()
     installer = direct_url = None
     editable = False
     if fmt is DistFormat.DIST_INFO:
-        record_text = _optional_text(root, f"{path}/RECORD", RECORD_LIMIT, gaps)
-        if record_text is not None:
-            record, record_problems = _RECORDS.parse(record_text)
-            problems.extend(record_problems)
         installer = (_optional_text(root, f"{path}/INSTALLER", SMALL_LIMIT, gaps) or "").strip()
         direct_url, editable = _direct_url(
             _optional_text(root, f"{path}/direct_url.json", SMALL_LIMIT, gaps), problems
         )
-    return Distribution(
+    dist = Distribution(
         site_dir=site,
         path=HostPath(path),
         format=fmt,
@@ -214,7 +242,21 @@ def read_distribution(
         direct_url=direct_url,
         editable=editable,
         installed_at=installed_at,
-        record=record,
+        record=(),
         problems=tuple(problems),
-        record_rows=len(record),
+        record_rows=None if fmt is DistFormat.DIST_INFO else 0,
     )
+    return read_record(root, dist, gaps) if with_record else dist
+
+
+def read_record(root: HostRoot, dist: Distribution, gaps: List[Gap]) -> Distribution:
+    """Return ``dist`` with its RECORD rows read (a ``.dist-info`` one; others unchanged)."""
+    if dist.format is not DistFormat.DIST_INFO:
+        return dist
+    record: Tuple[RecordEntry, ...] = ()
+    problems = dist.problems
+    record_text = _optional_text(root, f"{dist.path}/RECORD", RECORD_LIMIT, gaps)
+    if record_text is not None:
+        record, record_problems = _RECORDS.parse(record_text)
+        problems += record_problems
+    return replace(dist, record=record, problems=problems, record_rows=len(record))

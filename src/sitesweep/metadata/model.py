@@ -41,7 +41,8 @@ class Distribution:
         direct_url: the ``url`` from direct_url.json, if any.
         editable: whether direct_url.json says it is an editable install.
         installed_at: modification time of the metadata directory (UTC epoch seconds).
-        record: RECORD rows (empty for egg-info; kept in the inventory only for distributions a
+        record: RECORD rows (empty for egg-info; read only in site dirs that hold something a
+            pack targets, or with ``--verify-record``; kept in a bundle only for distributions a
             pack targets, see ``record_rows``).
         problems: what could not be parsed, kept for the responder (malformed metadata is a clue).
     """
@@ -59,8 +60,9 @@ class Distribution:
     installed_at: Optional[float]
     record: Tuple[RecordEntry, ...]
     problems: Tuple[str, ...]
-    record_rows: int = 0
-    """How many rows RECORD had, also when the rows themselves were not kept."""
+    record_rows: Optional[int] = 0
+    """How many rows RECORD had, also when the rows themselves were not kept; ``None`` when
+    RECORD was not read (no pack targets the site dir and ``--verify-record`` was not given)."""
 
 
 class PthLineKind(StrEnum):
