@@ -16,7 +16,7 @@ import stat
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Optional, Union
+from typing import Dict, Optional, Tuple, Union
 
 from sitesweep.errors import HostReadError, RootError
 from sitesweep.model import GapReason, HostPath
@@ -96,7 +96,10 @@ class HostRoot:
 
     def real(self, host: str) -> Path:
         """Return the real path for a host path, without resolving any symlink."""
-        return Path(self._prefix + "/" + host.lstrip("/")) if self._prefix else Path(host)
+        return Path(self._real(host))
+
+    def _real(self, host: str) -> str:
+        return self._prefix + "/" + host.lstrip("/") if self._prefix else host
 
     def host(self, real: Union[str, Path]) -> HostPath:
         """Return the host path for a real path under the root."""
@@ -125,9 +128,13 @@ class HostRoot:
         return Path(self._resolve_cached(host, 0))
 
     def _resolve_cached(self, host: str, depth: int) -> str:
+        return self._resolve_stat(host, depth)[0]
+
+    def _resolve_stat(self, host: str, depth: int) -> Tuple[str, Optional[os.stat_result]]:
+        """Resolve as :meth:`resolve` does; also return the ``lstat`` of the result if taken."""
         head, _, tail = host.rstrip("/").rpartition("/")
         if tail in ("", ".", "..") or depth > _CACHED_DEPTH:
-            return self._resolve_full(host)
+            return self._resolve_full(host), None
         parent = self._dirs.get(head)
         if parent is None:
             parent = self._resolve_cached(head, depth + 1) if head else self._resolve_full("/")
@@ -136,10 +143,12 @@ class HostRoot:
             self._dirs[head] = parent
         candidate = os.path.join(parent, tail)
         try:
-            is_link = stat.S_ISLNK(os.lstat(candidate).st_mode)
+            st = os.lstat(candidate)
         except OSError:
-            return candidate
-        return self._resolve_full(host) if is_link else candidate
+            return candidate, None
+        if stat.S_ISLNK(st.st_mode):
+            return self._resolve_full(host), None
+        return candidate, st
 
     def _resolve_full(self, host: str) -> str:
         """Resolve every component of ``host`` (no cache); see :meth:`resolve`."""
@@ -181,7 +190,7 @@ class HostRoot:
     def lstat(self, host: str) -> FileInfo:
         """Return ``lstat`` facts for a host path (the link itself if it is a symlink)."""
         try:
-            st = os.lstat(self.real(host))
+            st = os.lstat(self._real(host))
         except OSError as exc:
             raise HostReadError(host, gap_reason_for(exc), exc.strerror or str(exc)) from exc
         return _info(HostPath(host), st)
@@ -189,13 +198,13 @@ class HostRoot:
     def readlink(self, host: str) -> str:
         """Return a symlink's target as stored (host terms; never resolved on this machine)."""
         try:
-            return os.readlink(self.real(host))
+            return os.readlink(self._real(host))
         except OSError as exc:
             raise HostReadError(host, gap_reason_for(exc), exc.strerror or str(exc)) from exc
 
     def listdir(self, host: str) -> list[os.DirEntry[str]]:
         """List a directory's entries (not following a symlinked directory)."""
-        real = self.real(host)
+        real = self._real(host)
         try:
             if stat.S_ISLNK(os.lstat(real).st_mode):
                 raise HostReadError(host, GapReason.SPECIAL_FILE, "directory is a symlink")
@@ -215,15 +224,22 @@ class HostRoot:
         chunks: list[bytes] = []
         total = 0
         with self._open(host) as fd:
+            # A short read that ends where fstat said the file ends is its end: a file that is
+            # not growing takes one read call, not two. (Files of /proc say size 0 and return
+            # short reads before their end, so they are read until an empty read.)
+            want = min(fd.size + 1, limit + 1)
             while True:
-                chunk = _read(host, fd.fileno(), min(_CHUNK, limit + 1 - total))
+                chunk = _read(host, fd.fileno(), want)
                 if not chunk:
                     break
                 chunks.append(chunk)
                 total += len(chunk)
                 if total > limit:
                     raise HostReadError(host, GapReason.TOO_LARGE, f"larger than {limit} bytes")
-        return b"".join(chunks)
+                if len(chunk) < want and total == fd.size:
+                    break
+                want = min(_CHUNK, limit + 1 - total)
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
     def read_text(self, host: str, limit: int) -> str:
         """Read a regular file as UTF-8 text; undecodable bytes are kept as surrogate escapes."""
@@ -245,9 +261,9 @@ class HostRoot:
         return Digest(sha.hexdigest(), total)
 
     def _open(self, host: str) -> _Fd:
-        real = self._resolve_cached(host, 0)
+        real, st = self._resolve_stat(host, 0)
         try:
-            st = os.lstat(real)
+            st = st or os.lstat(real)
         except OSError as exc:
             raise HostReadError(host, gap_reason_for(exc), exc.strerror or str(exc)) from exc
         if stat.S_ISLNK(st.st_mode):
@@ -259,14 +275,16 @@ class HostRoot:
         if not stat.S_ISREG(after.st_mode):
             os.close(fd)
             raise HostReadError(host, GapReason.SPECIAL_FILE, "changed into a special file")
-        return _Fd(fd)
+        return _Fd(fd, after.st_size)
 
 
 class _Fd:
     """A file descriptor closed on exit from a ``with`` block."""
 
-    def __init__(self, fd: int) -> None:
+    def __init__(self, fd: int, size: int) -> None:
         self._fd = fd
+        self.size = size
+        """The size ``fstat`` gave when the file was opened."""
 
     def fileno(self) -> int:
         return self._fd

@@ -104,6 +104,10 @@ class _Walker:
         self.root_dev = os.lstat(root.root).st_dev
         self.prune_names = frozenset(p for p in spec.prune if "/" not in p)
         self.prune_pairs = frozenset(p for p in spec.prune if "/" in p)
+        self.noted = frozenset({"pyvenv.cfg", *spec.names, *spec.lockfile_names})
+        self.cross_all = spec.fs_policy is FsPolicy.ALL or (
+            spec.fs_policy is FsPolicy.LOCAL and not self.mounts
+        )
 
     def run(self) -> WalkResult:
         stack = [str(self.root.root)]
@@ -119,6 +123,12 @@ class _Walker:
         self.result.gaps.append(Gap("discovery", self.root.host(real), reason, detail))
 
     def _visit(self, directory: str, stack: List[str]) -> None:
+        """List one directory: note what matters, push the directories to enter.
+
+        The hot loop of a scan (every entry of the tree passes here once), so it is written for
+        speed: files first (they outnumber directories), one set lookup per file name, and the
+        per-directory tests inlined for the common case.
+        """
         result = self.result
         result.dirs += 1
         if result.dirs % _PROGRESS_EVERY == 0:
@@ -129,48 +139,59 @@ class _Walker:
         except OSError as exc:
             self._gap(directory, gap_reason_for(exc), exc.strerror or str(exc))
             return
-        names = self.spec.names
-        locks = self.spec.lockfile_names
+        noted = self.noted
         requirements = self.spec.requirements
+        prune_names = self.prune_names
+        pairs = self.prune_pairs
         parent_name = directory.rpartition("/")[2]
+        files = 0
         for entry in entries:
             try:
-                if entry.is_dir(follow_symlinks=False):
-                    if not self._pruned(entry.name, parent_name) and self._enter(entry):
-                        stack.append(entry.path)
-                elif entry.is_file(follow_symlinks=False):
-                    result.files += 1
-                    if entry.name == "pyvenv.cfg":
-                        result.venv_prefixes.append(self.root.host(directory))
-                    if entry.name in names:
-                        result.named_files.append(self.root.host(entry.path))
-                    if entry.name in locks or (
-                        requirements
-                        and entry.name.startswith("requirements")
-                        and entry.name.endswith(".txt")
+                name = entry.name
+                if entry.is_file(follow_symlinks=False):
+                    files += 1
+                    if name in noted or (
+                        requirements and name[:12] == "requirements" and name[-4:] == ".txt"
                     ):
-                        result.lockfiles.append(self.root.host(entry.path))
+                        self._note_file(directory, entry)
+                elif entry.is_dir(follow_symlinks=False):
+                    if name in prune_names or (pairs and self._pruned(name, parent_name)):
+                        self._count_prune(name, parent_name)
+                    elif self._enter(entry):
+                        stack.append(entry.path)
                 elif entry.is_symlink():
                     self._check_link(entry.path)
             except OSError as exc:
                 self._gap(entry.path, gap_reason_for(exc), exc.strerror or str(exc))
+        result.files += files
+
+    def _note_file(self, directory: str, entry: os.DirEntry[str]) -> None:
+        """Note a file the walk looks out for (pyvenv.cfg, indicator names, lockfiles)."""
+        result = self.result
+        name = entry.name
+        if name == "pyvenv.cfg":
+            result.venv_prefixes.append(self.root.host(directory))
+        if name in self.spec.names:
+            result.named_files.append(self.root.host(entry.path))
+        if name in self.spec.lockfile_names or (
+            self.spec.requirements and name.startswith("requirements") and name.endswith(".txt")
+        ):
+            result.lockfiles.append(self.root.host(entry.path))
 
     def _pruned(self, name: str, parent_name: str) -> bool:
-        """Return whether a directory matches a prune pattern (and count it)."""
-        if name in self.prune_names:
-            pattern = name
-        elif self.prune_pairs and f"{parent_name}/{name}" in self.prune_pairs:
-            pattern = f"{parent_name}/{name}"
-        else:
-            return False
+        """Return whether a directory matches a ``parent/name`` prune pattern."""
+        return f"{parent_name}/{name}" in self.prune_pairs
+
+    def _count_prune(self, name: str, parent_name: str) -> None:
+        """Count a pruned directory under the pattern it matched (its name, else the pair)."""
+        pattern = name if name in self.prune_names else f"{parent_name}/{name}"
         self.result.pruned[pattern] = self.result.pruned.get(pattern, 0) + 1
-        return True
 
     def _enter(self, entry: os.DirEntry[str]) -> bool:
         path = entry.path
         if path in self.skip:
             return False
-        if not self._crosses(entry):
+        if not self.cross_all and not self._crosses(entry):
             return False
         name = entry.name
         if name in SITE_DIR_NAMES:
