@@ -36,6 +36,8 @@ _OPEN_FLAGS = (
     | getattr(os, "O_NOCTTY", 0)
 )
 _O_NOATIME = getattr(os, "O_NOATIME", 0)
+_Lstat = Union[os.stat_result, OSError, None]
+"""An ``lstat`` taken while resolving: its result, the error it raised, or none taken."""
 _CHUNK = 1 << 20
 
 
@@ -130,8 +132,9 @@ class HostRoot:
     def _resolve_cached(self, host: str, depth: int) -> str:
         return self._resolve_stat(host, depth)[0]
 
-    def _resolve_stat(self, host: str, depth: int) -> Tuple[str, Optional[os.stat_result]]:
-        """Resolve as :meth:`resolve` does; also return the ``lstat`` of the result if taken."""
+    def _resolve_stat(self, host: str, depth: int) -> Tuple[str, _Lstat]:
+        """Resolve as :meth:`resolve` does; also return the ``lstat`` of the result (or the
+        error it raised) when it was taken."""
         head, _, tail = host.rstrip("/").rpartition("/")
         if tail in ("", ".", "..") or depth > _CACHED_DEPTH:
             return self._resolve_full(host), None
@@ -144,8 +147,8 @@ class HostRoot:
         candidate = os.path.join(parent, tail)
         try:
             st = os.lstat(candidate)
-        except OSError:
-            return candidate, None
+        except OSError as exc:
+            return candidate, exc
         if stat.S_ISLNK(st.st_mode):
             return self._resolve_full(host), None
         return candidate, st
@@ -261,9 +264,11 @@ class HostRoot:
         return Digest(sha.hexdigest(), total)
 
     def _open(self, host: str) -> _Fd:
-        real, st = self._resolve_stat(host, 0)
+        real, taken = self._resolve_stat(host, 0)
         try:
-            st = st or os.lstat(real)
+            if isinstance(taken, OSError):
+                raise taken
+            st = taken or os.lstat(real)
         except OSError as exc:
             raise HostReadError(host, gap_reason_for(exc), exc.strerror or str(exc)) from exc
         if stat.S_ISLNK(st.st_mode):

@@ -107,15 +107,16 @@ class _Collector:
 
     def search(self, patterns: Sequence[str]) -> None:
         tops = [home for _, home in self.homes] + list(SEARCH_ROOTS)
+        any_match = _any_pattern(patterns)
         for top in tops:
             try:
                 real = self.root.host(self.root.resolve(top))
             except HostReadError as exc:
                 self.gap(top, exc)
                 continue
-            self._walk(real, patterns)
+            self._walk(real, patterns, any_match)
 
-    def _walk(self, top: str, patterns: Sequence[str]) -> None:
+    def _walk(self, top: str, patterns: Sequence[str], any_match: re.Pattern[str]) -> None:
         stack: List[Tuple[str, int]] = [(top, 0)]
         dirs = 0
         while stack:
@@ -144,12 +145,11 @@ class _Collector:
                         continue
                 except OSError:
                     continue
-                self._match(child, entry.name, patterns)
+                if any_match.match(entry.name):  # one test for the common miss
+                    self._match(child, entry.name, patterns)
 
     def _match(self, path: str, name: str, patterns: Sequence[str]) -> None:
         hits = [p for p in patterns if fnmatch.fnmatchcase(name, p)]
-        if not hits:
-            return
         info = lstat_quiet(self.root, path, AREA, self.gaps)
         if info is None or is_link(info):
             return
@@ -166,6 +166,11 @@ class _Collector:
                         entry.path, entry.size, entry.mode, entry.uid, -1, entry.mtime, 0.0
                     )
                     self.item(var, CredentialKind.VARIABLE, info, variable=var)
+
+
+def _any_pattern(patterns: Sequence[str]) -> re.Pattern[str]:
+    """One compiled expression matching a name that any of the glob ``patterns`` matches."""
+    return re.compile("|".join(fnmatch.translate(p) for p in patterns) or "(?!)")
 
 
 def collect_credentials(
