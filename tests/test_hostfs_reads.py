@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -34,3 +35,11 @@ def test_proc_file_of_size_zero_is_read_to_its_end() -> None:
     assert text.endswith("\n")
     assert len(text) > 4096  # more than one page: procfs hands it out page by page
     assert "[stack]" in text
+
+
+@pytest.mark.parametrize("size", [0, 1, 4096, (1 << 20) - 1, 1 << 20, (3 << 20) + 5])
+def test_digest_covers_the_whole_file(tmp_path: Path, size: int) -> None:
+    data = (b"0123456789abcdef" * (size // 16 + 1))[:size]
+    (tmp_path / "f").write_bytes(data)
+    digest = HostRoot(tmp_path).digest("/f", 8 << 20)
+    assert (digest.sha256, digest.size) == (hashlib.sha256(data).hexdigest(), size)

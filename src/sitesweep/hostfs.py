@@ -253,14 +253,18 @@ class HostRoot:
         sha = hashlib.sha256()
         total = 0
         with self._open(host) as fd:
+            want = min(fd.size + 1, _CHUNK)  # see read_bytes: one call for a small file
             while True:
-                chunk = _read(host, fd.fileno(), _CHUNK)
+                chunk = _read(host, fd.fileno(), want)
                 if not chunk:
                     break
                 total += len(chunk)
                 if total > limit:
                     raise HostReadError(host, GapReason.TOO_LARGE, f"larger than {limit} bytes")
                 sha.update(chunk)
+                if len(chunk) < want and total == fd.size:
+                    break
+                want = _CHUNK
         return Digest(sha.hexdigest(), total)
 
     def _open(self, host: str) -> _Fd:
