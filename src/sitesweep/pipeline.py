@@ -7,13 +7,10 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import FrozenSet, Optional, Tuple
+from typing import TYPE_CHECKING, FrozenSet, Optional, Tuple
 
-from sitesweep.bundle.age import parse_recipients
 from sitesweep.bundle.custody import NO_CUSTODY, Custody
 from sitesweep.bundle.layout import MANIFEST
-from sitesweep.bundle.reader import open_bundle, read_inventory
-from sitesweep.bundle.writer import BundlePaths, RunInfo, write_analysis, write_bundle
 from sitesweep.checks.integrity import record_targets
 from sitesweep.content import EvidenceContent, HostContent
 from sitesweep.discovery.model import FsPolicy
@@ -26,6 +23,13 @@ from sitesweep.packs import load_packs
 from sitesweep.packs.model import PackSet
 from sitesweep.packs.yararules import YaraLimits
 from sitesweep.progress import NullProgress, Progress
+
+if TYPE_CHECKING:
+    from sitesweep.bundle.writer import BundlePaths, RunInfo
+
+# The bundle writer (jinja2 for the HTML report, the exports), the bundle reader (tarfile) and age
+# are imported inside the functions that write, read or encrypt a bundle: a scan that writes no
+# bundle (a library caller's, the benchmark's) does not pay for importing them.
 
 
 @dataclass(frozen=True)
@@ -106,6 +110,8 @@ def collect_spec(packs: PackSet, root: HostRoot, opts: ScanOptions) -> CollectSp
 
 def _run_info(opts: ScanOptions, root: HostRoot, started: datetime, mode: str) -> RunInfo:
     """The manifest's facts about this run (live scans also record boot time and addresses)."""
+    from sitesweep.bundle.writer import RunInfo
+
     return RunInfo(
         opts.argv,
         started,
@@ -121,6 +127,8 @@ def _run_info(opts: ScanOptions, root: HostRoot, started: datetime, mode: str) -
 def _check_encryption(opts: ScanOptions) -> None:
     """Fail before scanning when encryption is asked for and cannot be done."""
     if opts.encrypt_to:
+        from sitesweep.bundle.age import parse_recipients
+
         parse_recipients(opts.encrypt_to)
 
 
@@ -157,6 +165,8 @@ def run_analyze(
         BundleError: the bundle is malformed or unsafe, or cannot be decrypted.
         PackError: a signature pack is invalid.
     """
+    from sitesweep.bundle.reader import open_bundle, read_inventory
+
     started = datetime.now(timezone.utc)
     packs = load_packs(signatures, builtin=builtin_packs)
     with open_bundle(bundle, identity) as directory:
@@ -166,6 +176,8 @@ def run_analyze(
         result = analyze(inventory, packs, content=content)
     written = None
     if output is not None:
+        from sitesweep.bundle.writer import RunInfo, write_analysis
+
         run = RunInfo(argv, started, datetime.now(timezone.utc), mode="analyze", custody=custody)
         written = write_analysis(result, bundle, manifest_sha, output, run)
     return AnalyzeOutcome(result, written)
@@ -203,6 +215,8 @@ def _run(opts: ScanOptions, progress: Optional[Progress], match: bool) -> ScanOu
         result = ScanResult(inventory, packs, (), inventory.gaps, ())
     bundle = None
     if opts.output is not None:
+        from sitesweep.bundle.writer import write_bundle
+
         progress.stage("bundle")
         run = _run_info(opts, root, started, "scan" if match else "collect")
         bundle = write_bundle(result, root, opts.output, run)

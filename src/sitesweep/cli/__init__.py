@@ -5,26 +5,23 @@ from __future__ import annotations
 import errno
 import logging
 import sys
-from typing import Optional, Sequence
+from typing import TYPE_CHECKING, Optional, Sequence
 
 import click
 
-from sitesweep.cli.agent import build_agent
-from sitesweep.cli.collect import analyze, collect
-from sitesweep.cli.console import setup_logging, stderr
+from sitesweep.cli.commands import COMMANDS
 from sitesweep.cli.exit_codes import ExitCode
-from sitesweep.cli.report import report
-from sitesweep.cli.scan import scan
-from sitesweep.cli.selfcheck import print_version, self_check
-from sitesweep.cli.signatures import signatures
-from sitesweep.cli.sweep import sweep
-from sitesweep.cli.verify import verify
+from sitesweep.cli.lazy import LazyGroup
+from sitesweep.cli.version import print_version
 from sitesweep.errors import SitesweepError
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 log = logging.getLogger(__name__)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LazyGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--version",
     is_flag=True,
@@ -36,18 +33,16 @@ log = logging.getLogger(__name__)
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
 def cli(verbose: int) -> None:
     """Find the traces of a compromised Python library on a host or a mounted image."""
+    from sitesweep.cli.console import setup_logging  # rich: imported once a command runs
+
     setup_logging(verbose)
 
 
-cli.add_command(scan)
-cli.add_command(signatures)
-cli.add_command(collect)
-cli.add_command(analyze)
-cli.add_command(verify)
-cli.add_command(build_agent)
-cli.add_command(sweep)
-cli.add_command(report)
-cli.add_command(self_check)
+def _stderr() -> Console:
+    """The rich console on stderr, imported when an error is printed (``--version`` never is)."""
+    from sitesweep.cli.console import stderr
+
+    return stderr
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -61,13 +56,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         exc.show()
         return ExitCode.ERROR
     except click.Abort:
-        stderr.print("interrupted")
+        _stderr().print("interrupted")
         return ExitCode.INTERRUPTED
     except KeyboardInterrupt:
-        stderr.print("interrupted")
+        _stderr().print("interrupted")
         return ExitCode.INTERRUPTED
     except SitesweepError as exc:
-        stderr.print(
+        _stderr().print(
             f"error: {exc}", style="bold red", markup=False, highlight=False, soft_wrap=True
         )
         return ExitCode.ERROR

@@ -6,7 +6,6 @@ import logging
 from typing import Optional
 
 from rich.console import Console
-from rich.logging import RichHandler
 from rich.progress import Progress as RichProgressBar
 from rich.progress import SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
@@ -17,9 +16,28 @@ stderr = Console(stderr=True)
 def setup_logging(verbosity: int) -> None:
     """Send library logs to stderr through rich; ``-v`` shows info, ``-vv`` debug."""
     level = {0: logging.WARNING, 1: logging.INFO}.get(verbosity, logging.DEBUG)
-    logging.basicConfig(
-        level=level, format="%(message)s", handlers=[RichHandler(console=stderr, show_path=False)]
-    )
+    logging.basicConfig(level=level, format="%(message)s", handlers=[_FirstRecordRichHandler()])
+
+
+class _FirstRecordRichHandler(logging.Handler):
+    """Hands records to a rich ``RichHandler`` on stderr, created when the first one arrives.
+
+    ``rich.logging`` imports rich's traceback renderer and pygments (about 15 ms), and most runs
+    log nothing at the default level; the records that do arrive look exactly as before.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._rich: Optional[logging.Handler] = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Create the rich handler (with this handler's formatter) once, then pass the record."""
+        if self._rich is None:
+            from rich.logging import RichHandler
+
+            self._rich = RichHandler(console=stderr, show_path=False)
+            self._rich.setFormatter(self.formatter)
+        self._rich.emit(record)
 
 
 class RichProgress:

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import Optional, Sequence
+from typing import TYPE_CHECKING, Optional, Sequence
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from sitesweep.bundle.report import verdict
-from sitesweep.bundle.writer import BundlePaths
 from sitesweep.engine import ScanResult
 from sitesweep.model import Severity
+
+if TYPE_CHECKING:  # the writer (jinja2) is imported by the pipeline only when it writes
+    from sitesweep.bundle.writer import BundlePaths
 
 _STYLE = {
     Severity.CRITICAL: "bold white on red",

@@ -5,11 +5,13 @@ from __future__ import annotations
 import csv
 import io
 from datetime import datetime, timezone
-from typing import Dict, Iterable, Optional, Sequence
+from typing import TYPE_CHECKING, Dict, Iterable, Optional, Sequence
 
-from sitesweep.engine import ScanResult
-from sitesweep.metadata.model import HostFile
 from sitesweep.model import Finding, Severity
+
+if TYPE_CHECKING:  # annotations only: the bundle custody (--version) need not import the engine
+    from sitesweep.engine import ScanResult
+    from sitesweep.metadata.model import HostFile
 
 SEVERITY_NUMBER: Dict[Severity, int] = {
     Severity.INFO: 1,

@@ -15,7 +15,6 @@ import shlex
 from dataclasses import dataclass
 from typing import FrozenSet, Iterator, List, Optional, Sequence, Tuple
 
-from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import (
     InvalidSdistFilename,
     InvalidWheelFilename,
@@ -299,6 +298,10 @@ def _package(word: str, conda: bool) -> Optional[HistoryPackage]:
 def _requirement(word: str, spec: str) -> Optional[HistoryPackage]:
     if word.startswith((".", "~")) or "://" in word.split("@", 1)[0]:
         return None
+    # packaging's requirement parser (its tokenizer, markers) costs more to import than most
+    # scans spend here: only a history line that installs something needs it
+    from packaging.requirements import InvalidRequirement, Requirement
+
     try:
         req = Requirement(word)
     except InvalidRequirement:

@@ -10,8 +10,6 @@ import socket
 from dataclasses import dataclass
 from typing import List, Optional, Tuple
 
-import psutil
-
 
 @dataclass(frozen=True)
 class LiveHost:
@@ -28,6 +26,8 @@ class LiveHost:
 
 def read_live_host() -> LiveHost:
     """Ask the running kernel; a fact that cannot be read is left empty, never raised."""
+    import psutil  # only a live scan's bundle asks: ``--root`` scans never import psutil
+
     try:
         boot: Optional[float] = float(psutil.boot_time())
     except (OSError, RuntimeError):
