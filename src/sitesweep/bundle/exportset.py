@@ -6,7 +6,7 @@ Built here from the result and the run's facts, as text; the writer writes them.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Dict, Optional, Tuple
+from typing import Dict, Iterable, Iterator, Optional, Tuple
 
 from sitesweep import __version__
 from sitesweep.bundle import layout
@@ -17,8 +17,12 @@ from sitesweep.exports.csvout import findings_csv
 from sitesweep.exports.ecs import findings_jsonl
 from sitesweep.exports.facts import CollectionFacts
 from sitesweep.exports.html import render_html
-from sitesweep.exports.sbom import render_sbom
-from sitesweep.exports.timeline import build_timeline, timeline_csv, timeline_jsonl
+from sitesweep.exports.sbom import sbom_chunks
+from sitesweep.exports.timeline import (
+    build_timeline,
+    timeline_csv_chunks,
+    timeline_jsonl_chunks,
+)
 from sitesweep.host.live_identity import LiveHost
 
 
@@ -52,14 +56,24 @@ def export_files(
     result: ScanResult, facts: CollectionFacts, seed: str, collected_only: bool
 ) -> Dict[str, str]:
     """Every derived file by bundle name; findings exports only when findings were matched."""
-    events = build_timeline(result)
-    files = {
-        layout.REPORT_HTML: render_html(result, facts, events, collected_only),
-        layout.TIMELINE_CSV: timeline_csv(events),
-        layout.TIMELINE_JSONL: timeline_jsonl(events),
-        layout.SBOM: render_sbom(result, seed, facts.finished),
+    return {
+        name: "".join(parts) for name, parts in export_parts(result, facts, seed, collected_only)
     }
+
+
+def export_parts(
+    result: ScanResult, facts: CollectionFacts, seed: str, collected_only: bool
+) -> Iterator[Tuple[str, Iterable[str]]]:
+    """:func:`export_files` one file at a time, each text in pieces to write as they come.
+
+    Each file's pieces must be consumed before the next file is asked for; joined, they are
+    the text :func:`export_files` returns.
+    """
+    events = build_timeline(result)
+    yield layout.REPORT_HTML, (render_html(result, facts, events, collected_only),)
+    yield layout.TIMELINE_CSV, timeline_csv_chunks(events)
+    yield layout.TIMELINE_JSONL, timeline_jsonl_chunks(events)
+    yield layout.SBOM, sbom_chunks(result, seed, facts.finished)
     if not collected_only:
-        files[layout.FINDINGS_JSONL] = findings_jsonl(result, facts.finished)
-        files[layout.FINDINGS_CSV] = findings_csv(result)
-    return files
+        yield layout.FINDINGS_JSONL, (findings_jsonl(result, facts.finished),)
+        yield layout.FINDINGS_CSV, (findings_csv(result),)

@@ -7,20 +7,27 @@ The serial number is a UUID 5 derived from the bundle: the same bundle always gi
 
 from __future__ import annotations
 
-import json
 import uuid
-from typing import Any, Dict, List, Set
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, Optional, Set
 from urllib.parse import quote
 
 from sitesweep import __version__
+from sitesweep.bundle.jsontext import JsonArray, chunks
 from sitesweep.engine import ScanResult
+from sitesweep.exports.stream import environment_finder
 from sitesweep.metadata.model import Distribution
+
+if TYPE_CHECKING:
+    from sitesweep.discovery.model import PythonEnv
 
 SPEC_VERSION = "1.6"
 _NAMESPACE = uuid.UUID("6f1d8b52-6a51-4e3e-9a39-2f1c54c1b2a7")
 """Namespace of sitesweep's UUID 5 serial numbers (a fixed random UUID)."""
 
 
+@lru_cache(maxsize=8192)  # the same releases recur in every environment
 def purl(name: str, version: str) -> str:
     """``pkg:pypi/<name>@<version>``, percent-encoded as the purl spec asks."""
     return f"pkg:pypi/{quote(name.lower(), safe='.-_~')}@{quote(version, safe='.-_~')}"
@@ -31,12 +38,25 @@ def serial_number(seed: str) -> str:
     return f"urn:uuid:{uuid.uuid5(_NAMESPACE, seed)}"
 
 
-def _prop(name: str, value: str) -> Dict[str, str]:
-    return {"name": f"sitesweep:{name}", "value": value}
+@dataclass(frozen=True)
+class _Prop:
+    """A CycloneDX property, written as ``{"name": ..., "value": ...}`` (fields sorted by name).
+
+    A dataclass rather than a dict: the bundle's JSON writer encodes it without sorting keys.
+    """
+
+    name: str
+    value: str
 
 
-def _component(result: ScanResult, dist: Distribution, ref: str) -> Dict[str, Any]:
-    env = result.inventory.environment_of(dist.site_dir)
+def _prop(name: str, value: str) -> _Prop:
+    return _Prop(f"sitesweep:{name}", value)
+
+
+def _component(
+    env_of: Callable[[str], Optional[PythonEnv]], dist: Distribution, ref: str
+) -> Dict[str, Any]:
+    env = env_of(dist.site_dir)
     props = [
         _prop("environment", env.prefix if env is not None else ""),
         _prop("environment-kind", str(env.kind) if env is not None else ""),
@@ -60,8 +80,9 @@ def _component(result: ScanResult, dist: Distribution, ref: str) -> Dict[str, An
     }
 
 
-def _components(result: ScanResult) -> List[Dict[str, Any]]:
-    components: List[Dict[str, Any]] = []
+def _components(result: ScanResult) -> Iterator[Dict[str, Any]]:
+    """One component at a time (a large host's list of them is never held whole)."""
+    env_of = environment_finder(result)
     refs: Set[str] = set()
     ordered = sorted(result.inventory.distributions, key=lambda d: (d.site_dir, d.name, d.path))
     for dist in ordered:
@@ -70,8 +91,7 @@ def _components(result: ScanResult) -> List[Dict[str, Any]]:
             n += 1
             ref = f"dist:{dist.path}#{n}"
         refs.add(ref)
-        components.append(_component(result, dist, ref))
-    return components
+        yield _component(env_of, dist, ref)
 
 
 def render_sbom(result: ScanResult, seed: str, timestamp: str) -> str:
@@ -82,6 +102,11 @@ def render_sbom(result: ScanResult, seed: str, timestamp: str) -> str:
         seed: a string naming the bundle (its name), for the deterministic serial number.
         timestamp: ISO 8601 UTC time of the collection (``metadata.timestamp``).
     """
+    return "".join(sbom_chunks(result, seed, timestamp))
+
+
+def sbom_chunks(result: ScanResult, seed: str, timestamp: str) -> Iterator[str]:
+    """:func:`render_sbom` in pieces, one component at a time (the same text)."""
     ident = result.inventory.identity
     host_props = [_prop("hostname", ident.hostname), _prop("live", str(result.inventory.live))]
     if ident.machine_id:
@@ -105,6 +130,7 @@ def render_sbom(result: ScanResult, seed: str, timestamp: str) -> str:
             },
             "properties": host_props,
         },
-        "components": _components(result),
+        "components": JsonArray(_components(result)),
     }
-    return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=True) + "\n"
+    yield from chunks(doc)  # json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=True)
+    yield "\n"

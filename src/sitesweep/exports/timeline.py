@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
 from sitesweep.checks.history import judge
 from sitesweep.engine import ScanResult
 from sitesweep.exports.common import csv_text, hashed_files, iso_utc, worst_by_path
+from sitesweep.exports.stream import blocks, csv_chunks, environment_finder
 from sitesweep.model import Severity
 
 COLUMNS = (
@@ -111,17 +112,28 @@ def _dist_severity(result: ScanResult) -> Dict[Tuple[str, str, str], Severity]:
     return worst
 
 
-def _env(result: ScanResult, path: str) -> str:
-    env = result.inventory.environment_of(path)
-    return env.prefix if env is not None else ""
+_EnvOf = Callable[[str], str]
+"""A path's environment prefix ("" when none)."""
 
 
-def _distributions(result: ScanResult, by_path: Dict[str, Severity]) -> Iterator[TimelineEvent]:
+def _env_of(result: ScanResult) -> _EnvOf:
+    find = environment_finder(result)
+
+    def prefix(path: str) -> str:
+        env = find(path)
+        return env.prefix if env is not None else ""
+
+    return prefix
+
+
+def _distributions(
+    result: ScanResult, by_path: Dict[str, Severity], env_of: _EnvOf
+) -> Iterator[TimelineEvent]:
     by_dist = _dist_severity(result)
     for dist in result.inventory.distributions:
         if dist.installed_at is None:
             continue
-        env = _env(result, dist.site_dir)
+        env = env_of(dist.site_dir)
         severity = by_dist.get((env, dist.name, dist.version)) or by_path.get(dist.path)
         yield TimelineEvent(
             dist.installed_at,
@@ -136,7 +148,9 @@ def _distributions(result: ScanResult, by_path: Dict[str, Severity]) -> Iterator
         )
 
 
-def _files(result: ScanResult, by_path: Dict[str, Severity]) -> Iterator[TimelineEvent]:
+def _files(
+    result: ScanResult, by_path: Dict[str, Severity], env_of: _EnvOf
+) -> Iterator[TimelineEvent]:
     kinds: Dict[str, str] = {p.file.path: "pth" for p in result.inventory.pth_files}
     kinds.update({h.file.path: "startup-hook" for h in result.inventory.startup_hooks})
     for path, file in sorted(hashed_files(result).items()):
@@ -147,7 +161,7 @@ def _files(result: ScanResult, by_path: Dict[str, Severity]) -> Iterator[Timelin
             f"{source} file {path} modified ({file.size} bytes)",
             source,
             path,
-            _env(result, path),
+            env_of(path),
             severity=str(by_path.get(path, "")),
             sha256=file.sha256 or "",
         )
@@ -212,9 +226,10 @@ def _history(result: ScanResult) -> Iterator[TimelineEvent]:
 def build_timeline(result: ScanResult) -> Tuple[TimelineEvent, ...]:
     """Every timed observation of ``result``, sorted by time (then path)."""
     by_path = worst_by_path(result.findings)
+    env_of = _env_of(result)
     events: List[TimelineEvent] = [
-        *_distributions(result, by_path),
-        *_files(result, by_path),
+        *_distributions(result, by_path, env_of),
+        *_files(result, by_path, env_of),
         *_host_state(result, by_path),
         *_history(result),
     ]
@@ -231,11 +246,40 @@ def exposure_window(events: Tuple[TimelineEvent, ...]) -> Optional[ExposureWindo
     return ExposureWindow(bad[0].datetime, bad[-1].datetime, len(bad))
 
 
+def _cells(event: TimelineEvent) -> Tuple[object, ...]:
+    """``event.row()``'s values in :data:`COLUMNS` order, without the dict."""
+    return (
+        event.datetime,
+        event.timestamp_desc,
+        event.message,
+        event.source,
+        event.path,
+        event.environment,
+        event.distribution,
+        event.version,
+        event.severity,
+        event.sha256,
+        round(event.epoch * 1_000_000),
+    )
+
+
 def timeline_csv(events: Tuple[TimelineEvent, ...]) -> str:
     """Timesketch CSV."""
-    return csv_text(COLUMNS, ([e.row()[c] for c in COLUMNS] for e in events))
+    return csv_text(COLUMNS, (_cells(e) for e in events))
+
+
+def timeline_csv_chunks(events: Tuple[TimelineEvent, ...]) -> Iterator[str]:
+    """:func:`timeline_csv` in pieces (the same text)."""
+    return csv_chunks(COLUMNS, (_cells(e) for e in events))
 
 
 def timeline_jsonl(events: Tuple[TimelineEvent, ...]) -> str:
     """Timesketch JSONL: one object per line."""
-    return "".join(json.dumps(e.row(), sort_keys=True, ensure_ascii=True) + "\n" for e in events)
+    return "".join(timeline_jsonl_chunks(events))
+
+
+def timeline_jsonl_chunks(events: Tuple[TimelineEvent, ...]) -> Iterator[str]:
+    """:func:`timeline_jsonl` in pieces (the same text)."""
+    dumps = json.JSONEncoder(sort_keys=True, ensure_ascii=True).encode
+    for block in blocks(events):
+        yield "".join([dumps(e.row()) + "\n" for e in block])
