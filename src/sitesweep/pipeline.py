@@ -156,10 +156,13 @@ def run_analyze(
     argv: Tuple[str, ...] = (),
     identity: Optional[Path] = None,
     custody: Custody = NO_CUSTODY,
+    packs: Optional[PackSet] = None,
 ) -> AnalyzeOutcome:
     """Match the current packs against a bundle's observations, without touching any host.
 
     ``identity`` is an age identity file that opens an encrypted bundle (``.tar.gz.age``).
+    ``packs`` are packs loaded already (a caller analysing many bundles loads them once);
+    otherwise they are loaded from ``signatures`` and ``builtin_packs``.
 
     Raises:
         BundleError: the bundle is malformed or unsafe, or cannot be decrypted.
@@ -168,7 +171,7 @@ def run_analyze(
     from sitesweep.bundle.reader import open_bundle, read_inventory
 
     started = datetime.now(timezone.utc)
-    packs = load_packs(signatures, builtin=builtin_packs)
+    packs = load_packs(signatures, builtin=builtin_packs) if packs is None else packs
     with open_bundle(bundle, identity) as directory:
         inventory = read_inventory(directory)
         manifest_sha = hashlib.sha256((directory / MANIFEST).read_bytes()).hexdigest()

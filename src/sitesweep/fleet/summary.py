@@ -19,6 +19,7 @@ from sitesweep.engine import ScanResult
 from sitesweep.errors import BundleError
 from sitesweep.fleet.sweep import SWEEP_FILE
 from sitesweep.model import Category, Severity
+from sitesweep.packs import load_packs
 from sitesweep.pipeline import run_analyze
 
 COMPROMISED = "compromised"
@@ -190,6 +191,7 @@ def summarize(
         BundleError: a ``sweep.json`` is unreadable.
     """
     bundles, sweeps = find_inputs(paths)
+    packs = load_packs(signatures)  # once: compiling the YARA rules per bundle adds up
     entries = _sweep_entries(sweeps)
     by_bundle = {where: entry for entry, where in entries if where is not None}
     rows: List[HostRow] = []
@@ -199,7 +201,7 @@ def summarize(
         status = str(entry.get("status", "bundle"))
         try:
             manifest = _manifest(bundle)
-            result = run_analyze(bundle, signatures).result
+            result = run_analyze(bundle, packs=packs).result
         except BundleError as exc:
             rows.append(
                 HostRow(name or bundle.name, "", UNREADABLE, status, str(exc), bundle=str(bundle))
