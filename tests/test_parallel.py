@@ -49,3 +49,29 @@ def test_an_error_is_raised_when_its_result_is_reached() -> None:
     assert next(results) == 2
     with pytest.raises(ValueError, match="three"):
         next(results)
+
+
+def test_many_results_of_uneven_cost_come_back_in_order() -> None:
+    def uneven(n: int) -> int:
+        time.sleep(0.001 if n % 7 == 0 else 0)
+        return -n
+
+    items = list(range(200))  # more than one wake-up batch, results finishing out of order
+    assert list(ordered_map(uneven, items, workers=3)) == [-n for n in items]
+
+
+def test_closing_early_starts_no_further_items() -> None:
+    started: List[int] = []
+
+    def record(n: int) -> int:
+        started.append(n)
+        time.sleep(0.002)
+        return n
+
+    results = ordered_map(record, list(range(100)), workers=2)
+    assert next(results) == 0
+    results.close()  # waits for the threads, which take no new item
+    count = len(started)
+    time.sleep(0.01)
+    assert len(started) == count < 100
+    assert not any(t.name.startswith("sitesweep") for t in threading.enumerate())

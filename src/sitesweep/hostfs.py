@@ -267,6 +267,48 @@ class HostRoot:
                 want = _CHUNK
         return Digest(sha.hexdigest(), total)
 
+    def open_nofollow(self, host: str) -> _Fd:
+        """Open a regular file for reading without following its final symlink.
+
+        Parent directories resolve inside the root (cached, as for :meth:`resolve`); the last
+        component is taken as it is: one ``lstat`` refuses a symlink or a special file before
+        any ``open`` (``O_NOFOLLOW``), and ``fstat`` checks what was opened. Use the result in a
+        ``with`` block (it closes the descriptor); its ``size`` is the size ``fstat`` gave.
+
+        Raises:
+            HostReadError: a symlink or not a regular file (``SPECIAL_FILE``), unreadable or gone.
+        """
+        try:
+            real = self._nofollow_path(host)
+            st = os.lstat(real)
+        except HostReadError as exc:  # a loop in a parent: name the file asked for
+            raise HostReadError(host, exc.reason, exc.detail) from exc
+        except OSError as exc:
+            raise HostReadError(host, gap_reason_for(exc), exc.strerror or str(exc)) from exc
+        if stat.S_ISLNK(st.st_mode):
+            raise HostReadError(host, GapReason.SPECIAL_FILE, "symbolic link: not followed")
+        if not stat.S_ISREG(st.st_mode):
+            raise HostReadError(host, GapReason.SPECIAL_FILE, f"not a regular file ({_kind(st)})")
+        fd = _open_fd(host, real)
+        after = os.fstat(fd)
+        if not stat.S_ISREG(after.st_mode):
+            os.close(fd)
+            raise HostReadError(host, GapReason.SPECIAL_FILE, "changed into a special file")
+        return _Fd(fd, after.st_size)
+
+    def _nofollow_path(self, host: str) -> str:
+        """Return the real path of ``host`` with its parent resolved and its last part as is."""
+        head, _, tail = host.rpartition("/")
+        if tail in ("", ".", ".."):  # names a directory: the trailing "/" keeps it one
+            return self._resolve_full(host) + "/"
+        parent = self._dirs.get(head)
+        if parent is None:
+            parent = self._resolve_cached(head, 1) if head else self._resolve_full("/")
+            if len(self._dirs) >= DIR_CACHE_SIZE:
+                self._dirs.clear()
+            self._dirs[head] = parent
+        return parent + tail if parent.endswith("/") else f"{parent}/{tail}"
+
     def _open(self, host: str) -> _Fd:
         real, taken = self._resolve_stat(host, 0)
         try:

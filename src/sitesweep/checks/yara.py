@@ -101,16 +101,18 @@ class YaraRules(Check):
         rules, content = ctx.packs.yara, ctx.content
         if rules is None or content is None:
             return
-        owners = _owners(ctx)
+        owners: Optional[Dict[str, Distribution]] = None  # built at the first match
         archives = set(cached_candidates(ctx.inventory, ctx.packs))
 
         def matched(path: HostPath) -> Tuple[Tuple[YaraHit, Optional[str]], ...]:
-            match = self._match_archive if path in archives else self._match
-            return tuple(match(ctx, rules, content, path))
+            if path in archives:
+                return tuple(self._match_archive(ctx, rules, content, path))
+            return self._match(ctx, rules, content, path)
 
         paths = yara_candidates(ctx.inventory, ctx.packs)
         for path, hits in zip(paths, ordered_map(matched, paths)):  # files matched in threads
             for hit, member in hits:
+                owners = _owners(ctx) if owners is None else owners
                 finding = self._finding(ctx, hit, path, owners.get(path))
                 if member is not None:
                     finding = replace(
@@ -124,14 +126,15 @@ class YaraRules(Check):
 
     def _match(
         self, ctx: CheckContext, rules: CompiledRules, content: ContentSource, path: HostPath
-    ) -> Iterator[Tuple[YaraHit, Optional[str]]]:
+    ) -> Tuple[Tuple[YaraHit, Optional[str]], ...]:
         limits = ctx.yara_limits
         try:
             data = content.read(path, limits.max_size)
         except HostReadError as exc:
             self._gaps.append(Gap(self.id, path, exc.reason, exc.detail))
-            return
-        yield from ((hit, None) for hit in self._match_bytes(rules, data, limits, path))
+            return ()
+        hits = self._match_bytes(rules, data, limits, path)
+        return tuple((hit, None) for hit in hits) if hits else ()
 
     def _match_archive(
         self, ctx: CheckContext, rules: CompiledRules, content: ContentSource, path: HostPath

@@ -142,6 +142,8 @@ class CompiledRules:
             raise YaraTimeoutError(f"YARA matching timed out after {timeout} s") from exc
         except yara.Error as exc:
             raise YaraScanError(f"YARA matching failed: {exc}") from exc
+        if not matches:
+            return ()
         hits = (_hit(m) for m in matches)
         return tuple(sorted(hits, key=lambda h: (h.pack, h.rule)))
 
