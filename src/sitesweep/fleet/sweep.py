@@ -23,6 +23,8 @@ from sitesweep.fleet import remote
 from sitesweep.fleet.hosts import Host
 from sitesweep.fleet.transport import CommandResult, SshSettings, Transport, connection_failure
 from sitesweep.model import StrEnum
+from sitesweep.packs import load_packs
+from sitesweep.packs.model import PackSet
 from sitesweep.pipeline import run_analyze
 
 SWEEP_FILE = "sweep.json"
@@ -116,9 +118,10 @@ def _check(result: CommandResult, step: str) -> None:
 class _HostSweep:
     """The steps for one host, with a deadline shared by all of them."""
 
-    def __init__(self, host: Host, settings: SweepSettings) -> None:
+    def __init__(self, host: Host, settings: SweepSettings, packs: Optional[PackSet]) -> None:
         self.host = host
         self.settings = settings
+        self.packs = packs
         self.transport = Transport(settings.ssh, host)
         self.deadline = time.monotonic() + settings.timeout
         self.local_dir = settings.output / (_SAFE.sub("_", host.name).strip("._") or "host")
@@ -198,7 +201,9 @@ class _HostSweep:
 
     def analyse(self, archive: Path) -> Path:
         try:
-            outcome = run_analyze(archive, self.settings.signatures, output=self.local_dir)
+            outcome = run_analyze(
+                archive, self.settings.signatures, output=self.local_dir, packs=self.packs
+            )
         except BundleError as exc:
             raise _StepError(HostStatus.BAD_OUTPUT, f"bundle rejected: {exc}") from exc
         assert outcome.written is not None  # noqa: S101 - output is given
@@ -213,14 +218,16 @@ def _sha256(path: Path) -> str:
     return sha.hexdigest()
 
 
-def sweep_host(host: Host, settings: SweepSettings) -> HostResult:
+def sweep_host(host: Host, settings: SweepSettings, packs: Optional[PackSet] = None) -> HostResult:
     """Sweep one host; every failure becomes a status, never an exception (packs aside).
+
+    ``packs`` are the local packs, loaded once for the whole sweep (else loaded for this host).
 
     Raises:
         PackError: the local packs are invalid (the same for every host: the sweep stops).
     """
     started = time.monotonic()
-    job = _HostSweep(host, settings)
+    job = _HostSweep(host, settings, packs)
     temp: Optional[str] = None
     cleaned = False
     relative = settings.output.resolve()
@@ -272,11 +279,14 @@ def run_sweep(
         settings.output.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"cannot create {settings.output}: {exc}") from exc
+    # Once for all hosts, before any is contacted: invalid packs stop the sweep at once, and
+    # the YARA rules are compiled once (compiled rules are shared safely between threads).
+    packs = load_packs(settings.signatures)
 
     def one(host: Host) -> HostResult:
         if on_event is not None:
             on_event(host, None)
-        result = sweep_host(host, settings)
+        result = sweep_host(host, settings, packs)
         if on_event is not None:
             on_event(host, result)
         return result
