@@ -85,8 +85,9 @@ class Inventory:
         record_checks: RECORD verification of targeted (or, asked, all) distributions.
         cached_artifacts: wheels and sdists in pip, uv, poetry and conda caches.
         lockfiles: lockfiles and requirement files and what they pin.
-        record_targets: names whose RECORD rows a bundle keeps (the packs' targets); the rows of
-            other distributions are read and verified on the host but only counted in a bundle.
+        record_targets: names whose RECORD rows a bundle keeps (the packs' targets); other
+            distributions' RECORDs are read only in a targeted site dir (or with
+            ``--verify-record``), and a bundle only counts their rows.
         history_installs: shell-history lines that ran a Python package installer (redacted).
         cluster_pods: the cluster's pods as ``kubectl`` listed them (``--kubernetes``, live).
     """
