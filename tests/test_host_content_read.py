@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from builders import FakeRoot
-from sitesweep.content import HostContent, read_to_end
+from sitesweep.content import HostContent
 from sitesweep.errors import HostReadError
-from sitesweep.hostfs import HostRoot
+from sitesweep.hostfs import HostRoot, read_to_end
 from sitesweep.model import GapReason
 
 

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Dict, List, Mapping, Optional, Protocol
 
 from sitesweep.bundle import layout
 from sitesweep.errors import BundleError, HostReadError
-from sitesweep.hostfs import HostRoot, gap_reason_for
+from sitesweep.hostfs import HostRoot, read_to_end
 from sitesweep.model import GapReason
 
 __all__ = [
@@ -26,13 +25,10 @@ __all__ = [
     "EvidenceContent",
     "EvidenceCopy",
     "HostContent",
-    "read_to_end",
 ]
 
 INDEX_LIMIT = 256 << 20
 """Largest ``evidence/index.json`` read."""
-READ_CHUNK = 1 << 20
-"""Bytes asked for by each read past the size a file had when opened."""
 
 
 class ContentSource(Protocol):
@@ -121,38 +117,6 @@ class EvidenceContent:
             detail = "evidence copy does not match the SHA-256 recorded when it was made"
             raise HostReadError(host_path, GapReason.PARSE_ERROR, detail)
         return data
-
-
-def read_to_end(host_path: str, fd: int, limit: int, size: int) -> bytes:
-    """Read ``fd`` to its end, expecting ``size`` bytes (its ``fstat``); refuse over ``limit``.
-
-    The first read asks for one byte more than ``size``: a short read that ends where ``size``
-    said is the end (as in :meth:`HostRoot.read_bytes`), so an unchanged file takes one read
-    call. A file that grew is read on until an empty read (so are files of ``/proc``, which say
-    size 0); one that shrank ends early. What is returned is what was read, never more than
-    ``limit`` bytes.
-
-    Raises:
-        HostReadError: more than ``limit`` bytes (``TOO_LARGE``), or a read failed.
-    """
-    chunks: List[bytes] = []
-    total = 0
-    want = min(size, limit) + 1
-    while True:
-        try:
-            chunk = os.read(fd, want)
-        except OSError as exc:
-            raise HostReadError(host_path, gap_reason_for(exc), exc.strerror or str(exc)) from exc
-        if not chunk:
-            break
-        chunks.append(chunk)
-        total += len(chunk)
-        if total > limit:
-            raise HostReadError(host_path, GapReason.TOO_LARGE, f"larger than {limit} bytes")
-        if len(chunk) < want and total == size:
-            break
-        want = min(READ_CHUNK, limit + 1 - total)
-    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def _index(entries: List[object]) -> Dict[str, EvidenceCopy]:

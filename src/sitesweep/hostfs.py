@@ -224,25 +224,8 @@ class HostRoot:
         Raises:
             HostReadError: the file is not regular, larger than ``limit``, unreadable or gone.
         """
-        chunks: list[bytes] = []
-        total = 0
         with self._open(host) as fd:
-            # A short read that ends where fstat said the file ends is its end: a file that is
-            # not growing takes one read call, not two. (Files of /proc say size 0 and return
-            # short reads before their end, so they are read until an empty read.)
-            want = min(fd.size + 1, limit + 1)
-            while True:
-                chunk = _read(host, fd.fileno(), want)
-                if not chunk:
-                    break
-                chunks.append(chunk)
-                total += len(chunk)
-                if total > limit:
-                    raise HostReadError(host, GapReason.TOO_LARGE, f"larger than {limit} bytes")
-                if len(chunk) < want and total == fd.size:
-                    break
-                want = min(_CHUNK, limit + 1 - total)
-        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+            return read_to_end(host, fd.fileno(), limit, fd.size)
 
     def read_text(self, host: str, limit: int) -> str:
         """Read a regular file as UTF-8 text; undecodable bytes are kept as surrogate escapes."""
@@ -287,14 +270,7 @@ class HostRoot:
             raise HostReadError(host, gap_reason_for(exc), exc.strerror or str(exc)) from exc
         if stat.S_ISLNK(st.st_mode):
             raise HostReadError(host, GapReason.SPECIAL_FILE, "symbolic link: not followed")
-        if not stat.S_ISREG(st.st_mode):
-            raise HostReadError(host, GapReason.SPECIAL_FILE, f"not a regular file ({_kind(st)})")
-        fd = _open_fd(host, real)
-        after = os.fstat(fd)
-        if not stat.S_ISREG(after.st_mode):
-            os.close(fd)
-            raise HostReadError(host, GapReason.SPECIAL_FILE, "changed into a special file")
-        return _Fd(fd, after.st_size)
+        return _open_regular(host, real, st)
 
     def _nofollow_path(self, host: str) -> str:
         """Return the real path of ``host`` with its parent resolved and its last part as is."""
@@ -319,14 +295,7 @@ class HostRoot:
             raise HostReadError(host, gap_reason_for(exc), exc.strerror or str(exc)) from exc
         if stat.S_ISLNK(st.st_mode):
             raise HostReadError(host, GapReason.SYMLINK_LOOP, "symlink cannot be resolved")
-        if not stat.S_ISREG(st.st_mode):
-            raise HostReadError(host, GapReason.SPECIAL_FILE, f"not a regular file ({_kind(st)})")
-        fd = _open_fd(host, real)
-        after = os.fstat(fd)
-        if not stat.S_ISREG(after.st_mode):
-            os.close(fd)
-            raise HostReadError(host, GapReason.SPECIAL_FILE, "changed into a special file")
-        return _Fd(fd, after.st_size)
+        return _open_regular(host, real, st)
 
 
 class _Fd:
@@ -345,6 +314,46 @@ class _Fd:
 
     def __exit__(self, *exc: object) -> None:
         os.close(self._fd)
+
+
+def _open_regular(host: str, real: str, st: os.stat_result) -> _Fd:
+    """Open ``real`` if ``st`` (its ``lstat``) says it is a regular file, and check it still is."""
+    if not stat.S_ISREG(st.st_mode):
+        raise HostReadError(host, GapReason.SPECIAL_FILE, f"not a regular file ({_kind(st)})")
+    fd = _open_fd(host, real)
+    after = os.fstat(fd)
+    if not stat.S_ISREG(after.st_mode):
+        os.close(fd)
+        raise HostReadError(host, GapReason.SPECIAL_FILE, "changed into a special file")
+    return _Fd(fd, after.st_size)
+
+
+def read_to_end(host: str, fd: int, limit: int, size: int) -> bytes:
+    """Read ``fd`` to its end, expecting ``size`` bytes (its ``fstat``); refuse over ``limit``.
+
+    The first read asks for one byte more than ``size``: a short read that ends where ``size``
+    said is the end, so an unchanged file takes one read call, not two. A file that grew is read
+    on until an empty read (so are files of ``/proc``, which say size 0 and return short reads
+    before their end); one that shrank ends early. Never returns more than ``limit`` bytes.
+
+    Raises:
+        HostReadError: more than ``limit`` bytes (``TOO_LARGE``), or a read failed.
+    """
+    chunks: list[bytes] = []
+    total = 0
+    want = min(size, limit) + 1
+    while True:
+        chunk = _read(host, fd, want)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+        if total > limit:
+            raise HostReadError(host, GapReason.TOO_LARGE, f"larger than {limit} bytes")
+        if len(chunk) < want and total == size:
+            break
+        want = min(_CHUNK, limit + 1 - total)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def _open_fd(host: str, real: str) -> int:
