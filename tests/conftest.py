@@ -42,3 +42,18 @@ def run_cli(capsys: pytest.CaptureFixture[str]) -> RunCli:
         return CliRun(code, captured.out, captured.err)
 
     return run
+
+
+@pytest.fixture
+def linked(fake_root: FakeRoot) -> FakeRoot:
+    """A tree with absolute, relative, final, escaping and looping symlinks, and an empty file."""
+    fake_root.add_file("/srv/app/lib/mod.py", "x = 1\n")
+    fake_root.add_file("/srv/app/lib/empty.py", b"")
+    fake_root.add_symlink("/srv/link-abs", "/srv/app/lib")
+    fake_root.add_symlink("/srv/link-rel", "app/lib")
+    fake_root.add_symlink("/srv/app/lib/file-link", "mod.py")
+    fake_root.add_symlink("/srv/app/lib/escape", "../../../../../../etc/passwd")
+    fake_root.add_symlink("/srv/up", "../../..")
+    fake_root.add_symlink("/srv/loop-a", "/srv/loop-b")
+    fake_root.add_symlink("/srv/loop-b", "/srv/loop-a")
+    return fake_root

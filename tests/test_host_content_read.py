@@ -14,21 +14,6 @@ from sitesweep.hostfs import HostRoot, read_to_end
 from sitesweep.model import GapReason
 
 
-@pytest.fixture
-def linked(fake_root: FakeRoot) -> FakeRoot:
-    """Files behind absolute, relative, escaping and looping symlinks."""
-    fake_root.add_file("/srv/app/lib/mod.py", "x = 1\n")
-    fake_root.add_file("/srv/app/lib/empty.py", b"")
-    fake_root.add_symlink("/srv/link-abs", "/srv/app/lib")
-    fake_root.add_symlink("/srv/link-rel", "app/lib")
-    fake_root.add_symlink("/srv/app/lib/file-link", "mod.py")
-    fake_root.add_symlink("/srv/app/lib/escape", "../../../../../../etc/passwd")
-    fake_root.add_symlink("/srv/up", "../../..")
-    fake_root.add_symlink("/srv/loop-a", "/srv/loop-b")
-    fake_root.add_symlink("/srv/loop-b", "/srv/loop-a")
-    return fake_root
-
-
 def _error(root: FakeRoot, host: str, limit: int = 1 << 20) -> HostReadError:
     with pytest.raises(HostReadError) as exc:
         HostContent(HostRoot(root.path)).read(host, limit)

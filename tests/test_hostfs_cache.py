@@ -32,20 +32,6 @@ QUERIES = (
 )
 
 
-@pytest.fixture
-def linked(fake_root: FakeRoot) -> FakeRoot:
-    """A tree with absolute, relative, escaping and dangling symlinks."""
-    fake_root.add_file("/srv/app/lib/mod.py", "x = 1\n")
-    fake_root.add_symlink("/srv/link-abs", "/srv/app/lib")
-    fake_root.add_symlink("/srv/link-rel", "app/lib")
-    fake_root.add_symlink("/srv/app/lib/file-link", "mod.py")
-    fake_root.add_symlink("/srv/app/lib/escape", "../../../../../../etc/passwd")
-    fake_root.add_symlink("/srv/up", "../../..")
-    fake_root.add_symlink("/srv/loop-a", "/srv/loop-b")
-    fake_root.add_symlink("/srv/loop-b", "/srv/loop-a")
-    return fake_root
-
-
 def test_cached_resolution_equals_full_resolution(linked: FakeRoot) -> None:
     root = HostRoot(linked.path)
     # Twice: the second round answers from the remembered directories.
