@@ -5,7 +5,8 @@ from __future__ import annotations
 import csv
 import io
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Dict, Iterable, Optional, Sequence
+from itertools import islice
+from typing import TYPE_CHECKING, Dict, Iterable, Iterator, List, Optional, Sequence, TypeVar
 
 from sitesweep.model import Finding, Severity
 
@@ -23,6 +24,10 @@ SEVERITY_NUMBER: Dict[Severity, int] = {
 """ECS ``event.severity`` numbers (the Elastic detection-rule scale: 21/47/73/99)."""
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+BLOCK = 2000
+"""Rows per piece of an export written in pieces (:func:`blocks`)."""
+
+T = TypeVar("T")
 
 
 def iso_utc(epoch: Optional[float]) -> str:
@@ -63,14 +68,36 @@ def safe_cell(value: object) -> str:
     Host data is hostile; ``=HYPERLINK(...)`` in a file name must stay text when a responder opens
     the CSV in a spreadsheet. Host paths start with ``/`` and are never changed.
     """
-    text = "" if value is None else str(value)
+    # Exactly str first (most cells); a str subclass such as an enum goes through str().
+    text = value if value.__class__ is str else "" if value is None else str(value)
     return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def blocks(items: Iterable[T], size: int = BLOCK) -> Iterator[List[T]]:
+    """``items`` in lists of at most ``size``."""
+    it = iter(items)
+    while True:
+        block = list(islice(it, size))
+        if not block:
+            return
+        yield block
 
 
 def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     """RFC 4180 CSV (CRLF line ends, every cell neutralised with :func:`safe_cell`)."""
+    return "".join(csv_chunks(header, rows))
+
+
+def csv_chunks(header: Sequence[str], rows: Iterable[Sequence[object]]) -> Iterator[str]:
+    """:func:`csv_text` in pieces of :data:`BLOCK` rows, so a large CSV is never held whole."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(header)
-    writer.writerows([safe_cell(v) for v in row] for row in rows)
-    return buffer.getvalue()
+    for block in blocks(rows):
+        writer.writerows([[safe_cell(v) for v in row] for row in block])
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    tail = buffer.getvalue()
+    if tail:  # no row at all: the header alone
+        yield tail

@@ -17,8 +17,15 @@ from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
 from sitesweep.checks.history import judge
 from sitesweep.engine import ScanResult
-from sitesweep.exports.common import csv_text, hashed_files, iso_utc, worst_by_path
-from sitesweep.exports.stream import blocks, csv_chunks, environment_finder
+from sitesweep.exports.common import (
+    blocks,
+    csv_chunks,
+    csv_text,
+    hashed_files,
+    iso_utc,
+    worst_by_path,
+)
+from sitesweep.exports.stream import environment_finder
 from sitesweep.model import Severity
 
 COLUMNS = (
