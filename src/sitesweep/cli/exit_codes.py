@@ -14,5 +14,8 @@ class ExitCode(IntEnum):
     """Indicators found at or above ``--fail-on``."""
     ERROR = 2
     """The scan could not run: usage error, invalid pack, unwritable output."""
+    INCOMPLETE = 3
+    """Nothing found, but not everything was checked: a fleet with unchecked or incomplete
+    hosts (issue 17), never to be read as clean."""
     INTERRUPTED = 130
     """Ctrl-C: the shell's own convention for SIGINT, never confused with 'found'."""
