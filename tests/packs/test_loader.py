@@ -179,6 +179,10 @@ def test_litellm_other_indicators(litellm: Pack) -> None:
     )
 
 
+def test_litellm_pack_names_its_advisories(litellm: Pack) -> None:
+    assert set(litellm.advisories) >= {"MAL-2026-2144", "PYSEC-2026-2", "GHSA-92x9-889m-jgmw"}
+
+
 def test_litellm_pack_records_source_and_hash(litellm: Pack) -> None:
     directory = builtin_signatures_dir()
     assert directory is not None
@@ -289,6 +293,13 @@ SINGLE_PROBLEMS: List[Tuple[str, str, str, str, str]] = [
     ("yara-outside", "yara = []", 'yara = ["../other/rules.yar"]', "yara[0]", "'..'"),
     ("yara-absolute", "yara = []", 'yara = ["/etc/rules.yar"]', "yara[0]", "relative"),
     ("yara-not-array", "yara = []", 'yara = "rules.yar"', "yara", "array"),
+    (
+        "advisory-not-an-id",
+        "yara = []",
+        'yara = []\nadvisories = ["https://osv.dev/vulnerability/MAL-2026-2144"]',
+        "advisories[0]",
+        "advisory id",
+    ),
 ]
 
 

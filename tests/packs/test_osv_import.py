@@ -175,6 +175,7 @@ def test_litellm_record_becomes_a_working_pack(tmp_path: Path) -> None:
     assert pack.network.urls == ("https://models.litellm.cloud/",)
     assert pack.affected[0].severity is Severity.CRITICAL
     assert "PYSEC-2026-2" in pack.affected[0].note
+    assert pack.advisories == ("MAL-2026-2144", "PYSEC-2026-2")
     bad = scan_rules(tmp_path, out, "litellm", "1.82.8")
     assert ("osv-litellm/affected/litellm", Severity.CRITICAL) in bad
     assert scan_rules(tmp_path, out, "litellm", "1.82.6") == ()

@@ -47,6 +47,7 @@ def render_pack_detail(console: Console, pack: Pack) -> None:
     _section(console, "Credentials", pack.credentials)
     _section(console, "YARA", pack.yara_files)
     _section(console, "References", pack.references)
+    _section(console, "Advisories", pack.advisories)
     console.print("[bold]Remediation[/]")
     console.print(escape(pack.remediation.strip()), soft_wrap=True)
     if pack.playbook:

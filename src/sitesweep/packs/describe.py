@@ -105,6 +105,7 @@ def pack_doc(pack: Pack) -> JsonDoc:
         "source": pack.source,
         "sha256": pack.sha256,
         "references": list(pack.references),
+        "advisories": list(pack.advisories),
         "window": {"start": _iso(pack.window_start), "end": _iso(pack.window_end)},
         "affected": _affected_docs(pack),
         "files": _file_docs(pack),

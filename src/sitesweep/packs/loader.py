@@ -49,7 +49,7 @@ SYNTAX_FIELD = "(syntax)"
 
 _TOP_KEYS = frozenset(
     {
-        "format", "id", "title", "version", "references", "window", "affected", "files",
+        "format", "id", "title", "version", "references", "advisories", "window", "affected", "files",
         "artifacts", "network", "persistence", "credentials", "remediation", "yara",
     }
 )  # fmt: skip
@@ -134,6 +134,7 @@ def _parse(doc: Table, directory: Path, digest: str, out: Problems) -> Optional[
     title = fields.string(doc, "title", "", out)
     version = fields.string(doc, "version", "", out)
     references = tables.references(doc, out)
+    advisories = tables.advisories(doc, out)
     window_start, window_end = tables.window(doc, out)
     affected = tables.affected(doc, out)
     files = tables.files(doc, out)
@@ -152,6 +153,7 @@ def _parse(doc: Table, directory: Path, digest: str, out: Problems) -> Optional[
         title=title,
         version=version,
         references=references,
+        advisories=advisories,
         window_start=window_start,
         window_end=window_end,
         affected=affected,

@@ -108,6 +108,7 @@ class Pack:
         title: one line.
         version: the pack's own revision (string; bump when indicators change).
         references: URLs of the sources.
+        advisories: advisory ids of the incident (``MAL-2026-2144``, ``GHSA-...``, ``CVE-...``).
         window_start, window_end: the incident window (UTC) in which bad artifacts were published.
         affected: bad releases.
         files: file indicators.
@@ -139,6 +140,7 @@ class Pack:
     yara_files: Tuple[str, ...]
     source: str
     sha256: str
+    advisories: Tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from sitesweep.packs.loader import FORMAT_VERSION, PACK_FILE, load_pack
 from sitesweep.packs.model import Pack
 from sitesweep.packs.osv import OsvRecord, OsvSkip, read_records
 from sitesweep.packs.tomlwrite import TomlWriter
+from sitesweep.packs.values import ADVISORY_ID
 
 __all__ = ["OsvImport", "import_osv", "render_pack"]
 
@@ -114,6 +115,9 @@ def render_pack(pack_id: str, records: Sequence[OsvRecord], source: str) -> str:
     doc.comment("Pack revision: the newest 'modified' time of the records.")
     doc.value("version", max((r.modified for r in records), default="") or "1")
     doc.value("references", _all_references(records))
+    advisories = _all_advisories(records)
+    if advisories:
+        doc.value("advisories", advisories)
     for record in records:
         _write_affected(doc, record)
     _write_network(doc, records)
@@ -141,6 +145,12 @@ def _all_references(records: Sequence[OsvRecord]) -> Tuple[str, ...]:
             urls[_OSV_URL + record.id] = None
         urls.update(dict.fromkeys(record.references))
     return tuple(urls)
+
+
+def _all_advisories(records: Sequence[OsvRecord]) -> Tuple[str, ...]:
+    """Return every record's id and aliases that are advisory ids, without duplicates."""
+    ids = (i for r in records for i in (r.id, *r.aliases))
+    return tuple(dict.fromkeys(i for i in ids if ADVISORY_ID.fullmatch(i)))
 
 
 def _write_affected(doc: TomlWriter, record: OsvRecord) -> None:

@@ -48,6 +48,11 @@ def references(doc: Table, out: Problems) -> Tuple[str, ...]:
     return fields.converted(doc, "references", "", out, values.as_reference)
 
 
+def advisories(doc: Table, out: Problems) -> Tuple[str, ...]:
+    """Return the optional ``advisories`` (advisory ids: MAL-, GHSA-, CVE-, PYSEC- ...)."""
+    return fields.converted(doc, "advisories", "", out, values.as_advisory)
+
+
 def window(doc: Table, out: Problems) -> Tuple[Optional[datetime], Optional[datetime]]:
     """Return the incident window (UTC); both ends are required when ``[window]`` is present."""
     table = fields.table(doc, "window", "", out, _WINDOW_KEYS, required=False)

@@ -125,6 +125,19 @@ def as_reference(text: str, name: str, out: Problems) -> Optional[str]:
     return url
 
 
+ADVISORY_ID = re.compile(r"[A-Z][A-Z0-9]{1,15}(?:-[A-Za-z0-9]+){2,6}")
+"""An advisory id as databases write them: ``MAL-2026-2144``, ``GHSA-5mg7-485q-xm76``,
+``CVE-2026-33634``, ``PYSEC-2026-2``, ``SNYK-PYTHON-LITELLM-15762713``."""
+
+
+def as_advisory(text: str, name: str, out: Problems) -> Optional[str]:
+    """Return an advisory id (upper-case prefix, dash-separated parts)."""
+    if ADVISORY_ID.fullmatch(text) is None:
+        refuse(text, "is not an advisory id (e.g. MAL-2026-2144, GHSA-5mg7-485q-xm76)", name, out)
+        return None
+    return text
+
+
 def as_specifier(text: str, name: str, out: Problems) -> Optional[SpecifierSet]:
     """Parse one PEP 440 specifier set; refuse an empty one (it would match every version)."""
     try:
