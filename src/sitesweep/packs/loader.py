@@ -49,8 +49,8 @@ SYNTAX_FIELD = "(syntax)"
 
 _TOP_KEYS = frozenset(
     {
-        "format", "id", "title", "version", "references", "advisories", "window", "affected", "files",
-        "artifacts", "network", "persistence", "credentials", "remediation", "yara",
+        "format", "id", "title", "version", "references", "advisories", "window", "affected",
+        "files", "artifacts", "network", "persistence", "credentials", "remediation", "yara",
     }
 )  # fmt: skip
 
