@@ -17,6 +17,7 @@ from sitesweep.cli.params import (
     CustodyArgs,
     GentleArgs,
     build_scan_options,
+    builtin_packs_option,
     custody_options,
     fail_on_option,
     gentle_options,
@@ -35,6 +36,7 @@ from sitesweep.pipeline import run_analyze, run_collect
 @custody_options
 @gentle_options
 @signatures_option
+@builtin_packs_option
 @kubernetes_option
 def collect(
     root: Optional[Path],
@@ -45,10 +47,19 @@ def collect(
     custody: CustodyArgs,
     gentle: GentleArgs,
     kubernetes: bool = False,
+    builtin_packs: bool = True,
 ) -> int:
     """Collect observations into a bundle without matching them (for analysis elsewhere)."""
     opts = build_scan_options(
-        root, output, signatures, filesystems, exclude, custody, gentle, kubernetes
+        root,
+        output,
+        signatures,
+        filesystems,
+        exclude,
+        custody,
+        gentle,
+        kubernetes,
+        builtin_packs=builtin_packs,
     )
     apply_priorities(gentle)
     with RichProgress() as progress:
@@ -68,6 +79,7 @@ def collect(
     help="Write the analysis (findings, coverage, report) into a new directory here.",
 )
 @signatures_option
+@builtin_packs_option
 @fail_on_option
 @identity_option
 @click.option("--json", "as_json", is_flag=True, help="Print findings as JSON on stdout.")
@@ -78,10 +90,16 @@ def analyze(
     fail_on: str,
     identity: Optional[Path],
     as_json: bool,
+    builtin_packs: bool = True,
 ) -> int:
     """Match the current signature packs against a bundle (directory or .tar.gz)."""
     outcome = run_analyze(
-        bundle, signatures, output=output, argv=tuple(sys.argv), identity=identity
+        bundle,
+        signatures,
+        builtin_packs=builtin_packs,
+        output=output,
+        argv=tuple(sys.argv),
+        identity=identity,
     )
     threshold = Severity(fail_on)
     render_result(stderr, outcome.result, threshold, None)

@@ -61,6 +61,18 @@ def signatures_option(func: F) -> F:
     )(func)
 
 
+def builtin_packs_option(func: F) -> F:
+    """``--no-builtin-packs``: leave out the packs shipped with sitesweep (heuristics only)."""
+    return click.option(
+        "--builtin-packs/--no-builtin-packs",
+        "builtin_packs",
+        default=True,
+        show_default=True,
+        help="Load the signature packs shipped with sitesweep. --no-builtin-packs judges with "
+        "the heuristics and any --signatures alone (how the next, unpublished incident looks).",
+    )(func)
+
+
 def fail_on_option(func: F) -> F:
     """``--fail-on SEVERITY``: the threshold for exit code 1."""
     return click.option(
@@ -224,12 +236,14 @@ def build_scan_options(
     kubernetes: bool,
     verify_record: bool = False,
     yara_limits: Optional[YaraLimits] = None,
+    builtin_packs: bool = True,
 ) -> ScanOptions:
     """The ScanOptions that ``scan`` and ``collect`` both build from their shared options."""
     return ScanOptions(
         root=root,
         output=output,
         signatures=signatures,
+        builtin_packs=builtin_packs,
         fs_policy=FsPolicy(filesystems),
         exclude=exclude,
         argv=tuple(sys.argv),

@@ -16,6 +16,7 @@ from sitesweep.cli.params import (
     CustodyArgs,
     GentleArgs,
     build_scan_options,
+    builtin_packs_option,
     custody_options,
     fail_on_option,
     gentle_options,
@@ -35,6 +36,7 @@ from sitesweep.pipeline import run_scan
 @custody_options
 @gentle_options
 @signatures_option
+@builtin_packs_option
 @fail_on_option
 @yara_limit_options
 @kubernetes_option
@@ -58,6 +60,7 @@ def scan(
     custody: CustodyArgs,
     gentle: GentleArgs,
     kubernetes: bool = False,
+    builtin_packs: bool = True,
 ) -> int:
     """Scan this machine (or --root DIR) and write a triage bundle."""
     limits = YaraLimits(yara_max_size << 20, yara_timeout)
@@ -72,6 +75,7 @@ def scan(
         kubernetes,
         verify_record=verify_record,
         yara_limits=limits,
+        builtin_packs=builtin_packs,
     )
     apply_priorities(gentle)
     with RichProgress() as progress:
