@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.builders import FakeRoot, malicious_pth_content
-from tests.scanrun import SITE, VENV, load, only_bundle, scan
-
+from builders import FakeRoot, malicious_pth_content
+from scanrun import SITE, VENV, load, only_bundle, scan
 from sitesweep.cli import main
 
 
