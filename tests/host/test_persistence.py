@@ -13,9 +13,10 @@ from sitesweep.bundle.reader import read_inventory
 from sitesweep.content import EvidenceContent
 from sitesweep.engine import ScanResult, analyze
 from sitesweep.host.model import PersistenceEntry, PersistenceKind
-from sitesweep.host.persistence_parse import parse_crontab, redact_url
+from sitesweep.host.persistence_parse import parse_crontab
 from sitesweep.model import Category, Finding, Severity
 from sitesweep.pipeline import ScanOptions, run_scan
+from sitesweep.redact import redact_url
 
 SYSMON_UNIT = """\
 [Unit]
@@ -140,7 +141,7 @@ def test_index_redirect_is_medium_and_redacted(fake_root: FakeRoot) -> None:
     assert all(f.severity is Severity.MEDIUM for f in found.values())
     pip_conf = next(e for e in result.inventory.persistence if e.path.startswith("/home/bob/"))
     assert "s3cr3t-token" not in repr(result.inventory)
-    assert "https://***@pkgs.example.net/simple" in pip_conf.index_urls
+    assert "https://<redacted>@pkgs.example.net/simple" in pip_conf.index_urls
     assert pip_conf.copyable is False
 
 
@@ -153,7 +154,7 @@ def test_pythonstartup_file_is_recorded(fake_root: FakeRoot) -> None:
 
 
 def test_parsers() -> None:
-    assert redact_url("https://u:p@h.example/simple") == "https://***@h.example/simple"
+    assert redact_url("https://u:p@h.example/simple") == "https://<redacted>@h.example/simple"
     assert redact_url("https://h.example/simple") == "https://h.example/simple"
     table = "SHELL=/bin/sh\n@reboot python3 /tmp/x.py\n*/5 * * * * /usr/bin/true --flag\n"
     assert parse_crontab(table, user_field=False).commands == (

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from itertools import chain
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from sitesweep.bundle import layout
 from sitesweep.bundle.custody import (
@@ -40,9 +40,11 @@ from sitesweep.content import HostContent
 from sitesweep.engine import ScanResult
 from sitesweep.errors import HostReadError, OutputError
 from sitesweep.host.live_identity import LiveHost
+from sitesweep.host.model import PersistenceKind
 from sitesweep.hostfs import HostRoot
 from sitesweep.metadata.model import HostFile
 from sitesweep.model import Gap, HostPath
+from sitesweep.redact import redact_config
 
 EVIDENCE_LIMIT = 64 << 20
 """Largest file copied as evidence; larger ones are listed with their hash only."""
@@ -131,6 +133,16 @@ def evidence_files(result: ScanResult) -> List[Tuple[HostPath, Optional[HostFile
     return [(HostPath(k), chosen[k]) for k in sorted(chosen)]
 
 
+def config_paths(result: ScanResult) -> Set[str]:
+    """Evidence copies that are config files (units, crontabs, profiles, index configs...).
+
+    Their copies are masked by :func:`sitesweep.redact.redact_config`; the index keeps the
+    original's hash (``sha256``) beside the copy's (``copied_sha256``). Pack-named indicator files
+    (a payload's own files) are copied as they are.
+    """
+    return {e.path for e in result.inventory.persistence if e.kind is not PersistenceKind.INDICATOR}
+
+
 def _sha256_file(path: Path) -> str:
     sha = hashlib.sha256()
     with path.open("rb") as fh:
@@ -161,6 +173,7 @@ class _Writer:
         index: List[Dict[str, object]] = []
         evidence_dir = self.staging / layout.EVIDENCE_DIR
         evidence_dir.mkdir()
+        masked = config_paths(self.result)
         for path, file in evidence_files(self.result):
             entry: Dict[str, object] = {
                 "host_path": path,
@@ -175,6 +188,9 @@ class _Writer:
                 entry["copied"] = False
                 entry["reason"] = exc.detail
             else:
+                if path in masked:  # a config copy leaves the host with its secrets masked
+                    data, changed = redact_config(data)
+                    entry["redacted_lines"] = changed
                 digest = hashlib.sha256(data).hexdigest()
                 name = f"{digest[:16]}-{base}{layout.EVIDENCE_SUFFIX}"
                 target = evidence_dir / name

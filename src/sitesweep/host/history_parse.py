@@ -23,7 +23,8 @@ from packaging.utils import (
     parse_wheel_filename,
 )
 
-REDACTED = "<redacted>"
+from sitesweep.redact import REDACTED, redact_argv, redact_text
+
 MAX_COMMAND = 500
 """Longest rebuilt command kept (characters)."""
 
@@ -32,7 +33,6 @@ _FALLBACK_WORD = re.compile(r"&&|\|\||[;&|()]|[^\s;&|()]+")
 _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 _PYTHON = re.compile(r"^python(?:[23](?:\.\d+)?)?$")
 _PIP = re.compile(r"^pip(?:[23](?:\.\d+)?)?$")
-_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@")
 _SECRET = re.compile(
     r"(?:sk-|ghp_|gho_|ghs_|github_pat_|glpat-|xox[abprs]-|AKIA|hf_|pypi-)[A-Za-z0-9_-]{8,}"
     r"|(?:token|password|passwd|secret|key)=[^&\s]+"
@@ -103,9 +103,8 @@ class InstallCommand:
 
 
 def redact(word: str) -> str:
-    """Replace URL user info and token-like substrings of ``word`` by :data:`REDACTED`."""
-    word = _USERINFO.sub(lambda m: f"{m.group('scheme')}{REDACTED}@", word)
-    return _SECRET.sub(REDACTED, word)
+    """``word`` through :func:`sitesweep.redact.redact_text` (user info, tokens, assignments)."""
+    return _SECRET.sub(REDACTED, redact_text(word))
 
 
 def parse_command(text: str) -> Tuple[InstallCommand, ...]:
@@ -169,7 +168,8 @@ def _installer(words: Sequence[str]) -> Optional[InstallCommand]:
     found = _dispatch(head, args)
     if found is None:
         return None
-    return dataclasses.replace(found, command=" ".join(redact(w) for w in words)[:MAX_COMMAND])
+    command = " ".join(redact(w) for w in redact_argv(words))[:MAX_COMMAND]
+    return dataclasses.replace(found, command=command)
 
 
 def _dispatch(head: str, args: List[str]) -> Optional[InstallCommand]:
@@ -266,7 +266,7 @@ def _build(
             package = _package(word, conda)
             if package is not None:
                 packages.append(package)
-    command = " ".join(redact(w) for w in (head, *args))[:MAX_COMMAND]
+    command = " ".join(redact(w) for w in redact_argv((head, *args)))[:MAX_COMMAND]
     return InstallCommand(tool, command, tuple(packages))
 
 

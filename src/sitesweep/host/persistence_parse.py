@@ -11,10 +11,11 @@ import re
 import shlex
 from dataclasses import dataclass
 from typing import List, Optional, Tuple
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 from xml.parsers.expat import ExpatError
 
 from sitesweep.host.model import PersistenceKind
+from sitesweep.redact import redact_text, redact_url
 
 MAX_ITEMS = 50
 MAX_LINE = 500
@@ -60,20 +61,8 @@ class Parsed:
     secret: bool = False
 
 
-def redact_url(url: str) -> str:
-    """Replace the ``user:password@`` part of a URL with ``***@`` (index URLs carry tokens)."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unparseable URL>"
-    if "@" not in parts.netloc:
-        return url
-    host = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit((parts.scheme, f"***@{host}", parts.path, parts.query, parts.fragment))
-
-
 def _clip(text: str) -> str:
-    text = text.strip()
+    text = redact_text(text.strip())
     return text if len(text) <= MAX_LINE else text[:MAX_LINE] + "..."
 
 

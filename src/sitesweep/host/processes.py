@@ -14,6 +14,7 @@ import psutil
 from sitesweep.host.model import Connection, ProcessInfo
 from sitesweep.hostfs import HostRoot
 from sitesweep.model import Gap, GapReason, HostPath
+from sitesweep.redact import redact_argv
 
 AREA = "processes"
 _DELETED = " (deleted)"
@@ -75,7 +76,7 @@ def _snapshot(proc: psutil.Process) -> ProcessInfo:
         name=name,
         user=user,
         exe=exe or None,
-        cmdline=cmdline,
+        cmdline=redact_argv(cmdline),  # what leaves the host never holds a password
         cwd=cwd or None,
         create_time=created,
         exe_deleted=_exe_deleted(proc.pid),

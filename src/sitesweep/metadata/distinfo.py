@@ -17,6 +17,7 @@ from sitesweep.errors import HostReadError
 from sitesweep.hostfs import HostRoot
 from sitesweep.metadata.model import DistFormat, Distribution, RecordEntry
 from sitesweep.model import Gap, GapReason, HostPath
+from sitesweep.redact import redact_url
 
 METADATA_LIMIT = 4 << 20
 """METADATA holds the long description; 4 MiB is far above any real one."""
@@ -185,7 +186,7 @@ def _direct_url(text: Optional[str], problems: List[str]) -> Tuple[Optional[str]
     url = data.get("url")
     dir_info = data.get("dir_info")
     editable = isinstance(dir_info, dict) and dir_info.get("editable") is True
-    return (url if isinstance(url, str) else None), editable
+    return (redact_url(url) if isinstance(url, str) else None), editable
 
 
 def _is_valid(version: str) -> bool:

@@ -20,6 +20,7 @@ from packaging.utils import canonicalize_name
 from sitesweep.errors import HostReadError
 from sitesweep.hostfs import HostRoot
 from sitesweep.model import Gap, GapReason, HostPath
+from sitesweep.redact import redact_text
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -181,12 +182,13 @@ def parse_requirements(text: str, problems: List[str]) -> List[LockPin]:
         body = body.split(" --", 1)[0].strip()
         match = _REQ_LINE.match(body)
         if match is None:
-            problems.append(f"line {number}: not understood: {body[:80]!r}")
+            problems.append(f"line {number}: not understood: {redact_text(body)[:80]!r}")
             continue
         spec = match.group("spec").strip()
         exact = _EXACT.match(spec)
         version = exact.group("version") if exact else None
-        pins.append(LockPin(canonicalize_name(match.group("name")), version, spec, number))
+        name = canonicalize_name(match.group("name"))
+        pins.append(LockPin(name, version, redact_text(spec), number))
     return pins
 
 
@@ -205,7 +207,7 @@ def _conda_pin(item: str, number: int, pip_section: bool) -> Optional[LockPin]:
         version = spec[2:].split("=", 1)[0].strip() or None
     if version is not None and ("*" in version or not version[0].isdigit()):
         version = None
-    return LockPin(canonicalize_name(match.group("name")), version, spec, number)
+    return LockPin(canonicalize_name(match.group("name")), version, redact_text(spec), number)
 
 
 def parse_environment_yml(text: str, problems: List[str]) -> List[LockPin]:
@@ -230,7 +232,7 @@ def parse_environment_yml(text: str, problems: List[str]) -> List[LockPin]:
             continue
         pin = _conda_pin(item, number, pip_indent is not None)
         if pin is None:
-            problems.append(f"line {number}: not understood: {item[:80]!r}")
+            problems.append(f"line {number}: not understood: {redact_text(item)[:80]!r}")
         else:
             pins.append(pin)
     return pins
