@@ -58,3 +58,31 @@ def scan_bundle(root: FakeRoot, out: Path, run_cli: RunCli, *extra: str) -> Path
 def load_json(bundle: Path, name: str) -> Any:
     """Parse one JSON file of the bundle."""
     return json.loads((bundle / name).read_text(encoding="utf-8"))
+
+
+PROJECT = "/home/alice/app"
+"""The repository whose .venv holds litellm: its requirements and lockfile pin the bad release."""
+SYSMON_UNIT = "/home/alice/.config/systemd/user/sysmon.service"
+AWS_CREDENTIALS = "/home/alice/.aws/credentials"
+
+
+def build_wide(root: FakeRoot) -> None:
+    """:func:`build_infected` plus the incident's other traces: an account with AWS credentials,
+    the sysmon user unit and script, and a project that pins litellm 1.82.8 in its requirements
+    file and uv.lock (every timestamp after the .pth's)."""
+    build_infected(root)
+    root.add_passwd([("alice", 1000, "/home/alice")])
+    root.add_file(AWS_CREDENTIALS, "[default]\naws_access_key_id = AKIAFIXTURE\n", mode=0o600)
+    unit = (
+        "[Unit]\nDescription=System Telemetry Service\n\n[Service]\n"
+        "ExecStart=/usr/bin/python3 /home/alice/.config/sysmon/sysmon.py\nRestart=always\n\n"
+        "[Install]\nWantedBy=default.target\n"
+    )
+    root.add_user_unit("/home/alice", "sysmon.service", unit)
+    root.add_file("/home/alice/.config/sysmon/sysmon.py", "import time\ntime.sleep(300)\n")
+    root.add_file(f"{PROJECT}/requirements.txt", "requests==2.31.0\nlitellm==1.82.8\n")
+    lock = 'version = 1\n\n[[package]]\nname = "litellm"\nversion = "1.82.8"\n'
+    root.add_file(f"{PROJECT}/uv.lock", lock)
+    later = PTH_AT + 3600
+    for path in (AWS_CREDENTIALS, SYSMON_UNIT, "/home/alice/.config/sysmon/sysmon.py"):
+        os.utime(root.host(path), (later, later))

@@ -1,46 +1,122 @@
 """Findings as Elastic Common Schema documents (JSON lines) for SIEM ingestion.
 
-Field names follow ECS where one exists (``event.*``, ``rule.*``, ``host.*``, ``file.*``,
-``process.pid``, ``package.*``); what ECS has no name for goes under ``sitesweep.*``. ``@timestamp``
-is when the collection finished: the time the finding was observed, not when the file changed
-(that is ``file.mtime``, and the timeline).
+Every document is an alert (``event.kind: alert``) whose ``event.category`` values are the ones
+ECS lists for what the finding is about, each with ``event.type: info`` (allowed for every one of
+them). Process findings describe the process in ``process.*``, never as a file; ``rule.name`` is
+the rule, the same for every instance, and ``threat.*`` names the ATT&CK technique. What ECS has
+no name for goes under ``sitesweep.*``. ``@timestamp`` is when the collection finished: the time
+the finding was observed, not when the file changed (that is ``file.mtime``, and the timeline).
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from sitesweep import __version__
 from sitesweep.engine import ScanResult
+from sitesweep.exports.attack import (
+    FRAMEWORK,
+    Labeller,
+    Technique,
+    advisory_url,
+    primary_advisory,
+    rule_name,
+)
 from sitesweep.exports.common import SEVERITY_NUMBER, hashed_files, iso_utc
+from sitesweep.host.identity import HostIdentity
+from sitesweep.metadata.model import HostFile
 from sitesweep.model import Category, Finding
 
-_CATEGORY = {
-    Category.PACKAGE: ["package"],
-    Category.PROCESS: ["process"],
-    Category.NETWORK: ["network"],
-    Category.PERSISTENCE: ["configuration"],
-    Category.CONFIG: ["configuration"],
-    Category.CREDENTIAL_EXPOSURE: ["iam"],
+ECS_VERSION = "8.17.0"
+
+_CATEGORY: Dict[Category, str] = {
+    Category.PACKAGE: "package",
+    Category.LOCKFILE: "package",
+    Category.PROCESS: "process",
+    Category.NETWORK: "network",
+    Category.PERSISTENCE: "configuration",
+    Category.CONFIG: "configuration",
 }
-"""ECS ``event.category`` values; every other category is about files."""
+"""The ECS ``event.category`` of what a finding observed; every other category is about files."""
+
+EVENT_TYPE = ["info"]
+"""``info`` is an expected event type of every category used here (``malware`` and
+``intrusion_detection`` included), so every document's categorisation is one ECS allows."""
+
+_PROCESS_LABELS = {
+    "pid": "pid",
+    "ppid": "parent.pid",
+    "exe": "executable",
+    "cmdline": "command_line",
+    "cwd": "working_directory",
+    "user": "user.name",
+}
+"""Evidence labels of process findings and the ``process.*`` field each one fills."""
+_UNREAD = ("unreadable", "unknown")
 
 
-def _pid(finding: Finding) -> Optional[int]:
-    for ev in finding.evidence:
-        if ev.label == "pid" and ev.value.isdigit():
-            return int(ev.value)
-    return None
+def categories(finding: Finding) -> List[str]:
+    """``event.category``: what was observed, then ``malware`` (a pack) or a heuristic's
+    ``intrusion_detection``."""
+    if finding.category is Category.NETWORK:
+        observed = ["network", "process"]
+    elif finding.category is Category.CREDENTIAL_EXPOSURE and not finding.paths:
+        observed = ["host"]
+    else:
+        observed = [_CATEGORY.get(finding.category, "file")]
+    return [*observed, "malware" if finding.pack else "intrusion_detection"]
 
 
-def _file(result: ScanResult, finding: Finding) -> Optional[Dict[str, Any]]:
+def host_fields(ident: HostIdentity) -> Dict[str, Any]:
+    """``host.*`` of one host (name, id, OS)."""
+    host: Dict[str, Any] = {"name": ident.hostname, "hostname": ident.hostname}
+    if ident.machine_id:
+        host["id"] = ident.machine_id
+    os_fields: Dict[str, str] = {}
+    if ident.os_release:
+        os_fields["full"] = ident.os_release
+    if ident.kernel:
+        os_fields["kernel"] = ident.kernel
+    if os_fields:
+        host["os"] = os_fields
+    return host
+
+
+def _process(finding: Finding) -> Optional[Dict[str, Any]]:
+    """``process.*`` from a process finding's evidence (``None`` when it is not about one)."""
+    values = {e.label: e.value for e in finding.evidence if e.label in _PROCESS_LABELS}
+    if not values.get("pid", "").isdigit():
+        return None
+    proc: Dict[str, Any] = {}
+    for label, value in values.items():
+        if value in _UNREAD or not value:
+            continue
+        field = _PROCESS_LABELS[label]
+        if field in ("pid", "parent.pid"):
+            if not value.isdigit():
+                continue
+            number: Any = int(value)
+            value = number
+        head, _, tail = field.partition(".")
+        if tail:
+            proc.setdefault(head, {})[tail] = value
+        else:
+            proc[field] = value
+    if "executable" in proc:
+        proc["name"] = proc["executable"].rsplit("/", 1)[-1]
+    return proc
+
+
+def _file(finding: Finding, files: Dict[str, HostFile]) -> Optional[Dict[str, Any]]:
     if not finding.paths:
         return None
     path = finding.paths[0]
     data: Dict[str, Any] = {"path": path, "name": path.rsplit("/", 1)[-1]}
-    known = hashed_files(result).get(path)
+    known = files.get(path)
     sha = next((e.value for e in finding.evidence if e.label == "sha256"), None)
+    if sha is not None and len(sha) != 64:  # "unreadable", "-"
+        sha = None
     if known is not None:
         sha = sha or known.sha256
         data.update(size=known.size, mtime=iso_utc(known.mtime), uid=str(known.uid))
@@ -49,33 +125,73 @@ def _file(result: ScanResult, finding: Finding) -> Optional[Dict[str, Any]]:
     return data
 
 
-def ecs_document(result: ScanResult, finding: Finding, timestamp: str) -> Dict[str, Any]:
+def threat_fields(techniques: Tuple[Technique, ...]) -> Optional[Dict[str, Any]]:
+    """``threat.*`` for ATT&CK techniques (``None`` when there is none)."""
+    if not techniques:
+        return None
+    tactics = list(dict.fromkeys(t.tactic for t in techniques))
+    threat: Dict[str, Any] = {
+        "framework": FRAMEWORK,
+        "tactic": {
+            "id": [t.id for t in tactics],
+            "name": [t.name for t in tactics],
+            "reference": [t.reference for t in tactics],
+        },
+        "technique": {
+            "id": [t.technique_id for t in techniques],
+            "name": [t.technique_name for t in techniques],
+            "reference": [t.reference_of(t.technique_id) for t in techniques],
+        },
+    }
+    subs = [t for t in techniques if t.is_sub]
+    if subs:
+        threat["technique"]["subtechnique"] = {
+            "id": [t.id for t in subs],
+            "name": [t.name for t in subs],
+            "reference": [t.reference_of(t.id) for t in subs],
+        }
+    return threat
+
+
+def ecs_document(
+    result: ScanResult,
+    finding: Finding,
+    timestamp: str,
+    labeller: Optional[Labeller] = None,
+    files: Optional[Dict[str, HostFile]] = None,
+) -> Dict[str, Any]:
     """One finding as an ECS alert document."""
-    ident = result.inventory.identity
-    host: Dict[str, Any] = {"name": ident.hostname, "hostname": ident.hostname}
-    if ident.machine_id:
-        host["id"] = ident.machine_id
-    if ident.os_release:
-        host["os"] = {"full": ident.os_release}
-    if ident.kernel:
-        host.setdefault("os", {})["kernel"] = ident.kernel
+    labeller = labeller or Labeller(result)
+    rule: Dict[str, Any] = {
+        "id": finding.rule,
+        "name": rule_name(finding),
+        "ruleset": finding.pack or "heuristic",
+    }
+    reference = labeller.reference(finding)
+    if reference:
+        rule["reference"] = reference
     doc: Dict[str, Any] = {
         "@timestamp": timestamp,
         "message": finding.title,
-        "ecs": {"version": "8.11.0"},
+        "ecs": {"version": ECS_VERSION},
         "event": {
             "kind": "alert",
             "module": "sitesweep",
             "dataset": "sitesweep.findings",
             "id": finding.id,
             "severity": SEVERITY_NUMBER[finding.severity],
-            "category": _CATEGORY.get(finding.category, ["file"]),
-            "type": ["indicator"],
+            "category": categories(finding),
+            "type": list(EVENT_TYPE),
         },
-        "rule": {"id": finding.rule, "name": finding.title, "ruleset": finding.pack or "heuristic"},
-        "host": host,
+        "rule": rule,
+        "host": host_fields(result.inventory.identity),
         "labels": {"severity": str(finding.severity), "category": str(finding.category)},
-        "observer": {"product": "sitesweep", "version": __version__, "type": "scanner"},
+        "observer": {
+            "product": "sitesweep",
+            "vendor": "sitesweep",
+            "version": __version__,
+            "type": "scanner",
+        },
         "sitesweep": {
             "paths": list(finding.paths),
             "evidence": [
@@ -85,12 +201,28 @@ def ecs_document(result: ScanResult, finding: Finding, timestamp: str) -> Dict[s
             "environment": finding.environment,
         },
     }
-    file = _file(result, finding)
-    if file is not None:
-        doc["file"] = file
-    pid = _pid(finding)
-    if pid is not None:
-        doc["process"] = {"pid": pid}
+    threat = threat_fields(labeller.techniques(finding))
+    if threat is not None:
+        doc["threat"] = threat
+    advisories = labeller.advisories(finding)
+    primary = primary_advisory(advisories)
+    if primary is not None:
+        doc["vulnerability"] = {
+            "id": primary,
+            "reference": advisory_url(primary),
+            "enumeration": primary.split("-", 1)[0].upper(),
+            "category": ["malicious-package"],
+            "severity": str(finding.severity).capitalize(),
+            "scanner": {"vendor": "sitesweep"},
+        }
+        doc["sitesweep"]["advisories"] = list(advisories)
+    process = _process(finding)
+    if process is not None:
+        doc["process"] = process
+    else:
+        file = _file(finding, files if files is not None else hashed_files(result))
+        if file is not None:
+            doc["file"] = file
     if finding.distribution:
         doc["package"] = {"name": finding.distribution, "version": finding.version or ""}
         if finding.environment:
@@ -100,8 +232,11 @@ def ecs_document(result: ScanResult, finding: Finding, timestamp: str) -> Dict[s
 
 def findings_jsonl(result: ScanResult, timestamp: str) -> str:
     """Every finding as one ECS JSON document per line."""
+    labeller, files = Labeller(result), hashed_files(result)
     lines: List[str] = [
-        json.dumps(ecs_document(result, f, timestamp), sort_keys=True, ensure_ascii=True)
+        json.dumps(
+            ecs_document(result, f, timestamp, labeller, files), sort_keys=True, ensure_ascii=True
+        )
         for f in result.findings
     ]
     return "".join(line + "\n" for line in lines)
