@@ -359,9 +359,9 @@ MEDIUM: List[Tuple[str, str, FrozenSet[Feature]]] = [
     ("blob-only", f"import sys; sys.x = '{_BLOB}'", frozenset({F.ENCODED_BLOB})),
     ("long-line-only", "import sys; " + "sys.a = 1; " * 500, frozenset({F.LONG_LINE})),
     (
-        "getattr-builtins-computed",
-        "import builtins; getattr(builtins, 'ex' + 'ec')",
-        frozenset({F.DYNAMIC_IMPORT}),
+        "getattr-builtins-runtime-name",
+        "import builtins, sys; getattr(builtins, sys.argv[0])",
+        frozenset({F.EXEC_DYNAMIC}),
     ),
     ("exec-by-alias", "import sys; run = exec; run(sys.argv[0])", frozenset({F.EXEC_DYNAMIC})),
 ]

@@ -133,8 +133,8 @@ class Scanner(NameResolver):
             self._visit_reference(node)
         elif isinstance(node, ast.Subscript):
             owner = self._resolve(node.value)
-            if owner in BUILTIN_NAMESPACES and str_value(node.slice) is None:
-                self.add(Feature.EXEC_DYNAMIC, f"computed lookup in {owner}", self._line(node))
+            if owner in BUILTIN_NAMESPACES or owner == "sys.modules":
+                self._check_computed_name(node.slice, f"lookup in {owner}", "", self._line(node))
         elif isinstance(node, ast.Constant):
             self._visit_constant(node)
         elif isinstance(node, (ast.List, ast.Tuple)):
@@ -183,13 +183,12 @@ class Scanner(NameResolver):
         line = self._line(node)
         if dotted in EXEC_CALLS:
             self._check_exec(node, dotted or "exec", line)
-        elif dotted == "__import__":
-            if str_value(node.args[0] if node.args else None) is None:
-                self.add(Feature.DYNAMIC_IMPORT, "__import__ of a computed name", line)
-        elif dotted == "getattr" and len(node.args) >= 2 and str_value(node.args[1]) is None:
+        elif dotted in ("__import__", "importlib.import_module") and node.args:
+            self._check_computed_name(node.args[0], dotted, "", line, Feature.DYNAMIC_IMPORT)
+        elif dotted == "getattr" and len(node.args) >= 2:
             owner = self._resolve(node.args[0]) or ""
             if owner.split(".")[0] in SENSITIVE_MODULES or owner in BUILTIN_NAMESPACES:
-                self.add(Feature.DYNAMIC_IMPORT, f"getattr of a computed name on {owner}", line)
+                self._check_computed_name(node.args[1], f"getattr on {owner}", owner, line)
         method = node.func.attr if isinstance(node.func, ast.Attribute) else None
         if dotted in OPEN_CALLS or (dotted is None and method == "open"):
             self._check_open(node, 1 if dotted in OPEN_CALLS else 0, line)
@@ -197,6 +196,28 @@ class Scanner(NameResolver):
             self.add(Feature.FILE_WRITE, f"call to .{method}()", line)
         if dotted and not isinstance(node.func, (ast.Name, ast.Attribute)):
             self._check_reference(dotted, line, called=True)
+
+    def _check_computed_name(
+        self,
+        arg: ast.AST,
+        where: str,
+        owner: str,
+        line: int,
+        unresolved: Feature = Feature.EXEC_DYNAMIC,
+    ) -> None:
+        """Grade the name a lookup or import takes: built from pieces to hide a sensitive name
+        (``'ex' + 'ec'``, ``''.join(reversed(...))``, ``bytes([...]).decode()``) is itself
+        high; a name no fold can compute is ``unresolved`` (the code picks it at run time)."""
+        if str_value(arg) is not None:
+            return
+        name = self.fold(arg)
+        if name is None:
+            what = "computed name" if unresolved is Feature.DYNAMIC_IMPORT else "computed lookup"
+            self.add(unresolved, f"{where}: {what}", line)
+            return
+        dotted = f"{owner}.{name}" if owner and owner not in BUILTIN_NAMESPACES else name
+        if _sensitive(dotted):
+            self.add(Feature.OBFUSCATED_NAME, f"{where}: name {name!r} built from pieces", line)
 
     def _check_open(self, node: ast.Call, mode_index: int, line: int) -> None:
         mode_node = node.args[mode_index] if len(node.args) > mode_index else None
@@ -222,7 +243,12 @@ class Scanner(NameResolver):
             return  # graded as its own call
         label = self._decoding_label(arg)
         if label is None:
-            self.add(Feature.EXEC_DYNAMIC, f"{name} of a computed value", line)
+            built = self.fold(arg)
+            if built is None:
+                self.add(Feature.EXEC_DYNAMIC, f"{name} of a computed value", line)
+                return
+            self.add(Feature.DECODE_EXEC, f"{name} of a string built from pieces", line)
+            self._nested(built, line, f"built string run by {name}")
             return
         self.add(Feature.DECODE_EXEC, f"{name} of {label}-decoded data", line)
         for what, payload in self._payloads(arg):
@@ -279,6 +305,21 @@ class Scanner(NameResolver):
             return "sys.executable"
         text = str_value(element)
         return text if text and PYTHON_EXE.fullmatch(text) else None
+
+
+def _sensitive(dotted: str) -> bool:
+    """Whether a name is worth hiding: exec and friends, process, network, import machinery."""
+    for prefix in ("builtins.", "__builtins__.", "__builtin__."):
+        if dotted.startswith(prefix):
+            dotted = dotted[len(prefix) :]
+    if dotted in EXEC_CALLS or dotted in ("__import__", "getattr", "open"):
+        return True
+    if dotted in SENSITIVE_MODULES or dotted in ("socket", "urllib.request", "base64", "zlib"):
+        return True
+    return any(
+        matches_name(dotted, names) or last_name(dotted) in terminals
+        for _, names, terminals in REFERENCE_RULES
+    )
 
 
 def _bounded_walk(tree: ast.AST) -> Optional[List[ast.AST]]:

@@ -26,6 +26,8 @@ class Feature(StrEnum):
 
     DECODE_EXEC = "decode_exec"
     EXEC_DYNAMIC = "exec_dynamic"
+    OBFUSCATED_NAME = "obfuscated_name"
+    """exec, __import__, os.system... reached through a name built from pieces."""
     SPAWN_PROCESS = "spawn_process"
     NETWORK = "network"
     ENCODED_BLOB = "encoded_blob"

@@ -85,7 +85,9 @@ _AUDITED_REGEXES = (
 """The helper modules' regexes, bound in this namespace because the test suite audits every
 compiled regex here (and ``_FALLBACK_RULES``) for repeated groups, which can backtrack forever."""
 
-HIGH_FEATURES = frozenset({Feature.DECODE_EXEC, Feature.SPAWN_PROCESS, Feature.NETWORK})
+HIGH_FEATURES = frozenset(
+    {Feature.DECODE_EXEC, Feature.SPAWN_PROCESS, Feature.NETWORK, Feature.OBFUSCATED_NAME}
+)
 MEDIUM_FEATURES = frozenset(
     {
         Feature.ENCODED_BLOB,

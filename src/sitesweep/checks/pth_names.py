@@ -22,9 +22,14 @@ SPAWN_NAMES = _words(
     """subprocess.Popen subprocess.run subprocess.call subprocess.check_call
     subprocess.check_output subprocess.getoutput subprocess.getstatusoutput os.system os.popen
     os.exec* os.spawn* os.posix_spawn* os.fork os.forkpty os.startfile pty.spawn pty.fork
-    commands.* popen2.* platform.popen asyncio.create_subprocess_*"""
+    commands.* popen2.* platform.popen asyncio.create_subprocess_* multiprocessing.Process
+    multiprocessing.Pool multiprocessing.get_context multiprocessing.context.*
+    multiprocessing.popen_* multiprocessing.spawn.* concurrent.futures.ProcessPoolExecutor
+    _posixsubprocess.fork_exec os.spawn"""
 )
-SPAWN_TERMINALS = frozenset(_words("Popen check_output getstatusoutput create_subprocess_shell"))
+SPAWN_TERMINALS = frozenset(
+    _words("Popen check_output getstatusoutput create_subprocess_shell ProcessPoolExecutor")
+)
 NETWORK_NAMES = _words(
     """socket.* ssl.wrap_socket urllib.request.* urllib.urlopen urllib.urlretrieve urllib2.*
     http.client.* httplib.* requests.* httpx.* urllib3.* aiohttp.* ftplib.* smtplib.* telnetlib.*
