@@ -8,6 +8,7 @@ from typing import List, Optional, Sequence, Tuple, Type
 
 from sitesweep.checks import CHECKS, Check, CheckContext
 from sitesweep.content import ContentSource
+from sitesweep.intel.model import IndexWitness
 from sitesweep.inventory import Inventory
 from sitesweep.model import Finding, Gap, GapReason, Severity
 from sitesweep.packs.model import PackSet
@@ -50,13 +51,15 @@ def analyze(
     strict: bool = False,
     content: Optional[ContentSource] = None,
     yara_limits: Optional[YaraLimits] = None,
+    index: Optional[IndexWitness] = None,
 ) -> ScanResult:
     """Run ``checks`` over ``inventory``; a failing check becomes a gap unless ``strict``.
 
     ``content`` serves file content to the checks that match bytes (YARA): the host for a scan,
     the bundle's evidence copies for ``analyze``; without it those checks record a gap.
+    ``index`` is what a package index said about the installed releases (``analyze --index``).
     """
-    ctx = CheckContext(inventory, packs, content, yara_limits or YaraLimits())
+    ctx = CheckContext(inventory, packs, content, yara_limits or YaraLimits(), index)
     findings: List[Finding] = []
     gaps: List[Gap] = list(inventory.gaps)
     ran: List[str] = []

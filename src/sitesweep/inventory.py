@@ -85,7 +85,8 @@ class Inventory:
         record_checks: RECORD verification of targeted (or, asked, all) distributions.
         cached_artifacts: wheels and sdists in pip, uv, poetry and conda caches.
         lockfiles: lockfiles and requirement files and what they pin.
-        record_targets: names whose RECORD rows a bundle keeps (the packs' targets); other
+        record_targets: names whose RECORD rows a bundle keeps (the packs' targets, or every
+            distribution with ``--verify-record``, so their files can be compared later); other
             distributions' RECORDs are read only in a targeted site dir (or with
             ``--verify-record``), and a bundle only counts their rows.
         history_installs: shell-history lines that ran a Python package installer (redacted).
@@ -200,7 +201,9 @@ def collect_inventory(
         record_checks=records,
         cached_artifacts=cached,
         lockfiles=locks,
-        record_targets=tuple(sorted(spec.verify_targets)),
+        record_targets=tuple(
+            sorted({d.name for d in dists} if spec.verify_record else spec.verify_targets)
+        ),
         history_installs=history,
         cluster_pods=pods,
     )

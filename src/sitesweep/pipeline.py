@@ -26,6 +26,8 @@ from sitesweep.progress import NullProgress, Progress
 
 if TYPE_CHECKING:
     from sitesweep.bundle.writer import BundlePaths, RunInfo
+    from sitesweep.intel.index import IndexSource
+    from sitesweep.intel.model import IndexWitness
 
 # The bundle writer (jinja2 for the HTML report, the exports), the bundle reader (tarfile) and age
 # are imported inside the functions that write, read or encrypt a bundle: a scan that writes no
@@ -146,6 +148,7 @@ class AnalyzeOutcome:
 
     result: ScanResult
     written: Optional[Path]
+    index: Optional[IndexWitness] = None
 
 
 def run_analyze(
@@ -157,12 +160,16 @@ def run_analyze(
     identity: Optional[Path] = None,
     custody: Custody = NO_CUSTODY,
     packs: Optional[PackSet] = None,
+    index: Optional[IndexSource] = None,
+    index_workers: int = 4,
 ) -> AnalyzeOutcome:
     """Match the current packs against a bundle's observations, without touching any host.
 
     ``identity`` is an age identity file that opens an encrypted bundle (``.tar.gz.age``).
     ``packs`` are packs loaded already (a caller analysing many bundles loads them once);
-    otherwise they are loaded from ``signatures`` and ``builtin_packs``.
+    otherwise they are loaded from ``signatures`` and ``builtin_packs``. ``index`` is a package
+    index (or a snapshot of one) to ask about every installed release, from this machine only;
+    nothing is asked without it. Its requests and answers are written into the analysis.
 
     Raises:
         BundleError: the bundle is malformed or unsafe, or cannot be decrypted.
@@ -176,14 +183,22 @@ def run_analyze(
         inventory = read_inventory(directory)
         manifest_sha = hashlib.sha256((directory / MANIFEST).read_bytes()).hexdigest()
         content = EvidenceContent.from_bundle(directory)
-        result = analyze(inventory, packs, content=content)
+        witness = None
+        if index is not None:
+            from sitesweep.intel.witness import ask_index
+
+            witness = ask_index(inventory.distributions, index, index_workers)
+        result = analyze(inventory, packs, content=content, index=witness)
     written = None
     if output is not None:
         from sitesweep.bundle.writer import RunInfo, write_analysis
 
         run = RunInfo(argv, started, datetime.now(timezone.utc), mode="analyze", custody=custody)
-        written = write_analysis(result, bundle, manifest_sha, output, run)
-    return AnalyzeOutcome(result, written)
+        from sitesweep.intel.report import INDEX_WITNESS, witness_json
+
+        extra = {} if witness is None else {INDEX_WITNESS: witness_json(witness)}
+        written = write_analysis(result, bundle, manifest_sha, output, run, extra)
+    return AnalyzeOutcome(result, written, witness)
 
 
 def run_scan(opts: ScanOptions, progress: Optional[Progress] = None) -> ScanOutcome:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from itertools import chain
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
 from sitesweep.bundle import layout
 from sitesweep.bundle.custody import (
@@ -314,12 +314,19 @@ def write_bundle(result: ScanResult, root: HostRoot, output: Path, run: RunInfo)
 
 
 def write_analysis(
-    result: ScanResult, source: Path, source_manifest_sha256: str, output: Path, run: RunInfo
+    result: ScanResult,
+    source: Path,
+    source_manifest_sha256: str,
+    output: Path,
+    run: RunInfo,
+    extra: Optional[Mapping[str, bytes]] = None,
 ) -> Path:
     """Write the findings of ``analyze`` on a bundle into a new directory under ``output``.
 
     The source bundle is left untouched (its manifest still verifies); the new directory names it
     and records the SHA-256 of its manifest, so the analysis is tied to the evidence it judged.
+    ``extra`` are more files of the analysis (name to content), hashed in its manifest like the
+    rest (the package index's answers, for custody).
     """
     base = source.name
     for suffix in (".age", ".tar.gz"):
@@ -338,6 +345,8 @@ def write_analysis(
         )
         for name, parts in export_parts(result, facts, target.name, False):
             _write_parts(target / name, parts)
+        for name, data in (extra or {}).items():
+            (target / name).write_bytes(data)
         written = sorted(p.name for p in target.iterdir() if p.is_file())
         manifest = {
             "schema_version": layout.SCHEMA_VERSION,

@@ -9,6 +9,7 @@ from sitesweep.checks.caches import CachedAffectedArtifact
 from sitesweep.checks.credentials import CredentialExposure, KubernetesAccess
 from sitesweep.checks.files import ArtifactHashes, IndicatorFiles
 from sitesweep.checks.history import HistoryAffectedInstall
+from sitesweep.checks.index_witness import IndexWitnessCheck
 from sitesweep.checks.integrity import RecordMismatch
 from sitesweep.checks.kubernetes import ClusterPods
 from sitesweep.checks.lockfiles import LockedAffectedVersion
@@ -44,6 +45,7 @@ CHECKS: Tuple[Type[Check], ...] = (
     CredentialExposure,
     KubernetesAccess,
     ClusterPods,
+    IndexWitnessCheck,
 )
 """Every check, in the order they run (and findings are reported within a severity)."""
 

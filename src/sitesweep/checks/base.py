@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar, Iterator, Optional, Tuple
 
 from sitesweep.content import ContentSource
+from sitesweep.intel.model import IndexWitness
 from sitesweep.inventory import Inventory
 from sitesweep.model import Finding, Gap, HostPath, Severity
 from sitesweep.packs.model import PackSet
@@ -22,12 +23,15 @@ class CheckContext:
         content: where file content comes from (the host for ``scan``, evidence copies for
             ``analyze``); ``None`` when there is no content, only observations.
         yara_limits: size cap and per-file timeout for YARA matching.
+        index: the package index's answers, when the analysis asked one.
     """
 
     inventory: Inventory
     packs: PackSet
     content: Optional[ContentSource] = None
     yara_limits: YaraLimits = field(default_factory=YaraLimits)
+    index: Optional[IndexWitness] = None
+    """What a package index said about the installed releases (``analyze --index``)."""
 
     def env_prefix(self, path: str) -> Optional[HostPath]:
         """Return the prefix of the environment holding ``path``, if any."""

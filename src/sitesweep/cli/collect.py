@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Optional, Tuple
+from typing import TYPE_CHECKING, Optional, Tuple
 
 import click
 
@@ -29,6 +29,9 @@ from sitesweep.cli.params import (
 from sitesweep.cli.render import render_result
 from sitesweep.model import Severity
 from sitesweep.pipeline import run_analyze, run_collect
+
+if TYPE_CHECKING:
+    from sitesweep.intel.index import IndexSource
 
 
 @click.command()
@@ -83,6 +86,32 @@ def collect(
 @fail_on_option
 @identity_option
 @click.option("--json", "as_json", is_flag=True, help="Print findings as JSON on stdout.")
+@click.option(
+    "--index",
+    "index_url",
+    metavar="URL",
+    help="Ask this package index (PEP 691 simple API root, e.g. https://pypi.org/simple/) whether "
+    "each installed release is still published, yanked or gone, and whether its files match the "
+    "published wheel. Only this machine asks; nothing is asked without this option.",
+)
+@click.option(
+    "--index-snapshot",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Read the index's answers from a directory kept by --index-cache (offline).",
+)
+@click.option(
+    "--index-cache",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Keep the index's answers in this directory and reuse them (default: inside --output).",
+)
+@click.option(
+    "--index-workers", type=click.IntRange(1, 32), default=4, show_default=True,
+    help="Questions to the index under way at once.",
+)  # fmt: skip
+@click.option(
+    "--index-interval", type=click.FloatRange(0, 60), default=0.2, show_default=True,
+    help="Least time in seconds between two requests to the index.",
+)  # fmt: skip
 def analyze(
     bundle: Path,
     output: Optional[Path],
@@ -91,8 +120,14 @@ def analyze(
     identity: Optional[Path],
     as_json: bool,
     builtin_packs: bool = True,
+    index_url: Optional[str] = None,
+    index_snapshot: Optional[Path] = None,
+    index_cache: Optional[Path] = None,
+    index_workers: int = 4,
+    index_interval: float = 0.2,
 ) -> int:
     """Match the current signature packs against a bundle (directory or .tar.gz)."""
+    index = index_source(index_url, index_snapshot, index_cache, output, index_interval)
     outcome = run_analyze(
         bundle,
         signatures,
@@ -100,6 +135,8 @@ def analyze(
         output=output,
         argv=tuple(sys.argv),
         identity=identity,
+        index=index,
+        index_workers=index_workers,
     )
     threshold = Severity(fail_on)
     render_result(stderr, outcome.result, threshold, None)
@@ -108,3 +145,29 @@ def analyze(
     if as_json:
         click.echo(json.dumps(findings_doc(outcome.result), indent=2, sort_keys=True))
     return ExitCode.FINDINGS if outcome.result.at_least(threshold) else ExitCode.OK
+
+
+def index_source(
+    url: Optional[str],
+    snapshot: Optional[Path],
+    cache: Optional[Path],
+    output: Optional[Path],
+    interval: float,
+) -> Optional[IndexSource]:
+    """Build the package index the analysis asks, or ``None`` when none was named."""
+    if url is not None and snapshot is not None:
+        raise click.UsageError("--index and --index-snapshot exclude each other")
+    if url is None and snapshot is None:
+        if cache is not None:
+            raise click.UsageError("--index-cache needs --index")
+        return None
+    from sitesweep.intel.index import HttpIndex, IndexUnavailable, SnapshotIndex
+
+    try:
+        if snapshot is not None:
+            return SnapshotIndex(snapshot)
+        assert url is not None  # noqa: S101 - one of the two is set here
+        store = cache if cache is not None else (output / "index-cache" if output else None)
+        return HttpIndex(url, store, interval=interval)
+    except IndexUnavailable as exc:
+        raise click.UsageError(str(exc)) from exc
