@@ -105,13 +105,33 @@ def validate(paths: Tuple[Path, ...], signatures: Tuple[Path, ...]) -> int:
     help="Pack directory to write; its name is the pack id.",
 )
 @click.option("--force", is_flag=True, help="Replace an existing pack.toml in --output.")
-def import_osv_command(source: Path, output: Path, force: bool) -> int:
-    """Turn OSV records of malicious PyPI packages (MAL- entries) into a pack."""
-    result = import_osv(source, output, overwrite=force)
-    for item in result.skipped[:_SKIPS_SHOWN]:
-        stderr.print(f"skipped {item}", style="dim", markup=False, highlight=False)
-    if len(result.skipped) > _SKIPS_SHOWN:
-        stderr.print(f"... {len(result.skipped) - _SKIPS_SHOWN} more skipped", style="dim")
+@click.option(
+    "--update",
+    is_flag=True,
+    help="Keep an imported pack in step with its feed: rewrite it only if records were added, "
+    "changed or removed, and list them.",
+)
+@click.option("--all-skipped", is_flag=True, help="List every skipped item, not the first 20.")
+def import_osv_command(
+    source: Path, output: Path, force: bool, update: bool = False, all_skipped: bool = False
+) -> int:
+    """Turn OSV records of malicious PyPI packages (MAL- entries) into a pack.
+
+    FILE|DIR is one record, a directory searched for them, or an OSV zip export (all.zip).
+    """
+    result = import_osv(source, output, overwrite=force, update=update)
+    shown = result.skipped if all_skipped else result.skipped[:_SKIPS_SHOWN]
+    for item in shown:
+        stderr.print(f"skipped {item}", style="dim", markup=False, highlight=False, soft_wrap=True)
+    if len(result.skipped) > len(shown):
+        more = len(result.skipped) - len(shown)
+        stderr.print(f"... {more} more skipped (--all-skipped lists them)", style="dim")
+    for change in result.changes:
+        stderr.print(change, markup=False, highlight=False, soft_wrap=True)
+    if update and not result.changes:
+        up_to_date = f"{result.pack.source}: up to date"
+        stderr.print(up_to_date, markup=False, highlight=False, soft_wrap=True)
+        return ExitCode.OK
     message = (
         f"wrote {result.pack.source}: {len(result.records)} record(s), "
         f"{len(result.pack.affected)} affected release(s), {len(result.skipped)} skipped"

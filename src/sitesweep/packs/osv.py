@@ -4,7 +4,11 @@ OSV schema (https://ossf.github.io/osv-schema/): a record has ``id``, ``modified
 ``published``, ``aliases``, ``summary``, ``details``, ``affected[]`` (each with
 ``package{ecosystem,name}``, ``versions[]`` and ``ranges[{type, events[]}]``, events being
 ``introduced``/``fixed``/``last_affected``/``limit``), ``references[{type,url}]`` and
-``database_specific`` (ossf/malicious-packages puts ``iocs{domains,urls}`` there).
+``database_specific`` (ossf/malicious-packages puts ``iocs{domains,urls}`` there; Amazon
+Inspector's records carry ``affected[].database_specific.indicators`` with domains, IPs, the
+injected files' and the released artifacts' SHA-256s, and second stages with their URL, hash and
+persistence paths). Input is one ``.json`` file, a directory of them, or the OSV bulk export
+``all.zip``.
 
 This module turns them into plain :class:`OsvRecord` values with PEP 440 specifier strings; it
 never fails on one bad record or value: each is skipped with an :class:`OsvSkip` saying why.
@@ -16,9 +20,10 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 from urllib.parse import urlsplit
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -76,6 +81,16 @@ class OsvRecord:
     domains: Tuple[str, ...]
     ips: Tuple[str, ...]
     urls: Tuple[str, ...]
+    files: Tuple[Tuple[str, str], ...] = ()
+    """(path inside the release, SHA-256) of injected files."""
+    artifacts: Tuple[Tuple[str, str], ...] = ()
+    """(file name, SHA-256) of released artifacts and second stages."""
+    persistence: Tuple[str, ...] = ()
+    """Host paths the payload persists at (``~/`` for a home)."""
+    names: Tuple[str, ...] = ()
+    """File names whose presence is an indicator (second stages, persistence units)."""
+    details: str = ""
+    """The record's prose, on one line (payload families are recognised in it)."""
 
 
 class _Skips:
@@ -100,13 +115,55 @@ def read_records(source: Path) -> Tuple[Tuple[OsvRecord, ...], Tuple[OsvSkip, ..
     """
     skipped: List[OsvSkip] = []
     records: List[OsvRecord] = []
-    for path in _json_files(source):
-        out = _Skips(str(path), skipped)
-        for where, doc in _documents(path, out):
-            record = _record(doc, where, out)
+    for label, stem, data in _inputs(source, skipped):
+        out = _Skips(label, skipped)
+        for where, doc in _documents(data, out):
+            record = _record(doc, where, out, stem)
             if record is not None:
                 records.append(record)
     return tuple(records), tuple(skipped)
+
+
+def _inputs(source: Path, skipped: List[OsvSkip]) -> Iterator[Tuple[str, str, Optional[bytes]]]:
+    """Yield (label, file stem, content) for every record file: plain or in a zip export.
+
+    Content is ``None`` when the file could not be read (the reason is a skip).
+    """
+    if source.is_file() and zipfile.is_zipfile(source):
+        yield from _zip_members(source, skipped)
+        return
+    for path in _json_files(source):
+        try:
+            yield str(path), path.stem, path.read_bytes()
+        except OSError as exc:
+            skipped.append(OsvSkip(str(path), "(file)", f"cannot read: {exc.strerror or exc}"))
+
+
+def _zip_members(source: Path, skipped: List[OsvSkip]) -> Iterator[Tuple[str, str, bytes]]:
+    """Yield the ``*.json`` members of an OSV zip export (``all.zip``), bounded."""
+    total = 0
+    try:
+        with zipfile.ZipFile(source) as archive:
+            for info in sorted(archive.infolist(), key=lambda i: i.filename):
+                label = f"{source}!{info.filename}"
+                if info.is_dir() or not info.filename.endswith(".json"):
+                    continue
+                if info.file_size > ZIP_MEMBER_LIMIT or total + info.file_size > ZIP_TOTAL_LIMIT:
+                    skipped.append(OsvSkip(label, "(file)", "too large to read"))
+                    continue
+                total += info.file_size
+                with archive.open(info) as member:
+                    data = member.read(ZIP_MEMBER_LIMIT + 1)
+                stem = info.filename.rsplit("/", 1)[-1][: -len(".json")]
+                yield label, stem, data
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise OsvImportError(f"{source}: not a readable zip export: {exc}") from exc
+
+
+ZIP_MEMBER_LIMIT = 16 << 20
+"""Largest record read from a zip export (OSV records are a few KiB)."""
+ZIP_TOTAL_LIMIT = 4 << 30
+"""Most bytes read from one zip export (the PyPI all.zip is well under 1 GiB unpacked)."""
 
 
 def _json_files(source: Path) -> List[Path]:
@@ -121,11 +178,13 @@ def _json_files(source: Path) -> List[Path]:
     raise OsvImportError(f"{source}: no such file or directory")
 
 
-def _documents(path: Path, out: _Skips) -> List[Tuple[str, Json]]:
+def _documents(data: Optional[bytes], out: _Skips) -> List[Tuple[str, Json]]:
     """Return the record objects in one file: one object, or a JSON array of them."""
+    if data is None:
+        return []
     try:
-        doc = json.loads(path.read_bytes().decode("utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        doc = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         out.add("(file)", f"not a readable UTF-8 JSON file: {exc}")
         return []
     items = doc if isinstance(doc, list) else [doc]
@@ -139,9 +198,13 @@ def _documents(path: Path, out: _Skips) -> List[Tuple[str, Json]]:
     return result
 
 
-def _record(doc: Json, where: str, out: _Skips) -> Optional[OsvRecord]:
-    """Return the record's PyPI part, or ``None`` (with the reason recorded)."""
-    ident = _text(doc.get("id"))
+def _record(doc: Json, where: str, out: _Skips, stem: str = "") -> Optional[OsvRecord]:
+    """Return the record's PyPI part, or ``None`` (with the reason recorded).
+
+    A staging record of ossf/malicious-packages (``MAL-0000-*.json``) may have an empty ``id``:
+    it is named by its first alias, else its file name, else its origin's id.
+    """
+    ident = _text(doc.get("id")) or _fallback_id(doc, stem)
     if not ident:
         out.add(where, "no id: not an OSV record")
         return None
@@ -159,6 +222,14 @@ def _record(doc: Json, where: str, out: _Skips) -> Optional[OsvRecord]:
     specific = [doc.get("database_specific")]
     specific += [a.get("database_specific") for a in _objects(doc.get("affected"))]
     domains, ips, urls = _iocs(ident, specific, out)
+    found = _Indicators()
+    for table in specific:
+        indicators = table.get("indicators") if isinstance(table, dict) else None
+        if isinstance(indicators, dict):
+            found.read(ident, indicators, out)
+    domains = tuple(dict.fromkeys((*domains, *found.domains)))
+    ips = tuple(dict.fromkeys((*ips, *found.ips)))
+    urls = tuple(dict.fromkeys((*urls, *found.urls)))
     return OsvRecord(
         id=ident,
         source=out.source,
@@ -171,7 +242,102 @@ def _record(doc: Json, where: str, out: _Skips) -> Optional[OsvRecord]:
         domains=domains,
         ips=ips,
         urls=urls,
+        files=tuple(found.files),
+        artifacts=tuple(found.artifacts),
+        persistence=tuple(found.persistence),
+        names=tuple(found.names),
+        details=_one_line(_text(doc.get("details"))),
     )
+
+
+def _fallback_id(doc: Json, stem: str) -> str:
+    """A name for a record with an empty ``id`` (staging records of ossf/malicious-packages)."""
+    aliases = _texts(doc.get("aliases"))
+    if aliases:
+        return aliases[0]
+    if stem.upper().startswith("MAL-"):
+        return stem
+    specific = doc.get("database_specific")
+    origins = (
+        _objects(specific.get("malicious-packages-origins")) if isinstance(specific, dict) else []
+    )
+    return next((_text(o.get("id")) for o in origins if _text(o.get("id"))), "")
+
+
+_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
+_INDICATOR_KEYS = frozenset(
+    {"domains", "ips", "urls", "evidence_files", "package_integrity", "second_stage"}
+)
+
+
+class _Indicators:
+    """Amazon Inspector's ``indicators`` block, read in full; what cannot be kept is a skip."""
+
+    def __init__(self) -> None:
+        self.domains: Dict[str, None] = {}
+        self.ips: Dict[str, None] = {}
+        self.urls: Dict[str, None] = {}
+        self.files: Dict[Tuple[str, str], None] = {}
+        self.artifacts: Dict[Tuple[str, str], None] = {}
+        self.persistence: Dict[str, None] = {}
+        self.names: Dict[str, None] = {}
+
+    def read(self, ident: str, block: Json, out: _Skips) -> None:
+        for key in sorted(set(block) - _INDICATOR_KEYS):
+            out.add(ident, f"indicators.{key}: an indicator kind a pack cannot hold (not imported)")
+        for raw in _texts(block.get("domains")):
+            _keep(_domain(raw), self.domains, ident, f"domain {raw!r}", out)
+        for raw in _texts(block.get("ips")):
+            _keep(_ip(raw), self.ips, ident, f"IP {raw!r}", out)
+        for raw in _texts(block.get("urls")):
+            _keep(_url(raw), self.urls, ident, f"URL {raw!r}", out)
+        for item in _objects(block.get("evidence_files")):
+            path, sha = _text(item.get("path")), _sha(item.get("sha256"), item.get("hashes"))
+            if _site_path(path) and sha:
+                self.files[(path, sha)] = None
+            else:
+                out.add(ident, f"evidence file {path!r} without a usable path and SHA-256")
+        for item in _objects(block.get("package_integrity")):
+            name, sha = _text(item.get("filename")), _sha(item.get("sha256"), item.get("hashes"))
+            if name and "/" not in name and sha:
+                self.artifacts[(name, sha)] = None
+            else:
+                out.add(ident, f"artifact {name!r} without a usable file name and SHA-256")
+        for item in _objects(block.get("second_stage")):
+            self._second_stage(ident, item, out)
+
+    def _second_stage(self, ident: str, item: Json, out: _Skips) -> None:
+        url = _url(_text(item.get("url")))
+        sha = _sha(item.get("sha256"), item.get("hashes"))
+        name = urlsplit(url).path.rsplit("/", 1)[-1] if url else ""
+        if url:
+            self.urls[url] = None
+        if name and sha:
+            self.artifacts[(name, sha)] = None
+            self.names[name] = None
+        elif not url:
+            out.add(ident, "second stage without a URL")
+        persistence = item.get("persistence")
+        if isinstance(persistence, dict):
+            for key, raw in sorted(persistence.items()):
+                text = _text(raw)
+                if text.startswith(("/", "~/")) and ".." not in text and "\\" not in text:
+                    self.persistence[text] = None
+                elif text and "/" not in text:
+                    self.names[text] = None  # a unit or task name: matched by name anywhere
+                else:
+                    out.add(ident, f"second_stage.persistence.{key} {text!r} is not a host path")
+
+
+def _sha(value: object, hashes: object) -> str:
+    """Return a SHA-256 in lower case from ``sha256`` or ``hashes.sha256``, or ``""``."""
+    text = _text(value) or (_text(hashes.get("sha256")) if isinstance(hashes, dict) else "")
+    return text.lower() if _SHA256.fullmatch(text) else ""
+
+
+def _site_path(path: str) -> bool:
+    """Return whether ``path`` is relative to a site dir, as a pack's ``site_path`` must be."""
+    return bool(path) and not path.startswith(("/", "~")) and ".." not in path.split("/")
 
 
 def _is_malicious(ident: str, aliases: Sequence[str], doc: Json) -> bool:

@@ -7,11 +7,12 @@ pack that ``scan`` accepts or fails without leaving a file behind.
 
 from __future__ import annotations
 
+import json
 import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Sequence, Tuple
+from typing import Dict, List, Pattern, Sequence, Tuple
 
 from sitesweep.errors import OsvImportError
 from sitesweep.packs.loader import FORMAT_VERSION, PACK_FILE, load_pack
@@ -47,15 +48,26 @@ class OsvImport:
     pack: Pack
     records: Tuple[str, ...]
     skipped: Tuple[OsvSkip, ...]
+    changes: Tuple[str, ...] = ()
+    """With ``update``: records added, changed or removed since the last import (empty when the
+    pack was left as it was)."""
 
 
-def import_osv(source: Path, output: Path, *, overwrite: bool = False) -> OsvImport:
+RECORDS_FILE = "osv-records.json"
+"""Beside an imported pack: each record's id and ``modified`` time, for ``--update``."""
+
+
+def import_osv(
+    source: Path, output: Path, *, overwrite: bool = False, update: bool = False
+) -> OsvImport:
     """Turn the OSV records in ``source`` into the pack directory ``output``.
 
     Args:
         source: an OSV ``.json`` file or a directory searched recursively for them.
         output: the pack directory to write; its name becomes the pack id.
         overwrite: replace an existing ``pack.toml`` in ``output``.
+        update: keep an imported pack in step with its feed: rewrite it only when a record was
+            added, changed (its ``modified`` time) or removed, and say which.
 
     Returns:
         The loaded pack, the imported record ids and the skipped items.
@@ -69,19 +81,48 @@ def import_osv(source: Path, output: Path, *, overwrite: bool = False) -> OsvImp
         message = f"{output}: the directory name {pack_id!r} is not a valid pack id"
         raise OsvImportError(message + " (lower-case letters, digits, '.', '_', '-')")
     target = output / PACK_FILE
-    if target.exists() and not overwrite:
-        raise OsvImportError(f"{target} exists; use --force to replace it")
+    if target.exists() and not (overwrite or update):
+        raise OsvImportError(f"{target} exists; use --force to replace it or --update")
     records, skipped = read_records(source)
     if not records:
         raise OsvImportError(_nothing_message(source, skipped))
+    stamps = {r.id: r.modified for r in records}
+    changes: Tuple[str, ...] = ()
+    if update and target.exists():
+        changes = _changes(_read_stamps(output / RECORDS_FILE), stamps)
+        if not changes:
+            return OsvImport(load_pack(output), tuple(r.id for r in records), skipped, ())
+    elif update:
+        changes = tuple(f"added {i}" for i in stamps)
     text = render_pack(pack_id, records, str(source))
     _check_in_scratch(pack_id, text)
     try:
         output.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
+        stamp_text = json.dumps(stamps, indent=2, sort_keys=True) + "\n"
+        (output / RECORDS_FILE).write_text(stamp_text, encoding="utf-8")
     except OSError as exc:
         raise OsvImportError(f"{target}: cannot write: {exc.strerror or exc}") from exc
-    return OsvImport(load_pack(output), tuple(r.id for r in records), skipped)
+    return OsvImport(load_pack(output), tuple(r.id for r in records), skipped, changes)
+
+
+def _read_stamps(path: Path) -> Dict[str, str]:
+    """Return the record stamps of the last import (empty when there are none)."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(doc, dict):
+        return {}
+    return {str(k): str(v) for k, v in doc.items()}
+
+
+def _changes(old: Dict[str, str], new: Dict[str, str]) -> Tuple[str, ...]:
+    """Return what differs between two imports' record stamps, one line per record."""
+    added = [f"added {i}" for i in sorted(set(new) - set(old))]
+    removed = [f"removed {i}" for i in sorted(set(old) - set(new))]
+    changed = [f"changed {i}" for i in sorted(set(new) & set(old)) if new[i] != old[i]]
+    return (*added, *changed, *removed)
 
 
 def _nothing_message(source: Path, skipped: Sequence[OsvSkip]) -> str:
@@ -118,9 +159,18 @@ def render_pack(pack_id: str, records: Sequence[OsvRecord], source: str) -> str:
     advisories = _all_advisories(records)
     if advisories:
         doc.value("advisories", advisories)
+    families, credentials = payload_credentials(records)
+    doc.comment(
+        "What the payload steals, for the rotation checklist: the baseline of a credential "
+        f"stealer ({', '.join(families)})."
+    )
+    doc.value("credentials", credentials)
     for record in records:
         _write_affected(doc, record)
+    _write_files(doc, records)
+    _write_artifacts(doc, records)
     _write_network(doc, records)
+    _write_persistence(doc, records)
     doc.blank()
     doc.table("remediation")
     doc.value("text", _REMEDIATION)
@@ -141,7 +191,7 @@ def _all_references(records: Sequence[OsvRecord]) -> Tuple[str, ...]:
     """Return each record's OSV page and its references, without duplicates."""
     urls: Dict[str, None] = {}
     for record in records:
-        if _OSV_ID_RE.fullmatch(record.id):
+        if _OSV_ID_RE.fullmatch(record.id) and not _staging(record.id):
             urls[_OSV_URL + record.id] = None
         urls.update(dict.fromkeys(record.references))
     return tuple(urls)
@@ -150,7 +200,12 @@ def _all_references(records: Sequence[OsvRecord]) -> Tuple[str, ...]:
 def _all_advisories(records: Sequence[OsvRecord]) -> Tuple[str, ...]:
     """Return every record's id and aliases that are advisory ids, without duplicates."""
     ids = (i for r in records for i in (r.id, *r.aliases))
-    return tuple(dict.fromkeys(i for i in ids if ADVISORY_ID.fullmatch(i)))
+    return tuple(dict.fromkeys(i for i in ids if ADVISORY_ID.fullmatch(i) and not _staging(i)))
+
+
+def _staging(ident: str) -> bool:
+    """Return whether ``ident`` names a staging record (``MAL-0000-*``): no public page."""
+    return ident.upper().startswith("MAL-0000-")
 
 
 def _write_affected(doc: TomlWriter, record: OsvRecord) -> None:
@@ -166,6 +221,120 @@ def _write_affected(doc: TomlWriter, record: OsvRecord) -> None:
         doc.value("severity", "critical")
         summary = record.summary or "malicious package"
         doc.value("note", f"{record.id}{aliases}: {summary}")
+
+
+def _write_files(doc: TomlWriter, records: Sequence[OsvRecord]) -> None:
+    """Write ``[[files]]``: injected files by site path and hash, dropped files by name."""
+    seen: Dict[str, None] = {}
+    for record in records:
+        hashes: Dict[str, List[str]] = {}
+        for path, sha in record.files:
+            hashes.setdefault(path, []).append(sha)
+        for path, values in hashes.items():
+            ident = _indicator_id(f"file-{path}", seen)
+            doc.blank()
+            doc.comment(f"{record.id}: injected file (indicators.evidence_files)")
+            doc.array_table("files")
+            doc.value("id", ident)
+            doc.value("site_path", path)
+            doc.value("sha256", tuple(values))
+            doc.value("severity", "critical")
+            doc.value("description", f"{path} as published in the malicious release ({record.id})")
+        for name in record.names:
+            ident = _indicator_id(f"name-{name}", seen)
+            doc.blank()
+            doc.comment(f"{record.id}: a second stage or persistence unit, matched by name")
+            doc.array_table("files")
+            doc.value("id", ident)
+            doc.value("name", name)
+            doc.value("severity", "critical")
+            doc.value("description", f"{name}, dropped or run by the payload ({record.id})")
+            doc.value("name_is_indicator", True)
+
+
+def _write_artifacts(doc: TomlWriter, records: Sequence[OsvRecord]) -> None:
+    """Write ``[[artifacts]]``: released wheels and sdists, and second stages, by SHA-256."""
+    seen: Dict[str, None] = {}
+    for record in records:
+        for filename, sha in record.artifacts:
+            if sha in seen:
+                continue
+            seen[sha] = None
+            doc.blank()
+            doc.comment(f"{record.id}: indicators.package_integrity or second_stage")
+            doc.array_table("artifacts")
+            doc.value("sha256", sha)
+            doc.value("filename", filename)
+            doc.value("description", f"{filename} from {record.id}")
+
+
+def _write_persistence(doc: TomlWriter, records: Sequence[OsvRecord]) -> None:
+    """Write ``[[persistence]]`` for the host paths the payload persists at."""
+    seen: Dict[str, None] = {}
+    for record in records:
+        for path in record.persistence:
+            ident = _indicator_id(f"persist-{path}", seen)
+            doc.blank()
+            doc.comment(f"{record.id}: second_stage.persistence")
+            doc.array_table("persistence")
+            doc.value("id", ident)
+            doc.value("path", path)
+            doc.value("description", f"Persistence of the payload of {record.id}")
+            doc.value("severity", "critical")
+
+
+def _indicator_id(text: str, seen: Dict[str, None]) -> str:
+    """A pack indicator id made from ``text``, unique among ``seen`` (which it joins)."""
+    base = re.sub(r"[^a-z0-9._-]+", "-", text.lower()).strip("-._")[:60].strip("-._") or "item"
+    ident, count = base, 1
+    while ident in seen:
+        count += 1
+        ident = f"{base}-{count}"
+    seen[ident] = None
+    return ident
+
+
+BASELINE_CREDENTIALS = (
+    "~/.ssh/", "~/.aws/credentials", "~/.aws/config", "~/.azure/", "~/.config/gcloud/",
+    "~/.kube/config", "/var/run/secrets/kubernetes.io/serviceaccount/token",
+    "~/.docker/config.json", "~/.npmrc", "~/.pypirc", "~/.git-credentials",
+    "~/.config/gh/hosts.yml", "~/.vault-token", ".env", "*.pem",
+)  # fmt: skip
+"""What every credential stealer of the 2025-2026 waves read (iocs.md 5, "rotation baseline"):
+a malicious-package record is assumed to steal these unless its family says more."""
+
+PAYLOAD_FAMILIES: Tuple[Tuple[str, Pattern[str], Tuple[str, ...]], ...] = (
+    (
+        "TeamPCP",
+        re.compile(r"teampcp|tpcp\.tar|sysmon\.py|pgmon|audiomon|litellm_init", re.IGNORECASE),
+        ("~/.bash_history", "~/.zsh_history", "~/.gitconfig", "/etc/shadow",
+         "AWS_SECRET_ACCESS_KEY", "OPENAI_API_KEY", "ANTHROPIC_API_KEY"),
+    ),
+    (
+        "Shai-Hulud / Hades",
+        re.compile(r"shai.?hulud|hades|bun_ran|_index\.js|router_runtime|firescale", re.IGNORECASE),
+        ("GITHUB_TOKEN", "NPM_TOKEN", "~/.claude.json", "~/.config/gh/"),
+    ),
+    (
+        "wallet stealer",
+        re.compile(r"wallet|seed phrase|keystore|solana|ethereum|bitcoin", re.IGNORECASE),
+        ("~/.ethereum/keystore/", "~/.config/solana/", "~/.bitcoin/wallet.dat",
+         "~/.electrum/wallets/"),
+    ),
+)  # fmt: skip
+"""Known payload families, recognised in a record's summary and details, and what they add."""
+
+
+def payload_credentials(records: Sequence[OsvRecord]) -> Tuple[Tuple[str, ...], Tuple[str, ...]]:
+    """Return (families recognised, credentials list) for ``records``."""
+    text = " ".join(f"{r.summary} {r.details}" for r in records)
+    families = ["baseline"]
+    credentials: Dict[str, None] = dict.fromkeys(BASELINE_CREDENTIALS)
+    for name, pattern, extra in PAYLOAD_FAMILIES:
+        if pattern.search(text):
+            families.append(name)
+            credentials.update(dict.fromkeys(extra))
+    return tuple(families), tuple(credentials)
 
 
 def _write_network(doc: TomlWriter, records: Sequence[OsvRecord]) -> None:
