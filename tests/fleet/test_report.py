@@ -87,6 +87,7 @@ def test_unreadable_bundle_is_a_row_not_a_crash(tmp_path: Path, run_cli: RunCli)
     broken = tmp_path / "sitesweep-broken-20260101T000000Z.tar.gz"
     broken.write_bytes(b"not gzip at all")
     run = run_cli("report", str(tmp_path), "--output", str(tmp_path / "r"))
-    assert run.code == 0, run.err
+    assert run.code == 3, run.err  # unchecked: never clean, never "found"
     (row,) = _hosts(tmp_path / "r" / "fleet.json").values()
-    assert row["verdict"] == "unreadable"
+    assert row["verdict"] == "unchecked"
+    assert row["status"] == "bad_bundle"

@@ -209,9 +209,9 @@ def test_bad_collector_output_is_a_host_status(
         "--max-bundle-size",
         "200000",
         "--timeout",
-        "60",
+        "20",
     )
-    assert run.code == 0, run.err
+    assert run.code == 3, run.err  # the one host is unchecked: not clean, nothing found
     host = _by_host(json.loads((out / "sweep.json").read_text()))["clean"]
     assert host["status"] == status, host
     assert expected in host["detail"]

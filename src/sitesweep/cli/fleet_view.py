@@ -13,14 +13,16 @@ from rich.progress import Progress as RichProgressBar
 from rich.table import Table
 
 from sitesweep.cli.console import stderr
+from sitesweep.cli.exit_codes import ExitCode
 from sitesweep.fleet.hosts import Host
-from sitesweep.fleet.summary import COMPROMISED, FleetSummary
+from sitesweep.fleet.summary import FleetSummary
 from sitesweep.fleet.sweep import HostResult, HostStatus
+from sitesweep.outcome import Verdict
 
 _STYLE = {
     "compromised": "bold red",
+    "incomplete": "yellow",
     "unchecked": "yellow",
-    "unreadable": "yellow",
     "clean": "green",
 }
 
@@ -91,12 +93,42 @@ def render_fleet(console: Console, summary: FleetSummary) -> None:
             escape("\n".join(row.environments)),
             escape("\n".join(row.rotate)),
             str(row.gaps + len(row.reduced)),
-            escape(row.detail),
+            escape("; ".join(filter(None, (row.detail, *row.incomplete)))),
         )
     console.print(table)
+    console.print(fleet_line(summary), style=_LINE_STYLE[summary.verdict()], highlight=False)
+
+
+_LINE_STYLE = {
+    Verdict.COMPROMISED: "bold red",
+    Verdict.INCOMPLETE: "bold yellow",
+    Verdict.UNCHECKED: "bold yellow",
+    Verdict.CLEAN: "bold green",
+}
+
+
+def fleet_line(summary: FleetSummary) -> str:
+    """The fleet's verdict in one line, with the hosts per verdict."""
     counts = ", ".join(f"{k}: {v}" for k, v in summary.counts().items())
-    bad = len(summary.compromised())
-    style = "bold red" if bad else "bold green"
-    console.print(f"{len(summary.rows)} hosts ({counts})", style=style, highlight=False)
-    if bad:
-        console.print(f"{bad} host(s) {COMPROMISED}: contain, rotate, rebuild", style=style)
+    verdict = summary.verdict()
+    total = len(summary.rows)
+    if not total:
+        return "UNCHECKED: 0 hosts: no bundle and no sweep journal found, nothing was checked"
+    if verdict is Verdict.COMPROMISED:
+        bad = len(summary.compromised())
+        return f"COMPROMISED: {bad} of {total} host(s): contain, rotate, rebuild ({counts})"
+    if verdict is Verdict.CLEAN:
+        return f"CLEAN: all {total} host(s) checked completely, nothing found ({counts})"
+    return (
+        f"{verdict.value.upper()}: nothing found, but not every host was checked completely: "
+        f"{total} host(s) ({counts})"
+    )
+
+
+def exit_code(summary: FleetSummary) -> ExitCode:
+    """1 for indicators anywhere; 3 when any host is unchecked or incomplete (or there is
+    none); 0 only when every host was checked completely and is clean."""
+    verdict = summary.verdict()
+    if verdict is Verdict.COMPROMISED:
+        return ExitCode.FINDINGS
+    return ExitCode.OK if verdict is Verdict.CLEAN else ExitCode.INCOMPLETE

@@ -8,8 +8,7 @@ from typing import Optional, Tuple
 import click
 
 from sitesweep.cli.console import stderr
-from sitesweep.cli.exit_codes import ExitCode
-from sitesweep.cli.fleet_view import render_fleet
+from sitesweep.cli.fleet_view import exit_code, render_fleet
 from sitesweep.cli.params import fail_on_option, signatures_option
 from sitesweep.fleet.output import write_fleet
 from sitesweep.fleet.summary import summarize
@@ -35,4 +34,4 @@ def report(
     render_fleet(stderr, summary)
     json_path, html_path = write_fleet(summary, output)
     stderr.print(f"Fleet report: {json_path}  {html_path}", markup=False, soft_wrap=True)
-    return ExitCode.FINDINGS if summary.compromised() else ExitCode.OK
+    return exit_code(summary)

@@ -9,12 +9,12 @@ from typing import List, Optional, Tuple
 import click
 
 from sitesweep.cli.console import stderr
-from sitesweep.cli.exit_codes import ExitCode
-from sitesweep.cli.fleet_view import SweepProgress, render_fleet
+from sitesweep.cli.fleet_view import SweepProgress, exit_code, render_fleet
 from sitesweep.cli.params import fail_on_option, signatures_option
 from sitesweep.fleet.agent_build import build_agent
 from sitesweep.fleet.hosts import Host, HostListError, parse_host_spec, read_host_file, unique_hosts
 from sitesweep.fleet.inventory_parse import read_inventory
+from sitesweep.fleet.journal import hosts_with_good_bundle, latest, read_attempts
 from sitesweep.fleet.output import write_fleet
 from sitesweep.fleet.summary import summarize
 from sitesweep.fleet.sweep import SweepSettings, run_sweep
@@ -24,12 +24,22 @@ from sitesweep.model import Severity
 _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
+def _journalled_hosts(output: Path) -> List[Host]:
+    """The hosts of earlier sweeps into ``output``, as their latest attempt reached them."""
+    picked = latest(read_attempts(output)) if output.is_dir() else {}
+    return [
+        Host(a.host, a.address, a.user, a.port, a.root, a.python or "python3")
+        for name, (a, _) in sorted(picked.items())
+    ]
+
+
 def _hosts(
     hosts_file: Optional[Path],
     inventory: Optional[Path],
     limit: Tuple[str, ...],
     specs: Tuple[str, ...],
     root: Optional[str],
+    retry_from: Optional[Path] = None,
 ) -> Tuple[Host, ...]:
     found: List[Host] = []
     if hosts_file is not None:
@@ -37,6 +47,8 @@ def _hosts(
     if inventory is not None:
         found.extend(read_inventory(inventory, limit))
     found.extend(parse_host_spec(spec) for spec in specs)
+    if not found and retry_from is not None:
+        found.extend(_journalled_hosts(retry_from))
     if not found:
         raise HostListError("no hosts: give --hosts-file, --inventory or --host")
     if root:
@@ -85,6 +97,14 @@ def _hosts(
     hidden=True,
     help="Push this agent instead of building one (testing).",
 )
+@click.option(
+    "--retry-failed",
+    "--resume",
+    "retry_failed",
+    is_flag=True,
+    help="Sweep only the hosts that have no good bundle in --output yet (failed, interrupted "
+    "or never tried); without a host list, the hosts journalled there.",
+)
 @signatures_option
 @fail_on_option
 def sweep(
@@ -103,12 +123,29 @@ def sweep(
     remote_tmp: str,
     max_bundle_size: int,
     agent_file: Optional[Path],
+    retry_failed: bool,
     signatures: Tuple[Path, ...],
     fail_on: str,
 ) -> int:
-    """Sweep hosts over SSH with the agent, analyse the bundles here, write one fleet report."""
-    hosts = _hosts(hosts_file, inventory, limit, specs, root)
-    agent = agent_file or build_agent(output / "agent.pyz").path
+    """Sweep hosts over SSH with the agent, analyse the bundles here, write one fleet report.
+
+    Each host's attempt is journalled under OUTPUT/journal as it ends; sweeping into the same
+    OUTPUT again adds attempts (``--retry-failed`` re-runs only the hosts without a good bundle)
+    and the report counts every host once, with its latest good attempt.
+    """
+    hosts = _hosts(hosts_file, inventory, limit, specs, root, output if retry_failed else None)
+    if retry_failed:
+        done = set(hosts_with_good_bundle(output)) if output.is_dir() else set()
+        skipped = [h for h in hosts if h.name in done]
+        hosts = tuple(h for h in hosts if h.name not in done)
+        stderr.print(
+            f"--retry-failed: {len(hosts)} host(s) to sweep, {len(skipped)} already have a "
+            "good bundle",
+            markup=False,
+        )
+    agent = agent_file or output / "agent.pyz"
+    if hosts and agent_file is None:
+        build_agent(agent)
     settings = SweepSettings(
         output=output,
         agent=agent,
@@ -119,11 +156,13 @@ def sweep(
         remote_tmp=remote_tmp,
         max_bundle=max_bundle_size,
         signatures=signatures,
+        threshold=Severity(fail_on),
     )
-    with SweepProgress(len(hosts)) as progress:
-        run_sweep(hosts, settings, progress.event)
+    if hosts:
+        with SweepProgress(len(hosts)) as progress:
+            run_sweep(hosts, settings, progress.event)
     summary = summarize((output,), signatures, Severity(fail_on))
     render_fleet(stderr, summary)
     json_path, html_path = write_fleet(summary, output)
     stderr.print(f"Fleet report: {json_path}  {html_path}", markup=False, soft_wrap=True)
-    return ExitCode.FINDINGS if summary.compromised() else ExitCode.OK
+    return exit_code(summary)

@@ -20,8 +20,8 @@ FLEET_HTML = "fleet.html"
 _STYLE = (
     "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
     "td,th{border:1px solid #ccc;padding:4px 8px;vertical-align:top;text-align:left}"
-    ".compromised{background:#fdd}.unchecked,.unreadable{background:#ffe9c7}"
-    ".review{background:#fff8c4}.clean{background:#e6f6e6}ul{margin:0;padding-left:1.2em}"
+    ".compromised{background:#fdd}.unchecked{background:#ffe9c7}"
+    ".incomplete{background:#fff8c4}.clean{background:#e6f6e6}ul{margin:0;padding-left:1.2em}"
 )
 _COLUMNS = (
     "Host",
@@ -33,6 +33,8 @@ _COLUMNS = (
     "Rotate",
     "Gaps",
     "Reduced checks",
+    "Not checked",
+    "Attempts",
     "Detail",
 )
 
@@ -55,6 +57,8 @@ def _row_html(row: HostRow) -> str:
         _items(row.rotate),
         str(row.gaps),
         _items(row.reduced),
+        _items(row.incomplete),
+        str(row.attempts),
         escape(row.detail),
     )
     return f'<tr class="{escape(row.verdict)}">' + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
@@ -69,7 +73,8 @@ def render_html(summary: FleetSummary) -> str:
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         "<title>sitesweep fleet report</title>"
         f"<style>{_STYLE}</style></head><body><h1>sitesweep fleet report</h1>"
-        f"<p>{len(summary.rows)} hosts ({counts}); compromised means a finding at or above "
+        f"<p>Fleet verdict: <b>{escape(summary.verdict().value)}</b>. "
+        f"{len(summary.rows)} hosts ({counts}); compromised means a finding at or above "
         f"<b>{escape(summary.threshold.value)}</b>.</p>"
         f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
         "</body></html>\n"

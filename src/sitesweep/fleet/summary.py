@@ -1,33 +1,38 @@
 """One fleet summary from any set of bundles: per host its verdict, what to rotate, what was missed.
 
 Bundles come from ``sweep``, from the Ansible playbook, or copied by hand (``.tar.gz`` or
-unpacked). Each is analysed with the current packs. A ``sweep.json`` found beside them adds the
-hosts that could not be checked (unreachable, auth failure, ...) and each host's sweep status.
+unpacked). Each is analysed with the current packs. The sweep journals found beside them
+(:mod:`sitesweep.fleet.journal`; an older ``sweep.json`` where there is no journal) add the hosts
+that could not be checked and each host's sweep status.
+
+Every host counts once: per inventory name the latest attempt with a good bundle is taken (else
+the latest attempt), across every sweep directory given; a bundle that an attempt superseded is
+not a host of its own, and bundles copied by hand count once per machine id.
 """
 
 from __future__ import annotations
 
 import json
-import tarfile
-from dataclasses import asdict, dataclass, replace
-from pathlib import Path, PurePosixPath
+from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from sitesweep.bundle import layout
-from sitesweep.bundle.reader import read_manifest
-from sitesweep.engine import ScanResult
 from sitesweep.errors import BundleError
+from sitesweep.fleet.journal import JOURNAL_DIR, Attempt, good_bundle, latest, read_attempts
 from sitesweep.fleet.sweep import SWEEP_FILE
-from sitesweep.model import Category, Severity
+from sitesweep.fleet.views import BundleView, manifest_of, packs_digest, view_bundle
+from sitesweep.model import Severity
+from sitesweep.outcome import Verdict
 from sitesweep.packs import load_packs
-from sitesweep.pipeline import run_analyze
+from sitesweep.packs.model import PackSet
 
-COMPROMISED = "compromised"
-REVIEW = "review"
-CLEAN = "clean"
-UNCHECKED = "unchecked"
-UNREADABLE = "unreadable"
-_MANIFEST_LIMIT = 16 << 20
+COMPROMISED = Verdict.COMPROMISED.value
+INCOMPLETE = Verdict.INCOMPLETE.value
+CLEAN = Verdict.CLEAN.value
+UNCHECKED = Verdict.UNCHECKED.value
+BAD_BUNDLE = "bad_bundle"
+"""Status of a bundle that cannot be read (its host is unchecked)."""
 
 
 @dataclass(frozen=True)
@@ -37,9 +42,11 @@ class HostRow:
     Attributes:
         name: the sweep's name for the host, else the bundle's hostname.
         hostname: what the host calls itself (from the bundle; empty without one).
-        verdict: ``compromised`` (findings at/above the threshold), ``review`` (lesser findings),
-            ``clean``, ``unchecked`` (no bundle: see status) or ``unreadable`` (bad bundle).
-        status: the sweep status (``ok``, ``unreachable``...) or ``bundle`` for a bundle alone.
+        verdict: ``compromised`` (findings at/above the threshold), ``incomplete`` (nothing
+            found but not everything checked: see ``incomplete``), ``clean`` (checked
+            completely, nothing found) or ``unchecked`` (no usable bundle: see status).
+        status: the sweep status (``ok``, ``unreachable``...), ``bundle`` for a bundle alone,
+            ``bad_bundle`` for one that cannot be read.
         detail: the sweep's or the bundle reader's message.
         worst: most severe finding.
         findings: number of findings.
@@ -47,7 +54,10 @@ class HostRow:
         rotate: credential-exposure findings (what to rotate).
         gaps: coverage gaps of the analysis.
         reduced: checks that ran in reduced form on the host.
+        incomplete: why the host is not called clean although nothing was found.
         bundle: the bundle's path.
+        machine_id: the host's ``/etc/machine-id`` (from the bundle).
+        attempts: sweep attempts journalled for this host.
     """
 
     name: str
@@ -61,7 +71,13 @@ class HostRow:
     rotate: Tuple[str, ...] = ()
     gaps: int = 0
     reduced: Tuple[str, ...] = ()
+    incomplete: Tuple[str, ...] = ()
     bundle: Optional[str] = None
+    machine_id: Optional[str] = None
+    attempts: int = 0
+
+
+_ORDER = tuple(v.value for v in Verdict)
 
 
 @dataclass(frozen=True)
@@ -82,164 +98,227 @@ class FleetSummary:
             counts[row.verdict] = counts.get(row.verdict, 0) + 1
         return dict(sorted(counts.items()))
 
+    def verdict(self) -> Verdict:
+        """The fleet's verdict: the most concerning host's; no host at all is unchecked."""
+        if not self.rows:
+            return Verdict.UNCHECKED
+        return Verdict(min((r.verdict for r in self.rows), key=_ORDER.index))
+
 
 def _is_bundle_dir(path: Path) -> bool:
     return (path / layout.INVENTORY).is_file() and (path / layout.MANIFEST).is_file()
 
 
-def find_inputs(paths: Iterable[Path]) -> Tuple[List[Path], List[Path]]:
-    """Split the arguments into bundles and ``sweep.json`` files (directories are searched)."""
+def find_inputs(paths: Iterable[Path]) -> Tuple[List[Path], List[Path], List[Path]]:
+    """Split the arguments into bundles, ``sweep.json`` files and sweep directories with journals.
+
+    A ``sweep.json`` beside a journal is the journal's summary and is left out.
+    """
     bundles: List[Path] = []
     sweeps: List[Path] = []
+    journalled: List[Path] = []
     for path in paths:
         if path.is_file():
             (sweeps if path.name == SWEEP_FILE else bundles).append(path)
         elif _is_bundle_dir(path):
             bundles.append(path)
         elif path.is_dir():
-            sweeps.extend(sorted(path.rglob(SWEEP_FILE)))
+            journalled.append(path)
+            sweeps.extend(
+                p for p in sorted(path.rglob(SWEEP_FILE)) if not (p.parent / JOURNAL_DIR).is_dir()
+            )
             archives = sorted(path.rglob("sitesweep-*.tar.gz"))
             bundles.extend(archives)
             packed = {a.name[: -len(".tar.gz")] for a in archives}
             dirs = sorted(p.parent for p in path.rglob(layout.INVENTORY))
             bundles.extend(d for d in dirs if d.name not in packed and _is_bundle_dir(d))
     unique = list(dict.fromkeys(p.resolve() for p in bundles))
-    return unique, list(dict.fromkeys(p.resolve() for p in sweeps))
-
-
-def _archive_manifest(archive: Path) -> Dict[str, Any]:
-    """Read only the manifest member of a bundle archive (bounded), for the host's name."""
-    try:
-        with tarfile.open(archive, "r:gz") as tar:
-            for member in tar:
-                parts = PurePosixPath(member.name).parts
-                if len(parts) == 2 and parts[1] == layout.MANIFEST and member.isreg():
-                    if member.size > _MANIFEST_LIMIT:
-                        break
-                    source = tar.extractfile(member)
-                    data = json.loads(source.read()) if source is not None else None
-                    return data if isinstance(data, dict) else {}
-    except (tarfile.TarError, OSError, ValueError, EOFError) as exc:
-        raise BundleError(f"{archive}: {exc}") from exc
-    raise BundleError(f"{archive}: no readable manifest")
-
-
-def _manifest(bundle: Path) -> Dict[str, Any]:
-    return read_manifest(bundle) if bundle.is_dir() else _archive_manifest(bundle)
-
-
-def _reduced(manifest: Dict[str, Any]) -> Tuple[str, ...]:
-    items = manifest.get("reduced_checks")
-    if not isinstance(items, list):
-        return ()
-    return tuple(f"{i.get('area')}: {i.get('detail')}" for i in items if isinstance(i, dict))
-
-
-def _row(name: str, status: str, detail: str, result: ScanResult, threshold: Severity) -> HostRow:
-    serious = result.at_least(threshold)
-    if serious:
-        verdict = COMPROMISED
-    elif result.at_least(Severity.LOW):
-        verdict = REVIEW
-    else:
-        verdict = CLEAN
-    rotate = tuple(
-        f"{f.title}" + (f" ({', '.join(f.paths)})" if f.paths else "")
-        for f in result.findings
-        if f.category == Category.CREDENTIAL_EXPOSURE
-    )
-    return HostRow(
-        name=name,
-        hostname=result.inventory.identity.hostname or "",
-        verdict=verdict,
-        status=status,
-        detail=detail,
-        worst=result.worst().value if result.findings else "",
-        findings=len(result.findings),
-        environments=tuple(sorted({f.environment for f in serious if f.environment})),
-        rotate=tuple(dict.fromkeys(rotate)),
-        gaps=len(result.gaps),
+    return (
+        unique,
+        list(dict.fromkeys(p.resolve() for p in sweeps)),
+        list(dict.fromkeys(p.resolve() for p in journalled)),
     )
 
 
-def _sweep_entries(sweeps: Sequence[Path]) -> List[Tuple[Dict[str, Any], Optional[Path]]]:
-    """Every host entry of every ``sweep.json``, with its bundle's resolved path."""
-    entries: List[Tuple[Dict[str, Any], Optional[Path]]] = []
+def _legacy_attempts(sweeps: Sequence[Path]) -> List[Tuple[Attempt, Path]]:
+    """The host entries of ``sweep.json`` files written without a journal (older sweeps, playbook).
+
+    Raises:
+        BundleError: a ``sweep.json`` is unreadable.
+    """
+    found: List[Tuple[Attempt, Path]] = []
     for path in sweeps:
         try:
             doc = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise BundleError(f"{path}: {exc}") from exc
         hosts = doc.get("hosts") if isinstance(doc, dict) else None
+        finished = str(doc.get("finished", "")) if isinstance(doc, dict) else ""
         for entry in hosts if isinstance(hosts, list) else ():
             if isinstance(entry, dict):
-                bundle = entry.get("bundle")
-                where = (path.parent / bundle).resolve() if isinstance(bundle, str) else None
-                entries.append((entry, where))
-    return entries
+                attempt = Attempt.from_doc({"finished": finished, **entry})
+                if attempt is not None:
+                    found.append((attempt, path.parent.resolve()))
+    return found
+
+
+def _row_of(name: str, status: str, detail: str, view: BundleView, bundle: Path) -> HostRow:
+    return HostRow(
+        name=name,
+        hostname=view.hostname,
+        verdict=view.verdict,
+        status=status,
+        detail=detail,
+        worst=view.worst,
+        findings=view.findings,
+        environments=view.environments,
+        rotate=view.rotate,
+        gaps=view.gaps,
+        reduced=view.reduced,
+        incomplete=view.incomplete,
+        bundle=str(bundle),
+        machine_id=view.machine_id,
+    )
+
+
+class _Views:
+    """Each bundle analysed once per summary."""
+
+    def __init__(self, packs: PackSet, threshold: Severity) -> None:
+        self.packs = packs
+        self.threshold = threshold
+        self.digest = packs_digest(packs)
+        self.done: Dict[Path, Tuple[Optional[BundleView], str]] = {}
+
+    def get(self, bundle: Path) -> Tuple[Optional[BundleView], str]:
+        if bundle not in self.done:
+            try:
+                self.done[bundle] = (
+                    view_bundle(bundle, self.packs, self.threshold, self.digest),
+                    "",
+                )
+            except BundleError as exc:
+                self.done[bundle] = (None, str(exc))
+        return self.done[bundle]
+
+
+def _journalled_rows(
+    attempts: List[Tuple[Attempt, Path]], views: _Views
+) -> Tuple[List[HostRow], set[Path]]:
+    """One row per journalled host; also every bundle any attempt names (so not a host again)."""
+    named = {(base / a.bundle).resolve() for a, base in attempts if a.bundle is not None}
+    counts: Dict[str, int] = {}
+    newest: Dict[str, Attempt] = {}
+    for a, _ in attempts:
+        counts[a.host] = counts.get(a.host, 0) + 1
+        if a.host not in newest or a.finished >= newest[a.host].finished:
+            newest[a.host] = a
+    rows: List[HostRow] = []
+    for host, (attempt, base) in sorted(latest(attempts).items()):
+        bundle = good_bundle(attempt, base)
+        detail = attempt.detail
+        last = newest[host]
+        if last is not attempt and last.status != attempt.status:
+            detail += f" (latest attempt {last.finished}: {last.status}: {last.detail})"
+        view, problem = views.get(bundle) if bundle is not None else (None, "")
+        if bundle is not None and view is not None:
+            row = _row_of(host, attempt.status, detail, view, bundle)
+        elif bundle is not None:
+            row = HostRow(host, "", UNCHECKED, BAD_BUNDLE, problem, bundle=str(bundle))
+        else:
+            gone = attempt.ok  # a good attempt whose bundle was removed since
+            status = "bundle_missing" if gone else attempt.status
+            why = f"{attempt.bundle} is gone" if gone else detail
+            row = HostRow(host, "", UNCHECKED, status, why)
+        rows.append(_with_attempts(row, counts[host]))
+    return rows, named
+
+
+def _with_attempts(row: HostRow, attempts: int) -> HostRow:
+    return HostRow(**{**asdict(row), "attempts": attempts})
+
+
+def _merge_loose(rows: List[HostRow], loose: List[Tuple[Path, BundleView]]) -> List[HostRow]:
+    """Add bundles no attempt names: one row per machine id (the latest bundle), never twice."""
+    by_machine = {r.machine_id: i for i, r in enumerate(rows) if r.machine_id}
+    newest: Dict[str, Tuple[Path, BundleView]] = {}
+    extra: List[HostRow] = []
+    for bundle, view in loose:
+        if view.machine_id is None:
+            extra.append(_row_of(view.hostname or bundle.name, "bundle", "", view, bundle))
+            continue
+        held = newest.get(view.machine_id)
+        if held is None or view.finished > held[1].finished:
+            newest[view.machine_id] = (bundle, view)
+    for machine, (bundle, view) in newest.items():
+        if machine in by_machine:
+            at = by_machine[machine]
+            known = rows[at]
+            held_view = _held_finished(known)
+            if view.finished > held_view:
+                detail = f"newer bundle copied by hand: {bundle.name}"
+                rows[at] = _with_attempts(
+                    _row_of(known.name, "bundle", detail, view, bundle), known.attempts
+                )
+            continue
+        extra.append(_row_of(view.hostname or bundle.name, "bundle", "", view, bundle))
+    return rows + extra
+
+
+def _held_finished(row: HostRow) -> str:
+    if row.bundle is None:
+        return ""
+    try:
+        return str(manifest_of(Path(row.bundle)).get("finished", ""))
+    except BundleError:
+        return ""
 
 
 def summarize(
     paths: Sequence[Path],
     signatures: Tuple[Path, ...] = (),
     threshold: Severity = Severity.HIGH,
+    packs: Optional[PackSet] = None,
 ) -> FleetSummary:
-    """Analyse every bundle found under ``paths`` and merge in the sweep statuses.
+    """Analyse every bundle found under ``paths`` and merge in the sweep journals.
+
+    ``packs`` are packs loaded already (the sweep's); else they are loaded from ``signatures``.
 
     Raises:
         PackError: a signature pack is invalid.
         BundleError: a ``sweep.json`` is unreadable.
     """
-    bundles, sweeps = find_inputs(paths)
-    packs = load_packs(signatures)  # once: compiling the YARA rules per bundle adds up
-    entries = _sweep_entries(sweeps)
-    by_bundle = {where: entry for entry, where in entries if where is not None}
-    rows: List[HostRow] = []
+    bundles, sweeps, dirs = find_inputs(paths)
+    packs = load_packs(signatures) if packs is None else packs  # once for every bundle
+    views = _Views(packs, threshold)
+    attempts = [pair for d in dirs for pair in read_attempts(d)]
+    attempts += _legacy_attempts(sweeps)
+    rows, named = _journalled_rows(attempts, views)
+    loose: List[Tuple[Path, BundleView]] = []
     for bundle in bundles:
-        entry = by_bundle.get(bundle, {})
-        name = str(entry.get("host", ""))
-        status = str(entry.get("status", "bundle"))
-        try:
-            manifest = _manifest(bundle)
-            result = run_analyze(bundle, packs=packs).result
-        except BundleError as exc:
-            rows.append(
-                HostRow(name or bundle.name, "", UNREADABLE, status, str(exc), bundle=str(bundle))
-            )
+        if bundle in named:
             continue
-        row = _row(
-            name or result.inventory.identity.hostname or bundle.name,
-            status,
-            str(entry.get("detail", "")),
-            result,
-            threshold,
-        )
-        rows.append(replace(row, reduced=_reduced(manifest), bundle=str(bundle)))
-    for entry, where in entries:
-        if where is None or where not in bundles:
+        view, problem = views.get(bundle)
+        if view is None:
             rows.append(
-                HostRow(
-                    str(entry.get("host", "?")),
-                    "",
-                    UNCHECKED,
-                    str(entry.get("status", "?")),
-                    str(entry.get("detail", "")),
-                )
+                HostRow(bundle.name, "", UNCHECKED, BAD_BUNDLE, problem, bundle=str(bundle))
             )
+        else:
+            loose.append((bundle, view))
+    rows = _merge_loose(rows, loose)
     return FleetSummary(tuple(sorted(rows, key=_order)), threshold)
 
 
-_VERDICT_ORDER = {COMPROMISED: 0, UNREADABLE: 1, UNCHECKED: 2, REVIEW: 3, CLEAN: 4}
-
-
 def _order(row: HostRow) -> Tuple[int, str]:
-    return (_VERDICT_ORDER.get(row.verdict, 9), row.name)
+    rank = _ORDER.index(row.verdict) if row.verdict in _ORDER else len(_ORDER)
+    return (rank, row.name)
 
 
 def fleet_doc(summary: FleetSummary) -> Dict[str, Any]:
     """The summary as plain data (``fleet.json``)."""
     return {
         "threshold": summary.threshold.value,
+        "verdict": summary.verdict().value,
         "counts": summary.counts(),
         "hosts": [asdict(row) for row in summary.rows],
     }

@@ -1,19 +1,19 @@
 """Sweep many hosts over SSH: push the agent, run it, fetch and check the bundle, clean up, analyse.
 
 Each host ends with one :class:`HostStatus`; no host's failure stops the sweep. The remote temp
-dir is removed after every attempt that created it, whatever happened in between. The sweep
-writes ``sweep.json`` (per host: status, detail, bundle) beside the fetched bundles, which is what
-``sitesweep report`` reads to show hosts that could not be checked.
+dir is removed after every attempt that created it, whatever happened in between. Each host's
+attempt is appended to its journal (:mod:`sitesweep.fleet.journal`) the moment it ends, so an
+interrupted sweep keeps what it did; ``sweep.json`` (per host: its latest attempt) is a summary
+of the journal rewritten at the end, kept for readers of earlier versions.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import re
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Optional, Sequence, Tuple
@@ -21,8 +21,18 @@ from typing import Callable, Optional, Sequence, Tuple
 from sitesweep.errors import BundleError, OutputError
 from sitesweep.fleet import remote
 from sitesweep.fleet.hosts import Host
+from sitesweep.fleet.journal import (
+    JOURNAL_DIR,
+    Attempt,
+    append,
+    latest,
+    now_text,
+    read_attempts,
+    safe_name,
+)
 from sitesweep.fleet.transport import CommandResult, SshSettings, Transport, connection_failure
-from sitesweep.model import StrEnum
+from sitesweep.fleet.views import cache_path, manifest_of, packs_digest, store_view, view_of
+from sitesweep.model import Severity, StrEnum
 from sitesweep.packs import load_packs
 from sitesweep.packs.model import PackSet
 from sitesweep.pipeline import run_analyze
@@ -30,7 +40,6 @@ from sitesweep.pipeline import run_analyze
 SWEEP_FILE = "sweep.json"
 DEFAULT_MAX_BUNDLE = 2 << 30
 DEFAULT_MAX_STDOUT = 64 << 10
-_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 class HostStatus(StrEnum):
@@ -60,6 +69,7 @@ class SweepSettings:
         max_bundle: largest bundle fetched, in bytes.
         max_stdout: largest agent output accepted, in bytes.
         signatures: extra pack directories for the local analysis.
+        threshold: findings at or above it make a host compromised (the cached fleet view).
     """
 
     output: Path
@@ -72,6 +82,7 @@ class SweepSettings:
     max_bundle: int = DEFAULT_MAX_BUNDLE
     max_stdout: int = DEFAULT_MAX_STDOUT
     signatures: Tuple[Path, ...] = ()
+    threshold: Severity = Severity.HIGH
 
 
 @dataclass(frozen=True)
@@ -87,6 +98,8 @@ class HostResult:
     analysis: Optional[str] = None
     seconds: float = 0.0
     cleaned: bool = False
+    started: str = ""
+    finished: str = ""
 
 
 class _StepError(Exception):
@@ -124,7 +137,7 @@ class _HostSweep:
         self.packs = packs
         self.transport = Transport(settings.ssh, host)
         self.deadline = time.monotonic() + settings.timeout
-        self.local_dir = settings.output / (_SAFE.sub("_", host.name).strip("._") or "host")
+        self.local_dir = settings.output / safe_name(host.name)
 
     def left(self) -> float:
         remaining = self.deadline - time.monotonic()
@@ -200,10 +213,15 @@ class _HostSweep:
         return result.returncode == 0
 
     def analyse(self, archive: Path) -> Path:
+        """Analyse the bundle once: its analysis directory, and its fleet view in the cache."""
         try:
             outcome = run_analyze(
                 archive, self.settings.signatures, output=self.local_dir, packs=self.packs
             )
+            if self.packs is not None:
+                threshold = self.settings.threshold
+                view = view_of(outcome.result, manifest_of(archive), threshold)
+                store_view(cache_path(archive, packs_digest(self.packs), threshold), view)
         except BundleError as exc:
             raise _StepError(HostStatus.BAD_OUTPUT, f"bundle rejected: {exc}") from exc
         assert outcome.written is not None  # noqa: S101 - output is given
@@ -227,6 +245,7 @@ def sweep_host(host: Host, settings: SweepSettings, packs: Optional[PackSet] = N
         PackError: the local packs are invalid (the same for every host: the sweep stops).
     """
     started = time.monotonic()
+    begun = now_text()
     job = _HostSweep(host, settings, packs)
     temp: Optional[str] = None
     cleaned = False
@@ -247,6 +266,8 @@ def sweep_host(host: Host, settings: SweepSettings, packs: Optional[PackSet] = N
             failed.detail,
             seconds=time.monotonic() - started,
             cleaned=cleaned or temp is None,
+            started=begun,
+            finished=now_text(),
         )
     return HostResult(
         host.name,
@@ -258,6 +279,8 @@ def sweep_host(host: Host, settings: SweepSettings, packs: Optional[PackSet] = N
         analysis=analysis.resolve().relative_to(relative).as_posix(),
         seconds=time.monotonic() - started,
         cleaned=cleaned,
+        started=begun,
+        finished=now_text(),
     )
 
 
@@ -265,16 +288,41 @@ Callback = Callable[[Host, Optional[HostResult]], None]
 """Told when a host starts (``None``) and when it ends (its result)."""
 
 
+def _attempt(host: Host, result: HostResult, sweep_id: str, agent_sha256: str) -> Attempt:
+    return Attempt(
+        host=host.name,
+        address=host.address,
+        status=result.status.value,
+        detail=result.detail,
+        user=host.user,
+        port=host.port,
+        root=host.root,
+        python=host.python,
+        bundle=result.bundle,
+        sha256=result.sha256,
+        analysis=result.analysis,
+        started=result.started,
+        finished=result.finished,
+        seconds=round(result.seconds, 3),
+        cleaned=result.cleaned,
+        sweep=sweep_id,
+        agent_sha256=agent_sha256,
+    )
+
+
 def run_sweep(
     hosts: Sequence[Host], settings: SweepSettings, on_event: Optional[Callback] = None
 ) -> Tuple[HostResult, ...]:
-    """Sweep ``hosts`` with bounded concurrency and write ``sweep.json``; results in host order.
+    """Sweep ``hosts`` with bounded concurrency, journalling each host as it ends.
+
+    Results come in host order; ``sweep.json`` is rewritten from the journal at the end.
 
     Raises:
-        OutputError: the output directory cannot be written.
+        OutputError: the output directory or a journal cannot be written.
         PackError: the local packs are invalid.
     """
     started = datetime.now(timezone.utc)
+    sweep_id = started.strftime("%Y%m%dT%H%M%S.%fZ")
     try:
         settings.output.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -282,33 +330,37 @@ def run_sweep(
     # Once for all hosts, before any is contacted: invalid packs stop the sweep at once, and
     # the YARA rules are compiled once (compiled rules are shared safely between threads).
     packs = load_packs(settings.signatures)
+    agent_sha256 = _sha256(settings.agent)
 
     def one(host: Host) -> HostResult:
         if on_event is not None:
             on_event(host, None)
         result = sweep_host(host, settings, packs)
+        append(settings.output, _attempt(host, result, sweep_id, agent_sha256))
         if on_event is not None:
             on_event(host, result)
         return result
 
-    with ThreadPoolExecutor(max_workers=max(1, settings.parallel)) as pool:
-        results = tuple(pool.map(one, hosts))
-    write_sweep_file(settings, results, started)
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, settings.parallel)) as pool:
+            results = tuple(pool.map(one, hosts))
+    finally:
+        write_sweep_file(settings.output, started, agent_sha256, settings.parallel)
     return results
 
 
-def write_sweep_file(
-    settings: SweepSettings, results: Sequence[HostResult], started: datetime
-) -> Path:
-    """Write ``sweep.json`` into the output directory."""
+def write_sweep_file(output: Path, started: datetime, agent_sha256: str, parallel: int) -> Path:
+    """Write ``sweep.json``: every journalled host's chosen attempt (a summary of the journal)."""
+    picked = latest((a, base) for a, base in read_attempts(output) if base == output)
     doc = {
         "started": started.isoformat().replace("+00:00", "Z"),
-        "finished": datetime.now(timezone.utc).isoformat().replace("+00:00", "Z"),
-        "agent_sha256": _sha256(settings.agent),
-        "parallel": settings.parallel,
-        "hosts": [{**asdict(r), "status": r.status.value} for r in results],
+        "finished": now_text(),
+        "agent_sha256": agent_sha256,
+        "parallel": parallel,
+        "journal": JOURNAL_DIR,
+        "hosts": [picked[name][0].doc() for name in sorted(picked)],
     }
-    path = settings.output / SWEEP_FILE
+    path = output / SWEEP_FILE
     try:
         path.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     except OSError as exc:

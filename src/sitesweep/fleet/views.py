@@ -1,0 +1,220 @@
+"""One analysed bundle as the fleet view sees it, its verdict, and the analysis cache.
+
+A sweep analyses each bundle once, right after fetching it, and stores the small
+:class:`BundleView` under the bundle's directory keyed by (bundle SHA-256, packs digest,
+threshold, sitesweep version); ``report`` reads it back instead of analysing again. Any change
+of packs, threshold or sitesweep makes a new key, so a cached view is never stale.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tarfile
+from dataclasses import asdict, dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any, Dict, List, Optional, Tuple
+
+import sitesweep
+from sitesweep.bundle import layout
+from sitesweep.bundle.reader import read_manifest
+from sitesweep.engine import ScanResult
+from sitesweep.errors import BundleError
+from sitesweep.model import Category, GapReason, Severity
+from sitesweep.outcome import Verdict
+from sitesweep.packs.model import PackSet
+from sitesweep.pipeline import run_analyze
+
+CACHE_DIR = ".fleet-cache"
+_MANIFEST_LIMIT = 16 << 20
+
+
+@dataclass(frozen=True)
+class BundleView:
+    """What the fleet view needs of one analysed bundle (small enough to cache)."""
+
+    hostname: str
+    machine_id: Optional[str]
+    finished: str
+    verdict: str
+    worst: str
+    findings: int
+    environments: Tuple[str, ...]
+    rotate: Tuple[str, ...]
+    gaps: int
+    reduced: Tuple[str, ...]
+    incomplete: Tuple[str, ...]
+
+
+def _archive_manifest(archive: Path) -> Dict[str, Any]:
+    """Read only the manifest member of a bundle archive (bounded), for the host's name."""
+    try:
+        with tarfile.open(archive, "r:gz") as tar:
+            for member in tar:
+                parts = PurePosixPath(member.name).parts
+                if len(parts) == 2 and parts[1] == layout.MANIFEST and member.isreg():
+                    if member.size > _MANIFEST_LIMIT:
+                        break
+                    source = tar.extractfile(member)
+                    data = json.loads(source.read()) if source is not None else None
+                    return data if isinstance(data, dict) else {}
+    except (tarfile.TarError, OSError, ValueError, EOFError) as exc:
+        raise BundleError(f"{archive}: {exc}") from exc
+    raise BundleError(f"{archive}: no readable manifest")
+
+
+def manifest_of(bundle: Path) -> Dict[str, Any]:
+    return read_manifest(bundle) if bundle.is_dir() else _archive_manifest(bundle)
+
+
+def _reduced(manifest: Dict[str, Any]) -> Tuple[Tuple[str, str], ...]:
+    items = manifest.get("reduced_checks")
+    if not isinstance(items, list):
+        return ()
+    return tuple((str(i.get("area")), str(i.get("detail"))) for i in items if isinstance(i, dict))
+
+
+# The verdict of one analysed bundle. Kept in this one place until the outcome module's per-host
+# verdict (issue 11) lands; then this function becomes a call to it.
+_HARMLESS = frozenset(
+    {GapReason.VANISHED, GapReason.PRUNED, GapReason.LIVE_ONLY, GapReason.NOT_CROSSED}
+)
+_COMPENSATED = {"yara": "file/yara"}
+"""Reduced areas that the analysis here makes up for when the named check ran on the evidence."""
+
+
+def host_verdict(
+    result: ScanResult, reduced: Tuple[Tuple[str, str], ...], threshold: Severity
+) -> Tuple[Verdict, Tuple[str, ...]]:
+    """The host's verdict and why it is not clean although nothing was found."""
+    reasons: List[str] = []
+    lost = [f"{a}: {d}" for a, d in reduced if _COMPENSATED.get(a) not in result.checks_run]
+    if lost:
+        reasons.append(f"{len(lost)} check(s) reduced on the host ({'; '.join(lost)})")
+    counted = [g for g in result.gaps if g.reason not in _HARMLESS]
+    denied = [g for g in counted if g.reason is GapReason.PERMISSION_DENIED]
+    if denied:
+        first = denied[0].path or denied[0].area
+        reasons.append(f"{len(denied)} area(s) unreadable (permission denied), e.g. {first}")
+    envs = tuple(e.prefix.rstrip("/") + "/" for e in result.inventory.environments)
+    touching = [
+        g
+        for g in counted
+        if g.reason is not GapReason.PERMISSION_DENIED
+        and g.path is not None
+        and any(f"{g.path}/".startswith(prefix) for prefix in envs)
+    ]
+    if touching:
+        reasons.append(
+            f"{len(touching)} unread area(s) inside environments, e.g. {touching[0].path}"
+        )
+    failed = sorted({g.area for g in counted if g.reason is GapReason.CHECK_FAILED})
+    if failed:
+        reasons.append(f"check(s) that failed: {', '.join(failed)}")
+    if result.at_least(threshold):
+        return Verdict.COMPROMISED, tuple(reasons)
+    return (Verdict.INCOMPLETE if reasons else Verdict.CLEAN), tuple(reasons)
+
+
+def view_of(result: ScanResult, manifest: Dict[str, Any], threshold: Severity) -> BundleView:
+    """What the fleet view keeps of one analysis (``manifest``: the bundle's)."""
+    reduced = _reduced(manifest)
+    verdict, reasons = host_verdict(result, reduced, threshold)
+    serious = result.at_least(threshold)
+    rotate = tuple(
+        f"{f.title}" + (f" ({', '.join(f.paths)})" if f.paths else "")
+        for f in result.findings
+        if f.category == Category.CREDENTIAL_EXPOSURE
+    )
+    ident = result.inventory.identity
+    return BundleView(
+        hostname=ident.hostname or "",
+        machine_id=ident.machine_id,
+        finished=str(manifest.get("finished", "")),
+        verdict=verdict.value,
+        worst=result.worst().value if result.findings else "",
+        findings=len(result.findings),
+        environments=tuple(sorted({f.environment for f in serious if f.environment})),
+        rotate=tuple(dict.fromkeys(rotate)),
+        gaps=len(result.gaps),
+        reduced=tuple(f"{a}: {d}" for a, d in reduced),
+        incomplete=reasons,
+    )
+
+
+def packs_digest(packs: PackSet) -> str:
+    """SHA-256 over every pack's identity, ``pack.toml`` and YARA rule files."""
+    sha = hashlib.sha256()
+    for pack in packs.packs:
+        sha.update(f"{pack.id}\0{pack.version}\0{pack.sha256}\0".encode())
+        for name in pack.yara_files:
+            try:
+                sha.update(hashlib.sha256((Path(pack.source) / name).read_bytes()).digest())
+            except OSError:
+                sha.update(f"missing:{name}".encode())
+    return sha.hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file, read in chunks."""
+    sha = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            sha.update(chunk)
+    return sha.hexdigest()
+
+
+def cache_path(bundle: Path, digest: str, threshold: Severity) -> Optional[Path]:
+    """Where the view of ``bundle`` is cached (``None`` for unpacked bundles: no single hash)."""
+    if not bundle.is_file():
+        return None
+    key = hashlib.sha256(
+        f"{file_sha256(bundle)}|{digest}|{threshold.value}|{sitesweep.__version__}".encode()
+    ).hexdigest()[:32]
+    return bundle.parent / CACHE_DIR / f"{key}.json"
+
+
+def _load_cached(path: Path) -> Optional[BundleView]:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        tuples = ("environments", "rotate", "reduced", "incomplete")
+        values: Dict[str, Any] = {k: tuple(v) if k in tuples else v for k, v in doc.items()}
+        view = BundleView(**values)
+    except (OSError, ValueError, TypeError):
+        return None
+    return view if view.verdict in {v.value for v in Verdict} else None
+
+
+def store_view(path: Optional[Path], view: BundleView) -> None:
+    """Cache ``view`` at ``path`` (best effort: an unwritable cache only costs time)."""
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        part = path.with_suffix(f".{os.getpid()}.part")
+        part.write_text(json.dumps(asdict(view), sort_keys=True), encoding="utf-8")
+        part.replace(path)
+    except OSError:
+        return
+
+
+def view_bundle(
+    bundle: Path, packs: PackSet, threshold: Severity, digest: Optional[str] = None
+) -> BundleView:
+    """The view of one bundle: from the cache, else analysed now (and cached).
+
+    Raises:
+        BundleError: the bundle cannot be read.
+    """
+    try:
+        cached_at = cache_path(bundle, digest or packs_digest(packs), threshold)
+    except OSError as exc:
+        raise BundleError(f"{bundle}: {exc}") from exc
+    if cached_at is not None and cached_at.is_file():
+        cached = _load_cached(cached_at)
+        if cached is not None:
+            return cached
+    view = view_of(run_analyze(bundle, packs=packs).result, manifest_of(bundle), threshold)
+    store_view(cached_at, view)
+    return view
