@@ -6,24 +6,26 @@ site-relative paths to hash (:class:`CollectSpec`), so a ``collect`` run needs n
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from functools import partial
 from typing import FrozenSet, List, Optional, Tuple
 
-from sitesweep.discovery import Discovery, EnvKind, FsPolicy, PythonEnv, WalkSpec, discover
+from sitesweep.collectors.base import CollectContext, Observed, guarded
+from sitesweep.collectors.registry import run_collectors
+from sitesweep.discovery import FsPolicy, PythonEnv
 from sitesweep.discovery.walk import DEFAULT_PRUNE
 from sitesweep.host.cluster_model import ClusterPod
-from sitesweep.host.collect import collect_host_state
-from sitesweep.host.history import HistoryInstall, collect_history
-from sitesweep.host.identity import HostIdentity, User, read_identity, read_users
-from sitesweep.host.kubernetes import collect_cluster
+from sitesweep.host.history import HistoryInstall
+from sitesweep.host.identity import HostIdentity, User
 from sitesweep.host.model import CredentialItem, PersistenceEntry, ProcessInfo
 from sitesweep.hostfs import HostRoot
-from sitesweep.metadata import hash_file, read_site
-from sitesweep.metadata.caches import CachedArtifact, collect_caches
-from sitesweep.metadata.integrity import RecordVerification, verify_records
-from sitesweep.metadata.lockfiles import LOCKFILE_NAMES, LockFile, read_lockfiles
+from sitesweep.metadata.caches import CachedArtifact
+from sitesweep.metadata.integrity import RecordVerification
+from sitesweep.metadata.lockfiles import LockFile
 from sitesweep.metadata.model import Distribution, HostFile, PthFile, StartupHook
-from sitesweep.model import Gap, HostPath
+from sitesweep.model import Gap
+from sitesweep.osprofile.detect import detect_family
+from sitesweep.osprofile.model import OsFamily
 from sitesweep.progress import NullProgress, Progress
 
 DEFAULT_HASH_LIMIT = 256 << 20
@@ -125,92 +127,32 @@ class Inventory:
         return best
 
 
+_OBSERVED = Observed.names()
+
+
 def collect_inventory(
     root: HostRoot, spec: CollectSpec, progress: Optional[Progress] = None
 ) -> Inventory:
-    """Walk the host, find its environments, and read every site dir statically."""
-    progress = progress or NullProgress()
+    """Tell the host's OS, run every registered collector serving it, assemble the inventory."""
     gaps: List[Gap] = []
-    identity = read_identity(root, gaps)
-    users = read_users(root, gaps)
-    progress.stage("discover")
-    walk_spec = WalkSpec(
-        spec.names, spec.exclude, spec.fs_policy, LOCKFILE_NAMES, True, prune=spec.prune
-    )
-    found: Discovery = discover(root, walk_spec, users, progress)
-    gaps.extend(found.gaps)
-    progress.stage("inventory")
-    dists: List[Distribution] = []
-    pths: List[PthFile] = []
-    hooks: List[StartupHook] = []
-    files: List[HostFile] = []
-    sites = sorted({site for env in found.environments for site in env.site_dirs})
-    record_names = None if spec.verify_record else spec.verify_targets
-    for count, site in enumerate(sites, 1):
-        inv = read_site(root, site, spec.site_paths, spec.hash_limit, record_names)
-        dists += inv.distributions
-        pths += inv.pth_files
-        hooks += inv.startup_hooks
-        files += inv.files
-        gaps += inv.gaps
-        progress.advance(count, site)
-    seen = {f.path for f in files}
-    for path in found.named_files:
-        if path not in seen:
-            file = hash_file(root, path, spec.hash_limit, gaps)
-            if file is not None:
-                files.append(file)
-                seen.add(HostPath(path))
-    host = collect_host_state(
-        root,
-        users,
-        live_processes=spec.live_processes,
-        persistence_paths=spec.persistence_paths,
-        credentials=spec.credentials,
-        exclude=spec.exclude,
-        hash_limit=spec.hash_limit,
-    )
-    gaps += host.gaps
-    prefixes = {site: env.prefix for env in found.environments for site in env.site_dirs}
-    records = verify_records(
-        root, dists, prefixes, spec.verify_targets, spec.verify_record, spec.hash_limit, gaps
-    )
-    conda_bases = [e.prefix for e in found.environments if _is_conda_base(e)]
-    homes = [u.home for u in users]
-    cached = collect_caches(root, homes, conda_bases, spec.hash_limit, gaps)
-    locks = read_lockfiles(root, found.lockfiles, gaps)
-    history, history_gaps = collect_history(root, users)
-    gaps += history_gaps
-    pods = collect_cluster(root, spec.kubernetes, gaps)
+    unknown: Tuple[OsFamily, Optional[str]] = (OsFamily.UNKNOWN, None)
+    os_family, _ = guarded("os", None, gaps, partial(detect_family, root), unknown)
+    ctx = CollectContext(root, spec, progress or NullProgress(), os_family)
+    seen, collector_gaps = run_collectors(ctx)
+    gaps += collector_gaps
+    kept = {f.name: getattr(seen, f.name) for f in fields(Inventory) if f.name in _OBSERVED}
+    kept["files"] = tuple(sorted(seen.files, key=lambda f: f.path))
     return Inventory(
         root=str(root.root),
         live=root.is_live,
-        identity=identity,
-        users=users,
-        environments=found.environments,
-        distributions=tuple(dists),
-        pth_files=tuple(pths),
-        startup_hooks=tuple(hooks),
-        files=tuple(sorted(files, key=lambda f: f.path)),
         gaps=tuple(sorted(set(gaps), key=_gap_key)),
-        dirs_walked=found.dirs_walked,
-        files_seen=found.files_seen,
-        processes=host.processes,
-        persistence=host.persistence,
-        credentials=host.credentials,
-        record_checks=records,
-        cached_artifacts=cached,
-        lockfiles=locks,
         record_targets=tuple(
-            sorted({d.name for d in dists} if spec.verify_record else spec.verify_targets)
+            sorted(
+                {d.name for d in seen.distributions} if spec.verify_record else spec.verify_targets
+            )
         ),
-        history_installs=history,
-        cluster_pods=pods,
+        **kept,
     )
-
-
-def _is_conda_base(env: PythonEnv) -> bool:
-    return env.kind is EnvKind.CONDA and "/envs/" not in env.prefix
 
 
 def _gap_key(gap: Gap) -> Tuple[str, str, str]:

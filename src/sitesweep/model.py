@@ -85,6 +85,12 @@ class GapReason(StrEnum):
     OS_ERROR = "os_error"
     TIMEOUT = "timeout"
     PRUNED = "pruned"
+    COLLECTOR_FAILED = "collector_failed"
+    """A collector (or one step of it) raised; what it would have observed is missing."""
+    NOT_COLLECTED = "not_collected"
+    """No collector observes this area on the scanned host's operating system."""
+    UNKNOWN_OS = "unknown_os"
+    """The scanned tree's operating system could not be told from its files."""
 
 
 @dataclass(frozen=True, order=True)
