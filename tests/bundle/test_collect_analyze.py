@@ -61,6 +61,7 @@ def test_analyze_of_collect_equals_scan(
         "sbom.cdx.json",
         "findings.jsonl",
         "findings.csv",
+        "inventory.csv",
     }
     assert not fake_root.marker.exists()
 

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from builders import FakeRoot, malicious_pth_content
 from sitesweep.bundle import jsontext
 from sitesweep.bundle.serialize import _plain, dumps, inventory_chunks, inventory_doc
-from sitesweep.exports.common import csv_text
+from sitesweep.exports.common import csv_text, host_cells
 from sitesweep.exports.sbom import render_sbom, sbom_chunks
 from sitesweep.exports.timeline import (
     COLUMNS,
@@ -147,13 +147,14 @@ def test_bundle_documents_and_exports_are_unchanged(tmp_path: Path) -> None:
     assert "".join(sbom_chunks(result, "seed", "2026-03-25T00:00:00Z")) == sbom
     assert sbom == json.dumps(json.loads(sbom), sort_keys=True, indent=2, ensure_ascii=True) + "\n"
     events = build_timeline(result)
+    host = host_cells(result)
     assert len(events) > 5
-    assert "".join(timeline_csv_chunks(events)) == timeline_csv(events)
-    assert timeline_csv(events) == csv_text(
-        COLUMNS, ([e.row()[c] for c in COLUMNS] for e in events)
+    assert "".join(timeline_csv_chunks(events, host)) == timeline_csv(events, host)
+    assert timeline_csv(events, host) == csv_text(
+        COLUMNS, ([e.row(host)[c] for c in COLUMNS] for e in events)
     )
-    assert "".join(timeline_jsonl_chunks(events)) == timeline_jsonl(events)
-    assert timeline_jsonl(events) == "".join(
-        json.dumps(e.row(), sort_keys=True, ensure_ascii=True) + "\n" for e in events
+    assert "".join(timeline_jsonl_chunks(events, host)) == timeline_jsonl(events, host)
+    assert timeline_jsonl(events, host) == "".join(
+        json.dumps(e.row(host), sort_keys=True, ensure_ascii=True) + "\n" for e in events
     )
     assert not fake.marker.exists()

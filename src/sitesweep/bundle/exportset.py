@@ -12,8 +12,8 @@ from sitesweep import __version__
 from sitesweep.bundle import layout
 from sitesweep.bundle.custody import Custody, command_line, tool_digest
 from sitesweep.engine import ScanResult
-from sitesweep.exports.common import iso_dt, iso_utc
-from sitesweep.exports.csvout import findings_csv
+from sitesweep.exports.common import host_cells, iso_dt, iso_utc
+from sitesweep.exports.csvout import findings_csv, inventory_csv_chunks
 from sitesweep.exports.ecs import findings_jsonl
 from sitesweep.exports.facts import CollectionFacts
 from sitesweep.exports.html import render_html
@@ -70,9 +70,11 @@ def export_parts(
     the text :func:`export_files` returns.
     """
     events = build_timeline(result)
+    host = host_cells(result)
     yield layout.REPORT_HTML, (render_html(result, facts, events, collected_only),)
-    yield layout.TIMELINE_CSV, timeline_csv_chunks(events)
-    yield layout.TIMELINE_JSONL, timeline_jsonl_chunks(events)
+    yield layout.TIMELINE_CSV, timeline_csv_chunks(events, host)
+    yield layout.TIMELINE_JSONL, timeline_jsonl_chunks(events, host)
+    yield layout.INVENTORY_CSV, inventory_csv_chunks(result)
     yield layout.SBOM, sbom_chunks(result, seed, facts.finished)
     if not collected_only:
         yield layout.FINDINGS_JSONL, (findings_jsonl(result, facts.finished),)

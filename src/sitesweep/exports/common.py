@@ -6,7 +6,18 @@ import csv
 import io
 from datetime import datetime, timezone
 from itertools import islice
-from typing import TYPE_CHECKING, Dict, Iterable, Iterator, List, Optional, Sequence, TypeVar
+from typing import (
+    TYPE_CHECKING,
+    Dict,
+    Iterable,
+    Iterator,
+    List,
+    NamedTuple,
+    Optional,
+    Sequence,
+    Tuple,
+    TypeVar,
+)
 
 from sitesweep.model import Finding, Severity
 
@@ -43,6 +54,23 @@ def iso_dt(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
+class HostCells(NamedTuple):
+    """The host columns that lead every CSV row and JSONL object, so several hosts merge."""
+
+    name: str
+    id: str
+    """The machine id, empty when the host has none."""
+
+
+HOST_COLUMNS = ("host_name", "host_id")
+
+
+def host_cells(result: ScanResult) -> HostCells:
+    """The host columns of ``result``'s host."""
+    ident = result.inventory.identity
+    return HostCells(ident.hostname, ident.machine_id or "")
+
+
 def hashed_files(result: ScanResult) -> Dict[str, HostFile]:
     """Every file the inventory hashed, by host path (indicator files, .pth files, hooks)."""
     inv = result.inventory
@@ -59,6 +87,18 @@ def worst_by_path(findings: Iterable[Finding]) -> Dict[str, Severity]:
         for path in finding.paths:
             if path not in worst or finding.severity.rank > worst[path].rank:
                 worst[path] = finding.severity
+    return worst
+
+
+def worst_by_distribution(findings: Iterable[Finding]) -> Dict[Tuple[str, str, str], Severity]:
+    """The most severe finding's severity for each (environment, distribution, version)."""
+    worst: Dict[Tuple[str, str, str], Severity] = {}
+    for f in findings:
+        if f.distribution is None:
+            continue
+        key = (f.environment or "", f.distribution, f.version or "")
+        if key not in worst or f.severity.rank > worst[key].rank:
+            worst[key] = f.severity
     return worst
 
 

@@ -5,8 +5,10 @@ kept as an attribute. Rows come from every timed observation: distribution insta
 modification times of indicator files, ``.pth`` files, startup hooks, persistence entries and
 credential files, process start times, and shell-history lines that installed an affected
 distribution (at the line's time; a line without one at its history file's modification time, left
-out of the exposure window). Each row carries the worst severity of the findings
-about it, so the exposure window (first and last evidence of the bad code) falls out of the rows.
+out of the exposure window). Each row carries the worst severity of the findings about it (for a
+history line, of the history findings that cite it: nothing is judged here), so the exposure
+window (first and last evidence of the bad code) falls out of the rows. Every row names its host,
+so several hosts' timelines can be merged.
 """
 
 from __future__ import annotations
@@ -15,23 +17,26 @@ import json
 from dataclasses import dataclass
 from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
-from sitesweep.checks.history import judge
 from sitesweep.engine import ScanResult
 from sitesweep.exports.common import (
+    HostCells,
     blocks,
     csv_chunks,
     csv_text,
     hashed_files,
     iso_utc,
+    worst_by_distribution,
     worst_by_path,
 )
 from sitesweep.exports.stream import environment_finder
-from sitesweep.model import Severity
+from sitesweep.model import Category, Finding, Severity
 
 COLUMNS = (
     "datetime",
     "timestamp_desc",
     "message",
+    "host_name",
+    "host_id",
     "source",
     "path",
     "environment",
@@ -41,7 +46,8 @@ COLUMNS = (
     "sha256",
     "timestamp",
 )
-"""Timeline columns, Timesketch's three first; ``timestamp`` is epoch microseconds."""
+"""Timeline columns, Timesketch's three first, then the host (so several hosts' timelines merge);
+``timestamp`` is epoch microseconds."""
 
 WINDOW_SEVERITIES = (Severity.CRITICAL, Severity.HIGH)
 """Rows at these severities are evidence of the bad code for the exposure window."""
@@ -82,12 +88,14 @@ class TimelineEvent:
         """The time as ISO 8601 UTC."""
         return iso_utc(self.epoch)
 
-    def row(self) -> Dict[str, object]:
-        """The event as a Timesketch row."""
+    def row(self, host: HostCells) -> Dict[str, object]:
+        """The event as a Timesketch row of ``host``."""
         return {
             "datetime": self.datetime,
             "timestamp_desc": self.timestamp_desc,
             "message": self.message,
+            "host_name": host.name,
+            "host_id": host.id,
             "source": self.source,
             "path": self.path,
             "environment": self.environment,
@@ -108,17 +116,6 @@ class ExposureWindow:
     rows: int
 
 
-def _dist_severity(result: ScanResult) -> Dict[Tuple[str, str, str], Severity]:
-    worst: Dict[Tuple[str, str, str], Severity] = {}
-    for f in result.findings:
-        if f.distribution is None:
-            continue
-        key = (f.environment or "", f.distribution, f.version or "")
-        if key not in worst or f.severity.rank > worst[key].rank:
-            worst[key] = f.severity
-    return worst
-
-
 _EnvOf = Callable[[str], str]
 """A path's environment prefix ("" when none)."""
 
@@ -136,7 +133,7 @@ def _env_of(result: ScanResult) -> _EnvOf:
 def _distributions(
     result: ScanResult, by_path: Dict[str, Severity], env_of: _EnvOf
 ) -> Iterator[TimelineEvent]:
-    by_dist = _dist_severity(result)
+    by_dist = worst_by_distribution(result.findings)
     for dist in result.inventory.distributions:
         if dist.installed_at is None:
             continue
@@ -208,14 +205,29 @@ def _host_state(result: ScanResult, by_path: Dict[str, Severity]) -> Iterator[Ti
         )
 
 
+def _history_lines(findings: Tuple[Finding, ...]) -> Dict[Tuple[str, int], Severity]:
+    """The worst severity the history check gave each (history file, line) it cites."""
+    worst: Dict[Tuple[str, int], Severity] = {}
+    for f in findings:
+        if f.category is not Category.PACKAGE or not f.paths:
+            continue
+        for ev in f.evidence:
+            if ev.label != "command" or ev.line is None:
+                continue
+            key = (f.paths[0], ev.line)
+            if key not in worst or f.severity.rank > worst[key].rank:
+                worst[key] = f.severity
+    return worst
+
+
 def _history(result: ScanResult) -> Iterator[TimelineEvent]:
     affected = {r.name for pack in result.packs.packs for r in pack.affected}
+    judged = _history_lines(result.findings)
     for item in result.inventory.history_installs:
         names = sorted({p.name for p in item.packages if p.name in affected})
         if not names:
             continue
-        verdicts = list(judge(item, result.packs))
-        worst = max((v.severity for v in verdicts), key=lambda s: s.rank, default=None)
+        worst = judged.get((item.path, item.line))
         pins = {p.name: p.version or "" for p in item.packages}
         timed = item.epoch is not None
         yield TimelineEvent(
@@ -253,12 +265,14 @@ def exposure_window(events: Tuple[TimelineEvent, ...]) -> Optional[ExposureWindo
     return ExposureWindow(bad[0].datetime, bad[-1].datetime, len(bad))
 
 
-def _cells(event: TimelineEvent) -> Tuple[object, ...]:
-    """``event.row()``'s values in :data:`COLUMNS` order, without the dict."""
+def _cells(event: TimelineEvent, host: HostCells) -> Tuple[object, ...]:
+    """``event.row(host)``'s values in :data:`COLUMNS` order, without the dict."""
     return (
         event.datetime,
         event.timestamp_desc,
         event.message,
+        host.name,
+        host.id,
         event.source,
         event.path,
         event.environment,
@@ -270,23 +284,23 @@ def _cells(event: TimelineEvent) -> Tuple[object, ...]:
     )
 
 
-def timeline_csv(events: Tuple[TimelineEvent, ...]) -> str:
-    """Timesketch CSV."""
-    return csv_text(COLUMNS, (_cells(e) for e in events))
+def timeline_csv(events: Tuple[TimelineEvent, ...], host: HostCells) -> str:
+    """Timesketch CSV of ``host``'s events."""
+    return csv_text(COLUMNS, (_cells(e, host) for e in events))
 
 
-def timeline_csv_chunks(events: Tuple[TimelineEvent, ...]) -> Iterator[str]:
+def timeline_csv_chunks(events: Tuple[TimelineEvent, ...], host: HostCells) -> Iterator[str]:
     """:func:`timeline_csv` in pieces (the same text)."""
-    return csv_chunks(COLUMNS, (_cells(e) for e in events))
+    return csv_chunks(COLUMNS, (_cells(e, host) for e in events))
 
 
-def timeline_jsonl(events: Tuple[TimelineEvent, ...]) -> str:
+def timeline_jsonl(events: Tuple[TimelineEvent, ...], host: HostCells) -> str:
     """Timesketch JSONL: one object per line."""
-    return "".join(timeline_jsonl_chunks(events))
+    return "".join(timeline_jsonl_chunks(events, host))
 
 
-def timeline_jsonl_chunks(events: Tuple[TimelineEvent, ...]) -> Iterator[str]:
+def timeline_jsonl_chunks(events: Tuple[TimelineEvent, ...], host: HostCells) -> Iterator[str]:
     """:func:`timeline_jsonl` in pieces (the same text)."""
     dumps = json.JSONEncoder(sort_keys=True, ensure_ascii=True).encode
     for block in blocks(events):
-        yield "".join([dumps(e.row()) + "\n" for e in block])
+        yield "".join([dumps(e.row(host)) + "\n" for e in block])
