@@ -20,6 +20,7 @@ from sitesweep.checks.persistence import (
     PackPersistencePaths,
     PythonFromHiddenDir,
 )
+from sitesweep.checks.persistence_forms import PosingPersistence
 from sitesweep.checks.processes import InlineDecodeExec, ProcessIndicators, SuspiciousLocation
 from sitesweep.checks.startup import CustomizeHooks, PthExecutableLines
 from sitesweep.checks.yara import YaraRules
@@ -39,6 +40,7 @@ CHECKS: Tuple[Type[Check], ...] = (
     InlineDecodeExec,
     SuspiciousLocation,
     PackPersistencePaths,
+    PosingPersistence,
     PythonFromHiddenDir,
     ModifiedInWindow,
     IndexRedirect,

@@ -34,15 +34,24 @@ BENIGN_HIDDEN_DIRS = frozenset(
 """Dot-directories that normally hold interpreters and their environments."""
 
 # Paths matched against, never used as temporary files:
-WRITABLE_DIRS: Tuple[str, ...] = ("/tmp/", "/var/tmp/", "/dev/shm/")  # noqa: S108
+WRITABLE_DIRS: Tuple[str, ...] = (
+    "/tmp/", "/var/tmp/", "/dev/shm/", "/private/tmp/", "/private/var/tmp/",  # noqa: S108
+    "/Windows/Temp/", "/Users/Public/",
+)  # fmt: skip
 """World-writable directories: nothing should be launched from them."""
+
+TEMP_DIRS = re.compile(r"^(/private)?/var/folders/|/AppData/Local/Temp/", re.IGNORECASE)
+"""Per-user temporary directories (macOS ``$TMPDIR``, Windows ``%TEMP%``)."""
 
 
 def suspicious_dir(path: str, allow: FrozenSet[str]) -> Optional[str]:
-    """Name why ``path``'s directory is suspicious: a world-writable or hidden directory."""
+    """Name why ``path``'s directory is suspicious: a world-writable, temporary or hidden one."""
     for prefix in WRITABLE_DIRS:
         if path.startswith(prefix):
             return f"world-writable directory {prefix}"
+    temp = TEMP_DIRS.search(path)
+    if temp:
+        return f"temporary directory {temp.group(0)}"
     for part in path.split("/")[:-1]:
         if part.startswith(".") and part not in (".", "..") and part not in allow:
             return f"hidden directory {part}"
@@ -74,6 +83,25 @@ def python_from_hidden_dir(command: str) -> Optional[str]:
     return None
 
 
+def program_from_hidden_dir(path: str) -> Optional[str]:
+    """Return why a program host path is Python (or a Python script) in a suspicious directory."""
+    base = path.rsplit("/", 1)[-1]
+    if base.lower().endswith(SCRIPT_SUFFIXES):
+        why = suspicious_dir(path, frozenset())
+        return f"Python script {path} in a {why}" if why else None
+    name = base[:-4] if base.lower().endswith(".exe") else base
+    if INTERPRETER.match(name.lower()):
+        why = suspicious_dir(path, BENIGN_HIDDEN_DIRS)
+        return f"Python interpreter {path} in a {why}" if why else None
+    return None
+
+
+def _runs(entry: PersistenceEntry, path: str) -> bool:
+    """Whether ``entry`` runs the host path ``path`` (case folded: Windows paths)."""
+    folded = path.casefold()
+    return any(p.casefold() == folded for p in entry.programs)
+
+
 def _same_unit(entry: PersistenceEntry, path: str) -> bool:
     """Whether ``entry`` is an enabling link of the unit at ``path`` (same directory tree)."""
     unit_dir, _, unit = path.rpartition("/")
@@ -86,6 +114,8 @@ def _evidence(entry: PersistenceEntry) -> List[Evidence]:
     items = [Evidence("kind", str(entry.kind)), Evidence("sha256", entry.sha256 or "-")]
     if entry.link_target:
         items.append(Evidence("link target", entry.link_target))
+    if entry.label:
+        items.append(Evidence("name", entry.label))
     items += [Evidence("runs", c) for c in entry.commands]
     return items
 
@@ -102,7 +132,11 @@ class PackPersistencePaths(Check):
         for pack in ctx.packs.packs:
             for ind in pack.persistence:
                 for scope, path in persistence_paths(ctx.inventory, ind.path):
-                    hits = [e for e in entries if e.path == path or _same_unit(e, path)]
+                    hits = [
+                        e
+                        for e in entries
+                        if e.path == path or _same_unit(e, path) or _runs(e, path)
+                    ]
                     if hits:
                         yield self._finding(pack, ind, scope, hits)
 
@@ -138,8 +172,13 @@ class PythonFromHiddenDir(Check):
     def run(self, ctx: CheckContext) -> Iterator[Finding]:
         """Yield a finding per entry with such a command."""
         for entry in ctx.inventory.persistence:
+            if entry.context:
+                continue
             reasons = [(c, python_from_hidden_dir(c)) for c in entry.commands]
             hits = [(c, why) for c, why in reasons if why]
+            if not hits:  # macOS and Windows entries: the programs their commands name
+                reasons = [(p, program_from_hidden_dir(p)) for p in entry.programs]
+                hits = [(c, why) for c, why in reasons if why]
             if not hits:
                 continue
             yield Finding(

@@ -23,9 +23,9 @@ from sitesweep.errors import OutputError
 from sitesweep.packs import builtin_signatures_dir
 
 ENTRY_POINT = "sitesweep.agent:run"
-PURE_PYTHON_DEPS = ("packaging", "jinja2", "markupsafe")
-"""Pure-Python packages the collection code imports (markupsafe's C speedups are left out: it
-falls back to its pure-Python implementation)."""
+PURE_PYTHON_DEPS = ("packaging", "jinja2", "markupsafe", "LnkParse3", "yaml")
+"""Pure-Python packages the collection code imports (markupsafe's and PyYAML's C speedups are left
+out: both fall back to their pure-Python implementations; PyYAML is LnkParse3's dependency)."""
 _SKIP_TOP = frozenset({"cli", "signatures"})
 _COMPILED = frozenset({".pyc", ".pyo", ".so", ".pyd", ".c", ".h"})
 

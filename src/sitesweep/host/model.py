@@ -64,6 +64,17 @@ class PersistenceKind(StrEnum):
     ENVIRONMENT = "environment"
     XDG_AUTOSTART = "xdg-autostart"
     LAUNCHD = "launchd"
+    PERIODIC = "periodic"
+    """macOS ``periodic`` scripts and ``periodic.conf``."""
+    LOGIN_ITEMS = "login-items"
+    """macOS background task management store (login items), recorded by name."""
+    STARTUP_FOLDER = "startup-folder"
+    """A Windows Start Menu ``Startup`` folder item (``.lnk``, script or program)."""
+    SCHEDULED_TASK = "scheduled-task"
+    """A Windows Task Scheduler task (XML under ``Windows/System32/Tasks``)."""
+    REGISTRY_RUN = "registry-run"
+    """A value under a Windows ``Run``/``RunOnce`` registry key."""
+    POWERSHELL_PROFILE = "powershell-profile"
     LD_PRELOAD = "ld-preload"
     AUTHORIZED_KEYS = "authorized-keys"
     PYTHON_STARTUP = "python-startup"
@@ -91,6 +102,16 @@ class PersistenceEntry:
         python_startup: the ``PYTHONSTARTUP`` value it sets, if any.
         copyable: whether an evidence copy is safe (false when the file may hold a secret, e.g.
             ``.pypirc`` or a shell file assigning a token).
+        label: what the mechanism calls it: a launchd ``Label``, a scheduled task's name, a
+            registry value's name, a shortcut's file name.
+        description: its own description (a task's ``Description``, a shortcut's comment).
+        triggers: when it runs (``RunAtLoad``, ``KeepAlive``, ``LogonTrigger``...).
+        programs: host paths of the executables and scripts it runs, where they could be told
+            from the command (``~``, ``%APPDATA%`` and the like expanded for the entry's user,
+            ``C:\\`` mapped to the root); what runs from outside the root is not listed.
+        key: for a registry value, the key holding it (``HKCU\\...\\Run``); ``path`` is then
+            the hive file, shared by every value in it.
+        context: an OS-owned location read for context only (macOS ``/System/Library``).
     """
 
     path: HostPath
@@ -107,6 +128,12 @@ class PersistenceEntry:
     variables: Tuple[str, ...] = ()
     python_startup: Optional[str] = None
     copyable: bool = True
+    label: Optional[str] = None
+    description: Optional[str] = None
+    triggers: Tuple[str, ...] = ()
+    programs: Tuple[HostPath, ...] = ()
+    key: Optional[str] = None
+    context: bool = False
 
 
 class CredentialKind(StrEnum):

@@ -1,21 +1,24 @@
 """Collect every file at a persistence location, for the system and for every home.
 
-The locations are data (:data:`LOCATIONS`) so a reviewer can audit coverage without reading logic.
-Files are read as data through :class:`HostRoot` (bounded, regular files only); links are recorded
-with their stored target, never followed out of the root.
+The locations are data, one catalogue per OS (:mod:`sitesweep.host.persistence_catalogue`), so a
+reviewer can audit coverage without reading logic. Files are read as data through
+:class:`HostRoot` (bounded, regular files only); links are recorded with their stored target,
+never followed out of the root. A file that cannot be read as its format is still recorded (name,
+hash) and its problem is a gap.
 """
 
 from __future__ import annotations
 
 import hashlib
 import stat
-from dataclasses import dataclass
-from typing import FrozenSet, List, Optional, Sequence, Set, Tuple
+from typing import Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
 
 from sitesweep.errors import HostReadError
+from sitesweep.host.commandline import programs_of
 from sitesweep.host.identity import User
-from sitesweep.host.locations import expand, homes, is_dir, is_link, lstat_quiet
+from sitesweep.host.locations import confine, expand, homes, is_dir, is_link, lstat_quiet
 from sitesweep.host.model import PersistenceEntry, PersistenceKind
+from sitesweep.host.persistence_catalogue import LINUX, Location, catalogue
 from sitesweep.host.persistence_parse import Parsed, parse
 from sitesweep.hostfs import FileInfo, HostRoot
 from sitesweep.model import Gap, GapReason, HostPath
@@ -24,93 +27,10 @@ AREA = "persistence"
 READ_LIMIT = 1 << 20
 """Persistence files larger than this are hashed but not parsed."""
 
-K = PersistenceKind
+LOCATIONS: Tuple[Location, ...] = LINUX
+"""The Linux catalogue (kept under its old name; see :func:`catalogue` for every OS)."""
 
-
-@dataclass(frozen=True)
-class Location:
-    """Where to look. ``path`` starting with ``~/`` means under every home directory.
-
-    Attributes:
-        path: a file, or a directory whose entries are read.
-        kind: the mechanism.
-        depth: 0 for a file; for a directory, how many levels to read (systemd: 2, for
-            ``*.wants/`` links and ``*.d/`` drop-ins).
-    """
-
-    path: str
-    kind: PersistenceKind
-    depth: int = 0
-
-
-LOCATIONS: Tuple[Location, ...] = (
-    # systemd: system and user units, with *.wants/ links and *.d/ drop-ins (depth 2)
-    Location("/etc/systemd/system", K.SYSTEMD, 2),
-    Location("/usr/lib/systemd/system", K.SYSTEMD, 2),
-    Location("/lib/systemd/system", K.SYSTEMD, 2),
-    Location("/etc/systemd/user", K.SYSTEMD, 2),
-    Location("/usr/lib/systemd/user", K.SYSTEMD, 2),
-    Location("~/.config/systemd/user", K.SYSTEMD, 2),
-    Location("~/.local/share/systemd/user", K.SYSTEMD, 2),
-    # cron, anacron, at
-    Location("/etc/crontab", K.CRON),
-    Location("/etc/cron.d", K.CRON, 1),
-    Location("/etc/cron.hourly", K.CRON, 1),
-    Location("/etc/cron.daily", K.CRON, 1),
-    Location("/etc/cron.weekly", K.CRON, 1),
-    Location("/etc/cron.monthly", K.CRON, 1),
-    Location("/var/spool/cron", K.CRON, 1),
-    Location("/var/spool/cron/crontabs", K.CRON, 1),
-    Location("/etc/anacrontab", K.ANACRON),
-    Location("/var/spool/cron/atjobs", K.AT, 1),
-    Location("/var/spool/at", K.AT, 1),
-    # boot scripts
-    Location("/etc/rc.local", K.RC_LOCAL),
-    Location("/etc/rc.d/rc.local", K.RC_LOCAL),
-    Location("/etc/init.d", K.INIT_D, 1),
-    # shell start-up files and login environments
-    Location("/etc/profile", K.SHELL),
-    Location("/etc/profile.d", K.SHELL, 1),
-    Location("/etc/bash.bashrc", K.SHELL),
-    Location("/etc/bashrc", K.SHELL),
-    Location("/etc/zsh/zshrc", K.SHELL),
-    Location("/etc/zsh/zshenv", K.SHELL),
-    Location("/etc/zshenv", K.SHELL),
-    Location("/etc/fish/config.fish", K.SHELL),
-    Location("~/.bashrc", K.SHELL),
-    Location("~/.bash_profile", K.SHELL),
-    Location("~/.bash_login", K.SHELL),
-    Location("~/.profile", K.SHELL),
-    Location("~/.zshrc", K.SHELL),
-    Location("~/.zprofile", K.SHELL),
-    Location("~/.zshenv", K.SHELL),
-    Location("~/.config/fish/config.fish", K.SHELL),
-    Location("~/.config/fish/conf.d", K.SHELL, 1),
-    Location("/etc/environment", K.ENVIRONMENT),
-    Location("~/.pam_environment", K.ENVIRONMENT),
-    # desktop autostart and macOS launchd
-    Location("~/.config/autostart", K.XDG_AUTOSTART, 1),
-    Location("/etc/xdg/autostart", K.XDG_AUTOSTART, 1),
-    Location("~/Library/LaunchAgents", K.LAUNCHD, 1),
-    Location("/Library/LaunchAgents", K.LAUNCHD, 1),
-    Location("/Library/LaunchDaemons", K.LAUNCHD, 1),
-    # loader and remote access
-    Location("/etc/ld.so.preload", K.LD_PRELOAD),
-    Location("~/.ssh/authorized_keys", K.AUTHORIZED_KEYS),
-    Location("~/.ssh/authorized_keys2", K.AUTHORIZED_KEYS),
-    # package-index configuration that could redirect future installs
-    Location("/etc/pip.conf", K.INDEX_CONFIG),
-    Location("/etc/pip.ini", K.INDEX_CONFIG),
-    Location("/etc/xdg/pip/pip.conf", K.INDEX_CONFIG),
-    Location("~/.config/pip/pip.conf", K.INDEX_CONFIG),
-    Location("~/.config/pip/pip.ini", K.INDEX_CONFIG),
-    Location("~/.pip/pip.conf", K.INDEX_CONFIG),
-    Location("~/.pip/pip.ini", K.INDEX_CONFIG),
-    Location("/etc/uv/uv.toml", K.INDEX_CONFIG),
-    Location("~/.config/uv/uv.toml", K.INDEX_CONFIG),
-    Location("~/.pypirc", K.PYPIRC),
-)
-"""Every persistence location looked at (``PYTHONSTARTUP`` files and pack paths come on top)."""
+__all__ = ["LOCATIONS", "Location", "catalogue", "collect_persistence"]
 
 
 class _Collector:
@@ -125,6 +45,7 @@ class _Collector:
         self.entries: List[PersistenceEntry] = []
         self.seen: Set[str] = set()
         self.dirs_seen: Set[str] = set()
+        self.listings: Dict[str, Dict[str, str]] = {}
 
     def gap(self, path: str, exc: HostReadError) -> None:
         self.gaps.append(Gap(AREA, HostPath(path), exc.reason, exc.detail))
@@ -142,14 +63,47 @@ class _Collector:
             kept.append((name, home))
         self.homes = tuple(kept)
 
+    def home_of(self, scope: str) -> Optional[str]:
+        return dict(self.homes).get(scope)
+
     def location(self, loc: Location) -> None:
         for scope, path in expand(loc.path, self.homes):
+            if loc.fold_case:
+                found = self.folded(path)
+                if found is None:
+                    continue
+                path = found
             if loc.depth:
-                self.directory(loc.kind, scope, path, loc.depth)
+                self.directory(loc, scope, path, loc.depth)
             else:
-                self.file(loc.kind, scope, path)
+                self.file(loc.kind, scope, path, loc.context)
 
-    def directory(self, kind: PersistenceKind, scope: str, path: str, depth: int) -> None:
+    def folded(self, path: str) -> Optional[str]:
+        """``path`` with each component spelt as on disk, matched without regard to case."""
+        current = ""
+        for part in path.strip("/").split("/"):
+            names = self.listings.get(current)
+            if names is None:
+                try:
+                    real = self.root.host(self.root.resolve(current or "/"))
+                    entries = self.root.listdir(real)
+                except HostReadError as exc:
+                    if exc.reason is not GapReason.VANISHED:
+                        self.gap(current or "/", exc)
+                    names = {}
+                else:
+                    names = {}
+                    for entry in entries:
+                        names.setdefault(entry.name.casefold(), entry.name)
+                        names[entry.name] = entry.name
+                self.listings[current] = names
+            spelt = names.get(part) or names.get(part.casefold())
+            if spelt is None:
+                return None
+            current = f"{current}/{spelt}"
+        return current or "/"
+
+    def directory(self, loc: Location, scope: str, path: str, depth: int) -> None:
         try:
             real = self.root.host(self.root.resolve(path))
             if real in self.dirs_seen:
@@ -167,22 +121,30 @@ class _Collector:
                 continue
             if is_dir(info):
                 if depth > 1:
-                    self.directory(kind, scope, child, depth - 1)
+                    self.directory(loc, scope, child, depth - 1)
                 continue
-            self.record(kind, scope, info)
+            if loc.suffixes and not entry.name.lower().endswith(loc.suffixes):
+                continue
+            self.record(loc.kind, scope, info, loc.context)
 
-    def file(self, kind: PersistenceKind, scope: str, path: str) -> Optional[PersistenceEntry]:
+    def file(
+        self, kind: PersistenceKind, scope: str, path: str, context: bool = False
+    ) -> Optional[PersistenceEntry]:
         info = lstat_quiet(self.root, path, AREA, self.gaps)
         if info is None or is_dir(info):
             return None
-        return self.record(kind, scope, info)
+        return self.record(kind, scope, info, context)
 
     def record(
-        self, kind: PersistenceKind, scope: str, info: FileInfo
+        self, kind: PersistenceKind, scope: str, info: FileInfo, context: bool = False
     ) -> Optional[PersistenceEntry]:
-        if info.path in self.seen:
+        try:
+            real = confine(self.root, info.path)
+        except HostReadError:
+            real = info.path
+        if real in self.seen:
             return None
-        self.seen.add(info.path)
+        self.seen.add(real)
         target: Optional[str] = None
         digest: Optional[str] = None
         parsed = Parsed()
@@ -192,6 +154,8 @@ class _Collector:
             digest, parsed = self._read(kind, info)
         else:
             self.gaps.append(Gap(AREA, info.path, GapReason.SPECIAL_FILE, "not a regular file"))
+        if parsed.problem:
+            self.gaps.append(Gap(AREA, info.path, GapReason.PARSE_ERROR, parsed.problem))
         entry = PersistenceEntry(
             path=info.path,
             kind=kind,
@@ -207,9 +171,27 @@ class _Collector:
             variables=parsed.variables,
             python_startup=parsed.python_startup,
             copyable=not parsed.secret,
+            label=parsed.label or _default_label(kind, info.path),
+            description=parsed.description,
+            triggers=parsed.triggers,
+            programs=self.programs(parsed, scope),
+            context=context,
         )
         self.entries.append(entry)
         return entry
+
+    def programs(self, parsed: Parsed, scope: str) -> Tuple[HostPath, ...]:
+        """Host paths of what the entry runs, for its user (a task's account when it names one)."""
+        home = self.home_of(scope)
+        if parsed.run_as:
+            account = parsed.run_as.rsplit("\\", 1)[-1].casefold()
+            home = next((h for n, h in self.homes if n.casefold() == account), home)
+        found: List[HostPath] = []
+        for argv in parsed.argv:
+            for path in programs_of(argv, home, parsed.windows, parsed.working_dir):
+                if path not in found:
+                    found.append(path)
+        return tuple(found)
 
     def _readlink(self, path: str) -> Optional[str]:
         try:
@@ -250,14 +232,27 @@ class _Collector:
                     self.record(PersistenceKind.INDICATOR, scope, info)
 
 
+_LABELLED = (
+    PersistenceKind.STARTUP_FOLDER,
+    PersistenceKind.SCHEDULED_TASK,
+    PersistenceKind.LAUNCHD,
+)
+
+
+def _default_label(kind: PersistenceKind, path: str) -> Optional[str]:
+    """A task's or a Startup item's name is its file name (a launchd job without ``Label`` too)."""
+    return path.rsplit("/", 1)[-1] if kind in _LABELLED else None
+
+
 def collect_persistence(
     root: HostRoot,
     users: Sequence[User],
     indicator_paths: FrozenSet[str] = frozenset(),
     credential_names: FrozenSet[str] = frozenset(),
     hash_limit: int = 256 << 20,
+    os_name: Optional[str] = None,
 ) -> Tuple[Tuple[PersistenceEntry, ...], Tuple[Gap, ...]]:
-    """Read every persistence location for the system and every home.
+    """Read every persistence location of the host's OS, for the system and every home.
 
     Args:
         root: the scanned host.
@@ -266,15 +261,17 @@ def collect_persistence(
         credential_names: environment variable names the packs say are stolen; a file assigning
             one is not copied into the bundle.
         hash_limit: largest file hashed.
+        os_name: ``linux``, ``macos`` or ``windows``; ``None`` (not known) reads every OS's
+            catalogue.
 
     Returns:
         The entries, sorted by path, and the gaps (unreadable homes, files and directories).
     """
     collector = _Collector(root, users, credential_names, hash_limit)
     collector.readable_homes()
-    for loc in LOCATIONS:
+    for loc in catalogue(os_name):
         collector.location(loc)
     collector.python_startups()
     collector.indicator_paths(indicator_paths)
-    entries = sorted(collector.entries, key=lambda e: (e.path, e.kind.value))
+    entries = sorted(collector.entries, key=lambda e: (e.path, e.kind.value, e.key or ""))
     return tuple(entries), tuple(collector.gaps)

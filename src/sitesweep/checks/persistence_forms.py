@@ -1,0 +1,97 @@
+"""An incident's persistence in the forms of every OS: the name it poses under, running Python.
+
+The litellm backdoor installs itself as a "System Telemetry Service" that runs a hidden Python
+poller (``sysmon.py``). On Linux that is a systemd user unit, which the pack names by path; on
+macOS the same service is a LaunchAgent, on Windows a Startup shortcut or script or a scheduled
+task, whose file names the attacker chooses. What stays is the name it poses under (the job's
+label, the task's name or description, the shortcut's comment, the file name) and that it runs
+Python: both together are the incident's persistence, at the pack's severity.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterator, Optional, Pattern, Tuple
+
+from sitesweep.checks.base import Check, CheckContext
+from sitesweep.checks.execution import persistence_paths
+from sitesweep.checks.persistence import INTERPRETER, SCRIPT_SUFFIXES
+from sitesweep.host.model import PersistenceEntry
+from sitesweep.model import Category, Evidence, Finding, HostPath, Severity
+
+MASQUERADES: Tuple[Tuple[str, str, Pattern[str], str], ...] = (
+    (
+        "litellm-2026-03",
+        "telemetry-service",
+        re.compile(r"system[\s._-]*telemetry|(^|[^a-z0-9])sysmon([^a-z0-9]|$)", re.IGNORECASE),
+        'the TeamPCP backdoor posing as a "System Telemetry Service" (sysmon) that runs a hidden '
+        "Python poller of checkmarx.zone (iocs.md 1.8), in its macOS or Windows form",
+    ),
+)
+"""(pack id, indicator id, name pattern, what it is) for packs whose persistence poses under a
+name. Kept here rather than in the pack format until a second incident needs it."""
+
+_PYTHON_WORD = re.compile(r"(^|[\\/\s\"'])(python[0-9.]*w?|pythonw|py|pyw)(\.exe)?(\s|\"|'|$)|"
+                          r"\.pyw?(\s|\"|'|$)", re.IGNORECASE)  # fmt: skip
+
+
+def runs_python(entry: PersistenceEntry) -> bool:
+    """Whether the entry starts a Python interpreter or a Python script."""
+    for path in entry.programs:
+        base = path.rsplit("/", 1)[-1].lower()
+        name = base[:-4] if base.endswith(".exe") else base
+        if base.endswith(SCRIPT_SUFFIXES) or INTERPRETER.match(name) or name in ("py", "pyw"):
+            return True
+    return any(_PYTHON_WORD.search(c) for c in entry.commands)
+
+
+def posed_name(entry: PersistenceEntry, pattern: Pattern[str]) -> Optional[str]:
+    """The entry's name, description or file name that matches ``pattern``."""
+    base = entry.path.rsplit("/", 1)[-1]
+    for text in (entry.label, entry.description, base):
+        if text and pattern.search(text):
+            return text
+    return None
+
+
+class PosingPersistence(Check):
+    """A persistence entry poses under an incident's service name and runs Python."""
+
+    id = "persistence/posing-service"
+    default_severity = Severity.CRITICAL
+
+    def run(self, ctx: CheckContext) -> Iterator[Finding]:
+        """Yield one finding per (pack, entry) posing under the pack's name."""
+        for pack_id, indicator, pattern, what in MASQUERADES:
+            pack = ctx.packs.get(pack_id)
+            if pack is None:
+                continue
+            named = {  # already reported by path (persistence/pack-path)
+                path
+                for ind in pack.persistence
+                for _scope, path in persistence_paths(ctx.inventory, ind.path)
+            }
+            for entry in ctx.inventory.persistence:
+                if entry.context or entry.path in named:
+                    continue
+                name = posed_name(entry, pattern)
+                if name is None or not runs_python(entry):
+                    continue
+                yield Finding(
+                    rule=f"{pack.id}/persistence/{indicator}",
+                    severity=Severity.CRITICAL,
+                    category=Category.PERSISTENCE,
+                    title=f"{pack.id} persistence: {entry.kind} {entry.path} ({name}) runs Python",
+                    paths=(HostPath(entry.path),),
+                    evidence=(
+                        Evidence("indicator", what),
+                        Evidence("kind", str(entry.kind)),
+                        Evidence("name", name),
+                        Evidence("scope", entry.scope),
+                        *(Evidence("runs", c) for c in entry.commands),
+                        *(Evidence("triggers", t) for t in entry.triggers),
+                        Evidence("sha256", entry.sha256 or "-"),
+                    ),
+                    remediation=pack.remediation,
+                    pack=pack.id,
+                )
