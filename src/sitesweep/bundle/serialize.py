@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import replace
-from datetime import datetime, timezone
 from enum import Enum
 from typing import Any, Dict, Iterator, List, Optional, Sequence
 
+from sitesweep import timefmt
 from sitesweep.bundle import jsontext
 from sitesweep.discovery.model import PythonEnv
 from sitesweep.engine import ScanResult
@@ -45,7 +45,7 @@ def utc_iso(epoch: Optional[float]) -> Optional[str]:
     """Format epoch seconds as an ISO 8601 UTC string."""
     if epoch is None:
         return None
-    return datetime.fromtimestamp(epoch, tz=timezone.utc).isoformat().replace("+00:00", "Z")
+    return timefmt.iso_utc(epoch)
 
 
 def finding_dict(finding: Finding) -> Dict[str, Any]:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Dict, Iterator, List, Optional, Tuple
 
+from sitesweep import timefmt
 from sitesweep.checks.base import Check, CheckContext
 from sitesweep.host.history import HistoryInstall
 from sitesweep.host.history_parse import HistoryPackage
@@ -123,4 +124,4 @@ def _finding(verdicts: List[HistoryVerdict]) -> Finding:
 def _iso(epoch: Optional[float]) -> str:
     if epoch is None:
         return "unknown (the history format has no time)"
-    return datetime.fromtimestamp(epoch, tz=timezone.utc).isoformat().replace("+00:00", "Z")
+    return timefmt.iso_utc(epoch)

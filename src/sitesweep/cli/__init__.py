@@ -45,6 +45,20 @@ def _stderr() -> Console:
     return stderr
 
 
+def _internal_error(exc: BaseException) -> int:
+    """An unexpected exception: the traceback to the log, one line to stderr, exit 2 (never 1)."""
+    log.debug("internal error", exc_info=exc)
+    text = f"{type(exc).__name__}: {exc}".encode("ascii", "backslashreplace").decode("ascii")
+    _stderr().print(
+        f"internal error (a bug in sitesweep, not a finding; -vv shows where): {text[:500]}",
+        style="bold red",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+    return ExitCode.ERROR
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the CLI and map every outcome to an :class:`ExitCode`."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -69,5 +83,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except OSError as exc:
         if exc.errno == errno.EPIPE:
             return ExitCode.ERROR
-        raise
+        return _internal_error(exc)
+    except Exception as exc:  # noqa: BLE001 - a crash is never "indicators found" (exit 1)
+        return _internal_error(exc)
     return int(rv) if isinstance(rv, int) else ExitCode.OK

@@ -19,6 +19,7 @@ from typing import (
     TypeVar,
 )
 
+from sitesweep import timefmt
 from sitesweep.model import Finding, Severity
 
 if TYPE_CHECKING:  # annotations only: the bundle custody (--version) need not import the engine
@@ -45,8 +46,7 @@ def iso_utc(epoch: Optional[float]) -> str:
     """Format epoch seconds as ISO 8601 UTC with a ``Z`` (empty string for ``None``)."""
     if epoch is None:
         return ""
-    stamp = datetime.fromtimestamp(epoch, tz=timezone.utc)
-    return stamp.isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return timefmt.iso_utc(epoch, "microseconds")
 
 
 def iso_dt(moment: datetime) -> str:

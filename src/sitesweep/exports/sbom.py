@@ -29,8 +29,14 @@ _NAMESPACE = uuid.UUID("6f1d8b52-6a51-4e3e-9a39-2f1c54c1b2a7")
 
 @lru_cache(maxsize=8192)  # the same releases recur in every environment
 def purl(name: str, version: str) -> str:
-    """``pkg:pypi/<name>@<version>``, percent-encoded as the purl spec asks."""
-    return f"pkg:pypi/{quote(name.lower(), safe='.-_~')}@{quote(version, safe='.-_~')}"
+    """``pkg:pypi/<name>@<version>``, percent-encoded as the purl spec asks.
+
+    A name or version taken from a non-UTF-8 directory name keeps its raw bytes, percent-encoded
+    (``caf\udce9`` -> ``caf%E9``): carried faithfully, with an explicit escape.
+    """
+    raw_name = name.lower().encode("utf-8", "surrogateescape")
+    raw_version = version.encode("utf-8", "surrogateescape")
+    return f"pkg:pypi/{quote(raw_name, safe='.-_~')}@{quote(raw_version, safe='.-_~')}"
 
 
 def serial_number(seed: str) -> str:

@@ -19,6 +19,7 @@ from sitesweep.host.identity import User
 from sitesweep.host.locations import confine, homes, lstat_quiet
 from sitesweep.hostfs import HostRoot
 from sitesweep.model import Gap, GapReason, HostPath
+from sitesweep.parsing import guarded
 
 AREA = "history"
 HISTORY_LIMIT = 16 << 20
@@ -74,7 +75,7 @@ def collect_history(
     for user, home in homes(users):
         for shell, relative in HISTORY_FILES:
             path = f"{home}/{relative}"
-            found += _read_one(root, user, shell, path, gaps)
+            found += guarded(AREA, path, gaps, [], _read_one, root, user, shell, path, gaps)
     return tuple(sorted(found, key=lambda h: (h.path, h.line))), tuple(gaps)
 
 

@@ -22,6 +22,7 @@ from sitesweep.host.persistence_catalogue import LINUX, Location, catalogue
 from sitesweep.host.persistence_parse import Parsed, parse
 from sitesweep.hostfs import FileInfo, HostRoot
 from sitesweep.model import Gap, GapReason, HostPath
+from sitesweep.parsing import guarded
 
 AREA = "persistence"
 READ_LIMIT = 1 << 20
@@ -208,7 +209,10 @@ class _Collector:
         except HostReadError as exc:
             self.gap(info.path, exc)
             return None, Parsed()
-        return hashlib.sha256(data).hexdigest(), parse(kind, data, info.path, self.names)
+        parsed = guarded(
+            AREA, info.path, self.gaps, Parsed(), parse, kind, data, info.path, self.names
+        )
+        return hashlib.sha256(data).hexdigest(), parsed
 
     def python_startups(self) -> None:
         """Record each ``PYTHONSTARTUP`` file a shell file points at (run by interactive Python)."""

@@ -13,6 +13,7 @@ from sitesweep.metadata.distinfo import read_distribution, read_record
 from sitesweep.metadata.model import Distribution, HostFile, PthFile, StartupHook
 from sitesweep.metadata.pth import parse_pth
 from sitesweep.model import Gap, HostPath
+from sitesweep.parsing import guarded
 
 __all__ = ["SiteInventory", "hash_file", "read_site"]
 
@@ -82,6 +83,18 @@ def _read_hook_entry(
         _read_hook(root, site, f"{path}/__init__.py", stem, inv)
 
 
+def _read_entry(
+    root: HostRoot, site: HostPath, entry: DirEntry[str], inv: SiteInventory, lazy: bool
+) -> None:
+    name = entry.name
+    if name.endswith((".dist-info", ".egg-info")):
+        inv.distributions.append(read_distribution(root, site, name, inv.gaps, not lazy))
+    elif name.endswith(".pth"):
+        _read_pth(root, site, f"{site.rstrip('/')}/{name}", inv)
+    elif name.partition(".")[0] in STARTUP_HOOK_NAMES:
+        _read_hook_entry(root, site, entry, inv)
+
+
 def read_site(
     root: HostRoot,
     site: HostPath,
@@ -109,17 +122,24 @@ def read_site(
         return inv
     base = site.rstrip("/")
     lazy = record_names is not None
-    for entry in entries:
-        name = entry.name
-        path = f"{base}/{name}"
-        if name.endswith((".dist-info", ".egg-info")):
-            inv.distributions.append(read_distribution(root, site, name, inv.gaps, not lazy))
-        elif name.endswith(".pth"):
-            _read_pth(root, site, path, inv)
-        elif name.partition(".")[0] in STARTUP_HOOK_NAMES:
-            _read_hook_entry(root, site, entry, inv)
+    for entry in entries:  # one guard per entry: a hostile one is a gap, never the end
+        guarded(
+            "inventory",
+            f"{base}/{entry.name}",
+            inv.gaps,
+            None,
+            _read_entry,
+            root,
+            site,
+            entry,
+            inv,
+            lazy,
+        )
     if record_names is not None and _needs_records(entries, inv.distributions, record_names):
-        inv.distributions = [read_record(root, d, inv.gaps) for d in inv.distributions]
+        inv.distributions = [
+            guarded("inventory", d.path, inv.gaps, d, read_record, root, d, inv.gaps)
+            for d in inv.distributions
+        ]
     for rel in sorted(site_paths):
         path = f"{base}/{rel}"
         try:

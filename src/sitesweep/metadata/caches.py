@@ -30,6 +30,7 @@ from sitesweep.metadata.archives import (
     sniff,
 )
 from sitesweep.model import Gap, GapReason, HostPath, StrEnum
+from sitesweep.parsing import guarded
 
 AREA = "caches"
 
@@ -138,14 +139,16 @@ class _CacheWalker:
             if self.entries > MAX_ENTRIES:
                 self.gap(top, GapReason.TOO_LARGE, f"more than {MAX_ENTRIES} entries; walk stopped")
                 return
-            unpacked = self._unpacked(directory, entries, top_level=depth == 0)
+            unpacked = guarded(
+                AREA, directory, self.gaps, False, self._unpacked, directory, entries, depth == 0
+            )
             for entry in entries:
                 path = f"{directory.rstrip('/')}/{entry.name}"
                 if entry.is_dir(follow_symlinks=False):
                     if not unpacked and depth < MAX_DEPTH:
                         stack.append((path, depth + 1))
                 elif entry.is_file(follow_symlinks=False):
-                    self._file(path, entry.name)
+                    guarded(AREA, path, self.gaps, None, self._file, path, entry.name)
 
     def _unpacked(
         self, directory: str, entries: Sequence[os.DirEntry[str]], top_level: bool

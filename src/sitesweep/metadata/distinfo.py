@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import json
 import re
 import sys
 from dataclasses import replace
@@ -17,6 +16,7 @@ from sitesweep.errors import HostReadError
 from sitesweep.hostfs import HostRoot
 from sitesweep.metadata.model import DistFormat, Distribution, RecordEntry
 from sitesweep.model import Gap, GapReason, HostPath
+from sitesweep.parsing import loads_json
 from sitesweep.redact import redact_url
 
 METADATA_LIMIT = 4 << 20
@@ -172,13 +172,16 @@ def _parse_metadata(text: Optional[str], dirname: str) -> Tuple[str, str, List[s
     return name, version, problems
 
 
-def _direct_url(text: Optional[str], problems: List[str]) -> Tuple[Optional[str], bool]:
+def _direct_url(
+    text: Optional[str], problems: List[str], path: str, gaps: List[Gap]
+) -> Tuple[Optional[str], bool]:
     if text is None:
         return None, False
     try:
-        data = json.loads(text)
-    except ValueError as exc:
+        data = loads_json(text)
+    except ValueError as exc:  # not JSON, or nested deeper than parsing.MAX_DEPTH
         problems.append(f"direct_url.json is not JSON: {exc}")
+        gaps.append(Gap("inventory", HostPath(path), GapReason.PARSE_ERROR, problems[-1]))
         return None, False
     if not isinstance(data, dict):
         problems.append("direct_url.json is not an object")
@@ -228,8 +231,9 @@ def read_distribution(
     editable = False
     if fmt is DistFormat.DIST_INFO:
         installer = (_optional_text(root, f"{path}/INSTALLER", SMALL_LIMIT, gaps) or "").strip()
+        url_path = f"{path}/direct_url.json"
         direct_url, editable = _direct_url(
-            _optional_text(root, f"{path}/direct_url.json", SMALL_LIMIT, gaps), problems
+            _optional_text(root, url_path, SMALL_LIMIT, gaps), problems, url_path, gaps
         )
     dist = Distribution(
         site_dir=site,

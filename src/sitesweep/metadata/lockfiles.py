@@ -9,9 +9,7 @@ becomes a gap.
 
 from __future__ import annotations
 
-import json
 import re
-import sys
 from dataclasses import dataclass
 from typing import Iterable, List, Optional, Tuple
 
@@ -20,12 +18,8 @@ from packaging.utils import canonicalize_name
 from sitesweep.errors import HostReadError
 from sitesweep.hostfs import HostRoot
 from sitesweep.model import Gap, GapReason, HostPath
+from sitesweep.parsing import guarded, loads_json, loads_toml
 from sitesweep.redact import redact_text
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.9 and 3.10 only
-    import tomli as tomllib
 
 AREA = "lockfiles"
 
@@ -113,8 +107,8 @@ def _pin(name: object, version: object, problems: List[str], where: str) -> Opti
 def parse_toml_lock(text: str, tool: str, problems: List[str]) -> List[LockPin]:
     """Parse uv.lock, poetry.lock, pdm.lock (``[[package]]``) or pylock.toml (``[[packages]]``)."""
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+        data = loads_toml(text)
+    except ValueError as exc:  # TOMLDecodeError, or nested deeper than parsing.MAX_DEPTH
         problems.append(f"TOML: {exc}")
         return []
     table = data.get(_TOML_TABLES[tool], [])
@@ -136,7 +130,7 @@ def parse_toml_lock(text: str, tool: str, problems: List[str]) -> List[LockPin]:
 def parse_pipfile_lock(text: str, problems: List[str]) -> List[LockPin]:
     """Parse Pipfile.lock (JSON: every section but ``_meta`` maps name -> {"version": "==x"})."""
     try:
-        data = json.loads(text)
+        data = loads_json(text)
     except ValueError as exc:
         problems.append(f"JSON: {exc}")
         return []
@@ -262,7 +256,10 @@ def read_lockfiles(root: HostRoot, paths: Iterable[str], gaps: List[Gap]) -> Tup
             gaps.append(Gap(AREA, HostPath(path), exc.reason, exc.detail))
             continue
         problems: List[str] = []
-        pins = parse_lockfile(text, tool, problems)
+        parsed = guarded(AREA, path, gaps, None, parse_lockfile, text, tool, problems)
+        if parsed is None:
+            continue
+        pins = parsed
         if problems and not pins:
             gaps.append(Gap(AREA, HostPath(path), GapReason.PARSE_ERROR, problems[0]))
         found.append(LockFile(HostPath(path), tool, tuple(pins), tuple(problems[:MAX_PROBLEMS])))
