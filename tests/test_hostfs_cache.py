@@ -1,70 +1,84 @@
-"""HostRoot remembers resolved directories: the answers stay those of a full resolution."""
+"""The door remembers resolved directories as descriptors: answers stay those of a resolution
+from the root, and the number kept open is bounded."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import List
 
 import pytest
 
 from builders import FakeRoot
+from sitesweep.door import directory
 from sitesweep.errors import HostReadError
 from sitesweep.hostfs import HostRoot
-from sitesweep.model import GapReason
+from sitesweep.model import GapReason, HostPath
 
-QUERIES = (
-    "/srv/app/lib/mod.py",
-    "/srv/app/lib/missing.py",
-    "/srv/link-abs/mod.py",
-    "/srv/link-rel/mod.py",
-    "/srv/link-abs/../app/lib/mod.py",
-    "/srv/app/lib/../lib/mod.py",
-    "/srv/app/lib/file-link",
-    "/srv/app/lib/escape",
-    "/srv/up/etc/passwd",
-    "/srv/nowhere/a/b",
-    "/srv/app/lib/mod.py/under-a-file",
-    "/srv/app/lib/.",
-    "/srv/app/lib/..",
-    "/srv//app///lib/mod.py",
-    "/",
-    "/srv",
-)
+EXPECTED = {
+    "/srv/app/lib/mod.py": "/srv/app/lib/mod.py",
+    "/srv/app/lib/missing.py": "/srv/app/lib/missing.py",
+    "/srv/link-abs/mod.py": "/srv/app/lib/mod.py",
+    "/srv/link-rel/mod.py": "/srv/app/lib/mod.py",
+    "/srv/link-abs/../app/lib/mod.py": "/srv/app/app/lib/mod.py",
+    "/srv/app/lib/../lib/mod.py": "/srv/app/lib/mod.py",
+    "/srv/app/lib/file-link": "/srv/app/lib/mod.py",
+    "/srv/app/lib/escape": "/etc/passwd",
+    "/srv/up/etc/passwd": "/etc/passwd",
+    "/srv/nowhere/a/b": "/srv/nowhere/a/b",
+    "/srv/app/lib/mod.py/under-a-file": "/srv/app/lib/mod.py/under-a-file",
+    "/srv/app/lib/.": "/srv/app/lib",
+    "/srv/app/lib/..": "/srv/app",
+    "/srv//app///lib/mod.py": "/srv/app/lib/mod.py",
+    "/": "/",
+    "/srv": "/srv",
+}
 
 
-def test_cached_resolution_equals_full_resolution(linked: FakeRoot) -> None:
+@pytest.mark.parametrize("openat2", [True, False], ids=["openat2", "per-component"])
+def test_resolution_stays_in_the_root_cached_or_not(
+    linked: FakeRoot, openat2: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     root = HostRoot(linked.path)
-    # Twice: the second round answers from the remembered directories.
-    for _ in range(2):
-        for query in QUERIES:
-            assert str(root.resolve(query)) == root._resolve_full(query), query
+    if not openat2:
+        monkeypatch.setattr(root._door, "uses_openat2", False)
+    elif not root._door.uses_openat2:  # type: ignore[attr-defined]
+        pytest.skip("this kernel or sandbox has no openat2")
+    for _ in range(2):  # the second round goes through remembered directories
+        for query, want in EXPECTED.items():
+            assert root.resolve_host(query) == want, query
+            assert root.resolve(query) == root.real(want)
+        assert root.read_text("/srv/link-rel/mod.py", 100) == "x = 1\n"
+        assert root.read_text("/srv/up/srv/link-abs/mod.py", 100) == "x = 1\n"
+        assert (
+            root.read_bytes("/srv/up/etc/passwd", 1 << 20)
+            == linked.host("/etc/passwd").read_bytes()
+        )
 
 
-def test_links_stay_confined_to_the_root(linked: FakeRoot) -> None:
+@pytest.mark.parametrize("openat2", [True, False], ids=["openat2", "per-component"])
+def test_a_loop_is_an_error_through_a_cached_parent(
+    linked: FakeRoot, openat2: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     root = HostRoot(linked.path)
-    root.resolve("/srv/app/lib/mod.py")  # fills the cache with /srv/app/lib
-    assert root.resolve("/srv/app/lib/escape") == linked.path / "etc" / "passwd"
-    assert root.resolve("/srv/link-abs/mod.py") == linked.path / "srv/app/lib/mod.py"
-    assert root.read_text("/srv/link-rel/mod.py", 100) == "x = 1\n"
+    if not openat2:
+        monkeypatch.setattr(root._door, "uses_openat2", False)
+    root.read_text("/srv/app/lib/mod.py", 100)
+    for call in (root.resolve_host, lambda p: root.read_text(p, 100), root.lstat):
+        with pytest.raises(HostReadError) as caught:
+            call("/srv/loop-a/x")
+        assert caught.value.reason is GapReason.SYMLINK_LOOP
 
 
-def test_a_loop_is_still_an_error_through_a_cached_parent(linked: FakeRoot) -> None:
+def test_open_descriptors_are_bounded(linked: FakeRoot, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(directory, "DIR_CACHE_SIZE", 4)
     root = HostRoot(linked.path)
-    root.resolve("/srv/app/lib/mod.py")
-    with pytest.raises(HostReadError) as caught:
-        root.resolve("/srv/loop-a/x")
-    assert caught.value.reason is GapReason.SYMLINK_LOOP
-
-
-def test_the_cache_is_bounded(linked: FakeRoot, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("sitesweep.hostfs.DIR_CACHE_SIZE", 4)
-    root = HostRoot(linked.path)
-    seen: List[Path] = []
+    seen: List[HostPath] = []
     for i in range(10):
-        linked.add_file(f"/srv/d{i}/f", "")
-        seen.append(root.resolve(f"/srv/d{i}/f"))
-        assert len(root._dirs) <= 4
-    assert seen == [linked.path / f"srv/d{i}/f" for i in range(10)]
+        linked.add_file(f"/srv/d{i}/f", f"{i}")
+        assert root.read_text(f"/srv/d{i}/f", 10) == f"{i}"
+        seen.append(root.resolve_host(f"/srv/d{i}/f"))
+        assert len(root._door._cache) <= 4  # type: ignore[attr-defined]
+    assert seen == [f"/srv/d{i}/f" for i in range(10)]
+    root.close()
 
 
 def test_a_deep_path_resolves_without_deep_recursion(linked: FakeRoot) -> None:
@@ -72,4 +86,4 @@ def test_a_deep_path_resolves_without_deep_recursion(linked: FakeRoot) -> None:
     linked.add_file(deep.replace("/srv/link-rel/", "/srv/app/lib/"), "y = 2\n")
     root = HostRoot(linked.path)
     assert root.read_text(deep, 100) == "y = 2\n"
-    assert str(root.resolve(deep)) == root._resolve_full(deep)
+    assert root.resolve_host(deep) == deep.replace("/srv/link-rel/", "/srv/app/lib/")

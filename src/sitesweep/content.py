@@ -61,10 +61,10 @@ class HostContent:
         (``/etc/shadow``); its target is neither matched nor copied into a bundle. Symlinks in
         parent directories are resolved inside the root, as everywhere else.
         """
-        with self.root.open_nofollow(host_path) as fd:
-            if fd.size > limit:
+        with self.root.open_nofollow(host_path) as fh:
+            if fh.size > limit:
                 raise HostReadError(host_path, GapReason.TOO_LARGE, f"larger than {limit} bytes")
-            return read_to_end(host_path, fd.fileno(), limit, fd.size)
+            return read_to_end(host_path, fh, limit, fh.size)
 
 
 @dataclass(frozen=True)

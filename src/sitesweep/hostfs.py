@@ -1,43 +1,48 @@
 """The only door to the scanned filesystem.
 
-:class:`HostRoot` maps host paths (as the scanned system sees them) to real paths on the scanning
-machine and back, resolves symlinks *inside* the root (an absolute link in a mounted image points
-into the image, never at the analyst's own ``/etc``), and reads files safely: regular files only,
-never a FIFO or a device, ``O_NOFOLLOW`` + ``O_NONBLOCK``, bounded sizes, and ``O_NOATIME`` where
-allowed so reading evidence does not change its access time.
+:class:`HostRoot` answers in host terms (paths as the scanned system sees them) through one
+backend (:class:`~sitesweep.door.base.Door`): a directory tree (the live ``/`` or a mounted image
+under ``--root``, :class:`~sitesweep.door.directory.DirectoryDoor`) or an image read where it lies.
+Symlinks resolve *inside* the root (an absolute link in a mounted image points into the image,
+never at the analyst's own ``/etc``), every directory is reached through descriptors from the root
+(a directory swapped for a link during the scan is not followed), and files are read safely:
+regular files only, never a FIFO or a device, ``O_NOFOLLOW`` + ``O_NONBLOCK``, ``fstat`` checked
+against the ``lstat`` taken before opening, bounded sizes, and ``O_NOATIME`` where allowed so
+reading evidence does not change its access time.
 """
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import os
 import stat
-from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Optional, Tuple, Union
+from typing import Callable, List, Optional, Union
 
+from sitesweep.door.base import (
+    MAX_SYMLINK_HOPS,
+    Door,
+    HostEntry,
+    OpenFile,
+    gap_reason_for,
+    host_error,
+)
+from sitesweep.door.directory import DirectoryDoor
 from sitesweep.errors import HostReadError, RootError
 from sitesweep.model import GapReason, HostPath
 
-MAX_SYMLINK_HOPS = 40
-"""Same bound as the Linux kernel: more hops means a loop."""
-DIR_CACHE_SIZE = 1 << 16
-"""Resolved directories remembered by one :class:`HostRoot` (the cache is emptied when full)."""
-_CACHED_DEPTH = 64
-"""Parent directories resolved through the cache, recursively; deeper ones resolve in full."""
+__all__ = [
+    "MAX_SYMLINK_HOPS",
+    "Digest",
+    "FileInfo",
+    "HostEntry",
+    "HostRoot",
+    "Opened",
+    "gap_reason_for",
+    "read_to_end",
+]
 
-_OPEN_FLAGS = (
-    os.O_RDONLY
-    | getattr(os, "O_NONBLOCK", 0)
-    | getattr(os, "O_NOFOLLOW", 0)
-    | getattr(os, "O_CLOEXEC", 0)
-    | getattr(os, "O_NOCTTY", 0)
-)
-_O_NOATIME = getattr(os, "O_NOATIME", 0)
-_Lstat = Union[os.stat_result, OSError, None]
-"""An ``lstat`` taken while resolving: its result, the error it raised, or none taken."""
 _CHUNK = 1 << 20
 
 
@@ -67,45 +72,60 @@ class Digest:
     size: int
 
 
-def gap_reason_for(exc: OSError) -> GapReason:
-    """Map an OS error to the coverage-gap reason a responder reads."""
-    if isinstance(exc, PermissionError):
-        return GapReason.PERMISSION_DENIED
-    if isinstance(exc, (FileNotFoundError, NotADirectoryError)):
-        return GapReason.VANISHED
-    if exc.errno == errno.ELOOP:
-        return GapReason.SYMLINK_LOOP
-    return GapReason.OS_ERROR
-
-
 class HostRoot:
-    """A scanned filesystem: the live ``/`` or a directory holding a host's tree.
+    """A scanned filesystem: the live ``/``, a directory holding a host's tree, or an image.
 
     Args:
         root: the directory that stands for the host's ``/``; ``None`` means the live system.
+        door: another backend (an image) instead of a directory; ``root`` then names the image
+            file for messages.
     """
 
-    def __init__(self, root: Optional[Path] = None) -> None:
-        self.is_live = root is None or os.path.realpath(root) == "/"
-        real = Path("/") if root is None else Path(os.path.realpath(root))
-        if not real.is_dir():
-            raise RootError(f"scan root {root} is not a directory")
-        self.root = real
-        self._prefix = "" if self.is_live else str(real)
-        self._dirs: Dict[str, str] = {}
+    def __init__(self, root: Optional[Path] = None, door: Optional[Door] = None) -> None:
+        self._prefix: Optional[str]
+        if door is not None:
+            self.root = Path(root or "/")
+            self._prefix = None
+            self._door = door
+        else:
+            real = "/" if root is None else os.path.realpath(root)
+            if not os.path.isdir(real):
+                raise RootError(f"scan root {root} is not a directory")
+            self.root = Path(real)
+            self._prefix = "" if real == "/" else real
+            try:
+                self._door = DirectoryDoor(real)
+            except OSError as exc:
+                raise RootError(f"scan root {root} cannot be opened: {exc.strerror}") from exc
+        self.is_live = self._door.is_live
+
+    def close(self) -> None:
+        """Release what the door holds open (also done when the object is collected)."""
+        self._door.close()
 
     # -- path mapping -------------------------------------------------------------------------
 
     def real(self, host: str) -> Path:
-        """Return the real path for a host path, without resolving any symlink."""
-        return Path(self._real(host))
+        """Return the real path for a host path, without resolving any symlink.
 
-    def _real(self, host: str) -> str:
-        return self._prefix + "/" + host.lstrip("/") if self._prefix else host
+        Only a directory root has real paths; never open one (read through the door).
+
+        Raises:
+            ValueError: the root is not a directory on this machine.
+        """
+        if self._prefix is None:
+            raise ValueError(f"{self.root} is not a directory: its files have no real path")
+        return Path(self._prefix + "/" + host.lstrip("/") if self._prefix else host)
 
     def host(self, real: Union[str, Path]) -> HostPath:
-        """Return the host path for a real path under the root."""
+        """Return the host path for a real path under a directory root.
+
+        Raises:
+            ValueError: ``real`` is outside the root (or the root is not a directory).
+        """
         text = os.fspath(real)
+        if self._prefix is None:
+            raise ValueError(f"{text} is outside the scanned image {self.root}")
         if not self._prefix:
             return HostPath(text)
         if text == self._prefix:
@@ -114,118 +134,62 @@ class HostRoot:
             raise ValueError(f"{text} is outside the scan root {self._prefix}")
         return HostPath(text[len(self._prefix) :])
 
-    def resolve(self, host: str) -> Path:
-        """Resolve symlinks in ``host`` as the scanned host would, confined to the root.
+    def resolve_host(self, host: str) -> HostPath:
+        """Resolve every symlink in ``host`` as the scanned host would, confined to the root.
 
-        Resolution is compositional (``a/b/c`` resolves as ``resolve(a/b)`` joined with ``c``),
-        so the resolved parent directory is remembered for the life of this object (at most
-        :data:`DIR_CACHE_SIZE` of them): reading the many files of one directory costs one
-        ``lstat`` each instead of one per path component. A scan is one pass over a tree it
-        does not change; a directory swapped for a symlink during the scan is the same race as
-        between resolving and opening, which ``O_NOFOLLOW`` and the regular-file checks bound.
+        A missing tail is kept as given (``/srv/nowhere/a`` stays that).
 
         Raises:
             HostReadError: on a symlink loop (more than :data:`MAX_SYMLINK_HOPS` links).
         """
-        return Path(self._resolve_cached(host, 0))
+        return self._door.resolve(host)
 
-    def _resolve_cached(self, host: str, depth: int) -> str:
-        return self._resolve_stat(host, depth)[0]
-
-    def _resolve_stat(self, host: str, depth: int) -> Tuple[str, _Lstat]:
-        """Resolve as :meth:`resolve` does; also return the ``lstat`` of the result (or the
-        error it raised) when it was taken."""
-        head, _, tail = host.rstrip("/").rpartition("/")
-        if tail in ("", ".", "..") or depth > _CACHED_DEPTH:
-            return self._resolve_full(host), None
-        parent = self._dirs.get(head)
-        if parent is None:
-            parent = self._resolve_cached(head, depth + 1) if head else self._resolve_full("/")
-            if len(self._dirs) >= DIR_CACHE_SIZE:
-                self._dirs.clear()
-            self._dirs[head] = parent
-        candidate = os.path.join(parent, tail)
-        try:
-            st = os.lstat(candidate)
-        except OSError as exc:
-            return candidate, exc
-        if stat.S_ISLNK(st.st_mode):
-            return self._resolve_full(host), None
-        return candidate, st
-
-    def _resolve_full(self, host: str) -> str:
-        """Resolve every component of ``host`` (no cache); see :meth:`resolve`."""
-        if self.is_live:
-            return os.path.realpath(host)
-        pending = deque(p for p in host.split("/") if p)
-        base = self._prefix
-        parts: list[str] = []
-        hops = 0
-        while pending:
-            part = pending.popleft()
-            if part == ".":
-                continue
-            if part == "..":
-                if parts:
-                    parts.pop()
-                continue
-            candidate = "/".join((base, *parts, part))
-            try:
-                is_link = stat.S_ISLNK(os.lstat(candidate).st_mode)
-            except OSError:
-                parts.append(part)
-                parts.extend(pending)
-                break
-            if not is_link:
-                parts.append(part)
-                continue
-            hops += 1
-            if hops > MAX_SYMLINK_HOPS:
-                raise HostReadError(host, GapReason.SYMLINK_LOOP, "too many levels of symlinks")
-            target = os.readlink(candidate)
-            if target.startswith("/"):
-                parts = []
-            pending.extendleft(reversed([p for p in target.split("/") if p]))
-        return "/".join((base, *parts)) if parts else base
+    def resolve(self, host: str) -> Path:
+        """:meth:`resolve_host` as a real path (a directory root only; prefer ``resolve_host``)."""
+        return self.real(self._door.resolve(host))
 
     # -- metadata -----------------------------------------------------------------------------
 
     def lstat(self, host: str) -> FileInfo:
-        """Return ``lstat`` facts for a host path (the link itself if it is a symlink)."""
-        try:
-            st = os.lstat(self._real(host))
-        except OSError as exc:
-            raise HostReadError(host, gap_reason_for(exc), exc.strerror or str(exc)) from exc
-        return _info(HostPath(host), st)
+        """Return ``lstat`` facts for a host path (the link itself if it is a symlink).
+
+        Parent directories resolve inside the root: a parent that is a link to the analyst's
+        own directories is never followed there.
+        """
+        return _info(HostPath(host), self._door.lstat(host))
+
+    def stat_result(self, host: str) -> os.stat_result:
+        """The raw ``lstat`` of a host path (device and inode included), as :meth:`lstat`."""
+        return self._door.lstat(host)
 
     def readlink(self, host: str) -> str:
         """Return a symlink's target as stored (host terms; never resolved on this machine)."""
-        try:
-            return os.readlink(self._real(host))
-        except OSError as exc:
-            raise HostReadError(host, gap_reason_for(exc), exc.strerror or str(exc)) from exc
+        return self._door.readlink(host)
 
-    def listdir(self, host: str) -> list[os.DirEntry[str]]:
-        """List a directory's entries (not following a symlinked directory)."""
-        real = self._real(host)
-        try:
-            if stat.S_ISLNK(os.lstat(real).st_mode):
-                raise HostReadError(host, GapReason.SPECIAL_FILE, "directory is a symlink")
-            with os.scandir(real) as it:
-                return sorted(it, key=lambda e: e.name)
-        except OSError as exc:
-            raise HostReadError(host, gap_reason_for(exc), exc.strerror or str(exc)) from exc
+    def listdir(self, host: str) -> List[HostEntry]:
+        """List a directory's entries, sorted by name; a final symlink resolves inside the root.
+
+        Entries are typed when listed and never followed (``entry.is_dir()`` is false for a
+        link to a directory).
+        """
+        return sorted(self._door.scandir(host, True), key=lambda e: e.name)
+
+    def scandir(self, host: str, inode: int = 0) -> List[HostEntry]:
+        """List a directory the walk found (unsorted), refusing it if it is now a symlink or not
+        the directory listed with ``inode``; its children then resolve through it."""
+        return self._door.scandir(host, False, inode)
 
     # -- content ------------------------------------------------------------------------------
 
     def read_bytes(self, host: str, limit: int) -> bytes:
-        """Read a whole regular file of at most ``limit`` bytes.
+        """Read a whole regular file of at most ``limit`` bytes (a final link resolves inside
+        the root).
 
         Raises:
             HostReadError: the file is not regular, larger than ``limit``, unreadable or gone.
         """
-        with self._open(host) as fd:
-            return read_to_end(host, fd.fileno(), limit, fd.size)
+        with self._open(host, True) as fh:
+            return read_to_end(host, fh, limit, fh.size)
 
     def read_text(self, host: str, limit: int) -> str:
         """Read a regular file as UTF-8 text; undecodable bytes are kept as surrogate escapes."""
@@ -235,101 +199,67 @@ class HostRoot:
         """Stream a regular file of at most ``limit`` bytes through SHA-256."""
         sha = hashlib.sha256()
         total = 0
-        with self._open(host) as fd:
-            want = min(fd.size + 1, _CHUNK)  # see read_bytes: one call for a small file
+        with self._open(host, True) as fh:
+            want = min(fh.size + 1, _CHUNK)  # see read_to_end: one call for a small file
             while True:
-                chunk = _read(host, fd.fileno(), want)
+                chunk = fh.read(want)
                 if not chunk:
                     break
                 total += len(chunk)
                 if total > limit:
                     raise HostReadError(host, GapReason.TOO_LARGE, f"larger than {limit} bytes")
                 sha.update(chunk)
-                if len(chunk) < want and total == fd.size:
+                if len(chunk) < want and total == fh.size:
                     break
                 want = _CHUNK
         return Digest(sha.hexdigest(), total)
 
-    def open_nofollow(self, host: str) -> _Fd:
+    def open_nofollow(self, host: str) -> Opened:
         """Open a regular file for reading without following its final symlink.
 
-        Parent directories resolve inside the root (cached, as for :meth:`resolve`); the last
-        component is taken as it is: one ``lstat`` refuses a symlink or a special file before
-        any ``open`` (``O_NOFOLLOW``), and ``fstat`` checks what was opened. Use the result in a
-        ``with`` block (it closes the descriptor); its ``size`` is the size ``fstat`` gave.
+        Parent directories resolve inside the root; the last component is taken as it is: a
+        symlink or a special file is refused before any ``open`` (``O_NOFOLLOW``), and
+        ``fstat`` checks that what was opened is what ``lstat`` saw. Use the result in a
+        ``with`` block (it closes the file); its ``size`` is the size when it was opened.
 
         Raises:
             HostReadError: a symlink or not a regular file (``SPECIAL_FILE``), unreadable or gone.
         """
+        return self._open(host, False)
+
+    def _open(self, host: str, follow: bool) -> Opened:
+        return Opened(host, self._door.open(host, follow))
+
+
+class Opened:
+    """An open host file, closed on exit from a ``with`` block."""
+
+    def __init__(self, host: str, file: OpenFile) -> None:
+        self.host = host
+        self._file = file
+        self.size = file.size
+        """The size the file had when it was opened."""
+
+    def read(self, size: int) -> bytes:
+        """Read up to ``size`` bytes.
+
+        Raises:
+            HostReadError: the read failed.
+        """
         try:
-            real = self._nofollow_path(host)
-            st = os.lstat(real)
-        except HostReadError as exc:  # a loop in a parent: name the file asked for
-            raise HostReadError(host, exc.reason, exc.detail) from exc
+            return self._file.read(size)
         except OSError as exc:
-            raise HostReadError(host, gap_reason_for(exc), exc.strerror or str(exc)) from exc
-        if stat.S_ISLNK(st.st_mode):
-            raise HostReadError(host, GapReason.SPECIAL_FILE, "symbolic link: not followed")
-        return _open_regular(host, real, st)
+            raise host_error(self.host, exc) from exc
 
-    def _nofollow_path(self, host: str) -> str:
-        """Return the real path of ``host`` with its parent resolved and its last part as is."""
-        head, _, tail = host.rpartition("/")
-        if tail in ("", ".", ".."):  # names a directory: the trailing "/" keeps it one
-            return self._resolve_full(host) + "/"
-        parent = self._dirs.get(head)
-        if parent is None:
-            parent = self._resolve_cached(head, 1) if head else self._resolve_full("/")
-            if len(self._dirs) >= DIR_CACHE_SIZE:
-                self._dirs.clear()
-            self._dirs[head] = parent
-        return parent + tail if parent.endswith("/") else f"{parent}/{tail}"
-
-    def _open(self, host: str) -> _Fd:
-        real, taken = self._resolve_stat(host, 0)
-        try:
-            if isinstance(taken, OSError):
-                raise taken
-            st = taken or os.lstat(real)
-        except OSError as exc:
-            raise HostReadError(host, gap_reason_for(exc), exc.strerror or str(exc)) from exc
-        if stat.S_ISLNK(st.st_mode):
-            raise HostReadError(host, GapReason.SYMLINK_LOOP, "symlink cannot be resolved")
-        return _open_regular(host, real, st)
-
-
-class _Fd:
-    """A file descriptor closed on exit from a ``with`` block."""
-
-    def __init__(self, fd: int, size: int) -> None:
-        self._fd = fd
-        self.size = size
-        """The size ``fstat`` gave when the file was opened."""
-
-    def fileno(self) -> int:
-        return self._fd
-
-    def __enter__(self) -> _Fd:
+    def __enter__(self) -> Opened:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        os.close(self._fd)
+        self._file.close()
 
 
-def _open_regular(host: str, real: str, st: os.stat_result) -> _Fd:
-    """Open ``real`` if ``st`` (its ``lstat``) says it is a regular file, and check it still is."""
-    if not stat.S_ISREG(st.st_mode):
-        raise HostReadError(host, GapReason.SPECIAL_FILE, f"not a regular file ({_kind(st)})")
-    fd = _open_fd(host, real)
-    after = os.fstat(fd)
-    if not stat.S_ISREG(after.st_mode):
-        os.close(fd)
-        raise HostReadError(host, GapReason.SPECIAL_FILE, "changed into a special file")
-    return _Fd(fd, after.st_size)
-
-
-def read_to_end(host: str, fd: int, limit: int, size: int) -> bytes:
-    """Read ``fd`` to its end, expecting ``size`` bytes (its ``fstat``); refuse over ``limit``.
+def read_to_end(host: str, fh: Union[int, Opened], limit: int, size: int) -> bytes:
+    """Read ``fh`` (an open host file or a descriptor) to its end, expecting ``size`` bytes.
 
     The first read asks for one byte more than ``size``: a short read that ends where ``size``
     said is the end, so an unchanged file takes one read call, not two. A file that grew is read
@@ -339,11 +269,12 @@ def read_to_end(host: str, fd: int, limit: int, size: int) -> bytes:
     Raises:
         HostReadError: more than ``limit`` bytes (``TOO_LARGE``), or a read failed.
     """
+    read = fh.read if isinstance(fh, Opened) else _fd_reader(host, fh)
     chunks: list[bytes] = []
     total = 0
     want = min(size, limit) + 1
     while True:
-        chunk = _read(host, fd, want)
+        chunk = read(want)
         if not chunk:
             break
         chunks.append(chunk)
@@ -356,39 +287,15 @@ def read_to_end(host: str, fd: int, limit: int, size: int) -> bytes:
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
-def _open_fd(host: str, real: str) -> int:
-    try:
+def _fd_reader(host: str, fd: int) -> Callable[[int], bytes]:
+    def read(size: int) -> bytes:
         try:
-            return os.open(real, _OPEN_FLAGS | _O_NOATIME)
-        except PermissionError:
-            if not _O_NOATIME:
-                raise
-            # O_NOATIME needs ownership or CAP_FOWNER; retry without it.
-            return os.open(real, _OPEN_FLAGS)
-    except OSError as exc:
-        raise HostReadError(host, gap_reason_for(exc), exc.strerror or str(exc)) from exc
+            return os.read(fd, size)
+        except OSError as exc:
+            raise host_error(host, exc) from exc
 
-
-def _read(host: str, fd: int, size: int) -> bytes:
-    try:
-        return os.read(fd, size)
-    except OSError as exc:
-        raise HostReadError(host, gap_reason_for(exc), exc.strerror or str(exc)) from exc
+    return read
 
 
 def _info(path: HostPath, st: os.stat_result) -> FileInfo:
     return FileInfo(path, st.st_size, st.st_mode, st.st_uid, st.st_gid, st.st_mtime, st.st_ctime)
-
-
-def _kind(st: os.stat_result) -> str:
-    mode = st.st_mode
-    for test, name in (
-        (stat.S_ISFIFO, "FIFO"),
-        (stat.S_ISSOCK, "socket"),
-        (stat.S_ISCHR, "character device"),
-        (stat.S_ISBLK, "block device"),
-        (stat.S_ISDIR, "directory"),
-    ):
-        if test(mode):
-            return name
-    return "special file"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Optional, Sequence, Tuple
+from dataclasses import dataclass, replace
+from typing import Mapping, Optional, Sequence, Tuple
 
 from sitesweep.discovery.classify import classify
 from sitesweep.discovery.model import EnvKind, FsPolicy, PythonEnv
@@ -38,6 +38,8 @@ def discover(
     envs, gaps = classify(
         root, result.site_dirs, result.venv_prefixes, result.conda_prefixes, names, homes
     )
+    if result.linked_sites:
+        envs = [_name_links(env, result.linked_sites) for env in envs]
     return Discovery(
         environments=tuple(envs),
         named_files=tuple(sorted(result.named_files)),
@@ -46,3 +48,11 @@ def discover(
         files_seen=result.files,
         lockfiles=tuple(sorted(result.lockfiles)),
     )
+
+
+def _name_links(env: PythonEnv, links: Mapping[HostPath, HostPath]) -> PythonEnv:
+    """Say in an environment's detail which of its site dirs is a symlink, and to where."""
+    notes = [f"{s} is a symbolic link to {links[s]}" for s in env.site_dirs if s in links]
+    if not notes:
+        return env
+    return replace(env, detail="; ".join(filter(None, (env.detail, *notes))))

@@ -1,19 +1,23 @@
 """One walk of the host's tree that notes everything discovery and the file checks need.
 
-The walk is iterative (no recursion limit), never follows a symlink (a linked directory is reached
-by its real path, or lies outside the root), prunes pseudo filesystems, never opens a file, and
+The walk goes through the host door (directory descriptors from the root, or an image backend),
+never through a real path. It is iterative (no recursion limit) and never follows a symlink (a
+linked directory is reached by its real path inside the root), except a ``site-packages`` or
+``dist-packages`` that is a link: Python follows it, so the walk records it as a site dir, named
+as a link, resolved inside the root. It prunes pseudo filesystems, never opens a file, and
 records every directory it could not enter as a coverage gap.
 """
 
 from __future__ import annotations
 
-import os
+import stat
 from dataclasses import dataclass, field
 from typing import Dict, FrozenSet, List, Optional, Tuple
 
 from sitesweep.discovery.model import FsPolicy
+from sitesweep.door.base import DIR, FILE, LINK
 from sitesweep.errors import HostReadError
-from sitesweep.hostfs import HostRoot, gap_reason_for
+from sitesweep.hostfs import HostRoot
 from sitesweep.model import Gap, GapReason, HostPath
 from sitesweep.progress import NullProgress, Progress
 
@@ -54,6 +58,8 @@ class WalkResult:
     files: int = 0
     lockfiles: List[HostPath] = field(default_factory=list)
     pruned: Dict[str, int] = field(default_factory=dict)
+    linked_sites: Dict[HostPath, HostPath] = field(default_factory=dict)
+    """Site dirs that are symlinks (the path walked -> the directory it resolves to)."""
 
 
 @dataclass(frozen=True)
@@ -99,9 +105,9 @@ class _Walker:
         self.spec = spec
         self.progress = progress
         self.result = WalkResult()
-        self.skip = frozenset(str(root.real(p)) for p in (*PRUNED, *spec.exclude))
+        self.skip = frozenset(_normal(p) for p in (*PRUNED, *spec.exclude))
         self.mounts = read_mounts() if root.is_live and spec.fs_policy is FsPolicy.LOCAL else {}
-        self.root_dev = os.lstat(root.root).st_dev
+        self.root_dev = root.stat_result("/").st_dev
         self.prune_names = frozenset(p for p in spec.prune if "/" not in p)
         self.prune_pairs = frozenset(p for p in spec.prune if "/" in p)
         self.noted = frozenset({"pyvenv.cfg", *spec.names, *spec.lockfile_names})
@@ -110,20 +116,21 @@ class _Walker:
         )
 
     def run(self) -> WalkResult:
-        stack = [str(self.root.root)]
+        stack: List[Tuple[str, int]] = [("/", 0)]
         while stack:
-            self._visit(stack.pop(), stack)
+            directory, inode = stack.pop()
+            self._visit(directory, inode, stack)
         for pattern, count in sorted(self.result.pruned.items()):
             if pattern not in DEFAULT_PRUNE:
                 detail = f"{count} directories matching {pattern!r} not walked (pruned)"
                 self.result.gaps.append(Gap("discovery", None, GapReason.PRUNED, detail))
         return self.result
 
-    def _gap(self, real: str, reason: GapReason, detail: str) -> None:
-        self.result.gaps.append(Gap("discovery", self.root.host(real), reason, detail))
+    def _gap(self, host: str, reason: GapReason, detail: str) -> None:
+        self.result.gaps.append(Gap("discovery", HostPath(host), reason, detail))
 
-    def _visit(self, directory: str, stack: List[str]) -> None:
-        """List one directory: note what matters, push the directories to enter.
+    def _visit(self, directory: str, inode: int, stack: List[Tuple[str, int]]) -> None:
+        """List one directory through the door: note what matters, push the directories to enter.
 
         The hot loop of a scan (every entry of the tree passes here once), so it is written for
         speed: files first (they outnumber directories), one set lookup per file name, and the
@@ -134,49 +141,45 @@ class _Walker:
         if result.dirs % _PROGRESS_EVERY == 0:
             self.progress.advance(result.dirs)
         try:
-            with os.scandir(directory) as it:
-                entries = list(it)
-        except OSError as exc:
-            self._gap(directory, gap_reason_for(exc), exc.strerror or str(exc))
+            entries = self.root.scandir(directory, inode)
+        except HostReadError as exc:
+            self._gap(directory, exc.reason, exc.detail)
             return
         noted = self.noted
         requirements = self.spec.requirements
         prune_names = self.prune_names
         pairs = self.prune_pairs
         parent_name = directory.rpartition("/")[2]
+        base = "" if directory == "/" else directory
         files = 0
-        for entry in entries:
-            try:
-                name = entry.name
-                if entry.is_file(follow_symlinks=False):
-                    files += 1
-                    if name in noted or (
-                        requirements and name[:12] == "requirements" and name[-4:] == ".txt"
-                    ):
-                        self._note_file(directory, entry)
-                elif entry.is_dir(follow_symlinks=False):
-                    if name in prune_names or (pairs and self._pruned(name, parent_name)):
-                        self._count_prune(name, parent_name)
-                    elif self._enter(entry):
-                        stack.append(entry.path)
-                elif entry.is_symlink():
-                    self._check_link(entry.path)
-            except OSError as exc:
-                self._gap(entry.path, gap_reason_for(exc), exc.strerror or str(exc))
+        for name, kind, child_inode in entries:
+            if kind == FILE:
+                files += 1
+                if name in noted or (
+                    requirements and name[:12] == "requirements" and name[-4:] == ".txt"
+                ):
+                    self._note_file(base, name)
+            elif kind == DIR:
+                if name in prune_names or (pairs and self._pruned(name, parent_name)):
+                    self._count_prune(name, parent_name)
+                elif self._enter(base + "/" + name, name):
+                    stack.append((base + "/" + name, child_inode))
+            elif kind == LINK:
+                self._check_link(base + "/" + name, name)
         result.files += files
 
-    def _note_file(self, directory: str, entry: os.DirEntry[str]) -> None:
+    def _note_file(self, base: str, name: str) -> None:
         """Note a file the walk looks out for (pyvenv.cfg, indicator names, lockfiles)."""
         result = self.result
-        name = entry.name
+        path = HostPath(base + "/" + name)
         if name == "pyvenv.cfg":
-            result.venv_prefixes.append(self.root.host(directory))
+            result.venv_prefixes.append(HostPath(base or "/"))
         if name in self.spec.names:
-            result.named_files.append(self.root.host(entry.path))
+            result.named_files.append(path)
         if name in self.spec.lockfile_names or (
             self.spec.requirements and name.startswith("requirements") and name.endswith(".txt")
         ):
-            result.lockfiles.append(self.root.host(entry.path))
+            result.lockfiles.append(path)
 
     def _pruned(self, name: str, parent_name: str) -> bool:
         """Return whether a directory matches a ``parent/name`` prune pattern."""
@@ -187,49 +190,76 @@ class _Walker:
         pattern = name if name in self.prune_names else f"{parent_name}/{name}"
         self.result.pruned[pattern] = self.result.pruned.get(pattern, 0) + 1
 
-    def _enter(self, entry: os.DirEntry[str]) -> bool:
-        path = entry.path
+    def _enter(self, path: str, name: str) -> bool:
         if path in self.skip:
             return False
-        if not self.cross_all and not self._crosses(entry):
+        if not self.cross_all and not self._crosses(path):
             return False
-        name = entry.name
         if name in SITE_DIR_NAMES:
-            self.result.site_dirs.append(self.root.host(path))
+            self.result.site_dirs.append(HostPath(path))
         elif name == "conda-meta":
-            self.result.conda_prefixes.append(self.root.host(os.path.dirname(path)))
+            self.result.conda_prefixes.append(HostPath(path.rpartition("/")[0] or "/"))
         return True
 
-    def _crosses(self, entry: os.DirEntry[str]) -> bool:
+    def _crosses(self, path: str) -> bool:
         policy = self.spec.fs_policy
         if policy is FsPolicy.ALL:
             return True
         if policy is FsPolicy.LOCAL:
             if not self.mounts:  # under --root, or /proc/self/mounts unreadable
                 return True
-            fstype = self.mounts.get(self.root.host(entry.path))
+            fstype = self.mounts.get(path)
             if fstype is None or fstype in LOCAL_FS_TYPES:
                 return True
-            self._gap(entry.path, GapReason.NOT_CROSSED, f"{fstype} mount not entered")
+            self._gap(path, GapReason.NOT_CROSSED, f"{fstype} mount not entered")
             return False
-        if entry.stat(follow_symlinks=False).st_dev == self.root_dev:
-            return True
-        self._gap(entry.path, GapReason.NOT_CROSSED, "other filesystem not entered")
+        try:
+            if self.root.stat_result(path).st_dev == self.root_dev:
+                return True
+        except HostReadError as exc:
+            self._gap(path, exc.reason, exc.detail)
+            return False
+        self._gap(path, GapReason.NOT_CROSSED, "other filesystem not entered")
         return False
 
-    def _check_link(self, real: str) -> None:
-        """Record a symlink that can never resolve (a loop); other links are not followed."""
-        host = self.root.host(real)
+    def _check_link(self, path: str, name: str) -> None:
+        """Resolve a symlink inside the root: a loop is a gap; a linked site dir is followed.
+
+        Other links are not followed: what they point at is walked where it lies.
+        """
         try:
-            target = self.root.resolve(host)
-            if self.root.is_live:
-                os.stat(target)
+            target = self.root.resolve_host(path)
         except HostReadError as exc:
-            self._gap(real, exc.reason, exc.detail)
-        except OSError as exc:
-            reason = gap_reason_for(exc)
-            if reason is GapReason.SYMLINK_LOOP:
-                self._gap(real, reason, exc.strerror or str(exc))
+            self._gap(path, exc.reason, exc.detail)
+            return
+        if name in SITE_DIR_NAMES:
+            self._linked_site(path, target)
+
+    def _linked_site(self, path: str, target: HostPath) -> None:
+        """A ``site-packages`` that is a symlink: Python follows it, so the scan does too
+        (inside the root), and names the link; one that leads nowhere inside the root is a gap."""
+        try:
+            is_dir = stat.S_ISDIR(self.root.stat_result(target).st_mode)
+        except HostReadError:
+            is_dir = False
+        if is_dir:
+            self.result.site_dirs.append(HostPath(path))
+            self.result.linked_sites[HostPath(path)] = target
+            return
+        try:
+            stored = self.root.readlink(path)
+        except HostReadError:
+            stored = target
+        if self.root.is_live:
+            self._gap(path, GapReason.VANISHED, f"site dir links to {stored!r}: not a directory")
+        else:
+            detail = f"site dir links to {stored!r}, which is no directory inside the root"
+            self._gap(path, GapReason.OUTSIDE_ROOT, detail)
+
+
+def _normal(host: str) -> str:
+    """A host path with duplicate and trailing slashes removed (how the walk writes paths)."""
+    return "/" + "/".join(p for p in host.split("/") if p)
 
 
 def walk(root: HostRoot, spec: WalkSpec, progress: Optional[Progress] = None) -> WalkResult:

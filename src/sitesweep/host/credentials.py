@@ -89,7 +89,7 @@ class _Collector:
         kept = []
         for name, home in self.homes:
             try:
-                self.root.listdir(self.root.host(self.root.resolve(home)))
+                self.root.listdir(self.root.resolve_host(home))
             except HostReadError as exc:
                 self.gap(home, exc)
                 continue
@@ -110,7 +110,7 @@ class _Collector:
         any_match = _any_pattern(patterns)
         for top in tops:
             try:
-                real = self.root.host(self.root.resolve(top))
+                real = self.root.resolve_host(top)
             except HostReadError as exc:
                 self.gap(top, exc)
                 continue

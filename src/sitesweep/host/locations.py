@@ -50,7 +50,7 @@ def confine(root: HostRoot, path: str) -> HostPath:
         HostReadError: a symlink loop in the parent.
     """
     parent, _, name = path.rstrip("/").rpartition("/")
-    resolved = root.host(root.resolve(parent or "/"))
+    resolved = root.resolve_host(parent or "/")
     return HostPath(f"{resolved.rstrip('/')}/{name}")
 
 

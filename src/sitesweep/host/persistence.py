@@ -56,7 +56,7 @@ class _Collector:
         kept = []
         for name, home in self.homes:
             try:
-                self.root.listdir(self.root.host(self.root.resolve(home)))
+                self.root.listdir(self.root.resolve_host(home))
             except HostReadError as exc:
                 if exc.reason is not GapReason.VANISHED:
                     self.gap(home, exc)
@@ -106,7 +106,7 @@ class _Collector:
 
     def directory(self, loc: Location, scope: str, path: str, depth: int) -> None:
         try:
-            real = self.root.host(self.root.resolve(path))
+            real = self.root.resolve_host(path)
             if real in self.dirs_seen:
                 return
             self.dirs_seen.add(real)

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from os import DirEntry
 from typing import FrozenSet, List, Optional
 
 from sitesweep.errors import HostReadError
-from sitesweep.hostfs import HostRoot
+from sitesweep.hostfs import HostEntry, HostRoot
 from sitesweep.metadata.distinfo import read_distribution, read_record
 from sitesweep.metadata.model import Distribution, HostFile, PthFile, StartupHook
 from sitesweep.metadata.pth import parse_pth
@@ -71,9 +70,7 @@ def _read_hook(root: HostRoot, site: HostPath, path: str, name: str, inv: SiteIn
     inv.startup_hooks.append(StartupHook(site, name, file, text))
 
 
-def _read_hook_entry(
-    root: HostRoot, site: HostPath, entry: DirEntry[str], inv: SiteInventory
-) -> None:
+def _read_hook_entry(root: HostRoot, site: HostPath, entry: HostEntry, inv: SiteInventory) -> None:
     """Read ``sitecustomize.py``/``.pyc`` or a ``sitecustomize/`` package's ``__init__.py``."""
     stem, dot, ext = entry.name.partition(".")
     path = f"{site.rstrip('/')}/{entry.name}"
@@ -153,7 +150,7 @@ def read_site(
 
 
 def _needs_records(
-    entries: List[DirEntry[str]], dists: List[Distribution], names: FrozenSet[str]
+    entries: List[HostEntry], dists: List[Distribution], names: FrozenSet[str]
 ) -> bool:
     """Return whether a site dir holds a targeted distribution or top-level package."""
     return any(e.name in names for e in entries) or any(d.name in names for d in dists)

@@ -11,12 +11,11 @@ extracted; nothing in them is run.
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass
 from typing import Iterable, List, Optional, Sequence, Set, Tuple
 
 from sitesweep.errors import HostReadError
-from sitesweep.hostfs import HostRoot
+from sitesweep.hostfs import HostEntry, HostRoot
 from sitesweep.metadata.archives import (
     ArchiveError,
     NameVersion,
@@ -150,9 +149,7 @@ class _CacheWalker:
                 elif entry.is_file(follow_symlinks=False):
                     guarded(AREA, path, self.gaps, None, self._file, path, entry.name)
 
-    def _unpacked(
-        self, directory: str, entries: Sequence[os.DirEntry[str]], top_level: bool
-    ) -> bool:
+    def _unpacked(self, directory: str, entries: Sequence[HostEntry], top_level: bool) -> bool:
         """Record unpacked ``*.dist-info`` (and conda package) dirs; return whether any was."""
         hit = False
         for entry in entries:
@@ -243,15 +240,11 @@ def cache_locations(
 def _confined(root: HostRoot, path: str, gaps: List[Gap]) -> Optional[HostPath]:
     """Resolve symlinks in a cache path inside the root; ``None`` when absent or not a dir."""
     try:
-        real = root.resolve(path)
-        host = root.host(real)
+        host = root.resolve_host(path)
         info = root.lstat(host)
     except HostReadError as exc:
         if exc.reason is not GapReason.VANISHED:
             gaps.append(Gap(AREA, HostPath(path), exc.reason, exc.detail))
-        return None
-    except ValueError:  # resolved outside the root (live scans only resolve inside "/")
-        gaps.append(Gap(AREA, HostPath(path), GapReason.OUTSIDE_ROOT, "resolves outside root"))
         return None
     return host if info.mode & 0o170000 == 0o040000 else None
 

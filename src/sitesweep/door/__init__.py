@@ -1,0 +1,1 @@
+"""Backends of the host door: what :class:`~sitesweep.hostfs.HostRoot` reads a host through."""
