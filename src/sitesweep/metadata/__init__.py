@@ -81,7 +81,7 @@ def _read_hook_entry(root: HostRoot, site: HostPath, entry: HostEntry, inv: Site
 
 
 def _read_entry(
-    root: HostRoot, site: HostPath, entry: DirEntry[str], inv: SiteInventory, lazy: bool
+    root: HostRoot, site: HostPath, entry: HostEntry, inv: SiteInventory, lazy: bool
 ) -> None:
     name = entry.name
     if name.endswith((".dist-info", ".egg-info")):
