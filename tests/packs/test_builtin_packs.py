@@ -18,6 +18,13 @@ SITE = "/home/alice/app/.venv/lib/python3.11/site-packages"
 # lists every version of the name).
 CASES = {
     "aiocpa-2024-11": ("aiocpa", "0.1.14", "0.1.12"),
+    "bittensor-wallet-2026-03": ("bittensor-wallet", "4.0.2", "4.0.1"),
+    "colorinal-2025-08": ("colorinal", "0.1.7", "0.1.6"),
+    "dydx-v4-client-2026-01": ("dydx-v4-client", "1.1.5.post1", "1.1.5"),
+    "guardrails-ai-2026-05": ("guardrails-ai", "0.10.1", "0.10.0"),
+    "hades-2026-06": ("uprobe", "0.1.3", "0.1.2"),
+    "karpatkey-2026-07": ("roles-royce", "2.1.1", None),
+    "mrmustard-2026-07": ("mrmustard", "0.7.4", "0.7.3"),
     "ctx-2022-05": ("ctx", "0.1.2-1", "0.1.2"),
     "durabletask-2026-05": ("durabletask", "1.4.2", "1.4.0"),
     "elementary-data-2026-04": ("elementary-data", "0.23.3", "0.23.2"),
@@ -68,6 +75,30 @@ def test_last_clean_version_gives_no_finding(tmp_path: Path, pack_id: str) -> No
     name, _, clean = CASES[pack_id]
     assert clean is not None
     assert _affected_rules(tmp_path / "host", name, clean) == ()
+
+
+# Artefacts the packs name from iocs.md 6 (host path, content): each alone is a critical finding of
+# its pack, with no affected release installed. The contents are inert stand-ins.
+ARTEFACTS = {
+    "hades-2026-06": ("/tmp/.bun_ran", b""),
+    "elementary-data-2026-04": ("/tmp/.trinny-security-update", b"1\n"),
+    "durabletask-2026-05": ("/home/alice/.local/bin/pgmonitor.py", b"# inert stand-in\n"),
+    "mrmustard-2026-07": (f"{SITE}/mmcompat.pth", b"# inert stand-in\n"),
+    "lightning-2026-04": (f"{SITE}/lightning/_runtime/router_runtime.js", b"// inert\n"),
+}
+
+
+@pytest.mark.parametrize("pack_id", sorted(ARTEFACTS))
+def test_published_artefact_alone_is_found(tmp_path: Path, pack_id: str) -> None:
+    path, content = ARTEFACTS[pack_id]
+    fake = FakeRoot(tmp_path / "host")
+    fake.add_passwd([("alice", 1000, "/home/alice")])
+    fake.add_venv("/home/alice/app/.venv")
+    fake.add_file(path, content)
+    result = run_scan(ScanOptions(root=fake.path, output=None, strict=True)).result
+    assert not fake.marker.exists()
+    found = [(f.severity, f.paths) for f in result.findings if f.pack == pack_id]
+    assert any(sev is Severity.CRITICAL and path in paths for sev, paths in found), found
 
 
 def test_torchtriton_replacement_package_is_not_flagged(tmp_path: Path) -> None:
