@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 from pathlib import Path
@@ -23,6 +24,7 @@ from evidence_host import (
     SITE,
     VENV,
     build_infected,
+    build_wide,
     load_json,
     scan_bundle,
 )
@@ -134,3 +136,38 @@ def test_findings_jsonl_uses_ecs_names(bundle: Path) -> None:
     assert pth["file"]["mtime"] == PTH_ISO
     rows = list(csv.DictReader(io.StringIO((bundle / "findings.csv").read_text())))
     assert [r["id"] for r in rows] == [f["id"] for f in findings]
+
+
+def test_sbom_vulnerabilities_and_hashes(
+    fake_root: FakeRoot, tmp_path: Path, run_cli: RunCli
+) -> None:
+    build_wide(fake_root)
+    doc = load_json(scan_bundle(fake_root, tmp_path / "out", run_cli), "sbom.cdx.json")
+    errors = sorted(_validator().iter_errors(doc), key=str)
+    assert not errors, [f"{list(e.absolute_path)}: {e.message}" for e in errors[:5]]
+    components = {c["bom-ref"]: c for c in doc["components"]}
+    litellm = next(c for c in components.values() if c["name"] == "litellm")
+    record = fake_root.host(f"{SITE}/litellm-1.82.8.dist-info/RECORD").read_bytes()
+    assert litellm["hashes"] == [{"alg": "SHA-256", "content": hashlib.sha256(record).hexdigest()}]
+    unread = next(
+        c
+        for c in components.values()
+        if c["name"] == "requests"
+        and {"name": "sitesweep:environment", "value": OTHER_VENV} in c["properties"]
+    )
+    assert "hashes" not in unread, "RECORD is read only where a pack targets the site dir"
+    [vuln] = doc["vulnerabilities"]
+    assert vuln["id"] == "GHSA-5mg7-485q-xm76"
+    assert vuln["source"] == {
+        "name": "GitHub Advisory Database",
+        "url": "https://github.com/advisories/GHSA-5mg7-485q-xm76",
+    }
+    refs = {r["id"]: r["source"]["name"] for r in vuln["references"]}
+    assert refs["MAL-2026-2144"] == "OSV"
+    assert "GHSA-92x9-889m-jgmw" in refs
+    assert [r["severity"] for r in vuln["ratings"]] == ["critical"]
+    assert vuln["affects"] == [
+        {"ref": litellm["bom-ref"], "versions": [{"version": "1.82.8", "status": "affected"}]}
+    ]
+    assert all(a["ref"] in components for v in doc["vulnerabilities"] for a in v["affects"])
+    assert any("osv.dev" in a["url"] for a in vuln["advisories"])

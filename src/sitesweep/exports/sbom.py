@@ -2,6 +2,12 @@
 
 One component per installed distribution and site directory: the same release installed in two
 environments is two components (with distinct ``bom-ref``), since a responder removes it from each.
+A component's hash is the SHA-256 of its RECORD file where it was read (RECORD lists the hash of
+every file the wheel installed, so it stands for the installed files). ``vulnerabilities[]`` has
+one entry per signature pack with findings on installed components: the pack's advisory ids (the
+CVE, else GHSA, else first id as ``id``, the others as references), its sources, a rating at the
+worst finding's severity and the affected components by ``bom-ref``; what is affected comes from
+the findings, nothing is judged here.
 The serial number is a UUID 5 derived from the bundle: the same bundle always gives the same SBOM.
 """
 
@@ -10,14 +16,16 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, Optional, Set
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional, Set
 from urllib.parse import quote
 
 from sitesweep import __version__
 from sitesweep.bundle.jsontext import JsonArray, chunks
 from sitesweep.engine import ScanResult
+from sitesweep.exports.attack import advisory_url, primary_advisory
 from sitesweep.exports.stream import environment_finder
 from sitesweep.metadata.model import Distribution
+from sitesweep.model import Severity
 
 if TYPE_CHECKING:
     from sitesweep.discovery.model import PythonEnv
@@ -76,7 +84,7 @@ def _component(
         props.append(_prop("direct-url", dist.direct_url))
     if not dist.version_valid:
         props.append(_prop("version-not-pep440", "true"))
-    return {
+    component: Dict[str, Any] = {
         "type": "library",
         "bom-ref": ref,
         "name": dist.raw_name or dist.name or "unnamed",
@@ -84,6 +92,14 @@ def _component(
         "purl": purl(dist.name or dist.raw_name or "unnamed", dist.version),
         "properties": props,
     }
+    if dist.record_sha256:
+        component["hashes"] = [{"alg": "SHA-256", "content": dist.record_sha256}]
+        props.append(_prop("hash-of", "RECORD"))
+    return component
+
+
+def _ref(path: str) -> str:
+    return f"dist:{path}"
 
 
 def _components(result: ScanResult) -> Iterator[Dict[str, Any]]:
@@ -92,12 +108,78 @@ def _components(result: ScanResult) -> Iterator[Dict[str, Any]]:
     refs: Set[str] = set()
     ordered = sorted(result.inventory.distributions, key=lambda d: (d.site_dir, d.name, d.path))
     for dist in ordered:
-        ref, n = f"dist:{dist.path}", 1
+        ref, n = _ref(dist.path), 1
         while ref in refs:  # two records of one path cannot happen; stay unique if it does
             n += 1
-            ref = f"dist:{dist.path}#{n}"
+            ref = f"{_ref(dist.path)}#{n}"
         refs.add(ref)
         yield _component(env_of, dist, ref)
+
+
+def _source(ident: str) -> Dict[str, str]:
+    upper = ident.upper()
+    name = (
+        "GitHub Advisory Database"
+        if upper.startswith("GHSA-")
+        else "NVD"
+        if upper.startswith("CVE-")
+        else "OSV"
+    )
+    return {"name": name, "url": advisory_url(ident)}
+
+
+def vulnerabilities(result: ScanResult) -> List[Dict[str, Any]]:
+    """One vulnerability per pack with findings on installed distributions, by pack id."""
+    versions = {d.path: d.version for d in result.inventory.distributions}
+    affected: Dict[str, Dict[str, str]] = {}
+    worst: Dict[str, Severity] = {}
+    rules: Dict[str, Set[str]] = {}
+    for finding in result.findings:
+        hit = [p for p in finding.paths if p in versions]
+        if not finding.pack or not hit:
+            continue
+        affected.setdefault(finding.pack, {}).update((p, versions[p]) for p in hit)
+        rules.setdefault(finding.pack, set()).add(finding.rule)
+        known = worst.get(finding.pack)
+        if known is None or finding.severity.rank > known.rank:
+            worst[finding.pack] = finding.severity
+    out = []
+    for pack_id in sorted(affected):
+        pack = result.packs.get(pack_id)
+        if pack is None:
+            continue
+        primary = primary_advisory(pack.advisories)
+        vuln: Dict[str, Any] = {
+            "bom-ref": f"vuln:{pack.id}",
+            "id": primary or pack.id,
+            "description": pack.title,
+            "recommendation": pack.remediation.strip(),
+            "ratings": [
+                {
+                    "source": {"name": f"sitesweep signature pack {pack.id} v{pack.version}"},
+                    "severity": str(worst[pack_id]),
+                    "method": "other",
+                    "justification": "the worst finding of the pack on this host",
+                }
+            ],
+            "affects": [
+                {"ref": _ref(path), "versions": [{"version": version, "status": "affected"}]}
+                for path, version in sorted(affected[pack_id].items())
+            ],
+            "properties": [
+                _prop("pack", pack.id),
+                *(_prop("rule", r) for r in sorted(rules[pack_id])),
+            ],
+        }
+        if primary is not None:
+            vuln["source"] = _source(primary)
+        others = [i for i in pack.advisories if i != primary]
+        if others:
+            vuln["references"] = [{"id": i, "source": _source(i)} for i in others]
+        if pack.references:
+            vuln["advisories"] = [{"url": u} for u in pack.references]
+        out.append(vuln)
+    return out
 
 
 def render_sbom(result: ScanResult, seed: str, timestamp: str) -> str:
@@ -138,5 +220,8 @@ def sbom_chunks(result: ScanResult, seed: str, timestamp: str) -> Iterator[str]:
         },
         "components": JsonArray(_components(result)),
     }
+    found = vulnerabilities(result)
+    if found:
+        doc["vulnerabilities"] = found
     yield from chunks(doc)  # json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=True)
     yield "\n"

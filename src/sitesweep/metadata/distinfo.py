@@ -74,24 +74,26 @@ class _RecordCache:
     The same wheel installed in many environments (pip, setuptools, requests in every venv)
     leaves identical RECORD files; sharing their parsed rows keeps the inventory's memory in
     proportion to the distinct RECORDs, not to the installs. Entries are immutable, so sharing
-    is invisible to readers. Keyed by a 128-bit BLAKE2b digest of the text (the texts are not
-    kept); at most :data:`RECORD_CACHE_SIZE` RECORDs (emptied when full).
+    is invisible to readers. Keyed by the SHA-256 of the file's bytes, which the inventory also
+    keeps as the RECORD's hash (the texts are not kept); at most :data:`RECORD_CACHE_SIZE` RECORDs
+    (emptied when full).
     """
 
     def __init__(self) -> None:
         self._parsed: Dict[bytes, Tuple[Tuple[RecordEntry, ...], Tuple[str, ...]]] = {}
 
-    def parse(self, text: str) -> Tuple[Tuple[RecordEntry, ...], Tuple[str, ...]]:
-        """Return :func:`parse_record` of ``text``, shared with earlier identical texts."""
-        raw = text.encode("utf-8", "surrogateescape")
-        key = hashlib.blake2b(raw, digest_size=16).digest()
+    def parse(self, text: str) -> Tuple[Tuple[RecordEntry, ...], Tuple[str, ...], str]:
+        """Return :func:`parse_record` of ``text`` (shared with earlier identical texts) and the
+        SHA-256 of the file (hex)."""
+        raw = text.encode("utf-8", "surrogateescape")  # the bytes read (see HostRoot.read_text)
+        key = hashlib.sha256(raw).digest()
         found = self._parsed.get(key)
         if found is None:
             found = parse_record(text)
             if len(self._parsed) >= RECORD_CACHE_SIZE:
                 self._parsed.clear()
             self._parsed[key] = found
-        return found
+        return (*found, key.hex())
 
 
 RECORD_CACHE_SIZE = 1 << 16
@@ -260,8 +262,11 @@ def read_record(root: HostRoot, dist: Distribution, gaps: List[Gap]) -> Distribu
         return dist
     record: Tuple[RecordEntry, ...] = ()
     problems = dist.problems
+    sha256: Optional[str] = None
     record_text = _optional_text(root, f"{dist.path}/RECORD", RECORD_LIMIT, gaps)
     if record_text is not None:
-        record, record_problems = _RECORDS.parse(record_text)
+        record, record_problems, sha256 = _RECORDS.parse(record_text)
         problems += record_problems
-    return replace(dist, record=record, problems=problems, record_rows=len(record))
+    return replace(
+        dist, record=record, problems=problems, record_rows=len(record), record_sha256=sha256
+    )

@@ -63,6 +63,9 @@ class Distribution:
     record_rows: Optional[int] = 0
     """How many rows RECORD had, also when the rows themselves were not kept; ``None`` when
     RECORD was not read (no pack targets the site dir and ``--verify-record`` was not given)."""
+    record_sha256: Optional[str] = None
+    """SHA-256 of the RECORD file as read (``None`` when it was not read or is absent): the
+    SBOM's component hash, since RECORD lists the hash of every file the wheel installed."""
 
 
 class PthLineKind(StrEnum):
