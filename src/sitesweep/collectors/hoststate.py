@@ -30,19 +30,27 @@ class ProcessesCollector(Collector):
 
 
 class PersistenceCollector(Collector):
-    """Files at the persistence locations of Linux and macOS, system-wide and per home."""
+    """Files at the persistence locations of the host's OS, system-wide and per home."""
 
     id = "persistence"
-    oses = frozenset({OsFamily.LINUX, OsFamily.MACOS})
+    oses = KNOWN_OSES
     observes = ("persistence",)
     needs = ("users",)
-    summary = "systemd, cron, shell start-up, launchd, index configs and the packs' paths"
+    summary = (
+        "systemd, cron, shell start-up, launchd, login items, Startup folders, scheduled tasks, "
+        "PowerShell profiles, index configs and the packs' paths"
+    )
 
     def collect(self, ctx: CollectContext) -> Collected:
         spec = ctx.spec
         variables = frozenset(c for c in spec.credentials if is_variable_entry(c))
         found, gaps = collect_persistence(
-            ctx.root, ctx.observed.users, spec.persistence_paths, variables, spec.hash_limit
+            ctx.root,
+            ctx.observed.users,
+            spec.persistence_paths,
+            variables,
+            spec.hash_limit,
+            os_name=None if ctx.os is OsFamily.UNKNOWN else ctx.os.value,
         )
         return Collected({"persistence": found}, gaps)
 

@@ -87,6 +87,12 @@ class Parsed:
     problem: Optional[str] = None
 
 
+def _cut(text: str) -> str:
+    """A name (a label, an account): bounded, not a command line, so not redacted."""
+    text = text.strip()
+    return text if len(text) <= MAX_LINE else text[:MAX_LINE] + "..."
+
+
 def _clip(text: str) -> str:
     text = redact_text(text.strip())
     return text if len(text) <= MAX_LINE else text[:MAX_LINE] + "..."
@@ -226,7 +232,7 @@ def parse_launchd(data: bytes, credential_names: frozenset[str] = frozenset()) -
         commands=tuple(commands),
         variables=tuple(names),
         secret=secret,
-        label=_clip(label) if isinstance(label, str) else None,
+        label=_cut(label) if isinstance(label, str) else None,
         triggers=tuple(triggers),
         argv=(tuple(argv),) if argv else (),
         working_dir=_string(doc.get("WorkingDirectory")),
@@ -234,7 +240,7 @@ def parse_launchd(data: bytes, credential_names: frozenset[str] = frozenset()) -
 
 
 def _string(value: Any) -> Optional[str]:
-    return _clip(value) if isinstance(value, str) and value.strip() else None
+    return _cut(value) if isinstance(value, str) and value.strip() else None
 
 
 def _file_url(text: str) -> str:
@@ -330,10 +336,12 @@ def _child(node: ET.Element, *names: str) -> Optional[ET.Element]:
     return current
 
 
-def _child_text(node: ET.Element, *names: str) -> Optional[str]:
+def _child_text(node: ET.Element, *names: str, redact: bool = True) -> Optional[str]:
     found = _child(node, *names)
     text = (found.text or "").strip() if found is not None else ""
-    return _clip(text) if text else None
+    if not text:
+        return None
+    return _clip(text) if redact else _cut(text)
 
 
 def parse_task_xml(data: bytes) -> Parsed:
@@ -359,7 +367,7 @@ def parse_task_xml(data: bytes) -> Parsed:
         if kind == "Exec":
             command = _child_text(action, "Command") or ""
             arguments = _child_text(action, "Arguments") or ""
-            working_dir = working_dir or _child_text(action, "WorkingDirectory")
+            working_dir = working_dir or _child_text(action, "WorkingDirectory", redact=False)
             commands.append(_clip(f"{command} {arguments}"))
             argv.append((command, *split_windows(arguments)))
         elif kind == "ComHandler":
@@ -372,15 +380,18 @@ def parse_task_xml(data: bytes) -> Parsed:
         triggers.append("Disabled")
     principals = _child(doc, "Principals")
     principal = next(iter(principals), None) if principals is not None else None
+    run_as = _child_text(principal, "UserId", redact=False) if principal is not None else None
+    if not run_as or run_as.upper().startswith("S-1-"):  # a SID: the author names the account
+        run_as = _child_text(doc, "RegistrationInfo", "Author", redact=False) or run_as
     return Parsed(
         commands=tuple(commands),
-        label=_child_text(doc, "RegistrationInfo", "URI"),
+        label=_child_text(doc, "RegistrationInfo", "URI", redact=False),
         description=_child_text(doc, "RegistrationInfo", "Description"),
         triggers=tuple(dict.fromkeys(triggers[:MAX_ITEMS])),
         argv=tuple(argv),
         windows=True,
         working_dir=working_dir,
-        run_as=_child_text(principal, "UserId") if principal is not None else None,
+        run_as=run_as,
     )
 
 
