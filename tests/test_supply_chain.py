@@ -42,6 +42,18 @@ def test_every_runtime_pin_carries_hashes() -> None:
 
 
 @pytest.mark.nonroot
+def test_every_intel_extra_pin_carries_hashes() -> None:
+    lines = (REPO / "requirements-intel.lock").read_text().splitlines()
+    pins = [n for n, line in enumerate(lines) if _PIN.match(line)]
+    assert pins, "no pins found"
+    for n in pins:
+        assert lines[n].endswith("\\"), f"pin without a hash: {lines[n]}"
+        assert lines[n + 1].strip().startswith("--hash=sha256:"), f"pin without a hash: {lines[n]}"
+    locked = _pins(REPO / "requirements-intel.lock")
+    assert _pins(REPO / "requirements-intel.in").items() <= locked.items()
+
+
+@pytest.mark.nonroot
 def test_readme_installs_with_require_hashes() -> None:
     readme = (REPO / "README.md").read_text()
     installs = [line for line in readme.splitlines() if "-r requirements.lock" in line]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Callable, Tuple, TypeVar
+from typing import Any, Callable, Optional, Tuple, TypeVar
 
 import click
 
@@ -137,4 +137,109 @@ def import_osv_command(
         f"{len(result.pack.affected)} affected release(s), {len(result.skipped)} skipped"
     )
     stderr.print(message, markup=False, highlight=False)
+    return ExitCode.OK
+
+
+_EXCHANGE_FORMATS = ("misp", "stix")
+
+
+@signatures.command("export")
+@click.argument("pack_id")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(_EXCHANGE_FORMATS),
+    required=True,
+    help="misp: a MISP event (JSON); stix: a STIX 2.1 bundle.",
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write here (a new file) instead of stdout.",
+)
+@_signatures_option
+def export_command(
+    pack_id: str, fmt: str, output: Optional[Path], signatures: Tuple[Path, ...]
+) -> int:
+    """Export a pack's indicators as a MISP event or a STIX 2.1 bundle (needs the intel extra)."""
+    pack = load_packs(signatures).get(pack_id)
+    if pack is None:
+        raise click.UsageError(f"no pack {pack_id!r} (see: sitesweep signatures list)")
+    from sitesweep.intel.misp import MispUnavailable, pack_to_misp
+    from sitesweep.intel.stix import StixUnavailable, pack_to_stix
+
+    try:
+        text = pack_to_misp(pack) if fmt == "misp" else pack_to_stix(pack)
+    except (MispUnavailable, StixUnavailable) as exc:
+        stderr.print(str(exc), markup=False, highlight=False, soft_wrap=True)
+        return ExitCode.ERROR
+    if output is None:
+        click.echo(text, nl=False)
+        return ExitCode.OK
+    try:
+        with output.open("x", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:
+        raise click.UsageError(f"{output}: cannot write: {exc.strerror or exc}") from exc
+    stderr.print(f"wrote {output}", markup=False, highlight=False, soft_wrap=True)
+    return ExitCode.OK
+
+
+@signatures.command("import")
+@click.argument(
+    "source", metavar="FILE", type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(_EXCHANGE_FORMATS),
+    required=True,
+    help="misp: a MISP event (JSON); stix: a STIX 2.1 bundle.",
+)
+@click.option(
+    "--output",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Pack directory to write; its name is the pack id.",
+)
+@click.option(
+    "--affected",
+    multiple=True,
+    metavar="NAME==VERSION",
+    help="An affected release the source does not name (repeatable): a pack needs one.",
+)
+@click.option("--force", is_flag=True, help="Replace an existing pack.toml in --output.")
+def import_command(
+    source: Path, fmt: str, output: Path, affected: Tuple[str, ...], force: bool
+) -> int:
+    """Turn a MISP event or a STIX 2.1 bundle into a pack (needs the intel extra)."""
+    from sitesweep.intel.misp import MispUnavailable, misp_to_draft
+    from sitesweep.intel.stix import StixUnavailable, stix_to_draft
+    from sitesweep.packs.draft import write_draft
+
+    try:
+        data = source.read_bytes()
+        draft = (
+            misp_to_draft(data, str(source)) if fmt == "misp" else stix_to_draft(data, str(source))
+        )
+    except (MispUnavailable, StixUnavailable) as exc:
+        stderr.print(str(exc), markup=False, highlight=False, soft_wrap=True)
+        return ExitCode.ERROR
+    except (OSError, ValueError) as exc:
+        raise click.UsageError(str(exc)) from exc
+    for spec in affected:
+        name, sep, version = spec.partition("==")
+        if not sep or not name.strip() or not version.strip():
+            raise click.UsageError(f"--affected {spec!r}: expected NAME==VERSION")
+        draft.affected.append(
+            (name.strip(), (f"=={version.strip()}",), f"Named by --affected ({source.name}).")
+        )
+    pack = write_draft(draft, output, str(source), overwrite=force)
+    for line in draft.skipped:
+        stderr.print(f"skipped {line}", style="dim", markup=False, highlight=False, soft_wrap=True)
+    message = (
+        f"wrote {pack.source}: {len(pack.affected)} affected release(s), {len(pack.files)} file "
+        f"and {len(pack.artifacts)} artifact indicator(s), {len(draft.skipped)} skipped"
+    )
+    stderr.print(message, markup=False, highlight=False, soft_wrap=True)
     return ExitCode.OK

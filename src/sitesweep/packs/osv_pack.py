@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Dict, List, Pattern, Sequence, Tuple
 
 from sitesweep.errors import OsvImportError
+from sitesweep.packs.draft import indicator_id
 from sitesweep.packs.loader import FORMAT_VERSION, PACK_FILE, load_pack
 from sitesweep.packs.model import Pack
 from sitesweep.packs.osv import OsvRecord, OsvSkip, read_records
@@ -231,7 +232,7 @@ def _write_files(doc: TomlWriter, records: Sequence[OsvRecord]) -> None:
         for path, sha in record.files:
             hashes.setdefault(path, []).append(sha)
         for path, values in hashes.items():
-            ident = _indicator_id(f"file-{path}", seen)
+            ident = indicator_id(f"file-{path}", seen)
             doc.blank()
             doc.comment(f"{record.id}: injected file (indicators.evidence_files)")
             doc.array_table("files")
@@ -241,7 +242,7 @@ def _write_files(doc: TomlWriter, records: Sequence[OsvRecord]) -> None:
             doc.value("severity", "critical")
             doc.value("description", f"{path} as published in the malicious release ({record.id})")
         for name in record.names:
-            ident = _indicator_id(f"name-{name}", seen)
+            ident = indicator_id(f"name-{name}", seen)
             doc.blank()
             doc.comment(f"{record.id}: a second stage or persistence unit, matched by name")
             doc.array_table("files")
@@ -273,7 +274,7 @@ def _write_persistence(doc: TomlWriter, records: Sequence[OsvRecord]) -> None:
     seen: Dict[str, None] = {}
     for record in records:
         for path in record.persistence:
-            ident = _indicator_id(f"persist-{path}", seen)
+            ident = indicator_id(f"persist-{path}", seen)
             doc.blank()
             doc.comment(f"{record.id}: second_stage.persistence")
             doc.array_table("persistence")
@@ -281,17 +282,6 @@ def _write_persistence(doc: TomlWriter, records: Sequence[OsvRecord]) -> None:
             doc.value("path", path)
             doc.value("description", f"Persistence of the payload of {record.id}")
             doc.value("severity", "critical")
-
-
-def _indicator_id(text: str, seen: Dict[str, None]) -> str:
-    """A pack indicator id made from ``text``, unique among ``seen`` (which it joins)."""
-    base = re.sub(r"[^a-z0-9._-]+", "-", text.lower()).strip("-._")[:60].strip("-._") or "item"
-    ident, count = base, 1
-    while ident in seen:
-        count += 1
-        ident = f"{base}-{count}"
-    seen[ident] = None
-    return ident
 
 
 BASELINE_CREDENTIALS = (
