@@ -20,6 +20,7 @@ from sitesweep.host.identity import HostIdentity, User
 from sitesweep.host.model import CredentialItem, PersistenceEntry, ProcessInfo
 from sitesweep.hostfs import HostRoot
 from sitesweep.metadata.caches import CachedArtifact
+from sitesweep.metadata.importtime import ImportTimeModule, PackageShape
 from sitesweep.metadata.integrity import RecordVerification
 from sitesweep.metadata.lockfiles import LockFile
 from sitesweep.metadata.model import Distribution, HostFile, PthFile, StartupHook
@@ -93,6 +94,10 @@ class Inventory:
             ``--verify-record``), and a bundle only counts their rows.
         history_installs: shell-history lines that ran a Python package installer (redacted).
         cluster_pods: the cluster's pods as ``kubectl`` listed them (``--kubernetes``, live).
+        import_modules: modules whose import-time code does something worth grading (package
+            ``__init__`` files, what they import, what ``.pth`` lines import).
+        package_shapes: packages of pure (or unknown) releases carrying native code,
+            JavaScript or a JavaScript runtime.
     """
 
     root: str
@@ -116,6 +121,8 @@ class Inventory:
     record_targets: Tuple[str, ...] = ()
     history_installs: Tuple[HistoryInstall, ...] = ()
     cluster_pods: Tuple[ClusterPod, ...] = ()
+    import_modules: Tuple[ImportTimeModule, ...] = ()
+    package_shapes: Tuple[PackageShape, ...] = ()
 
     def environment_of(self, path: str) -> Optional[PythonEnv]:
         """Return the environment whose prefix holds ``path`` (the deepest one)."""

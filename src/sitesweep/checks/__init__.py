@@ -9,6 +9,7 @@ from sitesweep.checks.caches import CachedAffectedArtifact
 from sitesweep.checks.credentials import CredentialExposure, KubernetesAccess
 from sitesweep.checks.files import ArtifactHashes, IndicatorFiles
 from sitesweep.checks.history import HistoryAffectedInstall
+from sitesweep.checks.importtime import ImportTimeCode, ReleaseShape
 from sitesweep.checks.index_witness import IndexWitnessCheck
 from sitesweep.checks.integrity import RecordMismatch
 from sitesweep.checks.kubernetes import ClusterPods
@@ -31,6 +32,8 @@ CHECKS: Tuple[Type[Check], ...] = (
     ArtifactHashes,
     PthExecutableLines,
     CustomizeHooks,
+    ImportTimeCode,
+    ReleaseShape,
     YaraRules,
     RecordMismatch,
     CachedAffectedArtifact,

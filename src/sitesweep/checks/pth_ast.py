@@ -11,7 +11,7 @@ from __future__ import annotations
 import ast
 import re
 import warnings
-from typing import Dict, List, Optional, Tuple, Union
+from typing import Callable, Dict, List, Optional, Tuple, Union
 
 from sitesweep.checks.pth_findings import MAX_NESTED_DEPTH, Budget, Feature, Findings
 from sitesweep.checks.pth_names import (
@@ -78,8 +78,14 @@ class Scanner(NameResolver):
         """Record ``message`` (with this scanner's context and the line) under ``feature``."""
         self.findings.add(feature, f"{self.context}{message} at line {line}")
 
-    def scan(self, text: str) -> None:
-        """Grade ``text``: from its syntax tree when it parses, else by a text scan."""
+    def scan(
+        self, text: str, select: Optional[Callable[[ast.Module], List[ast.AST]]] = None
+    ) -> None:
+        """Grade ``text``: from its syntax tree when it parses, else by a text scan.
+
+        ``select`` picks the nodes to grade from the tree (the code that runs at import, say);
+        names are still resolved over the whole tree. By default every node is graded.
+        """
         tree: Optional[ast.Module] = None
         refusal = too_complex(text)
         if refusal:
@@ -103,7 +109,7 @@ class Scanner(NameResolver):
             for child in ast.iter_child_nodes(node):
                 self.parents[id(child)] = node
         self._collect_names(nodes)
-        for node in nodes:
+        for node in nodes if select is None else select(tree):
             self._visit(node)
 
     def _nested(self, text: str, line: int, what: str) -> None:

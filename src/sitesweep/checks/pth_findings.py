@@ -36,6 +36,8 @@ class Feature(StrEnum):
     ENV_HARVEST = "env_harvest"
     DYNAMIC_IMPORT = "dynamic_import"
     KNOWN_BENIGN = "known_benign"
+    URL_LITERAL = "url_literal"
+    """A URL or address written in module code (import-time grading keeps it apart from use)."""
 
 
 class Budget:

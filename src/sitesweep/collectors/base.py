@@ -37,6 +37,7 @@ from sitesweep.host.identity import HostIdentity, User
 from sitesweep.host.model import CredentialItem, PersistenceEntry, ProcessInfo
 from sitesweep.hostfs import HostRoot
 from sitesweep.metadata.caches import CachedArtifact
+from sitesweep.metadata.importtime import ImportTimeModule, PackageShape
 from sitesweep.metadata.integrity import RecordVerification
 from sitesweep.metadata.lockfiles import LockFile
 from sitesweep.metadata.model import Distribution, HostFile, PthFile, StartupHook
@@ -86,6 +87,8 @@ class Observed:
     lockfiles: Tuple[LockFile, ...] = ()
     history_installs: Tuple[HistoryInstall, ...] = ()
     cluster_pods: Tuple[ClusterPod, ...] = ()
+    import_modules: Tuple[ImportTimeModule, ...] = ()
+    package_shapes: Tuple[PackageShape, ...] = ()
 
     @staticmethod
     def names() -> FrozenSet[str]:

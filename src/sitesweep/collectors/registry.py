@@ -34,6 +34,7 @@ from sitesweep.collectors.hoststate import (
     PersistenceCollector,
     ProcessesCollector,
 )
+from sitesweep.collectors.importtime import ImportTimeCollector
 from sitesweep.model import Gap, GapReason
 from sitesweep.osprofile.model import OsFamily
 
@@ -43,6 +44,7 @@ COLLECTORS: Tuple[Collector, ...] = (
     WalkCollector(),
     SiteDirsCollector(),
     NamedFilesCollector(),
+    ImportTimeCollector(),
     ProcessesCollector(),
     PersistenceCollector(),
     CredentialsCollector(),

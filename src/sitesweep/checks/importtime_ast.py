@@ -1,0 +1,256 @@
+"""What a module does when it is imported, read from its syntax tree (never imported).
+
+The ``.pth`` grader's :class:`~sitesweep.checks.pth_ast.Scanner` does the reading; this module
+only chooses the nodes that run at import (module-level statements, class bodies, and the
+functions that code calls or hands to a thread or ``atexit``), keeps URL literals apart from
+network use, and adds the traits the ``.pth`` grader does not look for: native libraries loaded
+from beside the module, and writes into startup locations.
+
+The collector (:mod:`sitesweep.metadata.importtime`) calls :func:`module_traits` and stores the
+traits as observations; the check (:mod:`sitesweep.checks.importtime`) grades their combination.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+from typing import Dict, FrozenSet, Iterable, List, Set, Tuple, Union
+
+from sitesweep.checks.pth_ast import Scanner
+from sitesweep.checks.pth_findings import MAX_INPUT_CHARS, Budget, Feature, Findings
+from sitesweep.checks.pth_resolve import NameResolver, str_value
+from sitesweep.checks.pth_textscan import network_in_text
+
+_FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef)
+FuncDef = Union[ast.FunctionDef, ast.AsyncFunctionDef]
+
+NATIVE_LOADERS = frozenset(
+    {
+        "ctypes.CDLL",
+        "ctypes.PyDLL",
+        "ctypes.WinDLL",
+        "ctypes.OleDLL",
+        "ctypes.cdll.LoadLibrary",
+        "ctypes.windll.LoadLibrary",
+        "ctypes.pydll.LoadLibrary",
+        "ctypes.LibraryLoader",
+        "_ctypes.dlopen",
+        "_ctypes.LoadLibrary",
+    }
+)
+"""Calls that load a native library by path."""
+
+STARTUP_LOCATIONS = re.compile(
+    r"\.pth\b|sitecustomize|usercustomize|\.bashrc|\.bash_profile|\.zshrc|\.zprofile|"
+    r"\.profile\b|\.config/autostart|systemd/(?:user|system)|LaunchAgents|LaunchDaemons|"
+    r"crontab|/etc/cron|/etc/rc\.local|Start Menu|CurrentVersion\\+Run|site-packages",
+    re.IGNORECASE,
+)
+"""Places where a written file runs later: another environment, a shell profile, a service."""
+
+TRIGGERS = re.compile(
+    rb"exec|eval|compile|__import__|subprocess|system|popen|Popen|spawn|fork|socket|url|http|"
+    rb"requests|ctypes|cffi|dlopen|multiprocessing|decode|getattr|chr\(|bytes\(|open\(|write|"
+    rb"marshal|pickle|runpy|import_module|Thread"
+)
+"""Module text without any of these words has no trait; it is not parsed at all."""
+
+
+class ImportScanner(Scanner):
+    """The ``.pth`` scanner with URL literals recorded apart (a ``__url__`` is no download)."""
+
+    def __init__(self, findings: Findings, *, budget: Budget) -> None:
+        super().__init__(findings, budget=budget)
+        self.startup_names: List[str] = []
+
+    def _visit_constant(self, node: ast.Constant) -> None:
+        text = str_value(node)
+        if text is None:
+            return
+        if isinstance(self.parents.get(id(node)), ast.Expr):
+            return
+        network = network_in_text(text)
+        if network:
+            self.add(Feature.URL_LITERAL, network, self._line(node))
+        if STARTUP_LOCATIONS.search(text):
+            self.add(None, f"names startup location {text[:80]!r}", self._line(node))
+            self.startup_names.append(text[:200])
+
+
+@dataclass(frozen=True)
+class Traits:
+    """What a module's import-time code does.
+
+    Attributes:
+        features: the grader's features, sorted.
+        reasons: one sentence per behaviour, with its line.
+        native_loads: library names or paths handed to a native loader (ctypes, cffi).
+        startup_writes: startup locations named by code that also writes files.
+        imports: same-package modules imported at import time (dotted, relative to the site).
+        parsed: whether the text was parsed (``False``: skipped, no trigger word in it).
+    """
+
+    features: Tuple[str, ...] = ()
+    reasons: Tuple[str, ...] = ()
+    native_loads: Tuple[str, ...] = ()
+    startup_writes: Tuple[str, ...] = ()
+    imports: Tuple[str, ...] = ()
+    parsed: bool = False
+
+
+def import_time_nodes(tree: ast.Module, entries: Iterable[str] = ()) -> List[ast.AST]:
+    """Every node that runs when ``tree`` is imported, plus the bodies of ``entries``.
+
+    Function bodies run only when something reaches them: a module-level call, a thread or
+    ``atexit`` target, a decorator; any reference to a function's name from code that runs
+    counts as reaching it. Lambdas are left out.
+    """
+    defs: Dict[str, List[FuncDef]] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, _FUNCS):
+            defs.setdefault(node.name, []).append(node)
+    out: List[ast.AST] = []
+    reached: Set[str] = set()
+    queue: List[ast.AST] = [tree]
+
+    def reach(name: str) -> None:
+        if name in defs and name not in reached:
+            reached.add(name)
+            for func in defs[name]:
+                queue.extend(func.body)
+
+    for name in entries:
+        reach(name)
+    while queue:
+        node = queue.pop()
+        out.append(node)
+        if isinstance(node, ast.Name):
+            reach(node.id)
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, _FUNCS):
+                queue.extend(child.decorator_list)
+                queue.extend(d for d in (*child.args.defaults, *child.args.kw_defaults) if d)
+            elif not isinstance(child, ast.Lambda):
+                queue.append(child)
+    return out
+
+
+def same_package_imports(tree: ast.Module, module: str, is_package: bool) -> List[str]:
+    """Dotted names of same-package modules imported by code that runs at import.
+
+    Args:
+        tree: the module's tree.
+        module: its dotted name (``pkg`` for ``pkg/__init__.py``, ``pkg.sub`` for ``pkg/sub.py``).
+        is_package: whether it is a package's ``__init__``.
+    """
+    top = module.split(".")[0]
+    base = module if is_package else module.rpartition(".")[0]
+    found: List[str] = []
+    for node in import_time_nodes(tree):
+        if isinstance(node, ast.Import):
+            found += [a.name for a in node.names if a.name.split(".")[0] == top]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                parts = base.split(".") if base else []
+                if node.level > 1:
+                    parts = parts[: len(parts) - (node.level - 1)]
+                if not parts:
+                    continue
+                anchor = ".".join(parts)
+            elif node.module and node.module.split(".")[0] == top:
+                anchor = ""
+            else:
+                continue
+            target = ".".join(p for p in (anchor, node.module or "") if p)
+            found.append(target)
+            found += [f"{target}.{a.name}" for a in node.names if a.name != "*"]
+    return list(dict.fromkeys(n for n in found if n != module))
+
+
+def _native_loads(resolver: NameResolver, nodes: Iterable[ast.AST]) -> List[str]:
+    """What native loaders are handed: literal names, or ``beside the module`` for paths built
+    from ``__file__``."""
+    loads: List[str] = []
+    for node in nodes:
+        if not isinstance(node, ast.Call):
+            continue
+        dotted = resolver._resolve(node.func) or ""
+        method = node.func.attr if isinstance(node.func, ast.Attribute) else ""
+        if dotted not in NATIVE_LOADERS and method not in ("dlopen", "LoadLibrary"):
+            continue
+        names = [v for a in ast.walk(node) if (v := str_value(a))]
+        beside = any(isinstance(a, ast.Name) and a.id == "__file__" for a in ast.walk(node))
+        label = next((n for n in names if "." in n), None) or (names[0] if names else "")
+        if beside:
+            label = f"{label} beside the module" if label else "a file beside the module"
+        loads.append(label or f"{dotted or method} of a computed path")
+    return loads
+
+
+def module_traits(data: bytes, entries: FrozenSet[str] = frozenset()) -> Traits:
+    """The traits of a module's import-time code (``entries``: functions a caller runs too).
+
+    Never raises: text that cannot be parsed is graded by the text scan.
+    """
+    if not TRIGGERS.search(data) and not entries:
+        return Traits()
+    text = data[:MAX_INPUT_CHARS].decode("utf-8", "replace")
+    findings = Findings()
+    scanner = ImportScanner(findings, budget=Budget(MAX_INPUT_CHARS))
+    chosen: List[ast.AST] = []
+
+    def select(tree: ast.Module) -> List[ast.AST]:
+        chosen.extend(import_time_nodes(tree, entries))
+        return chosen
+
+    try:
+        scanner.scan(text, select)
+    except (RecursionError, MemoryError, ValueError):
+        return Traits(reasons=("could not be analysed",), parsed=False)
+    loads = _native_loads(scanner, chosen)
+    writes = list(scanner.startup_names) if Feature.FILE_WRITE in findings.features else []
+    return Traits(
+        features=tuple(sorted(str(f) for f in findings.features)),
+        reasons=findings.reasons(),
+        native_loads=tuple(dict.fromkeys(loads)),
+        startup_writes=tuple(dict.fromkeys(writes)),
+        parsed=True,
+    )
+
+
+def module_imports(data: bytes, module: str, is_package: bool) -> Tuple[str, ...]:
+    """Same-package modules this module imports at import time (empty when it cannot parse)."""
+    if b"import" not in data:
+        return ()
+    try:
+        tree = ast.parse(data[:MAX_INPUT_CHARS].decode("utf-8", "replace"))
+    except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
+        return ()
+    return tuple(same_package_imports(tree, module, is_package))
+
+
+def pth_entries(line: str) -> Dict[str, Set[str]]:
+    """Modules a ``.pth`` line imports, and the functions it calls on them (``import m; m.f()``)."""
+    try:
+        tree = ast.parse(line.strip())
+    except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
+        return {}
+    resolver = NameResolver()
+    nodes = list(ast.walk(tree))
+    resolver._collect_names(nodes)
+    out: Dict[str, Set[str]] = {}
+    for node in nodes:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                out.setdefault(alias.name, set())
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            out.setdefault(node.module, set()).update(a.name for a in node.names)
+        elif isinstance(node, ast.Call):
+            dotted = resolver._resolve(node.func) or ""
+            module, _, func = dotted.rpartition(".")
+            if module and func:
+                out.setdefault(module, set()).add(func)
+            elif dotted == "__import__" and node.args and (name := str_value(node.args[0])):
+                out.setdefault(name, set())
+    return out

