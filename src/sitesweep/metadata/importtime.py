@@ -19,12 +19,12 @@ than :data:`MODULE_LIMIT` and anything beyond the scan's :class:`ImportBudget` a
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import stat
 from dataclasses import dataclass, field
 from typing import Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
 
+from sitesweep.door.base import HostEntry
 from sitesweep.errors import HostReadError
 from sitesweep.hostfs import HostRoot
 from sitesweep.metadata.model import Distribution, PthFile
@@ -396,7 +396,7 @@ class _SiteReader:
 
     def _classify(
         self,
-        entry: os.DirEntry[str],
+        entry: HostEntry,
         path: str,
         native: List[HostPath],
         js: List[JsFile],
@@ -405,7 +405,7 @@ class _SiteReader:
         name = entry.name
         lower = name.lower()
         if lower.endswith(JS_SUFFIXES):
-            js.append(self._js(path, entry.stat(follow_symlinks=False).st_size))
+            js.append(self._js(path))
             return
         if lower in JS_RUNTIMES:
             runtimes.append(HostPath(path))
@@ -424,12 +424,16 @@ class _SiteReader:
     def _magic(self, path: str) -> bool:
         try:
             with self.root.open_nofollow(path) as fd:
-                head = os.read(fd.fileno(), 4)
+                head = fd.read(4)
         except (HostReadError, OSError):
             return False
         return any(head.startswith(m) for m in _MAGIC)
 
-    def _js(self, path: str, size: int) -> JsFile:
+    def _js(self, path: str) -> JsFile:
+        try:
+            size = self.root.lstat(path).size
+        except HostReadError:
+            return JsFile(HostPath(path), 0, ("unreadable",))
         if size > JS_LIMIT or size < 64:
             return JsFile(HostPath(path), size, ())
         try:
@@ -513,7 +517,7 @@ def collect_import_time(
     return reader.finish()
 
 
-def _top_level(entries: Sequence[os.DirEntry[str]]) -> Tuple[List[str], List[str]]:
+def _top_level(entries: Sequence[HostEntry]) -> Tuple[List[str], List[str]]:
     """The package directories and single-file modules of a site dir listing."""
     packages: List[str] = []
     modules: List[str] = []
