@@ -161,3 +161,113 @@ def test_self_check_of_a_wheel_install_passes_then_catches_tampering(wheel_venv:
     assert "sitesweep/evil.py" in tampered.stderr
     assert tampered.stdout.strip() != clean.stdout.strip(), "the tool hash must change too"
     assert _sitesweep(wheel_venv, "self-check").returncode == 0
+
+
+def _image_with_sitecustomize(base: Path) -> Path:
+    """A scanned image's site dir whose ``sitecustomize.py`` only writes a canary when run."""
+    site = base / "image" / "usr" / "lib" / "python3" / "dist-packages"
+    site.mkdir(parents=True)
+    canary = base / "CANARY"
+    (site / "sitecustomize.py").write_text(f"open({str(canary)!r}, 'w').write('ran')\n")
+    return site
+
+
+@pytest.mark.slow
+def test_installed_launcher_starts_isolated(wheel_venv: Path, tmp_path: Path) -> None:
+    """``PYTHONPATH`` into a scanned image never runs the image's ``sitecustomize``."""
+    launcher = wheel_venv / "bin" / "sitesweep"
+    assert launcher.read_bytes().startswith(b"#!/bin/sh\n"), "not an installer-made launcher"
+    site = _image_with_sitecustomize(tmp_path)
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(site), "HOME": str(tmp_path)}
+    # the control: a plain interpreter start with that environment does run the image's code
+    control = subprocess.run(
+        [str(wheel_venv / "bin" / "python"), "-c", "pass"], env=env, check=False, timeout=60
+    )
+    assert control.returncode == 0
+    assert (tmp_path / "CANARY").exists()
+    (tmp_path / "CANARY").unlink()
+
+    linked = tmp_path / "bin" / "sitesweep"  # reached through a symlink, by PATH lookup
+    linked.parent.mkdir()
+    linked.symlink_to(launcher)
+    for argv in ([str(launcher), "--version"], ["sitesweep", "--version"]):
+        path_env = {**env, "PATH": f"{linked.parent}:/usr/bin:/bin"}
+        run = subprocess.run(
+            argv, env=path_env, capture_output=True, text=True, check=False, timeout=120
+        )
+        assert run.returncode == 0, run.stderr
+        assert "tool sha256:" in run.stdout
+        assert not (tmp_path / "CANARY").exists(), f"{argv[0]} ran the image's sitecustomize"
+
+
+def test_python_m_sitesweep_restarts_isolated(tmp_path: Path) -> None:
+    """``python -m sitesweep`` without ``-I`` re-executes itself with ``-I`` before anything."""
+    script = (
+        "import runpy, sys; sys.argv = ['sitesweep']; import sitesweep.__main__ as m; "
+        "print(m.isolated_argv())"
+    )
+    plain = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=tmp_path
+    )
+    assert plain.stdout.strip() == repr([sys.executable, "-I", "-m", "sitesweep"])
+    isolated = subprocess.run(
+        [sys.executable, "-I", "-c", script],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+    )
+    assert isolated.stdout.strip() == "None"
+
+
+def _tamper_pyc(pyc: Path, source: Path, extra: str) -> None:
+    """Replace a ``.pyc``'s code, keeping its header (source mtime and size) so Python loads it."""
+    import marshal
+
+    header = pyc.read_bytes()[:16]
+    code = compile(source.read_text() + extra, str(source), "exec", dont_inherit=True)
+    pyc.write_bytes(header + marshal.dumps(code))
+
+
+@pytest.mark.slow
+def test_self_check_catches_a_tampered_pyc(wheel_venv: Path) -> None:
+    package = _installed_package(wheel_venv)
+    tag = sys.implementation.cache_tag
+    pyc = package / "__pycache__" / f"hostfs.{tag}.pyc"
+    if not pyc.is_file():  # pip compiles on install; make sure there is one to tamper with
+        _run([str(wheel_venv / "bin" / "python"), "-I", "-c", "import sitesweep.hostfs"])
+    assert pyc.is_file()
+    clean = _sitesweep(wheel_venv, "self-check")
+    assert clean.returncode == 0, clean.stderr
+    original = pyc.read_bytes()
+    _tamper_pyc(pyc, package / "hostfs.py", "\nTAMPERED = True\n")
+    probe = [str(wheel_venv / "bin" / "python"), "-I", "-c"]
+    loaded = _run([*probe, "import sitesweep.hostfs as h; print(getattr(h, 'TAMPERED', False))"])
+    try:
+        assert loaded.stdout.strip() == "True", "Python must really load the tampered bytecode"
+        tampered = _sitesweep(wheel_venv, "self-check")
+    finally:
+        pyc.write_bytes(original)
+    assert tampered.returncode == 1, tampered.stderr
+    assert "MODIFIED BYTECODE (1):" in tampered.stderr
+    assert f"sitesweep/__pycache__/hostfs.{tag}.pyc" in tampered.stderr
+    assert _sitesweep(wheel_venv, "self-check").returncode == 0
+
+
+def test_bytecode_matches_its_source_or_not(tmp_path: Path) -> None:
+    import py_compile
+
+    from sitesweep.selfcheck import bytecode_matches
+
+    source = tmp_path / "mod.py"
+    source.write_text("VALUE = 1\n")
+    pyc = Path(py_compile.compile(str(source), doraise=True))
+    assert bytecode_matches(pyc) is True
+    _tamper_pyc(pyc, source, "VALUE = 2\n")
+    assert bytecode_matches(pyc) is False
+    foreign = pyc.with_name("mod.cpython-27.pyc")
+    pyc.rename(foreign)
+    assert bytecode_matches(foreign) is None
+    orphan = tmp_path / "__pycache__" / f"gone.{sys.implementation.cache_tag}.pyc"
+    orphan.write_bytes(foreign.read_bytes())
+    assert bytecode_matches(orphan) is None

@@ -9,16 +9,26 @@ tool to find it; the RECORD itself is parsed by the same lenient reader a scan u
 (:func:`sitesweep.metadata.distinfo.parse_record`).
 
 An editable install (``pip install -e``) has no RECORD of its sources: the self-check says so and
-refuses to pass. Bytecode (``__pycache__/*.pyc``) carries no hash in RECORD and is counted as
-unverified, never silently accepted.
+refuses to pass.
+
+Bytecode (``__pycache__/*.pyc``) carries no hash in RECORD, yet Python runs it instead of the
+verified source whenever its header matches the source's mtime and size, which anyone able to
+write the file can forge. So every ``.pyc`` this interpreter could load (its cache tag, its magic
+number) is checked against the verified source: the source is compiled (``compile`` only builds a
+code object; nothing runs) and the ``.pyc``'s code object, read with ``marshal.loads``, must equal
+it. A ``.pyc`` that differs is MODIFIED BYTECODE and the verdict is TAMPERED. Bytecode of another
+interpreter (another cache tag or magic) is never loaded by this one and is only counted.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import importlib.util
 import json
+import marshal
 import os
+import sys
 from dataclasses import dataclass
 from enum import Enum
 from importlib import metadata
@@ -63,8 +73,11 @@ class SelfCheck:
         package_dir: where the running ``sitesweep`` package was imported from.
         verified: number of files whose hash matched.
         modified, missing, unlisted: paths (relative to the install's site dir).
-        unverified_bytecode: ``.pyc`` files RECORD gives no hash for.
+        unverified_bytecode: ``.pyc`` files of another interpreter (never loaded by this one).
         reason: why the check is unverifiable, or an empty string.
+        modified_bytecode: ``.pyc`` files this interpreter would load whose code differs from
+            their verified source (or that cannot be read or compared).
+        verified_bytecode: ``.pyc`` files whose code equals their verified source's.
     """
 
     status: SelfCheckStatus
@@ -79,6 +92,8 @@ class SelfCheck:
     unlisted: Tuple[str, ...] = ()
     unverified_bytecode: int = 0
     reason: str = ""
+    modified_bytecode: Tuple[str, ...] = ()
+    verified_bytecode: int = 0
 
 
 def _record_digest(path: Path, spec: str) -> Optional[bool]:
@@ -108,21 +123,46 @@ def _is_editable(dist: metadata.Distribution) -> bool:
     return isinstance(info, dict) and info.get("editable") is True
 
 
-def _unlisted(base: Path, package: Path, listed: FrozenSet[str]) -> Tuple[List[str], int]:
-    """Files under the package directory that RECORD does not list; and the bytecode count."""
+def _unlisted(base: Path, package: Path, listed: FrozenSet[str]) -> Tuple[List[str], List[Path]]:
+    """Files under the package directory that RECORD does not list; and the bytecode files."""
     extra: List[str] = []
-    bytecode = 0
+    bytecode: List[Path] = []
     for dirpath, dirnames, filenames in os.walk(package):
         dirnames.sort()
         for name in sorted(filenames):
-            rel = Path(dirpath, name).relative_to(base).as_posix()
-            if rel in listed:
-                continue
+            path = Path(dirpath, name)
             if name.endswith(".pyc") and Path(dirpath).name == "__pycache__":
-                bytecode += 1
-            else:
-                extra.append(rel)
+                bytecode.append(path)
+            elif path.relative_to(base).as_posix() not in listed:
+                extra.append(path.relative_to(base).as_posix())
     return extra, bytecode
+
+
+def bytecode_matches(pyc: Path) -> Optional[bool]:
+    """Whether a ``__pycache__`` file's code equals its source's; ``None``: not ours to load.
+
+    ``None`` for bytecode this interpreter never loads: another cache tag or magic number, or no
+    source beside the ``__pycache__`` directory (Python only loads cached bytecode of a source).
+    """
+    stem, _, rest = pyc.name.partition(".")
+    tag, _, opt = rest[: -len(".pyc")].partition(".")
+    source = pyc.parent.parent / f"{stem}.py"
+    if tag != sys.implementation.cache_tag or not source.is_file():
+        return None
+    optimize = int(opt[len("opt-") :]) if opt.startswith("opt-") and opt[4:].isdigit() else 0
+    if opt and not opt.startswith("opt-"):
+        return None
+    try:
+        data = pyc.read_bytes()
+        if data[:4] != importlib.util.MAGIC_NUMBER:
+            return None
+        compiled = compile(
+            source.read_bytes(), str(source), "exec", dont_inherit=True, optimize=optimize
+        )
+        # marshal.loads builds a code object from our own install's file; nothing is executed
+        return bool(marshal.loads(data[16:]) == compiled)  # noqa: S302 - our own file, not scanned
+    except (OSError, ValueError, EOFError, TypeError, SyntaxError, RecursionError, MemoryError):
+        return False
 
 
 def _entry_path(base: Path, entry: RecordEntry) -> Path:
@@ -188,9 +228,11 @@ def run_self_check() -> SelfCheck:
         package.relative_to(base).as_posix() + "/__init__.py" not in listed
     ):
         return _unverifiable(f"the running package {package} is not the one RECORD describes")
-    verified, modified, missing, bytecode = _verify(base, entries)
-    unlisted, stray_bytecode = _unlisted(base, package, listed)
-    tampered = modified or missing or unlisted
+    verified, modified, missing, _recorded_bytecode = _verify(base, entries)
+    unlisted, bytecode = _unlisted(base, package, listed)
+    checked = {path: bytecode_matches(path) for path in bytecode}
+    bad = tuple(p.relative_to(base).as_posix() for p, ok in checked.items() if ok is False)
+    tampered = modified or missing or unlisted or bad
     return SelfCheck(
         status=SelfCheckStatus.TAMPERED if tampered else SelfCheckStatus.OK,
         version=__version__,
@@ -202,5 +244,7 @@ def run_self_check() -> SelfCheck:
         modified=tuple(modified),
         missing=tuple(missing),
         unlisted=tuple(unlisted),
-        unverified_bytecode=bytecode + stray_bytecode,
+        unverified_bytecode=sum(ok is None for ok in checked.values()),
+        modified_bytecode=bad,
+        verified_bytecode=sum(ok is True for ok in checked.values()),
     )

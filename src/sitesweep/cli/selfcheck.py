@@ -32,9 +32,11 @@ def _render(check: SelfCheck) -> None:
     _paths("MODIFIED", check.modified)
     _paths("MISSING", check.missing)
     _paths("UNLISTED", check.unlisted)
+    _paths("MODIFIED BYTECODE", check.modified_bytecode)
     stderr.print(
-        f"{check.verified} files match RECORD; {check.unverified_bytecode} bytecode files "
-        "have no hash in RECORD (not verified)"
+        f"{check.verified} files match RECORD; {check.verified_bytecode} bytecode files match "
+        f"their verified source; {check.unverified_bytecode} bytecode files of other "
+        "interpreters (never loaded by this one)"
     )
     verdict = "OK" if check.status is SelfCheckStatus.OK else "TAMPERED"
     stderr.print(verdict, style="bold green" if verdict == "OK" else "bold red")
