@@ -261,7 +261,7 @@ def test_bytecode_matches_its_source_or_not(tmp_path: Path) -> None:
 
     source = tmp_path / "mod.py"
     source.write_text("VALUE = 1\n")
-    pyc = Path(py_compile.compile(str(source), doraise=True))
+    pyc = Path(str(py_compile.compile(str(source), doraise=True)))
     assert bytecode_matches(pyc) is True
     _tamper_pyc(pyc, source, "VALUE = 2\n")
     assert bytecode_matches(pyc) is False

@@ -18,7 +18,7 @@ from packaging.utils import canonicalize_name
 from sitesweep.errors import HostReadError
 from sitesweep.hostfs import HostRoot
 from sitesweep.model import Gap, GapReason, HostPath
-from sitesweep.parsing import guarded, loads_json, loads_toml
+from sitesweep.parsing import TooDeepError, guarded, loads_json, loads_toml
 from sitesweep.redact import redact_text
 
 AREA = "lockfiles"
@@ -108,7 +108,9 @@ def parse_toml_lock(text: str, tool: str, problems: List[str]) -> List[LockPin]:
     """Parse uv.lock, poetry.lock, pdm.lock (``[[package]]``) or pylock.toml (``[[packages]]``)."""
     try:
         data = loads_toml(text)
-    except ValueError as exc:  # TOMLDecodeError, or nested deeper than parsing.MAX_DEPTH
+    except TooDeepError:
+        raise  # the file as a whole is refused: a gap (parsing.guarded), no lockfile entry
+    except ValueError as exc:  # TOMLDecodeError
         problems.append(f"TOML: {exc}")
         return []
     table = data.get(_TOML_TABLES[tool], [])
@@ -131,6 +133,8 @@ def parse_pipfile_lock(text: str, problems: List[str]) -> List[LockPin]:
     """Parse Pipfile.lock (JSON: every section but ``_meta`` maps name -> {"version": "==x"})."""
     try:
         data = loads_json(text)
+    except TooDeepError:
+        raise  # the file as a whole is refused: a gap (parsing.guarded), no lockfile entry
     except ValueError as exc:
         problems.append(f"JSON: {exc}")
         return []
