@@ -74,7 +74,7 @@ def test_a_lockfile_that_crashes_its_parser_is_a_gap_naming_it_and_the_scan_goes
     assert named[0]["area"] == "lockfiles"
     assert named[0]["reason"] in {"collector_failed", "parse_error"}  # parse_error once bounded
     inventory = load(bundle, "inventory.json")
-    assert [lock["path"] for lock in inventory["lockfiles"]] == ["/home/bob/app/requirements.txt"]
+    assert "/home/bob/app/requirements.txt" in [lock["path"] for lock in inventory["lockfiles"]]
     assert inventory["environments"], "the other collectors still ran"
     assert not fake_root.marker.exists()
 

@@ -23,7 +23,17 @@ from sitesweep.errors import OutputError
 from sitesweep.packs import builtin_signatures_dir
 
 ENTRY_POINT = "sitesweep.agent:run"
-PURE_PYTHON_DEPS = ("packaging", "jinja2", "markupsafe", "LnkParse3", "yaml")
+PURE_PYTHON_DEPS = (
+    "packaging",
+    "jinja2",
+    "markupsafe",
+    "LnkParse3",
+    "yaml",
+    "regipy",
+    "construct",
+    "inflection",
+    "pytz",
+)
 """Pure-Python packages the collection code imports (markupsafe's and PyYAML's C speedups are left
 out: both fall back to their pure-Python implementations; PyYAML is LnkParse3's dependency)."""
 _SKIP_TOP = frozenset({"cli", "signatures"})
