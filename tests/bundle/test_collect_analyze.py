@@ -62,6 +62,7 @@ def test_analyze_of_collect_equals_scan(
         "findings.jsonl",
         "findings.csv",
         "inventory.csv",
+        "findings.sarif",
     }
     assert not fake_root.marker.exists()
 

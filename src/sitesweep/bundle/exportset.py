@@ -17,6 +17,7 @@ from sitesweep.exports.csvout import findings_csv, inventory_csv_chunks
 from sitesweep.exports.ecs import findings_jsonl
 from sitesweep.exports.facts import CollectionFacts
 from sitesweep.exports.html import render_html
+from sitesweep.exports.sarif import render_sarif
 from sitesweep.exports.sbom import sbom_chunks
 from sitesweep.exports.timeline import (
     build_timeline,
@@ -79,3 +80,4 @@ def export_parts(
     if not collected_only:
         yield layout.FINDINGS_JSONL, (findings_jsonl(result, facts.finished),)
         yield layout.FINDINGS_CSV, (findings_csv(result),)
+        yield layout.FINDINGS_SARIF, (render_sarif(result),)

@@ -1,0 +1,176 @@
+"""Findings on a project's files as SARIF 2.1.0, so the same packs can gate CI.
+
+A project's files are its lockfiles and requirement files and what is inside its own virtual
+environments (``venv``, ``tox``, ``nox``: a ``.pth`` or an installed release in a repository's
+``.venv``). Findings elsewhere (secrets, processes, persistence, shell history, system
+environments) are about the host, not the project, and stay out. Locations are relative to the
+scanned root (``uriBaseId`` ``SCANROOT``), so a CI run of ``sitesweep scan --root .`` annotates
+the repository's own files. Each rule is a stable rule name (the rule id without per-instance
+parts), its level follows the finding's severity and GitHub's ``security-severity`` is set from it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Set, Tuple
+from urllib.parse import quote
+
+from sitesweep import __version__
+from sitesweep.discovery.model import EnvKind
+from sitesweep.exports.attack import Labeller, rule_name
+from sitesweep.model import Finding, Severity
+
+if TYPE_CHECKING:
+    from sitesweep.engine import ScanResult
+
+SCHEMA = (
+    "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+)
+VERSION = "2.1.0"
+BASE_ID = "SCANROOT"
+PROJECT_ENVIRONMENTS = frozenset({EnvKind.VENV, EnvKind.TOX, EnvKind.NOX})
+"""Environments a project holds in its own tree."""
+
+LEVEL: Dict[Severity, str] = {
+    Severity.CRITICAL: "error",
+    Severity.HIGH: "error",
+    Severity.MEDIUM: "warning",
+    Severity.LOW: "note",
+    Severity.INFO: "note",
+}
+SECURITY_SEVERITY: Dict[Severity, str] = {
+    Severity.CRITICAL: "9.5",
+    Severity.HIGH: "8.0",
+    Severity.MEDIUM: "5.5",
+    Severity.LOW: "3.0",
+    Severity.INFO: "0.5",
+}
+"""GitHub code scanning's ``security-severity`` (critical above 9.0, high 7.0 to 8.9, ...)."""
+
+
+class _Scope:
+    """Which host paths are a project's files."""
+
+    def __init__(self, result: ScanResult) -> None:
+        self._lockfiles: Set[str] = {lock.path for lock in result.inventory.lockfiles}
+        self._envs: Tuple[str, ...] = tuple(
+            env.prefix.rstrip("/") + "/"
+            for env in result.inventory.environments
+            if env.kind in PROJECT_ENVIRONMENTS
+        )
+
+    def holds(self, path: str) -> bool:
+        return path in self._lockfiles or path.startswith(self._envs)
+
+    def location(self, finding: Finding) -> Optional[str]:
+        """The first path of ``finding`` that a project holds, or ``None``."""
+        return next((p for p in finding.paths if self.holds(p)), None)
+
+
+def _uri(path: str) -> str:
+    """A host path as a URI reference relative to the scanned root (RFC 3986 escaped)."""
+    return quote(path.lstrip("/"), safe="/-._~")
+
+
+def _root_uri(root: str) -> Optional[str]:
+    if not root.startswith("/"):
+        return None
+    return PurePosixPath(root).as_uri().rstrip("/") + "/"
+
+
+def _line(finding: Finding) -> Optional[int]:
+    return next((e.line for e in finding.evidence if e.line), None)
+
+
+def _rule(labeller: Labeller, finding: Finding, ident: str) -> Dict[str, Any]:
+    tags = ["security", str(finding.category)]
+    tags += [f"external/mitre/{t.id}" for t in labeller.techniques(finding)]
+    tags += list(labeller.advisories(finding))
+    rule: Dict[str, Any] = {
+        "id": ident,
+        "shortDescription": {"text": ident},
+        "fullDescription": {"text": finding.title},
+        "defaultConfiguration": {"level": LEVEL[finding.severity]},
+        "properties": {
+            "tags": tags,
+            "security-severity": SECURITY_SEVERITY[finding.severity],
+            "precision": "high" if finding.pack else "medium",
+        },
+    }
+    pack = labeller.pack(finding)
+    if pack is not None:
+        rule["shortDescription"] = {"text": pack.title}
+        rule["help"] = {"text": pack.remediation.strip()}
+    reference = labeller.reference(finding)
+    if reference:
+        rule["helpUri"] = reference
+    return rule
+
+
+def sarif_log(result: ScanResult) -> Dict[str, Any]:
+    """The SARIF log of ``result``'s findings on project files."""
+    scope = _Scope(result)
+    labeller = Labeller(result)
+    rules: List[Dict[str, Any]] = []
+    index: Dict[str, int] = {}
+    results: List[Dict[str, Any]] = []
+    for finding in result.findings:
+        path = scope.location(finding)
+        if path is None:
+            continue
+        ident = rule_name(finding)
+        if ident not in index:
+            index[ident] = len(rules)
+            rules.append(_rule(labeller, finding, ident))
+        region: Dict[str, Any] = {}
+        line = _line(finding)
+        if line is not None:
+            region = {"region": {"startLine": line}}
+        results.append(
+            {
+                "ruleId": ident,
+                "ruleIndex": index[ident],
+                "level": LEVEL[finding.severity],
+                "message": {"text": finding.title},
+                "locations": [
+                    {
+                        "physicalLocation": {
+                            "artifactLocation": {"uri": _uri(path), "uriBaseId": BASE_ID},
+                            **region,
+                        }
+                    }
+                ],
+                "partialFingerprints": {"sitesweepFindingId/v1": finding.id},
+                "properties": {
+                    "severity": str(finding.severity),
+                    "hostPaths": list(finding.paths),
+                    **({"environment": finding.environment} if finding.environment else {}),
+                    **({"pack": finding.pack} if finding.pack else {}),
+                },
+            }
+        )
+    run: Dict[str, Any] = {
+        "tool": {
+            "driver": {
+                "name": "sitesweep",
+                "version": __version__,
+                "semanticVersion": __version__,
+                "rules": rules,
+            }
+        },
+        "results": results,
+        "columnKind": "unicodeCodePoints",
+        "invocations": [{"executionSuccessful": True}],
+    }
+    root = _root_uri(result.inventory.root)
+    base: Dict[str, Any] = {"description": {"text": "the scanned root"}}
+    if root is not None:
+        base["uri"] = root
+    run["originalUriBaseIds"] = {BASE_ID: base}
+    return {"$schema": SCHEMA, "version": VERSION, "runs": [run]}
+
+
+def render_sarif(result: ScanResult) -> str:
+    """``findings.sarif``: :func:`sarif_log` as JSON text."""
+    return json.dumps(sarif_log(result), indent=2, sort_keys=True, ensure_ascii=True) + "\n"
