@@ -69,8 +69,9 @@ class _Scope:
 
 
 def _uri(path: str) -> str:
-    """A host path as a URI reference relative to the scanned root (RFC 3986 escaped)."""
-    return quote(path.lstrip("/"), safe="/-._~")
+    """A host path as a URI reference relative to the scanned root (RFC 3986 escaped; bytes that
+    are not UTF-8 are kept as their own ``%XX``)."""
+    return quote(path.lstrip("/").encode("utf-8", "surrogateescape"), safe="/-._~")
 
 
 def _root_uri(root: str) -> Optional[str]:
