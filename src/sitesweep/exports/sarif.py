@@ -12,7 +12,6 @@ parts), its level follows the finding's severity and GitHub's ``security-severit
 from __future__ import annotations
 
 import json
-from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Set, Tuple
 from urllib.parse import quote
 
@@ -72,12 +71,6 @@ def _uri(path: str) -> str:
     """A host path as a URI reference relative to the scanned root (RFC 3986 escaped; bytes that
     are not UTF-8 are kept as their own ``%XX``)."""
     return quote(path.lstrip("/").encode("utf-8", "surrogateescape"), safe="/-._~")
-
-
-def _root_uri(root: str) -> Optional[str]:
-    if not root.startswith("/"):
-        return None
-    return PurePosixPath(root).as_uri().rstrip("/") + "/"
 
 
 def _line(finding: Finding) -> Optional[int]:
@@ -164,11 +157,10 @@ def sarif_log(result: ScanResult) -> Dict[str, Any]:
         "columnKind": "unicodeCodePoints",
         "invocations": [{"executionSuccessful": True}],
     }
-    root = _root_uri(result.inventory.root)
-    base: Dict[str, Any] = {"description": {"text": "the scanned root"}}
-    if root is not None:
-        base["uri"] = root
-    run["originalUriBaseIds"] = {BASE_ID: base}
+    # Where the root was on the scanning machine is told once, in manifest.json (scan_root).
+    run["originalUriBaseIds"] = {
+        BASE_ID: {"description": {"text": "the root that was scanned (manifest.json scan_root)"}}
+    }
     return {"$schema": SCHEMA, "version": VERSION, "runs": [run]}
 
 
