@@ -62,7 +62,10 @@ class CredentialsCollector(Collector):
     oses = KNOWN_OSES
     observes = ("credentials",)
     needs = ("users", "persistence")
-    summary = "the packs' credential files, directories and variable assignments (by name)"
+    summary = (
+        "the packs' credential files, directories and variable assignments, in each OS's own "
+        "places, and the OS's credential stores (keychains, Credential Manager), by name"
+    )
 
     def collect(self, ctx: CollectContext) -> Collected:
         found, gaps = collect_credentials(
@@ -71,6 +74,7 @@ class CredentialsCollector(Collector):
             ctx.spec.credentials,
             ctx.observed.persistence,
             ctx.spec.exclude,
+            os_name=None if ctx.os is OsFamily.UNKNOWN else ctx.os.value,
         )
         return Collected({"credentials": found}, gaps)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from typing import FrozenSet, List, Optional, Sequence, Set, Tuple
+from typing import Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
 
 from sitesweep.errors import HostReadError
 from sitesweep.host.identity import User
@@ -29,6 +29,9 @@ holds container layers and package databases whose files are not the host's secr
 SEARCH_DEPTH = 6
 """Directory levels searched below each root: the harvester's own depth (iocs.md 1.9)."""
 
+MAX_STORE_ITEMS = 200
+"""Files named per credential-store directory."""
+
 MAX_DIRS_PER_ROOT = 50_000
 """A search root with more directories than this is cut short (recorded as a gap)."""
 
@@ -45,6 +48,42 @@ KUBERNETES_PATHS: Tuple[str, ...] = (
     "/var/run/secrets/kubernetes.io/serviceaccount/token",
 )
 """Kubeconfigs and the in-cluster service-account token: cluster access a payload can use."""
+
+OS_PLACES: Dict[str, Tuple[Tuple[str, str], ...]] = {
+    "windows": (
+        # gcloud keeps its configuration under %APPDATA% on Windows
+        ("~/.config/gcloud/", "~/AppData/Roaming/gcloud/"),
+        # the shell history of Windows: PSReadLine's, for every PowerShell host
+        ("~/.bash_history", "~/AppData/Roaming/Microsoft/Windows/PowerShell/PSReadLine/"
+                            "ConsoleHost_history.txt"),
+    ),
+}  # fmt: skip
+"""Where a pack's credential entry (``~/.config/gcloud/``) lives on another OS: (entry, path).
+The item found keeps the pack's entry, so the pack's rotation list covers it."""
+
+OS_STORES: Dict[str, Tuple[Tuple[str, str], ...]] = {
+    "macos": (
+        ("macos-keychain", "~/Library/Keychains"),
+        ("macos-keychain", "/Library/Keychains"),
+    ),
+    "windows": (
+        ("windows-credential-manager", "~/AppData/Local/Microsoft/Credentials"),
+        ("windows-credential-manager", "~/AppData/Roaming/Microsoft/Credentials"),
+        ("windows-credential-manager", "~/AppData/Local/Microsoft/Vault"),
+        ("windows-credential-manager", "/ProgramData/Microsoft/Vault"),
+        ("windows-credential-manager",
+         "/Windows/System32/config/systemprofile/AppData/Local/Microsoft/Credentials"),
+    ),
+}  # fmt: skip
+"""The OS's own credential stores, per OS: (entry, directory). Each file in them is recorded by
+name (``login.keychain-db``, a Credential Manager blob); none is ever opened."""
+
+OS_SEARCH_ROOTS: Dict[str, Tuple[str, ...]] = {
+    "linux": SEARCH_ROOTS,
+    "macos": ("/opt", "/usr/local/var", "/Users/Shared", "/private/tmp", "/Library/WebServer"),
+    "windows": ("/inetpub", "/Users/Public", "/ProgramData/Jenkins", "/tools"),
+}
+"""Where file-name entries (``.env``, ``*.pem``) are searched besides every home, per OS."""
 
 _VARIABLE = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 _ENV_KINDS = (PersistenceKind.SHELL, PersistenceKind.ENVIRONMENT)
@@ -105,8 +144,31 @@ class _Collector:
             found = kind or (CredentialKind.DIRECTORY if want_dir else CredentialKind.FILE)
             self.item(entry, found, info)
 
-    def search(self, patterns: Sequence[str]) -> None:
-        tops = [home for _, home in self.homes] + list(SEARCH_ROOTS)
+    def place(self, entry: str, pattern: str) -> None:
+        """An OS's own place for a pack entry: recorded under the pack's entry."""
+        want_dir = pattern.endswith("/")
+        for _scope, path in expand(pattern.rstrip("/"), self.homes):
+            info = lstat_quiet(self.root, path, AREA, self.gaps)
+            if info is not None and is_dir(info) == want_dir:
+                kind = CredentialKind.DIRECTORY if want_dir else CredentialKind.FILE
+                self.item(entry, kind, info)
+
+    def store(self, entry: str, pattern: str) -> None:
+        """Every file of an OS credential store, by name (never opened)."""
+        for _scope, path in expand(pattern, self.homes):
+            try:
+                real = self.root.host(self.root.resolve(path))
+                entries = self.root.listdir(real)
+            except HostReadError as exc:
+                self.gap(path, exc)
+                continue
+            for child in sorted(entries, key=lambda e: e.name)[:MAX_STORE_ITEMS]:
+                info = lstat_quiet(self.root, f"{path}/{child.name}", AREA, self.gaps)
+                if info is not None and not is_link(info):
+                    self.item(entry, CredentialKind.STORE, info)
+
+    def search(self, patterns: Sequence[str], roots: Tuple[str, ...] = SEARCH_ROOTS) -> None:
+        tops = [home for _, home in self.homes] + list(roots)
         any_match = _any_pattern(patterns)
         for top in tops:
             try:
@@ -179,6 +241,7 @@ def collect_credentials(
     entries: FrozenSet[str],
     persistence: Sequence[PersistenceEntry] = (),
     exclude: Tuple[str, ...] = (),
+    os_name: Optional[str] = None,
 ) -> Tuple[Tuple[CredentialItem, ...], Tuple[Gap, ...]]:
     """Find which credential entries exist on the host, and every Kubernetes access path.
 
@@ -188,6 +251,9 @@ def collect_credentials(
         entries: the packs' ``credentials`` entries (see ``signatures/README.md``).
         persistence: collected persistence entries; their variable names are matched.
         exclude: host paths not searched (the bundle output).
+        os_name: ``linux``, ``macos`` or ``windows``: the OS's own places for the entries
+            (:data:`OS_PLACES`), its credential stores (:data:`OS_STORES`) and search roots;
+            ``None`` (not known): every OS's.
 
     Returns:
         The items found (sorted by path, entry) and the gaps (unreadable homes and directories).
@@ -201,8 +267,17 @@ def collect_credentials(
         collector.path_entry(entry)
     for entry in KUBERNETES_PATHS:
         collector.path_entry(entry, CredentialKind.KUBERNETES)
+    oses = [os_name] if os_name in OS_SEARCH_ROOTS else sorted(OS_SEARCH_ROOTS)
+    wanted = set(entries)
+    for name in oses:
+        for entry, place in OS_PLACES.get(name, ()):
+            if entry in wanted:
+                collector.place(entry, place)
+        for entry, directory in OS_STORES.get(name, ()):
+            collector.store(entry, directory)
     if patterns:
-        collector.search(patterns)
+        roots = tuple(dict.fromkeys(r for name in oses for r in OS_SEARCH_ROOTS[name]))
+        collector.search(patterns, roots)
     collector.variables(names, persistence)
     unique = {(i.path, i.entry, i.kind.value, i.variable or ""): i for i in collector.items}
     return tuple(unique[k] for k in sorted(unique)), tuple(collector.gaps)

@@ -143,6 +143,8 @@ class CredentialKind(StrEnum):
     DIRECTORY = "directory"
     VARIABLE = "variable"
     KUBERNETES = "kubernetes"
+    STORE = "store"
+    """An OS credential store (a macOS keychain, the Windows Credential Manager), named only."""
 
 
 @dataclass(frozen=True)

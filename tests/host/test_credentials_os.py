@@ -1,0 +1,210 @@
+"""Credentials in their macOS and Windows places: named with owner and size, never read, never in
+a bundle; keychains and the Windows Credential Manager recorded by name only."""
+
+from __future__ import annotations
+
+import dataclasses
+import plistlib
+import tarfile
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import List, Sequence, Set, Tuple
+
+from builders import FakeRoot
+from persistbuild import launchd_plist, shortcut
+from sitesweep.bundle.writer import RunInfo, write_bundle
+from sitesweep.engine import analyze
+from sitesweep.host.credentials import collect_credentials
+from sitesweep.host.identity import User
+from sitesweep.host.model import CredentialItem, CredentialKind
+from sitesweep.host.persistence import collect_persistence
+from sitesweep.hostfs import HostRoot
+from sitesweep.model import Category, Severity
+from sitesweep.pipeline import ScanOptions, run_scan
+
+SECRET = b"FIXTURE-OS-SECRET-4c1d9e-never-copied"
+MAC_HOME = "/Users/alice"
+WIN_HOME = "/Users/alice"
+ROAMING = f"{WIN_HOME}/AppData/Roaming"
+LOCAL = f"{WIN_HOME}/AppData/Local"
+PS_HISTORY = f"{ROAMING}/Microsoft/Windows/PowerShell/PSReadLine/ConsoleHost_history.txt"
+
+
+def bundle_files(out: Path) -> List[Tuple[str, bytes]]:
+    """Every file of the bundle directory and every member of its archive."""
+    found = [(str(p), p.read_bytes()) for p in out.rglob("*") if p.is_file()]
+    for archive in out.rglob("*.tar.gz"):
+        with tarfile.open(archive) as tar:
+            for member in tar.getmembers():
+                handle = tar.extractfile(member) if member.isfile() else None
+                if handle is not None:
+                    found.append((f"{archive.name}:{member.name}", handle.read()))
+    return found
+
+
+def plant(root: FakeRoot, paths: List[str]) -> None:
+    for path in paths:
+        root.add_file(path, b"secret: " + SECRET + b"\n", mode=0o600)
+
+
+def items(found: Sequence[CredentialItem]) -> Set[Tuple[str, str, CredentialKind]]:
+    return {(i.path, i.entry, i.kind) for i in found}
+
+
+def macos_home(tmp_path: Path) -> FakeRoot:
+    root = FakeRoot(tmp_path / "mac")
+    version = {"ProductName": "macOS", "ProductVersion": "14.4"}
+    root.add_file("/System/Library/CoreServices/SystemVersion.plist", plistlib.dumps(version))
+    root.add_symlink("/etc", "private/etc")
+    root.add_file(
+        "/private/etc/passwd",
+        "root:*:0:0:System Administrator:/var/root:/bin/sh\n"
+        f"alice:*:501:20:Alice:{MAC_HOME}:/bin/zsh\n",
+    )
+    plant(
+        root,
+        [
+            f"{MAC_HOME}/.ssh/id_ed25519",
+            f"{MAC_HOME}/.aws/credentials",
+            f"{MAC_HOME}/.kube/config",
+            f"{MAC_HOME}/.docker/config.json",
+            f"{MAC_HOME}/.zsh_history",
+            f"{MAC_HOME}/.config/gcloud/application_default_credentials.json",
+            f"{MAC_HOME}/code/api/.env",
+            f"{MAC_HOME}/Library/Keychains/login.keychain-db",
+            "/Library/Keychains/System.keychain",
+        ],
+    )
+    root.add_dir(f"{MAC_HOME}/.azure")
+    return root
+
+
+def test_macos_credentials_named_rotated_after_execution_never_copied(tmp_path: Path) -> None:
+    root = macos_home(tmp_path)
+    # the incident's macOS persistence: the payload ran here
+    root.add_file(f"{MAC_HOME}/.config/sysmon/sysmon.py", "# poller (fixture)\n")
+    root.add_file(
+        f"{MAC_HOME}/Library/LaunchAgents/com.system.telemetry.plist",
+        launchd_plist("com.system.telemetry", ["/usr/bin/python3", "~/.config/sysmon/sysmon.py"]),
+    )
+    out = tmp_path / "out"
+    result = run_scan(ScanOptions(root=root.path, output=out, strict=True)).result
+    found = items(result.inventory.credentials)
+    assert {
+        (f"{MAC_HOME}/.ssh/id_ed25519", "~/.ssh/id_ed25519", CredentialKind.FILE),
+        (f"{MAC_HOME}/.aws/credentials", "~/.aws/credentials", CredentialKind.FILE),
+        (f"{MAC_HOME}/.azure", "~/.azure/", CredentialKind.DIRECTORY),
+        (f"{MAC_HOME}/.config/gcloud", "~/.config/gcloud/", CredentialKind.DIRECTORY),
+        (f"{MAC_HOME}/.zsh_history", "~/.zsh_history", CredentialKind.FILE),
+        (f"{MAC_HOME}/code/api/.env", ".env", CredentialKind.FILE),
+        (f"{MAC_HOME}/.kube/config", "~/.kube/config", CredentialKind.KUBERNETES),
+        (
+            f"{MAC_HOME}/Library/Keychains/login.keychain-db",
+            "macos-keychain",
+            CredentialKind.STORE,
+        ),
+        ("/Library/Keychains/System.keychain", "macos-keychain", CredentialKind.STORE),
+    } <= found
+    rotate = {
+        f.paths[0]
+        for f in result.findings
+        if f.category is Category.CREDENTIAL_EXPOSURE and f.severity is Severity.HIGH
+    }
+    assert f"{MAC_HOME}/.ssh/id_ed25519" in rotate
+    assert f"{MAC_HOME}/.zsh_history" in rotate
+    files = bundle_files(out)
+    assert files
+    assert [name for name, data in files if SECRET in data] == []
+
+
+def windows_drive(tmp_path: Path) -> FakeRoot:
+    root = FakeRoot(tmp_path / "win")
+    root.add_dir("/Windows/System32/config")
+    plant(
+        root,
+        [
+            f"{WIN_HOME}/.ssh/id_rsa",
+            f"{WIN_HOME}/.aws/credentials",
+            f"{WIN_HOME}/.kube/config",
+            f"{WIN_HOME}/.docker/config.json",
+            f"{ROAMING}/gcloud/application_default_credentials.json",
+            f"{ROAMING}/gcloud/credentials.db",
+            PS_HISTORY,
+            f"{LOCAL}/Microsoft/Credentials/DFBE70A7E5CC19A398EBF1B96859CE5D",
+            f"{ROAMING}/Microsoft/Credentials/6C3B1B9C1E3D4B8E9B5C2F1A0D9E8F7A",
+            f"{WIN_HOME}/source/repos/api/.env",
+        ],
+    )
+    root.add_dir(f"{WIN_HOME}/.azure")
+    root.add_dir(f"{LOCAL}/Microsoft/Vault/4BF4C442-9B8A-41A0-B380-DD4A704DDB28")
+    return root
+
+
+def test_windows_credentials_in_their_places_never_copied(tmp_path: Path) -> None:
+    root = windows_drive(tmp_path)
+    users = (User("alice", 1001, WIN_HOME),)
+    # the incident's Windows form ran here: a Startup shortcut to the poller
+    root.add_file(f"{WIN_HOME}/.config/sysmon/sysmon.py", "# poller (fixture)\n")
+    startup = f"{ROAMING}/Microsoft/Windows/Start Menu/Programs/Startup"
+    root.add_file(
+        f"{startup}/System Telemetry.lnk",
+        shortcut("C:\\Python312\\pythonw.exe", "C:\\Users\\alice\\.config\\sysmon\\sysmon.py"),
+    )
+    scanned = run_scan(ScanOptions(root=root.path, strict=True)).result
+    packs = scanned.packs
+    entries = frozenset(e for p in packs.packs for e in p.credentials)
+    host = HostRoot(root.path)
+    persistence, _ = collect_persistence(
+        host,
+        users,
+        frozenset(i.path for p in packs.packs for i in p.persistence),
+        os_name="windows",
+    )
+    credentials, gaps = collect_credentials(host, users, entries, persistence, os_name="windows")
+    assert gaps == ()
+    found = items(credentials)
+    assert {
+        (f"{WIN_HOME}/.ssh/id_rsa", "~/.ssh/id_rsa", CredentialKind.FILE),
+        (f"{WIN_HOME}/.aws/credentials", "~/.aws/credentials", CredentialKind.FILE),
+        (f"{WIN_HOME}/.azure", "~/.azure/", CredentialKind.DIRECTORY),
+        (f"{ROAMING}/gcloud", "~/.config/gcloud/", CredentialKind.DIRECTORY),
+        (
+            f"{ROAMING}/gcloud/application_default_credentials.json",
+            "application_default_credentials.json",
+            CredentialKind.FILE,
+        ),
+        (PS_HISTORY, "~/.bash_history", CredentialKind.FILE),
+        (f"{WIN_HOME}/.docker/config.json", "~/.docker/config.json", CredentialKind.FILE),
+        (f"{WIN_HOME}/source/repos/api/.env", ".env", CredentialKind.FILE),
+        (
+            f"{LOCAL}/Microsoft/Credentials/DFBE70A7E5CC19A398EBF1B96859CE5D",
+            "windows-credential-manager",
+            CredentialKind.STORE,
+        ),
+        (
+            f"{ROAMING}/Microsoft/Credentials/6C3B1B9C1E3D4B8E9B5C2F1A0D9E8F7A",
+            "windows-credential-manager",
+            CredentialKind.STORE,
+        ),
+        (
+            f"{LOCAL}/Microsoft/Vault/4BF4C442-9B8A-41A0-B380-DD4A704DDB28",
+            "windows-credential-manager",
+            CredentialKind.STORE,
+        ),
+    } <= found
+    assert all(i.user == "alice" for i in credentials)
+    inventory = dataclasses.replace(
+        scanned.inventory, users=users, persistence=persistence, credentials=credentials
+    )
+    result = analyze(inventory, packs, strict=True)
+    rotate = {
+        f.paths[0]
+        for f in result.findings
+        if f.category is Category.CREDENTIAL_EXPOSURE and f.severity is Severity.HIGH
+    }
+    assert {PS_HISTORY, f"{ROAMING}/gcloud", f"{WIN_HOME}/.ssh/id_rsa"} <= rotate
+    now = datetime.now(timezone.utc)
+    write_bundle(result, host, tmp_path / "out", RunInfo(("scan",), now, now))
+    files = bundle_files(tmp_path / "out")
+    assert files
+    assert [name for name, data in files if SECRET in data] == []
