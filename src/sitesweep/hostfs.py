@@ -24,6 +24,7 @@ from sitesweep.door.base import (
     MAX_SYMLINK_HOPS,
     Door,
     HostEntry,
+    Listed,
     OpenFile,
     gap_reason_for,
     host_error,
@@ -99,6 +100,22 @@ class HostRoot:
                 raise RootError(f"scan root {root} cannot be opened: {exc.strerror}") from exc
         self.is_live = self._door.is_live
 
+    @classmethod
+    def image(cls, path: Path) -> HostRoot:
+        """A container image (OCI layout directory or ``docker save`` tarball) as the host.
+
+        Raises:
+            ImageError: the image cannot be read (see :func:`sitesweep.door.oci.open_image`).
+        """
+        from sitesweep.door.oci import open_image
+
+        return cls(path, door=open_image(path))
+
+    @property
+    def door(self) -> Door:
+        """The backend behind this root (an image's door tells which layer wrote a file)."""
+        return self._door
+
     def close(self) -> None:
         """Release what the door holds open (also done when the object is collected)."""
         self._door.close()
@@ -172,11 +189,13 @@ class HostRoot:
         Entries are typed when listed and never followed (``entry.is_dir()`` is false for a
         link to a directory).
         """
-        return sorted(self._door.scandir(host, True), key=lambda e: e.name)
+        return sorted(HostEntry(*e) for e in self._door.scandir(host, True))
 
-    def scandir(self, host: str, inode: int = 0) -> List[HostEntry]:
-        """List a directory the walk found (unsorted), refusing it if it is now a symlink or not
-        the directory listed with ``inode``; its children then resolve through it."""
+    def scandir(self, host: str, inode: int = 0) -> List[Listed]:
+        """List a directory the walk found: ``(name, kind, inode)`` per entry, unsorted.
+
+        Refused if it is now a symlink or not the directory listed with ``inode``; its children
+        then resolve through it."""
         return self._door.scandir(host, False, inode)
 
     # -- content ------------------------------------------------------------------------------

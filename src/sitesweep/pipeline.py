@@ -7,7 +7,7 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, FrozenSet, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, FrozenSet, Optional, Tuple
 
 from sitesweep.bundle.custody import NO_CUSTODY, Custody
 from sitesweep.bundle.layout import MANIFEST
@@ -55,6 +55,8 @@ class ScanOptions:
         encrypt_to: age public keys; the archive is encrypted to them and no plaintext is kept.
         prune: directories the walk does not enter, by name or ``parent/name``.
         kubernetes: list the cluster's pods with the local kubectl (live scans only).
+        image: a container image (OCI layout directory or ``docker save`` tarball) scanned
+            instead of a directory, read where it lies (never extracted).
     """
 
     root: Optional[Path] = None
@@ -74,6 +76,7 @@ class ScanOptions:
     encrypt_to: Tuple[str, ...] = ()
     prune: FrozenSet[str] = DEFAULT_PRUNE
     kubernetes: bool = False
+    image: Optional[Path] = None
 
 
 @dataclass(frozen=True)
@@ -124,6 +127,18 @@ def _run_info(opts: ScanOptions, root: HostRoot, started: datetime, mode: str) -
         live_host=read_live_host() if root.is_live else None,
         encrypt_to=opts.encrypt_to,
     )
+
+
+def _image_docs(root: HostRoot, result: ScanResult) -> Dict[str, str]:
+    """``image.json`` for an image scan (the image's config, layers, and who wrote which file)."""
+    from sitesweep.door.oci import ImageDoor
+
+    if not isinstance(root.door, ImageDoor):
+        return {}
+    from sitesweep.bundle.serialize import dumps
+    from sitesweep.imagescan import IMAGE_DOC, image_doc
+
+    return {IMAGE_DOC: dumps(image_doc(result, root.door))}
 
 
 def _check_encryption(opts: ScanOptions) -> None:
@@ -218,7 +233,7 @@ def _run(opts: ScanOptions, progress: Optional[Progress], match: bool) -> ScanOu
     started = datetime.now(timezone.utc)
     _check_encryption(opts)
     packs = load_packs(opts.signatures, builtin=opts.builtin_packs)
-    root = HostRoot(opts.root)
+    root = HostRoot.image(opts.image) if opts.image is not None else HostRoot(opts.root)
     inventory = collect_inventory(root, collect_spec(packs, root, opts), progress)
     if match:
         progress.stage("match")
@@ -231,11 +246,17 @@ def _run(opts: ScanOptions, progress: Optional[Progress], match: bool) -> ScanOu
         )
     else:
         result = ScanResult(inventory, packs, (), inventory.gaps, ())
+    if opts.image is not None:
+        from sitesweep.door.oci import ImageDoor
+        from sitesweep.imagescan import name_layers
+
+        if isinstance(root.door, ImageDoor):
+            result = name_layers(result, root.door)
     bundle = None
     if opts.output is not None:
         from sitesweep.bundle.writer import write_bundle
 
         progress.stage("bundle")
         run = _run_info(opts, root, started, "scan" if match else "collect")
-        bundle = write_bundle(result, root, opts.output, run)
+        bundle = write_bundle(result, root, opts.output, run, _image_docs(root, result))
     return ScanOutcome(result, bundle)

@@ -277,8 +277,17 @@ def _encode(text: str) -> bytes:
     return text.encode("utf-8", errors="backslashreplace")
 
 
-def write_bundle(result: ScanResult, root: HostRoot, output: Path, run: RunInfo) -> BundlePaths:
+def write_bundle(
+    result: ScanResult,
+    root: HostRoot,
+    output: Path,
+    run: RunInfo,
+    extra: Optional[Mapping[str, str]] = None,
+) -> BundlePaths:
     """Write the bundle directory and its ``.tar.gz`` under ``output``.
+
+    ``extra`` are more documents (name to text), hashed in the manifest like the others (an
+    image scan's ``image.json``).
 
     Raises:
         OutputError: the output directory cannot be created or written.
@@ -301,6 +310,8 @@ def write_bundle(result: ScanResult, root: HostRoot, output: Path, run: RunInfo)
         writer.write(layout.COVERAGE, dumps(coverage_doc(result, writer.gaps)))
         writer.write(layout.REPORT_TEXT, render_text_report(result, run.mode == "collect"))
         writer.write_exports(run, f"{name}|{result.inventory.identity.machine_id}")
+        for doc_name, text in (extra or {}).items():
+            writer.write(doc_name, text)
         writer.write(layout.MANIFEST, dumps(writer.manifest(run, writer.gaps)))
         staging.replace(final)
         archive = output / f"{name}.tar.gz"

@@ -29,6 +29,14 @@ def scan_target_options(func: F) -> F:
                 help="Scan this directory as the host's / (a mounted image or container fs).",
             ),
             click.option(
+                "--image",
+                type=click.Path(exists=True, path_type=Path),
+                expose_value=False,
+                callback=_remember_image,
+                help="Scan a container image instead: an OCI image layout directory or a "
+                "docker/podman save tarball (.tar or .tar.gz), read where it lies.",
+            ),
+            click.option(
                 "--output",
                 type=click.Path(file_okay=False, path_type=Path),
                 default=Path(),
@@ -48,6 +56,12 @@ def scan_target_options(func: F) -> F:
     ):
         func = option(func)
     return func
+
+
+def _remember_image(ctx: click.Context, _param: click.Parameter, value: Optional[Path]) -> None:
+    """Keep ``--image`` for :func:`build_scan_options` (the commands need no parameter for it)."""
+    if value is not None:
+        ctx.meta["sitesweep.image"] = value
 
 
 def signatures_option(func: F) -> F:
@@ -239,7 +253,12 @@ def build_scan_options(
     builtin_packs: bool = True,
 ) -> ScanOptions:
     """The ScanOptions that ``scan`` and ``collect`` both build from their shared options."""
+    context = click.get_current_context(silent=True)
+    image = context.meta.get("sitesweep.image") if context is not None else None
+    if image is not None and root is not None:
+        raise click.UsageError("--root and --image name two different hosts: give one")
     return ScanOptions(
+        image=image,
         root=root,
         output=output,
         signatures=signatures,

@@ -24,6 +24,7 @@ __all__ = [
     "OTHER",
     "Door",
     "HostEntry",
+    "Listed",
     "OpenFile",
     "gap_reason_for",
     "host_error",
@@ -69,6 +70,10 @@ def _no_follow(follow: bool) -> None:
         raise TypeError("a listed entry is never followed: resolve its path through HostRoot")
 
 
+Listed = Tuple[str, int, int]
+"""One listed entry as a backend gives it: name, kind (:data:`FILE` ...), inode (0: unknown)."""
+
+
 class OpenFile(Protocol):
     """A regular host file opened for reading; ``size`` is its size when it was opened."""
 
@@ -97,8 +102,8 @@ class Door(Protocol):
         """``lstat`` of ``host`` (its parents resolved inside the root; a final link itself)."""
         ...
 
-    def scandir(self, host: str, follow: bool = True, inode: int = 0) -> List[HostEntry]:
-        """List a directory, sorted by name.
+    def scandir(self, host: str, follow: bool = True, inode: int = 0) -> List[Listed]:
+        """List a directory (in no particular order): ``(name, kind, inode)`` per entry.
 
         Args:
             host: the directory.

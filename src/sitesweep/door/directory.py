@@ -27,7 +27,7 @@ import os
 import stat
 import threading
 from collections import OrderedDict, deque
-from typing import Deque, List, Optional, Union
+from typing import Deque, Iterator, List, Optional, Union
 
 from sitesweep.door import openat2
 from sitesweep.door.base import (
@@ -36,7 +36,7 @@ from sitesweep.door.base import (
     LINK,
     MAX_SYMLINK_HOPS,
     OTHER,
-    HostEntry,
+    Listed,
     host_error,
     parts,
     split_host,
@@ -132,7 +132,7 @@ class DirectoryDoor:
         with self._lock:
             try:
                 if head is None:
-                    return _fstat(self._dir(host))
+                    return _fstat(self._dir(host, verify=True))
                 return _lstat_at(self._dir(head), name)
             except OSError as exc:
                 raise host_error(host, exc) from exc
@@ -147,15 +147,20 @@ class DirectoryDoor:
             except OSError as exc:
                 raise host_error(host, exc) from exc
 
-    def scandir(self, host: str, follow: bool = True, inode: int = 0) -> List[HostEntry]:
-        head, name = split_host(host)
+    def scandir(self, host: str, follow: bool = True, inode: int = 0) -> List[Listed]:
+        key = _key(host)
+        head, _, name = key.rpartition("/")
         with self._lock:
             try:
-                if head is None or follow:
-                    return _list(self._dir(host))
-                parent = self._dir(head)
+                if follow or name in ("", ".."):
+                    return _list(self._dir(host, verify=True))
+                parent = self._cache.get(head) if head else self._root
+                if parent is None:
+                    parent = self._dir(head)
+                elif head:
+                    self._cache.move_to_end(head)
                 try:
-                    handle = _opendir_at(parent, name)
+                    handle = _opendir_at(parent, name, _LIST_FLAGS)
                 except OSError as exc:
                     if _is_link(parent, name):
                         detail = "replaced by a symbolic link during the scan: not followed"
@@ -166,8 +171,8 @@ class DirectoryDoor:
                 except BaseException:
                     _close(handle)
                     raise
-                self._remember("/".join(parts(host)), handle)  # its children resolve through it
-                return _list(handle)
+                self._remember(key, handle)  # its children resolve through it
+                return _list(handle, opened=True)
             except OSError as exc:
                 raise host_error(host, exc) from exc
 
@@ -267,16 +272,19 @@ class DirectoryDoor:
 
     # -- resolved directories --------------------------------------------------------------------
 
-    def _dir(self, host: str) -> Handle:
+    def _dir(self, host: str, verify: bool = False) -> Handle:
         """The directory ``host`` names, every link resolved inside the root (borrowed handle:
-        valid while the lock is held)."""
-        comps = parts(host)
-        key = "/".join(comps)
+        valid while the lock is held).
+
+        A remembered directory is used as it is to reach a child (a removed directory has none
+        left); ``verify`` (the directory itself is asked about) first checks it was not removed.
+        """
+        key = _key(host)
         if not key:
             return self._root
         handle = self._cache.get(key)
         if handle is not None:
-            if _fstat(handle).st_nlink:
+            if not verify or _fstat(handle).st_nlink:
                 self._cache.move_to_end(key)
                 return handle
             del self._cache[key]  # removed since: what is there now is resolved again
@@ -285,7 +293,7 @@ class DirectoryDoor:
         if self.uses_openat2 and len(key) < _PATH_MAX and isinstance(self._root, int):
             handle = openat2.openat2(self._root, key, _DIR_FLAGS, _RESOLVE)
         if handle is None:  # no openat2, or deeper than one path may be: component by component
-            handle = self._from_cached_parent(comps)
+            handle = self._from_cached_parent(key.split("/"))
         self._remember(key, handle)
         return handle
 
@@ -343,10 +351,12 @@ class DirectoryDoor:
                 _close(handle)
 
     def _remember(self, key: str, handle: Handle) -> None:
-        old = self._cache.pop(key, None)
-        if old is not None and old != handle:
-            _close(old)
-        self._cache[key] = handle
+        cache = self._cache
+        if key in cache:
+            old = cache.pop(key)
+            if old != handle:
+                _close(old)
+        cache[key] = handle
         if len(self._cache) > DIR_CACHE_SIZE:
             _close(self._cache.popitem(last=False)[1])
 
@@ -390,10 +400,10 @@ def _is_link(handle: Handle, name: str) -> bool:
         return False
 
 
-def _opendir_at(handle: Handle, name: str) -> Handle:
+def _opendir_at(handle: Handle, name: str, flags: int = _DIR_FLAGS) -> Handle:
     """Open the directory ``name`` in ``handle``, never through a symlink."""
     if isinstance(handle, int):
-        return os.open(name, _DIR_FLAGS | _NOFOLLOW, dir_fd=handle)
+        return os.open(name, flags | _NOFOLLOW, dir_fd=handle)
     path = _path(handle, name)
     mode = os.lstat(path).st_mode
     if stat.S_ISLNK(mode):
@@ -427,31 +437,47 @@ def _check_same(parent: Handle, name: str, handle: Handle, inode: int) -> None:
         raise OSError(errno.ENOENT, "changed while being opened: not the directory listed")
 
 
-def _list(handle: Handle) -> List[HostEntry]:
+def _list(handle: Handle, opened: bool = False) -> List[Listed]:
+    """List a directory: ``(name, kind, inode)`` per entry, typed while it is open.
+
+    ``opened``: ``handle`` was opened readable (not ``O_PATH``) and is listed directly.
+    """
     if isinstance(handle, int):
-        fd = os.open(".", _LIST_FLAGS, dir_fd=handle)
+        fd = handle if opened else os.open(".", _LIST_FLAGS, dir_fd=handle)
         try:
             with os.scandir(fd) as it:
-                return [_entry(e) for e in it]
+                return _typed(it)
         finally:
-            os.close(fd)
+            if not opened:
+                os.close(fd)
     with os.scandir(handle) as it:
-        return [_entry(e) for e in it]
+        return _typed(it)
 
 
-def _entry(entry: os.DirEntry[str]) -> HostEntry:
-    try:
-        if entry.is_file(follow_symlinks=False):
-            kind = FILE
-        elif entry.is_dir(follow_symlinks=False):
-            kind = DIR
-        elif entry.is_symlink():
-            kind = LINK
-        else:
-            kind = OTHER
-        return HostEntry(entry.name, kind, entry.inode())
-    except OSError:  # gone between the listing and its type being asked (no d_type)
-        return HostEntry(entry.name, OTHER, 0)
+def _typed(entries: Iterator[os.DirEntry[str]]) -> List[Listed]:
+    """Type each entry while its directory is open (the walk's hot loop: kept flat)."""
+    listed: List[Listed] = []
+    append = listed.append
+    for entry in entries:
+        try:
+            if entry.is_file(follow_symlinks=False):
+                append((entry.name, FILE, 0))
+            elif entry.is_dir(follow_symlinks=False):
+                append((entry.name, DIR, entry.inode()))
+            elif entry.is_symlink():
+                append((entry.name, LINK, 0))
+            else:
+                append((entry.name, OTHER, 0))
+        except OSError:  # gone between the listing and its type being asked (no d_type)
+            append((entry.name, OTHER, 0))
+    return listed
+
+
+def _key(host: str) -> str:
+    """A host path as the key of a remembered directory (no leading, doubled or final ``/``)."""
+    if "//" in host or "/." in host or host.endswith("/") or not host.startswith("/"):
+        return "/".join(parts(host))
+    return host[1:]
 
 
 def file_kind(st: os.stat_result) -> str:

@@ -1,0 +1,761 @@
+"""The door to a container image, read where it lies: an OCI image layout directory, or the
+tarball ``docker save`` / ``podman save`` writes (Docker's ``manifest.json`` form or an OCI
+archive), optionally gzip-compressed.
+
+The image's final filesystem is built as an index, never extracted: each layer's tar headers are
+read in order and applied with the OCI whiteout rules (``.wh.<name>`` deletes ``<name>`` from the
+layers below, ``.wh..wh..opq`` empties its directory of what the layers below put there). Each
+indexed file remembers where its bytes are and which layer introduced it. Content is served
+straight from the tar member:
+
+- an uncompressed layer (``docker save``'s ``layer.tar``) is read in place, at the member's offset
+  inside the image file;
+- a gzip layer is decompressed once, as a stream, into an anonymous temporary file (unlinked at
+  creation, so nothing is left behind if the scan is killed), bounded by :data:`MAX_LAYER_BYTES`,
+  and its members are read from there. Files are never written out one by one.
+
+Symlinks resolve inside the image exactly as in a directory tree (an absolute target restarts at
+the image's ``/``, ``..`` stops there): nothing outside the image is ever read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import stat
+import tarfile
+import tempfile
+import threading
+import zlib
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Deque, Dict, List, Optional, Tuple
+
+from sitesweep.door.base import DIR, FILE, LINK, MAX_SYMLINK_HOPS, OTHER, Listed, parts
+from sitesweep.errors import HostReadError, SitesweepError
+from sitesweep.model import GapReason, HostPath
+
+__all__ = ["MAX_LAYER_BYTES", "ImageDoor", "ImageError", "ImageInfo", "LayerInfo", "open_image"]
+
+MAX_LAYER_BYTES = 64 << 30
+"""Largest decompressed layer (or compressed image tarball) read; more is an :class:`ImageError`."""
+MAX_JSON_BYTES = 16 << 20
+"""Largest manifest, index or config document read."""
+MAX_ENTRIES = 5_000_000
+"""Most tar members indexed over all layers."""
+_GZIP = b"\x1f\x8b"
+_OPAQUE = ".wh..wh..opq"
+_WHITEOUT = ".wh."
+_CHUNK = 1 << 20
+
+
+class ImageError(SitesweepError):
+    """The image cannot be read: not an image, truncated, corrupt, or over a bound."""
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    """One layer: its digest (of the blob as stored) and what the image config says of it."""
+
+    digest: str
+    media_type: str
+    size: int
+    created_by: str = ""
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """What the image says about itself (no environment value, only names)."""
+
+    source: str
+    name: str
+    layers: Tuple[LayerInfo, ...]
+    config_digest: str
+    entrypoint: Tuple[str, ...] = ()
+    cmd: Tuple[str, ...] = ()
+    env_names: Tuple[str, ...] = ()
+    labels: Tuple[Tuple[str, str], ...] = ()
+    pip_history: Tuple[str, ...] = ()
+    os: str = ""
+    architecture: str = ""
+
+
+@dataclass
+class _Node:
+    kind: int
+    mode: int
+    uid: int = 0
+    gid: int = 0
+    size: int = 0
+    mtime: float = 0.0
+    link: str = ""
+    layer: int = -1
+    source: int = -1
+    offset: int = 0
+    ino: int = 0
+    children: Optional[Dict[str, _Node]] = None
+
+
+@dataclass
+class _Source:
+    """Where a layer's uncompressed tar bytes are: a descriptor and the offset they start at."""
+
+    fd: int
+    start: int
+    size: int
+
+
+class _Window(io.RawIOBase):
+    """A read-only, seekable window of ``size`` bytes at ``start`` in descriptor ``fd``."""
+
+    def __init__(self, fd: int, start: int, size: int) -> None:
+        super().__init__()
+        self._fd, self._start, self._size, self._pos = fd, start, size, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        base = {0: 0, 1: self._pos, 2: self._size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def readinto(self, buffer: Any) -> int:
+        want = min(len(buffer), self._size - self._pos)
+        if want <= 0:
+            return 0
+        data = _pread(self._fd, want, self._start + self._pos)
+        buffer[: len(data)] = data
+        self._pos += len(data)
+        return len(data)
+
+
+_PREAD_LOCK = threading.Lock()
+
+
+def _pread(fd: int, size: int, offset: int) -> bytes:
+    pread = getattr(os, "pread", None)
+    if pread is not None:
+        return bytes(pread(fd, size, offset))
+    with _PREAD_LOCK:  # pragma: no cover - platforms without pread (Windows)
+        os.lseek(fd, offset, os.SEEK_SET)
+        return os.read(fd, size)
+
+
+class _MemberFile:
+    """A file of the image: ``size`` bytes at ``offset`` in a layer's uncompressed tar."""
+
+    def __init__(self, source: _Source, offset: int, size: int) -> None:
+        self._source, self._offset, self.size, self._pos = source, offset, size, 0
+
+    def read(self, size: int) -> bytes:
+        want = min(size, self.size - self._pos)
+        if want <= 0:
+            return b""
+        data = _pread(self._source.fd, want, self._source.start + self._offset + self._pos)
+        self._pos += len(data)
+        return data
+
+    def close(self) -> None:
+        self._pos = self.size
+
+
+@dataclass
+class _Index:
+    root: _Node = field(default_factory=lambda: _Node(DIR, stat.S_IFDIR | 0o755, children={}))
+    entries: int = 0
+    next_ino: int = 2
+
+
+class ImageDoor:
+    """A door backend serving a container image's final filesystem (see the module docstring).
+
+    Use :func:`open_image` to build one.
+    """
+
+    is_live = False
+
+    def __init__(self, info: ImageInfo, index: _Index, sources: List[_Source], fds: List[int]):
+        self.info = info
+        self._index = index
+        self._sources = sources
+        self._fds = fds
+        self.gaps: List[Tuple[str, GapReason, str]] = []
+
+    def close(self) -> None:
+        while self._fds:
+            os.close(self._fds.pop())
+
+    def __del__(self) -> None:
+        with contextlib.suppress(OSError):
+            self.close()
+
+    # -- the door ------------------------------------------------------------------------------
+
+    def lstat(self, host: str) -> os.stat_result:
+        return self._stat(self._node(host, follow=False))
+
+    def readlink(self, host: str) -> str:
+        node = self._node(host, follow=False)
+        if node.kind != LINK:
+            raise HostReadError(host, GapReason.OS_ERROR, "Invalid argument: not a symbolic link")
+        return node.link
+
+    def scandir(self, host: str, follow: bool = True, inode: int = 0) -> List[Listed]:
+        node = self._node(host, follow=follow)
+        if node.kind == LINK:
+            detail = "symbolic link: not followed"
+            raise HostReadError(host, GapReason.SYMLINK_LOOP, detail)
+        if node.children is None:
+            raise HostReadError(host, GapReason.VANISHED, "Not a directory")
+        return [(n, c.kind, c.ino) for n, c in node.children.items()]
+
+    def open(self, host: str, follow: bool) -> _MemberFile:
+        node = self._node(host, follow=False)
+        if node.kind == LINK:
+            if not follow:
+                raise HostReadError(host, GapReason.SPECIAL_FILE, "symbolic link: not followed")
+            node = self._node(host, follow=True)
+            if node.kind == LINK:
+                raise HostReadError(host, GapReason.SYMLINK_LOOP, "symlink cannot be resolved")
+        if node.kind != FILE:
+            kind = "directory" if node.kind == DIR else "special file"
+            raise HostReadError(host, GapReason.SPECIAL_FILE, f"not a regular file ({kind})")
+        if node.source < 0:
+            raise HostReadError(host, GapReason.PARSE_ERROR, "content not stored in the image")
+        return _MemberFile(self._sources[node.source], node.offset, node.size)
+
+    def resolve(self, host: str) -> HostPath:
+        names, _node, rest = self._walk(host, follow_last=True)
+        return HostPath("/" + "/".join([*names, *rest]))
+
+    # -- image facts ---------------------------------------------------------------------------
+
+    def layer_of(self, host: str) -> Optional[LayerInfo]:
+        """The layer that put the file at ``host`` (its last writer), if it is in the image."""
+        try:
+            node = self._node(host, follow=False)
+        except HostReadError:
+            return None
+        if 0 <= node.layer < len(self.info.layers):
+            return self.info.layers[node.layer]
+        return None
+
+    # -- lookup --------------------------------------------------------------------------------
+
+    def _node(self, host: str, follow: bool) -> _Node:
+        _names, node, rest = self._walk(host, follow_last=follow)
+        if rest or node is None:
+            raise HostReadError(host, GapReason.VANISHED, "No such file or directory")
+        return node
+
+    def _walk(self, host: str, follow_last: bool) -> Tuple[List[str], Optional[_Node], List[str]]:
+        """Resolve ``host`` inside the image; return the canonical names, the node (``None``
+        when missing) and the unresolved tail (kept as given)."""
+        trailing = host.endswith("/") or host.endswith("/.") or host.endswith("/..")
+        pending: Deque[str] = deque(parts(host))
+        stack: List[_Node] = [self._index.root]
+        names: List[str] = []
+        hops = 0
+        while pending:
+            part = pending.popleft()
+            if part == "..":
+                if names:
+                    names.pop()
+                    stack.pop()
+                continue
+            here = stack[-1]
+            child = here.children.get(part) if here.children is not None else None
+            if child is None:
+                return names, None, [part, *pending]
+            if child.kind == LINK and (pending or follow_last or trailing):
+                hops += 1
+                if hops > MAX_SYMLINK_HOPS:
+                    detail = "too many levels of symbolic links"
+                    raise HostReadError(host, GapReason.SYMLINK_LOOP, detail)
+                if child.link.startswith("/"):
+                    del names[:]
+                    del stack[1:]
+                pending.extendleft(reversed(parts(child.link)))
+                continue
+            if pending and child.children is None:
+                return [*names, part], None, list(pending)
+            names.append(part)
+            stack.append(child)
+        node = stack[-1]
+        if trailing and node.children is None:
+            return names, None, [""]
+        return names, node, []
+
+    def _stat(self, node: _Node) -> os.stat_result:
+        mode = node.mode
+        when = node.mtime
+        return os.stat_result(
+            (mode, node.ino, 0, 1, node.uid, node.gid, node.size, when, when, when)
+        )
+
+
+# -- opening an image ----------------------------------------------------------------------------
+
+
+class _Blobs:
+    """The blobs of an image: files of a layout directory, or members of a tarball."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.fds: List[int] = []
+        self._members: Dict[str, tarfile.TarInfo] = {}
+        self._fd = -1
+        self._size = 0
+        if path.is_dir():
+            return
+        fd = _open_ro(path)
+        self.fds.append(fd)
+        size = os.fstat(fd).st_size
+        if _pread(fd, 2, 0) == _GZIP:
+            fd, size = _gunzip(_Source(fd, 0, size), f"{path.name}", self.fds)
+        self._fd, self._size = fd, size
+        try:
+            with tarfile.open(fileobj=_reader(fd, 0, size), mode="r:") as outer:
+                for member in _members(outer):
+                    self._members[_normal(member.name)] = member
+        except (tarfile.TarError, OSError, EOFError, ValueError) as exc:
+            raise ImageError(
+                f"{path}: not a readable image tarball (truncated or corrupt): {exc}"
+            ) from exc
+        if not self._members:
+            raise ImageError(f"{path}: an empty tar archive, not an image")
+
+    def exists(self, name: str) -> bool:
+        if self._fd < 0:
+            return (self.path / name).is_file()
+        return _normal(name) in self._members
+
+    def source(self, name: str) -> _Source:
+        """Where the bytes of blob ``name`` are."""
+        if self._fd < 0:
+            target = self.path / name
+            if ".." in Path(name).parts or not target.is_file():
+                raise ImageError(f"{self.path}: blob {name} is missing")
+            fd = _open_ro(target)
+            self.fds.append(fd)
+            return _Source(fd, 0, os.fstat(fd).st_size)
+        member = self._member(name)
+        if member.offset_data + member.size > self._size:
+            raise ImageError(f"{self.path}: {name} is truncated (the tarball ends before it)")
+        return _Source(self._fd, member.offset_data, member.size)
+
+    def _member(self, name: str) -> tarfile.TarInfo:
+        key = _normal(name)
+        for _ in range(MAX_SYMLINK_HOPS):
+            member = self._members.get(key)
+            if member is None:
+                break
+            if member.isfile():
+                return member
+            if not (member.issym() or member.islnk()):
+                break
+            base = "" if member.islnk() else key.rpartition("/")[0]
+            key = _normal(f"{base}/{member.linkname}" if base else member.linkname)
+        raise ImageError(f"{self.path}: blob {name} is missing from the tarball")
+
+    def json(self, name: str) -> Any:
+        source = self.source(name)
+        if source.size > MAX_JSON_BYTES:
+            raise ImageError(f"{self.path}: {name} is larger than {MAX_JSON_BYTES} bytes")
+        try:
+            return json.loads(_pread(source.fd, source.size, source.start).decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+            raise ImageError(f"{self.path}: {name} is not valid JSON: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class _Layer:
+    blob: str
+    digest: str
+    media_type: str
+
+
+def open_image(path: Path) -> ImageDoor:
+    """Read an image's manifest, config and layer headers and build its final filesystem.
+
+    Raises:
+        ImageError: not an image, a missing or truncated blob, a corrupt layer, an unsupported
+            layer compression, or a bound exceeded; the message names what and where.
+    """
+    if not path.exists():
+        raise ImageError(f"{path}: no such image file or directory")
+    blobs = _Blobs(path)
+    try:
+        info, layers = _manifest(blobs, path)
+        index = _Index()
+        sources: List[_Source] = []
+        for number, layer in enumerate(layers):
+            source = _layer_source(blobs, layer)
+            sources.append(source)
+            _apply(index, source, number, len(sources) - 1, layer.digest)
+    except BaseException:
+        for fd in blobs.fds:
+            os.close(fd)
+        raise
+    return ImageDoor(info, index, sources, blobs.fds)
+
+
+def _manifest(blobs: _Blobs, path: Path) -> Tuple[ImageInfo, List[_Layer]]:
+    """Find the image's config and layers: Docker's ``manifest.json`` or an OCI ``index.json``."""
+    if blobs.exists("manifest.json") and not blobs.exists("oci-layout"):
+        return _docker_manifest(blobs, path)
+    if blobs.exists("index.json"):
+        return _oci_manifest(blobs, path)
+    if blobs.exists("manifest.json"):
+        return _docker_manifest(blobs, path)
+    raise ImageError(f"{path}: neither an OCI image layout (index.json) nor a docker save archive")
+
+
+def _docker_manifest(blobs: _Blobs, path: Path) -> Tuple[ImageInfo, List[_Layer]]:
+    entries = blobs.json("manifest.json")
+    if not isinstance(entries, list) or not entries or not isinstance(entries[0], dict):
+        raise ImageError(f"{path}: manifest.json lists no image")
+    entry = entries[0]
+    config_name = entry.get("Config")
+    layer_names = entry.get("Layers")
+    if not isinstance(config_name, str) or not isinstance(layer_names, list):
+        raise ImageError(f"{path}: manifest.json has no Config or Layers")
+    config = blobs.json(config_name)
+    diff_ids = _get(config, "rootfs", "diff_ids") or []
+    layers: List[_Layer] = []
+    for i, name in enumerate(layer_names):
+        if not isinstance(name, str):
+            raise ImageError(f"{path}: manifest.json names a layer that is not a path")
+        digest = _blob_digest(name) or (diff_ids[i] if i < len(diff_ids) else f"layer {i}")
+        layers.append(_Layer(name, str(digest), ""))
+    tags = entry.get("RepoTags") or []
+    name = str(tags[0]) if tags and isinstance(tags[0], str) else path.name
+    digest = _blob_digest(config_name) or f"sha256:{config_name.split('.')[0]}"
+    more = len(entries) - 1
+    return _info(path, name, config, digest, layers, more), layers
+
+
+def _oci_manifest(blobs: _Blobs, path: Path) -> Tuple[ImageInfo, List[_Layer]]:
+    index = blobs.json("index.json")
+    manifests = index.get("manifests") if isinstance(index, dict) else None
+    if not isinstance(manifests, list) or not manifests:
+        raise ImageError(f"{path}: index.json lists no manifest")
+    descriptor = manifests[0]
+    name = _ref_name(descriptor) or path.name
+    for _ in range(4):  # an index may point at an index (multi-platform): take a linux one
+        manifest = blobs.json(_blob_path(descriptor, path))
+        if not isinstance(manifest, dict):
+            raise ImageError(f"{path}: manifest is not an object")
+        nested = manifest.get("manifests")
+        if not isinstance(nested, list) or not nested:
+            break
+        linux = [m for m in nested if _get(m, "platform", "os") in (None, "linux")]
+        descriptor = (linux or nested)[0]
+    else:
+        raise ImageError(f"{path}: image indexes nested too deep")
+    config_desc = manifest.get("config")
+    layer_descs = manifest.get("layers")
+    if not isinstance(config_desc, dict) or not isinstance(layer_descs, list):
+        raise ImageError(f"{path}: manifest has no config or layers")
+    config = blobs.json(_blob_path(config_desc, path))
+    layers = [
+        _Layer(_blob_path(d, path), str(d.get("digest")), str(d.get("mediaType") or ""))
+        for d in layer_descs
+        if isinstance(d, dict)
+    ]
+    digest = str(config_desc.get("digest"))
+    return _info(path, name, config, digest, layers, len(manifests) - 1), layers
+
+
+def _info(
+    path: Path, name: str, config: Any, digest: str, layers: List[_Layer], more: int
+) -> ImageInfo:
+    from sitesweep.redact import redact_argv, redact_text
+
+    inner = _get(config, "config") or {}
+    history = [h for h in (_get(config, "history") or []) if isinstance(h, dict)]
+    built = [str(h.get("created_by") or "") for h in history if not h.get("empty_layer")]
+    env = [str(e).partition("=")[0] for e in (_get(inner, "Env") or []) if isinstance(e, str)]
+    labels = _get(inner, "Labels") or {}
+    pip = tuple(
+        redact_text(str(h.get("created_by")))
+        for h in history
+        if "pip install" in str(h.get("created_by") or "")
+        or "pip3 install" in str(h.get("created_by") or "")
+    )
+    infos = tuple(
+        LayerInfo(
+            layer.digest,
+            layer.media_type,
+            0,
+            redact_text(built[i]) if i < len(built) else "",
+        )
+        for i, layer in enumerate(layers)
+    )
+    return ImageInfo(
+        source=str(path),
+        name=name + (f" (and {more} more image(s) in the archive, not scanned)" if more else ""),
+        layers=infos,
+        config_digest=digest,
+        entrypoint=redact_argv(_strings(_get(inner, "Entrypoint"))),
+        cmd=redact_argv(_strings(_get(inner, "Cmd"))),
+        env_names=tuple(sorted(set(env))),
+        labels=tuple(sorted((str(k), redact_text(str(v))) for k, v in labels.items()))
+        if isinstance(labels, dict)
+        else (),
+        pip_history=pip,
+        os=str(_get(config, "os") or ""),
+        architecture=str(_get(config, "architecture") or ""),
+    )
+
+
+def _layer_source(blobs: _Blobs, layer: _Layer) -> _Source:
+    if "zstd" in layer.media_type:
+        raise ImageError(f"layer {layer.digest}: zstd-compressed layers are not supported")
+    source = blobs.source(layer.blob)
+    if "gzip" in layer.media_type or _pread(source.fd, 2, source.start) == _GZIP:
+        fd, size = _gunzip(source, f"layer {layer.digest}", blobs.fds)
+        return _Source(fd, 0, size)
+    return source
+
+
+def _gunzip(source: _Source, what: str, fds: List[int]) -> Tuple[int, int]:
+    """Decompress a gzip stream once into an anonymous temporary file; return its fd and size."""
+    with tempfile.TemporaryFile(prefix="sitesweep-layer-") as tmp:
+        fd = os.dup(tmp.fileno())
+    fds.append(fd)
+    inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    done, total, fed = 0, 0, False
+    try:
+        while done < source.size:
+            chunk = _pread(source.fd, min(_CHUNK, source.size - done), source.start + done)
+            if not chunk:
+                break
+            done += len(chunk)
+            while chunk:
+                fed = True
+                out = inflate.decompress(chunk, _CHUNK)
+                total += len(out)
+                if total > MAX_LAYER_BYTES:
+                    raise ImageError(f"{what}: decompresses to more than {MAX_LAYER_BYTES} bytes")
+                _write_all(fd, out)
+                if inflate.eof:  # a multi-member gzip: start the next member
+                    chunk = inflate.unused_data
+                    inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                    fed = False
+                else:
+                    chunk = inflate.unconsumed_tail
+        if fed or done < source.size or not total:
+            raise ImageError(f"{what}: truncated gzip stream")
+    except zlib.error as exc:
+        raise ImageError(f"{what}: corrupt gzip stream: {exc}") from exc
+    return fd, total
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _apply(index: _Index, source: _Source, layer: int, source_no: int, digest: str) -> None:
+    """Apply one layer's members to the index, whiteouts included."""
+    try:
+        with tarfile.open(fileobj=_reader(source.fd, source.start, source.size), mode="r:") as tf:
+            for member in _members(tf):
+                if member.offset_data + (member.size if member.isfile() else 0) > source.size:
+                    raise ImageError(f"layer {digest}: truncated at {member.name!r}")
+                index.entries += 1
+                if index.entries > MAX_ENTRIES:
+                    raise ImageError(f"more than {MAX_ENTRIES} files in the image's layers")
+                _apply_member(index, member, layer, source_no)
+    except (tarfile.TarError, EOFError, OSError, ValueError) as exc:
+        raise ImageError(f"layer {digest}: not a readable tar stream: {exc}") from exc
+
+
+def _apply_member(index: _Index, member: tarfile.TarInfo, layer: int, source_no: int) -> None:
+    names = [p for p in _normal(member.name).split("/") if p]
+    if not names or ".." in names:
+        return  # the root itself, or a name that climbs: never part of the filesystem
+    parent = _ensure_dir(index, names[:-1], layer)
+    base = names[-1]
+    if parent.children is None:  # _ensure_dir gives directories only
+        return
+    if base == _OPAQUE:
+        _prune_lower(parent, layer)
+        return
+    if base.startswith(_WHITEOUT):
+        gone = parent.children.get(base[len(_WHITEOUT) :])
+        if gone is not None and gone.layer < layer:
+            del parent.children[base[len(_WHITEOUT) :]]
+        return
+    node = _node_for(index, member, layer, source_no)
+    if node is None:
+        return
+    old = parent.children.get(base)
+    if node.kind == DIR and old is not None and old.kind == DIR:
+        old.mode, old.uid, old.gid, old.mtime, old.layer = (
+            node.mode,
+            node.uid,
+            node.gid,
+            node.mtime,
+            layer,
+        )
+        return
+    index.next_ino += 1
+    node.ino = index.next_ino
+    parent.children[base] = node
+
+
+def _node_for(
+    index: _Index, member: tarfile.TarInfo, layer: int, source_no: int
+) -> Optional[_Node]:
+    perm = member.mode & 0o7777
+    common = {"uid": member.uid, "gid": member.gid, "mtime": float(member.mtime), "layer": layer}
+    if member.isdir():
+        return _Node(DIR, stat.S_IFDIR | perm, children={}, **common)  # type: ignore[arg-type]
+    if member.issym():
+        return _Node(LINK, stat.S_IFLNK | 0o777, link=member.linkname, **common)  # type: ignore[arg-type]
+    if member.islnk():  # a hard link: the same bytes as a file already in the index
+        target = _lookup(index, _normal(member.linkname))
+        if target is None or target.kind != FILE:
+            return None
+        return _Node(
+            FILE,
+            stat.S_IFREG | perm,
+            size=target.size,
+            source=target.source,
+            offset=target.offset,
+            **common,  # type: ignore[arg-type]
+        )
+    if member.isfile():
+        sparse = member.issparse()
+        return _Node(
+            FILE,
+            stat.S_IFREG | perm,
+            size=member.size,
+            source=-1 if sparse else source_no,
+            offset=member.offset_data,
+            **common,  # type: ignore[arg-type]
+        )
+    kind = stat.S_IFIFO if member.isfifo() else stat.S_IFCHR if member.ischr() else stat.S_IFBLK
+    return _Node(OTHER, kind | perm, **common)  # type: ignore[arg-type]
+
+
+def _ensure_dir(index: _Index, names: List[str], layer: int) -> _Node:
+    node = index.root
+    for name in names:
+        if node.children is None:  # never: every node walked here is a directory
+            node.children = {}
+        child = node.children.get(name)
+        if child is None or child.children is None:
+            index.next_ino += 1
+            child = _Node(DIR, stat.S_IFDIR | 0o755, layer=layer, ino=index.next_ino, children={})
+            node.children[name] = child
+        node = child
+    return node
+
+
+def _prune_lower(directory: _Node, layer: int) -> None:
+    """An opaque directory: drop what the layers below put in it (this layer's entries stay)."""
+    for name, child in list((directory.children or {}).items()):
+        if child.layer < layer:
+            del directory.children[name]  # type: ignore[union-attr]
+        elif child.children is not None:
+            _prune_lower(child, layer)
+
+
+def _lookup(index: _Index, name: str) -> Optional[_Node]:
+    node: Optional[_Node] = index.root
+    for part in name.split("/"):
+        if not part:
+            continue
+        if node is None or node.children is None:
+            return None
+        node = node.children.get(part)
+    return node
+
+
+# -- small helpers -------------------------------------------------------------------------------
+
+
+def _members(tf: tarfile.TarFile) -> Any:
+    """Iterate a tar's members without keeping them all (``TarFile`` would)."""
+    while True:
+        member = tf.next()
+        if member is None:
+            return
+        tf.members = []  # type: ignore[attr-defined]  # do not keep every header
+        yield member
+
+
+def _reader(fd: int, start: int, size: int) -> IO[bytes]:
+    return io.BufferedReader(_Window(fd, start, size), 1 << 16)
+
+
+def _open_ro(path: Path) -> int:
+    flags = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise ImageError(f"{path}: cannot be opened: {exc.strerror}") from exc
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise ImageError(f"{path}: not a regular file")
+    return fd
+
+
+def _normal(name: str) -> str:
+    return "/".join(p for p in name.split("/") if p and p != ".")
+
+
+def _blob_digest(name: str) -> Optional[str]:
+    parts_ = _normal(name).split("/")
+    if len(parts_) == 3 and parts_[0] == "blobs":
+        return f"{parts_[1]}:{parts_[2]}"
+    return None
+
+
+def _blob_path(descriptor: Any, path: Path) -> str:
+    digest = descriptor.get("digest") if isinstance(descriptor, dict) else None
+    if not isinstance(digest, str) or ":" not in digest:
+        raise ImageError(f"{path}: a descriptor without a digest")
+    algorithm, _, hexdigest = digest.partition(":")
+    if not algorithm.isalnum() or not hexdigest.isalnum():
+        raise ImageError(f"{path}: malformed digest {digest!r}")
+    return f"blobs/{algorithm}/{hexdigest}"
+
+
+def _ref_name(descriptor: Any) -> Optional[str]:
+    notes = descriptor.get("annotations") if isinstance(descriptor, dict) else None
+    if isinstance(notes, dict):
+        for key in ("io.containerd.image.name", "org.opencontainers.image.ref.name"):
+            if isinstance(notes.get(key), str):
+                return str(notes[key])
+    return None
+
+
+def _get(data: Any, *keys: str) -> Any:
+    for key in keys:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(key)
+    return data
+
+
+def _strings(value: Any) -> List[str]:
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    if isinstance(value, str):
+        return [value]
+    return []

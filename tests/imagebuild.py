@@ -1,0 +1,140 @@
+"""Build real container image archives from fixture trees: OCI image layouts (as a directory or a
+tarball, gzip layers) and ``docker save`` tarballs (uncompressed ``layer.tar``), the way the tools
+write them. A layer is a :class:`~builders.FakeRoot` tree; a whiteout is an empty file named
+``.wh.<name>`` in it (``.wh..wh..opq`` for an opaque directory), as in a real layer tar."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import tarfile
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Sequence
+
+OCI_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
+
+
+def layer_bytes(tree: Path) -> bytes:
+    """The uncompressed tar of a layer tree (paths relative, parents before children)."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for path in sorted(tree.rglob("*")):
+            tar.add(path, arcname=path.relative_to(tree).as_posix(), recursive=False)
+    return buf.getvalue()
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def image_config(
+    layers: Sequence[bytes], history: Sequence[str], config: Mapping[str, Any]
+) -> Dict[str, Any]:
+    """An image config: rootfs diff_ids of the uncompressed layers, one history line each."""
+    return {
+        "architecture": "amd64",
+        "os": "linux",
+        "config": dict(config),
+        "rootfs": {"type": "layers", "diff_ids": [f"sha256:{_sha(t)}" for t in layers]},
+        "history": [{"created": "2026-03-24T00:00:00Z", "created_by": h} for h in history],
+    }
+
+
+def oci_image(
+    out: Path,
+    trees: Sequence[Path],
+    history: Sequence[str],
+    config: Mapping[str, Any],
+    name: str = "registry.example/app:1",
+    as_dir: bool = False,
+) -> Dict[str, Any]:
+    """Write an OCI image layout (gzip layers) at ``out``, a tarball unless ``as_dir``.
+
+    Returns the digests: ``{"layers": [...], "config": ..., "manifest": ...}``.
+    """
+    raw = [layer_bytes(t) for t in trees]
+    blobs: Dict[str, bytes] = {}
+    layer_descs: List[Dict[str, Any]] = []
+    for data in raw:
+        packed = gzip.compress(data, mtime=0)
+        blobs[_sha(packed)] = packed
+        layer_descs.append(
+            {"mediaType": OCI_LAYER, "digest": f"sha256:{_sha(packed)}", "size": len(packed)}
+        )
+    cfg = json.dumps(image_config(raw, history, config)).encode()
+    blobs[_sha(cfg)] = cfg
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {
+                "mediaType": "application/vnd.oci.image.config.v1+json",
+                "digest": f"sha256:{_sha(cfg)}",
+                "size": len(cfg),
+            },
+            "layers": layer_descs,
+        }
+    ).encode()
+    blobs[_sha(manifest)] = manifest
+    index = {
+        "schemaVersion": 2,
+        "manifests": [
+            {
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "digest": f"sha256:{_sha(manifest)}",
+                "size": len(manifest),
+                "annotations": {"io.containerd.image.name": name},
+            }
+        ],
+    }
+    files = {
+        "oci-layout": json.dumps({"imageLayoutVersion": "1.0.0"}).encode(),
+        "index.json": json.dumps(index).encode(),
+        **{f"blobs/sha256/{h}": b for h, b in blobs.items()},
+    }
+    _write(out, files, as_dir)
+    return {
+        "layers": [d["digest"] for d in layer_descs],
+        "config": f"sha256:{_sha(cfg)}",
+        "manifest": f"sha256:{_sha(manifest)}",
+    }
+
+
+def docker_image(
+    out: Path,
+    trees: Sequence[Path],
+    history: Sequence[str],
+    config: Mapping[str, Any],
+    tag: str = "app:1",
+) -> Dict[str, Any]:
+    """Write a legacy ``docker save`` tarball (``<id>/layer.tar``, ``<config>.json``)."""
+    raw = [layer_bytes(t) for t in trees]
+    cfg = json.dumps(image_config(raw, history, config)).encode()
+    files: Dict[str, bytes] = {f"{_sha(cfg)}.json": cfg}
+    names = []
+    for data in raw:
+        layer_id = _sha(data + b"id")
+        files[f"{layer_id}/VERSION"] = b"1.0"
+        files[f"{layer_id}/layer.tar"] = data
+        names.append(f"{layer_id}/layer.tar")
+    manifest = [{"Config": f"{_sha(cfg)}.json", "RepoTags": [tag], "Layers": names}]
+    files["manifest.json"] = json.dumps(manifest).encode()
+    _write(out, files, as_dir=False)
+    return {"layers": [f"sha256:{_sha(t)}" for t in raw], "config": f"sha256:{_sha(cfg)}"}
+
+
+def _write(out: Path, files: Mapping[str, bytes], as_dir: bool) -> None:
+    if as_dir:
+        for name, data in files.items():
+            target = out / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        return
+    with tarfile.open(out, "w") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mtime = 1774310400
+            tar.addfile(info, io.BytesIO(data))

@@ -1,0 +1,199 @@
+"""``scan --image``: container images read where they lie, layers and whiteouts applied in order.
+
+Every image here is a real archive built by :mod:`imagebuild` from fixture trees: an OCI layout
+(tarball and directory, gzip layers) and a legacy ``docker save`` tarball.
+"""
+
+from __future__ import annotations
+
+import json
+import tarfile
+from pathlib import Path
+from typing import Any, Dict, List
+
+import pytest
+
+from builders import FakeRoot, malicious_pth_content
+from clirun import RunCli
+from imagebuild import docker_image, oci_image
+from scanrun import bundle_mentions, load, only_bundle
+
+VENV = "/opt/venv"
+SITE = f"{VENV}/lib/python3.11/site-packages"
+SECRET_ENV = "sk-live-3f9a1c0ffee"  # noqa: S105 - a planted marker, must never leave
+INDEX_TOKEN = "tok3n-9d8e7f"  # noqa: S105 - a planted marker, must never leave
+HISTORY = [
+    "/bin/sh -c #(nop) ADD file:base in /",
+    "/bin/sh -c rm -rf /opt/venv/lib/python3.11/site-packages/litellm*",
+    f"/bin/sh -c pip install litellm==1.82.8 --index-url https://ci:{INDEX_TOKEN}@pypi.example/simple",
+]
+CONFIG = {
+    "Entrypoint": ["/opt/venv/bin/python", "-m", "app"],
+    "Cmd": ["--serve"],
+    "Env": ["PATH=/opt/venv/bin:/usr/bin", f"OPENAI_API_KEY={SECRET_ENV}"],
+    "Labels": {"org.opencontainers.image.source": "https://git.example/app"},
+}
+
+
+def _layers(tmp_path: Path, marker: Path) -> List[Path]:
+    """Base with a clean litellm; a layer whiting it out; a layer adding 1.82.8 and its .pth."""
+    base = FakeRoot(tmp_path / "l1")
+    base.add_file("/etc/os-release", 'NAME="Debian GNU/Linux"\nID=debian\nVERSION_ID="12"\n')
+    base.add_file("/etc/passwd", "root:x:0:0:root:/root:/bin/bash\n")
+    base.add_venv(VENV)
+    base.add_dist(SITE, "litellm", "1.83.0")
+    gone = FakeRoot(tmp_path / "l2")
+    gone.add_file(f"{SITE}/.wh.litellm", b"")
+    gone.add_file(f"{SITE}/.wh.litellm-1.83.0.dist-info", b"")
+    bad = FakeRoot(tmp_path / "l3")
+    bad.add_dist(SITE, "litellm", "1.82.8")
+    bad.add_pth(SITE, "litellm_init.pth", malicious_pth_content(marker))
+    return [base.path, gone.path, bad.path]
+
+
+def _scan(run_cli: RunCli, image: Path, out: Path, command: str = "scan") -> Any:
+    return run_cli(command, "--image", str(image), "--output", str(out))
+
+
+def _findings(bundle: Path) -> List[Dict[str, Any]]:
+    return list(load(bundle, "findings.json"))
+
+
+@pytest.mark.parametrize("as_dir", [False, True], ids=["oci-tarball", "oci-layout-dir"])
+def test_a_later_layer_adding_the_bad_release_is_found_and_named(
+    tmp_path: Path, run_cli: RunCli, as_dir: bool
+) -> None:
+    marker = tmp_path / "EXECUTED"
+    image = tmp_path / ("layout" if as_dir else "image.tar")
+    digests = oci_image(image, _layers(tmp_path, marker), HISTORY, CONFIG, as_dir=as_dir)
+    run = _scan(run_cli, image, tmp_path / "out")
+    assert run.code == 1, run.err
+    bundle = only_bundle(tmp_path / "out")
+
+    inventory = load(bundle, "inventory.json")
+    versions = {(d["name"], d["version"]) for d in inventory["distributions"]}
+    assert versions == {("litellm", "1.82.8")}, "the whiteout removed 1.83.0"
+    pth = f"{SITE}/litellm_init.pth"
+    about_pth = [f for f in _findings(bundle) if pth in f["paths"]]
+    assert about_pth
+    evidence = {(e["label"], e["value"]) for f in about_pth for e in f["evidence"]}
+    assert ("image", "registry.example/app:1") in evidence
+    layer3 = digests["layers"][2]
+    assert any(lab == "layer" and v.startswith(f"{pth}: {layer3}") for lab, v in evidence)
+
+    doc = load(bundle, "image.json")
+    assert [layer["digest"] for layer in doc["layers"]] == digests["layers"]
+    assert doc["files"][pth] == layer3
+    assert doc["config_digest"] == digests["config"]
+    assert doc["entrypoint"] == ["/opt/venv/bin/python", "-m", "app"]
+    assert doc["env_names"] == ["OPENAI_API_KEY", "PATH"]
+    assert doc["labels"] == CONFIG["Labels"]
+    (pip_line,) = doc["pip_install_history"]
+    assert "pip install litellm==1.82.8" in pip_line
+    assert doc["layers"][2]["created_by"] == pip_line
+    assert not bundle_mentions(bundle, SECRET_ENV), "an environment value left the image"
+    assert not bundle_mentions(bundle, INDEX_TOKEN), "a credentialled index URL left the image"
+    assert load(bundle, "manifest.json")["scan_root"] == str(image)
+    assert not marker.exists()
+
+
+def test_a_whiteout_removing_the_bad_release_leaves_the_image_clean(
+    tmp_path: Path, run_cli: RunCli
+) -> None:
+    marker = tmp_path / "EXECUTED"
+    base = FakeRoot(tmp_path / "l1")
+    base.add_file("/etc/passwd", "root:x:0:0:root:/root:/bin/bash\n")
+    base.add_venv(VENV)
+    bad = FakeRoot(tmp_path / "l2")
+    bad.add_dist(SITE, "litellm", "1.82.8")
+    bad.add_pth(SITE, "litellm_init.pth", malicious_pth_content(marker))
+    fixed = FakeRoot(tmp_path / "l3")  # an opaque site-packages, then the clean release in it
+    fixed.add_file(f"{SITE}/.wh..wh..opq", b"")
+    fixed.add_dist(SITE, "litellm", "1.83.0")
+    image = tmp_path / "saved.tar"
+    docker_image(image, [base.path, bad.path, fixed.path], HISTORY, CONFIG, tag="app:fixed")
+
+    run = _scan(run_cli, image, tmp_path / "out")
+    assert run.code == 0, run.err
+    bundle = only_bundle(tmp_path / "out")
+    inventory = load(bundle, "inventory.json")
+    assert {(d["name"], d["version"]) for d in inventory["distributions"]} == {
+        ("litellm", "1.83.0")
+    }
+    assert not inventory["pth_files"]
+    assert load(bundle, "image.json")["name"] == "app:fixed"
+    assert not marker.exists()
+
+
+def test_collect_reads_an_image_too(tmp_path: Path, run_cli: RunCli) -> None:
+    image = tmp_path / "image.tar"
+    oci_image(image, _layers(tmp_path, tmp_path / "EXECUTED"), HISTORY, CONFIG)
+    run = _scan(run_cli, image, tmp_path / "out", command="collect")
+    assert run.code == 0, run.err
+    bundle = only_bundle(tmp_path / "out")
+    assert "image.json" in load(bundle, "manifest.json")["files"]
+
+
+def _truncated(tmp_path: Path) -> Path:
+    """A tarball cut in the middle of its last layer (a copy interrupted)."""
+    image = tmp_path / "image.tar"
+    digests = oci_image(image, _layers(tmp_path, tmp_path / "EXECUTED"), HISTORY, CONFIG)
+    with tarfile.open(image) as tar:
+        last = tar.getmember("blobs/sha256/" + digests["layers"][2].split(":")[1])
+    data = image.read_bytes()
+    image.write_bytes(data[: last.offset_data + last.size // 2])
+    return image
+
+
+def _garbage(tmp_path: Path) -> Path:
+    image = tmp_path / "garbage.tar"
+    image.write_bytes(b"\x00not an image\xff" * 1000)
+    return image
+
+
+def _bad_gzip_layer(tmp_path: Path) -> Path:
+    layout = tmp_path / "layout"
+    digests = oci_image(
+        layout, _layers(tmp_path, tmp_path / "EXECUTED"), HISTORY, CONFIG, as_dir=True
+    )
+    blob = layout / "blobs" / "sha256" / digests["layers"][2].split(":")[1]
+    blob.write_bytes(blob.read_bytes()[:-40])
+    return layout
+
+
+def _no_manifest(tmp_path: Path) -> Path:
+    layout = tmp_path / "layout"
+    oci_image(layout, _layers(tmp_path, tmp_path / "EXECUTED"), HISTORY, CONFIG, as_dir=True)
+    (layout / "index.json").write_text(json.dumps({"manifests": [{"digest": "sha256:00"}]}))
+    return layout
+
+
+@pytest.mark.parametrize(
+    ("make", "says"),
+    [
+        (_truncated, "truncated"),
+        (_garbage, "not a readable image tarball"),
+        (_bad_gzip_layer, "gzip"),
+        (_no_manifest, "missing"),
+    ],
+    ids=["truncated-tarball", "not-a-tarball", "truncated-gzip-layer", "missing-blob"],
+)
+def test_a_broken_image_is_exit_2_with_a_message(
+    tmp_path: Path, run_cli: RunCli, make: Any, says: str
+) -> None:
+    image = make(tmp_path)
+    run = _scan(run_cli, image, tmp_path / "out")
+    assert run.code == 2
+    assert "error:" in run.err, run.err
+    assert says in run.err, run.err
+    assert "Traceback" not in run.err + run.out
+    assert "internal error" not in run.err
+
+
+def test_root_and_image_together_are_refused(tmp_path: Path, run_cli: RunCli) -> None:
+    image = _garbage(tmp_path)
+    run = run_cli(
+        "scan", "--root", str(tmp_path), "--image", str(image), "--output", str(tmp_path / "o")
+    )
+    assert run.code == 2
+    assert "--root and --image" in run.err
