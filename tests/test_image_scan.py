@@ -17,6 +17,9 @@ from builders import FakeRoot, malicious_pth_content
 from clirun import RunCli
 from imagebuild import docker_image, oci_image
 from scanrun import bundle_mentions, load, only_bundle
+from sitesweep.errors import HostReadError
+from sitesweep.hostfs import HostRoot
+from sitesweep.model import GapReason
 
 VENV = "/opt/venv"
 SITE = f"{VENV}/lib/python3.11/site-packages"
@@ -197,3 +200,61 @@ def test_root_and_image_together_are_refused(tmp_path: Path, run_cli: RunCli) ->
     )
     assert run.code == 2
     assert "--root and --image" in run.err
+
+
+def test_the_image_door_resolves_links_inside_the_image(tmp_path: Path) -> None:
+    one = FakeRoot(tmp_path / "l1")
+    one.add_file("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\n")
+    one.add_file("/srv/old/a.txt", "old\n")
+    one.add_file("/srv/keep/b.txt", "kept\n")
+    one.add_symlink("/srv/abs", "/etc/passwd")
+    one.add_symlink("/srv/climb", "../../../../../etc/passwd")
+    one.add_symlink("/srv/loop", "/srv/loop")
+    (one.path / "srv" / "hard").hardlink_to(one.path / "srv" / "keep" / "b.txt")
+    two = FakeRoot(tmp_path / "l2")
+    two.add_file("/srv/.wh.old", b"")  # a directory and what is below it
+    two.add_file("/srv/keep/.wh..wh..opq", b"")
+    two.add_file("/srv/keep/c.txt", "new\n")
+    image = tmp_path / "image.tar"
+    docker_image(image, [one.path, two.path], ["ADD base", "RUN tidy"], {})
+
+    root = HostRoot.image(image)
+    assert root.read_text("/srv/abs", 100) == root.read_text("/srv/climb", 100)
+    assert root.read_text("/srv/abs", 100).startswith("root:x:0:0")
+    assert root.resolve_host("/srv/climb") == "/etc/passwd"
+    assert root.read_text("/srv/hard", 100) == "kept\n"
+    assert [e.name for e in root.listdir("/srv/keep")] == ["c.txt"]
+    assert "old" not in {e.name for e in root.listdir("/srv")}
+    with pytest.raises(HostReadError) as caught:
+        root.read_text("/srv/loop", 100)
+    assert caught.value.reason is GapReason.SYMLINK_LOOP
+    with pytest.raises(HostReadError) as caught:
+        root.open_nofollow("/srv/abs")
+    assert caught.value.reason is GapReason.SPECIAL_FILE
+    assert root.lstat("/srv/keep/c.txt").size == 4
+    root.close()
+
+
+def test_an_image_gives_the_findings_of_the_same_tree_under_root(
+    tmp_path: Path, run_cli: RunCli
+) -> None:
+    marker = tmp_path / "EXECUTED"
+    layers = _layers(tmp_path, marker)
+    final = FakeRoot(tmp_path / "final")  # the same filesystem, applied by hand
+    final.add_file("/etc/os-release", 'NAME="Debian GNU/Linux"\nID=debian\nVERSION_ID="12"\n')
+    final.add_file("/etc/passwd", "root:x:0:0:root:/root:/bin/bash\n")
+    final.add_venv(VENV)
+    final.add_dist(SITE, "litellm", "1.82.8")
+    final.add_pth(SITE, "litellm_init.pth", malicious_pth_content(marker))
+    image = tmp_path / "image.tar"
+    oci_image(image, layers, HISTORY, CONFIG)
+
+    by_root = run_cli("scan", "--root", str(final.path), "--output", str(tmp_path / "r"))
+    by_image = _scan(run_cli, image, tmp_path / "i")
+    assert by_root.code == by_image.code == 1
+
+    def seen(out: Path) -> set[tuple[str, str, tuple[str, ...]]]:
+        return {(f["rule"], f["severity"], tuple(f["paths"])) for f in _findings(only_bundle(out))}
+
+    assert seen(tmp_path / "i") == seen(tmp_path / "r")
+    assert not marker.exists()
