@@ -114,3 +114,16 @@ def test_build_agent_command(tmp_path: Path, run_cli: RunCli) -> None:
     assert run.code == 0, run.err
     assert zipfile.is_zipfile(target)
     assert "SHA-256" in run.err
+
+
+def test_agent_is_reproducible(agent: Path, tmp_path: Path, run_cli: RunCli) -> None:
+    run = run_cli("build-agent", "--output", str(tmp_path / "again.pyz"))
+    assert run.code == 0, run.err
+    again = tmp_path / "again.pyz"
+    assert again.read_bytes() == agent.read_bytes(), "same inputs must give the same agent"
+    digest = hashlib.sha256(again.read_bytes()).hexdigest()
+    assert f"SHA-256: {digest}" in run.err
+    infos = zipfile.ZipFile(again).infolist()
+    assert [i.filename for i in infos[:-1]] == sorted(i.filename for i in infos[:-1])
+    assert {i.date_time for i in infos} == {(1980, 1, 1, 0, 0, 0)}  # not the build's time
+    assert {i.external_attr >> 16 for i in infos} == {0o100644}

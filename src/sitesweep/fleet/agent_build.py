@@ -1,6 +1,8 @@
 """Build the deployable collector: one zipapp holding sitesweep, its pure-Python deps and the packs.
 
 The archive runs as ``python3 -I -S agent.pyz collect ...`` with nothing installed on the target.
+It is reproducible: the same sitesweep and dependencies give the same bytes, so its SHA-256 can be
+pinned or allow-listed (``sitesweep build-agent`` prints it; ``sweep --agent FILE`` pushes it).
 It carries the pure-Python packages the collection code imports (:data:`PURE_PYTHON_DEPS`) and
 leaves out the command line (click, rich) and every compiled extension; ``sitesweep.agent`` is
 its entry point. For Python 3.9 and 3.10 targets it carries ``tomli``: the installed one, or
@@ -12,8 +14,9 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import shutil
+import stat
 import tempfile
-import zipapp
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -23,6 +26,9 @@ from sitesweep.errors import OutputError
 from sitesweep.packs import builtin_signatures_dir
 
 ENTRY_POINT = "sitesweep.agent:run"
+SHEBANG = b"#!/usr/bin/env python3\n"
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+"""The one timestamp of every member: the agent's bytes depend on its files' contents only."""
 PURE_PYTHON_DEPS = (
     "packaging",
     "jinja2",
@@ -109,8 +115,33 @@ def stage_agent(staging: Path) -> None:
     )
 
 
+def write_zipapp(staging: Path, output: Path) -> None:
+    """Write ``staging`` as a zipapp at ``output``, reproducibly.
+
+    Same files in, same bytes out: members in sorted order, every timestamp
+    :data:`ZIP_EPOCH`, every mode 0644 (directories are implicit), one compression level,
+    and a ``__main__.py`` that calls :data:`ENTRY_POINT`.
+    """
+    module, function = ENTRY_POINT.split(":")
+    main = f"# -*- coding: utf-8 -*-\nimport {module}\n{module}.{function}()\n"
+    files = sorted(p.relative_to(staging).as_posix() for p in staging.rglob("*") if p.is_file())
+    part = output.with_name(output.name + ".part")
+    with part.open("wb") as raw:
+        raw.write(SHEBANG)
+        with zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+            for name in [*files, "__main__.py"]:
+                info = zipfile.ZipInfo(name, date_time=ZIP_EPOCH)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.create_system = 3  # Unix, so the mode below is read as one
+                info.external_attr = (stat.S_IFREG | 0o644) << 16
+                data = main.encode() if name == "__main__.py" else (staging / name).read_bytes()
+                zf.writestr(info, data, compresslevel=9)
+    part.chmod(0o755)
+    part.replace(output)
+
+
 def build_agent(output: Path) -> AgentArtifact:
-    """Build the agent zipapp at ``output``.
+    """Build the agent zipapp at ``output`` (reproducible: see :func:`write_zipapp`).
 
     Raises:
         OutputError: the archive cannot be written.
@@ -120,9 +151,7 @@ def build_agent(output: Path) -> AgentArtifact:
         staging = scratch / "agent"
         stage_agent(staging)
         output.parent.mkdir(parents=True, exist_ok=True)
-        zipapp.create_archive(
-            staging, output, interpreter="/usr/bin/env python3", main=ENTRY_POINT, compressed=True
-        )
+        write_zipapp(staging, output)
     except OSError as exc:
         raise OutputError(f"cannot build the agent at {output}: {exc}") from exc
     finally:

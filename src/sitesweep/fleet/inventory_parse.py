@@ -185,7 +185,7 @@ def _host(name: str, host_vars: Dict[str, str]) -> Host:
         user=host_vars.get("ansible_user") or host_vars.get("ansible_ssh_user") or None,
         port=int(port) if port else None,
         root=host_vars.get("sitesweep_root") or None,
-        python=python or "python3",
+        python=python if python and not python.startswith("auto") else "python3",
     )
 
 

@@ -10,6 +10,26 @@ from sitesweep.agent import BUNDLE_LINE
 
 NO_PYTHON = 97
 """Exit code of :func:`prepare_command` when the interpreter is missing on the target."""
+TOO_OLD = 98
+"""Exit code of :func:`prepare_command` when every interpreter found is older than 3.9."""
+MIN_PYTHON = (3, 9)
+"""The oldest Python the agent runs on."""
+DEFAULT_PYTHON = "python3"
+SEARCH = (
+    "python3",
+    "python3.14",
+    "python3.13",
+    "python3.12",
+    "python3.11",
+    "python3.10",
+    "python3.9",
+    "/usr/libexec/platform-python",
+)
+"""Where a usable interpreter is looked for when the host names none of its own (RHEL 8's
+``python3`` is 3.6 with ``python3.9`` or ``python3.11`` beside it as modules)."""
+_VERSION_PROBE = 'import sys; sys.stdout.write("%d.%d" % sys.version_info[:2])'
+_PYTHON_LINE = re.compile(r"^PYTHON (/[^\s]+) (\d+)\.(\d+)$")
+_OLD_LINE = re.compile(r"^OLD (\S+) (\d+\.\d+)$")
 
 TIMED_OUT = (124, 137)
 """Exit codes of coreutils ``timeout`` (time limit hit; killed after the grace period)."""
@@ -27,18 +47,55 @@ def _sudo(become: bool) -> str:
     return "sudo -n " if become else ""
 
 
+def candidates(python: str) -> Tuple[str, ...]:
+    """The interpreters to try, in order: the host's own choice alone, or the default search."""
+    return SEARCH if python == DEFAULT_PYTHON else (python,)
+
+
 def prepare_command(python: str, base: str) -> str:
-    """Check the interpreter exists, then make a private temp dir under ``base``; print it."""
+    """Find an interpreter >= 3.9, then make a private temp dir under ``base``.
+
+    Prints ``OLD <name> <version>`` for each older one tried, ``PYTHON <path> <major>.<minor>``
+    and then the temp dir. Each candidate's version is asked with ``-S -E -s`` (no site, no
+    ``.pth``, no user site; also understood by Python 2). Without a usable one it exits
+    :data:`TOO_OLD`, or :data:`NO_PYTHON` when none exists at all.
+    """
     template = shlex.quote(f"{base.rstrip('/')}/{TEMP_PREFIX}XXXXXXXX")
+    names = " ".join(shlex.quote(c) for c in candidates(python))
+    major, minor = MIN_PYTHON
     return (
-        f"command -v {shlex.quote(python)} >/dev/null 2>&1 || exit {NO_PYTHON}; "
+        f"found=; old=; for p in {names}; do "
+        'w=$(command -v "$p" 2>/dev/null) || continue; '
+        f'v=$("$w" -S -E -s -c {shlex.quote(_VERSION_PROBE)} 2>/dev/null) || continue; '
+        'case "$v" in *[!0-9.]*|"") continue;; esac; '
+        f'if [ "${{v%%.*}}" -eq {major} ] && [ "${{v#*.}}" -ge {minor} ]; then '
+        'found="$w $v"; break; fi; '
+        'old="$old $p=$v"; done; '
+        'for o in $old; do echo "OLD ${o%=*} ${o##*=}"; done; '
+        f'if [ -z "$found" ]; then [ -n "$old" ] && exit {TOO_OLD}; exit {NO_PYTHON}; fi; '
+        'echo "PYTHON $found"; '
         f"umask 077 && mktemp -d {template}"
     )
 
 
+def parse_prepare(text: str) -> Tuple[Optional[Tuple[str, str]], Tuple[str, ...]]:
+    """The interpreter (path, version) :func:`prepare_command` chose, and the too-old ones."""
+    chosen: Optional[Tuple[str, str]] = None
+    old = []
+    for line in text.splitlines():
+        found = _PYTHON_LINE.match(line.strip())
+        if found and _SAFE_PATH.match(found.group(1)):
+            chosen = (found.group(1), f"{found.group(2)}.{found.group(3)}")
+        stale = _OLD_LINE.match(line.strip())
+        if stale:
+            old.append(f"{stale.group(1)} is {stale.group(2)}")
+    return chosen, tuple(old)
+
+
 def valid_temp_dir(text: str, base: str) -> Optional[str]:
     """The temp dir printed by :func:`prepare_command`, if it is one we made (else ``None``)."""
-    path = text.strip()
+    lines = text.strip().splitlines()
+    path = lines[-1].strip() if lines else ""
     expected = f"{base.rstrip('/')}/{TEMP_PREFIX}"
     if _SAFE_PATH.match(path) and path.startswith(expected) and "/" not in path[len(expected) :]:
         return path

@@ -49,6 +49,9 @@ class HostStatus(StrEnum):
     UNREACHABLE = "unreachable"
     AUTH_FAILED = "auth_failed"
     NO_PYTHON3 = "no_python3"
+    PYTHON_TOO_OLD = "python_too_old"
+    BECOME_FAILED = "become_failed"
+    INTERRUPTED = "interrupted"
     TIMEOUT = "timeout"
     BAD_OUTPUT = "bad_output"
     COLLECTOR_FAILED = "collector_failed"
@@ -138,6 +141,8 @@ class _HostSweep:
         self.transport = Transport(settings.ssh, host)
         self.deadline = time.monotonic() + settings.timeout
         self.local_dir = settings.output / safe_name(host.name)
+        self.python = host.python
+        self.note = ""
 
     def left(self) -> float:
         remaining = self.deadline - time.monotonic()
@@ -146,14 +151,28 @@ class _HostSweep:
         return remaining
 
     def prepare(self) -> str:
+        """Find an interpreter the agent runs on and make the private temp dir."""
         base = self.settings.remote_tmp
         result = self.transport.run(remote.prepare_command(self.host.python, base), self.left())
+        text = result.stdout.decode("utf-8", "replace")
+        wanted = " or ".join(remote.candidates(self.host.python))
         if result.returncode == remote.NO_PYTHON:
-            raise _StepError(HostStatus.NO_PYTHON3, f"{self.host.python} not found on the target")
+            raise _StepError(HostStatus.NO_PYTHON3, f"{wanted}: not found on the target")
+        chosen, old = remote.parse_prepare(text)
+        if result.returncode == remote.TOO_OLD:
+            need = ".".join(map(str, remote.MIN_PYTHON))
+            raise _StepError(
+                HostStatus.PYTHON_TOO_OLD,
+                f"the agent needs Python >= {need}; found {', '.join(old) or 'none usable'} "
+                "(install python3.9+ or set sitesweep_python to one)",
+            )
         _check(result, "prepare")
-        temp = remote.valid_temp_dir(result.stdout.decode("utf-8", "replace"), base)
-        if temp is None:
+        temp = remote.valid_temp_dir(text, base)
+        if temp is None or chosen is None:
             raise _StepError(HostStatus.COLLECTOR_FAILED, f"mktemp under {base} gave no usable dir")
+        self.python = chosen[0]
+        if old:
+            self.note = f"with {chosen[0]} ({chosen[1]}; {', '.join(old)})"
         return temp
 
     def collect(self, temp: str) -> Tuple[str, str, int]:
@@ -163,13 +182,13 @@ class _HostSweep:
         )
         budget = self.left()
         command = remote.collect_command(
-            temp, self.host.python, self.host.root, self.settings.become, max(1, int(budget) - 5)
+            temp, self.python, self.host.root, self.settings.become, max(1, int(budget) - 5)
         )
         result = self.transport.run(command, budget, self.settings.max_stdout)
         if result.returncode in remote.TIMED_OUT:
             raise _StepError(HostStatus.TIMEOUT, "collector stopped by the host's time limit")
         if result.returncode == 127 and not result.stdout:
-            raise _StepError(HostStatus.NO_PYTHON3, f"cannot start {self.host.python}")
+            raise _StepError(HostStatus.NO_PYTHON3, f"cannot start {self.python}")
         if len(result.stdout) > self.settings.max_stdout:
             limit = self.settings.max_stdout
             raise _StepError(HostStatus.BAD_OUTPUT, f"collector printed more than {limit} bytes")
@@ -273,7 +292,7 @@ def sweep_host(host: Host, settings: SweepSettings, packs: Optional[PackSet] = N
         host.name,
         host.address,
         HostStatus.OK,
-        "collected and analysed",
+        " ".join(filter(None, ("collected and analysed", job.note))),
         bundle=archive.resolve().relative_to(relative).as_posix(),
         sha256=sha256,
         analysis=analysis.resolve().relative_to(relative).as_posix(),
