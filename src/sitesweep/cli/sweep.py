@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
 from dataclasses import replace
 from pathlib import Path
-from typing import List, Optional, Tuple
+from types import FrameType
+from typing import Iterator, List, Optional, Tuple
 
 import click
 
 from sitesweep.cli.console import stderr
+from sitesweep.cli.exit_codes import ExitCode
 from sitesweep.cli.fleet_view import SweepProgress, exit_code, render_fleet
 from sitesweep.cli.params import fail_on_option, signatures_option
 from sitesweep.fleet.agent_build import build_agent
@@ -134,6 +139,7 @@ def sweep(
     and the report counts every host once, with its latest good attempt.
     """
     hosts = _hosts(hosts_file, inventory, limit, specs, root, output if retry_failed else None)
+    stop = threading.Event()
     if retry_failed:
         done = set(hosts_with_good_bundle(output)) if output.is_dir() else set()
         skipped = [h for h in hosts if h.name in done]
@@ -157,12 +163,38 @@ def sweep(
         max_bundle=max_bundle_size,
         signatures=signatures,
         threshold=Severity(fail_on),
+        stop=stop,
     )
     if hosts:
-        with SweepProgress(len(hosts)) as progress:
+        with SweepProgress(len(hosts)) as progress, _stopped_by_signals(stop):
             run_sweep(hosts, settings, progress.event)
     summary = summarize((output,), signatures, Severity(fail_on))
     render_fleet(stderr, summary)
     json_path, html_path = write_fleet(summary, output)
     stderr.print(f"Fleet report: {json_path}  {html_path}", markup=False, soft_wrap=True)
+    if stop.is_set():
+        stderr.print(
+            "Interrupted: the hosts in flight were cleaned up and journalled as interrupted; "
+            "run the same command with --resume to sweep the rest.",
+            markup=False,
+        )
+        return ExitCode.INTERRUPTED
     return exit_code(summary)
+
+
+@contextlib.contextmanager
+def _stopped_by_signals(stop: threading.Event) -> Iterator[None]:
+    """While inside, SIGINT and SIGTERM set ``stop`` (the sweep winds down) instead of killing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Optional[FrameType]) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)

@@ -37,6 +37,7 @@ TIMED_OUT = (124, 137)
 TEMP_PREFIX = "sitesweep."
 AGENT_NAME = "agent.pyz"
 OUT_NAME = "out"
+PID_NAME = "agent.pid"
 _BUNDLE = re.compile(
     rf"^{BUNDLE_LINE} (sitesweep-[A-Za-z0-9._-]{{1,160}}\.tar\.gz) ([0-9a-f]{{64}}) (\d{{1,15}})$"
 )
@@ -103,9 +104,14 @@ def valid_temp_dir(text: str, base: str) -> Optional[str]:
 
 
 def collect_command(temp: str, python: str, root: Optional[str], become: bool, timeout: int) -> str:
-    """Run the agent with ``-I -S`` (no site, no user env) inside ``temp``, bounded in time."""
+    """Run the agent with ``-I -S`` (no site, no user env) inside ``temp``, bounded in time.
+
+    The agent runs as a child whose pid is kept in ``temp/agent.pid`` while it runs, so that the
+    clean-up can stop it when the sweep is interrupted (the file is gone once it has ended).
+    """
     agent = shlex.quote(f"{temp}/{AGENT_NAME}")
     out = shlex.quote(f"{temp}/{OUT_NAME}")
+    pid = shlex.quote(f"{temp}/{PID_NAME}")
     root_arg = f" --root {shlex.quote(root)}" if root else ""
     sudo = _sudo(become)
     chown = f'; {sudo}chown -R "$(id -u)" {out} 2>/dev/null' if become else ""
@@ -113,13 +119,30 @@ def collect_command(temp: str, python: str, root: Optional[str], become: bool, t
         f"cd {shlex.quote(temp)} || exit 1; T=; command -v timeout >/dev/null 2>&1 && "
         f'T="timeout -k 10 {int(timeout)}"; '
         f"{sudo}env TMPDIR={shlex.quote(temp)} $T {shlex.quote(python)} -I -S {agent} "
-        f"collect --output {out}{root_arg}; rc=$?{chown}; exit $rc"
+        f"collect --output {out}{root_arg} & echo $! > {pid}; wait $!; rc=$?; rm -f {pid}{chown}; "
+        "exit $rc"
     )
 
 
 def cleanup_command(temp: str, become: bool) -> str:
-    """Remove the temp dir and everything in it."""
-    return f"{_sudo(become)}rm -rf -- {shlex.quote(temp)}"
+    """Stop the agent if it still runs, then remove the temp dir and everything in it.
+
+    With become, the clean-up runs with ``sudo -n`` and, where sudo is refused, once more
+    without it (what the login user pushed can be removed without sudo).
+    """
+    quoted = shlex.quote(temp)
+    pid = shlex.quote(f"{temp}/{PID_NAME}")
+    inner = (
+        f"P=$(cat {pid} 2>/dev/null); case \"$P\" in *[!0-9]*|'') ;; *) "
+        'kill -TERM "$P" 2>/dev/null; i=0; '
+        'while kill -0 "$P" 2>/dev/null && [ "$i" -lt 50 ]; do sleep 0.1; i=$((i+1)); done; '
+        'kill -KILL "$P" 2>/dev/null;; esac; '
+        f"rm -rf -- {quoted}"
+    )
+    if not become:
+        return inner
+    line = shlex.quote(inner)
+    return f"sudo -n sh -c {line} 2>/dev/null || sh -c {line}"
 
 
 def parse_bundle_line(stdout: bytes) -> Optional[Tuple[str, str, int]]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -30,7 +31,13 @@ from sitesweep.fleet.journal import (
     read_attempts,
     safe_name,
 )
-from sitesweep.fleet.transport import CommandResult, SshSettings, Transport, connection_failure
+from sitesweep.fleet.transport import (
+    CommandResult,
+    SshSettings,
+    Transport,
+    become_failure,
+    connection_failure,
+)
 from sitesweep.fleet.views import cache_path, manifest_of, packs_digest, store_view, view_of
 from sitesweep.model import Severity, StrEnum
 from sitesweep.packs import load_packs
@@ -73,6 +80,8 @@ class SweepSettings:
         max_stdout: largest agent output accepted, in bytes.
         signatures: extra pack directories for the local analysis.
         threshold: findings at or above it make a host compromised (the cached fleet view).
+        stop: set to interrupt the sweep (SIGINT/SIGTERM): running steps are killed, in-flight
+            targets are cleaned up and journalled as ``interrupted``, hosts not begun are left.
     """
 
     output: Path
@@ -86,6 +95,7 @@ class SweepSettings:
     max_stdout: int = DEFAULT_MAX_STDOUT
     signatures: Tuple[Path, ...] = ()
     threshold: Severity = Severity.HIGH
+    stop: Optional[threading.Event] = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -121,6 +131,8 @@ def _tail(text: str, limit: int = 300) -> str:
 
 def _check(result: CommandResult, step: str) -> None:
     """Turn a failed ssh/scp step into :class:`_StepError`."""
+    if result.interrupted:
+        raise _StepError(HostStatus.INTERRUPTED, f"{step}: the sweep was interrupted")
     if result.timed_out:
         raise _StepError(HostStatus.TIMEOUT, f"{step}: timed out")
     failure = connection_failure(result)
@@ -138,7 +150,7 @@ class _HostSweep:
         self.host = host
         self.settings = settings
         self.packs = packs
-        self.transport = Transport(settings.ssh, host)
+        self.transport = Transport(settings.ssh, host, settings.stop)
         self.deadline = time.monotonic() + settings.timeout
         self.local_dir = settings.output / safe_name(host.name)
         self.python = host.python
@@ -185,6 +197,8 @@ class _HostSweep:
             temp, self.python, self.host.root, self.settings.become, max(1, int(budget) - 5)
         )
         result = self.transport.run(command, budget, self.settings.max_stdout)
+        if self.settings.become and result.returncode != 0 and become_failure(result.stderr):
+            raise _StepError(HostStatus.BECOME_FAILED, f"sudo -n: {_tail(result.stderr)}")
         if result.returncode in remote.TIMED_OUT:
             raise _StepError(HostStatus.TIMEOUT, "collector stopped by the host's time limit")
         if result.returncode == 127 and not result.stdout:
@@ -228,7 +242,8 @@ class _HostSweep:
     def cleanup(self, temp: str) -> bool:
         # Clean-up gets its own time, even when the host's budget is spent.
         command = remote.cleanup_command(temp, self.settings.become)
-        result = self.transport.run(command, max(30.0, self.settings.ssh.connect_timeout * 2.0))
+        budget = max(30.0, self.settings.ssh.connect_timeout * 2.0)
+        result = self.transport.run(command, budget, interruptible=False)
         return result.returncode == 0
 
     def analyse(self, archive: Path) -> Path:
@@ -334,7 +349,8 @@ def run_sweep(
 ) -> Tuple[HostResult, ...]:
     """Sweep ``hosts`` with bounded concurrency, journalling each host as it ends.
 
-    Results come in host order; ``sweep.json`` is rewritten from the journal at the end.
+    Results come in host order (hosts not begun before ``settings.stop`` was set are left out);
+    ``sweep.json`` is rewritten from the journal at the end.
 
     Raises:
         OutputError: the output directory or a journal cannot be written.
@@ -351,7 +367,9 @@ def run_sweep(
     packs = load_packs(settings.signatures)
     agent_sha256 = _sha256(settings.agent)
 
-    def one(host: Host) -> HostResult:
+    def one(host: Host) -> Optional[HostResult]:
+        if settings.stop is not None and settings.stop.is_set():
+            return None  # not begun: no attempt is journalled (--resume sweeps it)
         if on_event is not None:
             on_event(host, None)
         result = sweep_host(host, settings, packs)
@@ -362,7 +380,7 @@ def run_sweep(
 
     try:
         with ThreadPoolExecutor(max_workers=max(1, settings.parallel)) as pool:
-            results = tuple(pool.map(one, hosts))
+            results = tuple(r for r in pool.map(one, hosts) if r is not None)
     finally:
         write_sweep_file(settings.output, started, agent_sha256, settings.parallel)
     return results

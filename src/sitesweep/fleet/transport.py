@@ -14,6 +14,7 @@ import shlex
 import signal
 import subprocess
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, List, Optional, Sequence, Tuple
@@ -39,7 +40,22 @@ _UNREACHABLE_MARKERS = (
     "network is unreachable",
     "connection reset",
 )
+_BECOME_MARKERS = (
+    "sudo: a password is required",
+    "sudo: a terminal is required",
+    "is not in the sudoers file",
+    "may not run sudo",
+    "sudo: not found",
+    "sudo: command not found",
+    "sudo: unable to",
+)
 _STDERR_LIMIT = 64 << 10
+
+
+def become_failure(stderr: str) -> bool:
+    """Whether ``stderr`` says ``sudo -n`` could not run the command (no sudo, password...)."""
+    text = stderr.lower()
+    return any(marker in text for marker in _BECOME_MARKERS)
 
 
 @dataclass(frozen=True)
@@ -66,12 +82,14 @@ class CommandResult:
         stdout: at most ``limit`` + 1 bytes of standard output (more means it was too long).
         stderr: the start of standard error, decoded.
         timed_out: whether the call was killed for taking too long.
+        interrupted: whether the call was killed because the sweep is stopping.
     """
 
     returncode: int
     stdout: bytes
     stderr: str
     timed_out: bool = False
+    interrupted: bool = False
 
 
 def _common(settings: SshSettings, host: Host) -> List[str]:
@@ -124,12 +142,17 @@ def _drain_to_file(stream: IO[bytes], limit: int, target: Path, sizes: List[int]
 
 
 def run_bounded(
-    argv: Sequence[str], timeout: float, stdout_limit: int, stdout_file: Optional[Path] = None
+    argv: Sequence[str],
+    timeout: float,
+    stdout_limit: int,
+    stdout_file: Optional[Path] = None,
+    stop: Optional[threading.Event] = None,
 ) -> CommandResult:
     """Run ``argv`` (ssh or scp) with a time-out, keeping bounded output.
 
     With ``stdout_file``, standard output goes to that new file (at most ``stdout_limit`` + 1
-    bytes) instead of memory. On time-out the whole process group is killed.
+    bytes) instead of memory. On time-out, or as soon as ``stop`` is set, the whole process
+    group is killed.
     """
     try:
         proc = subprocess.Popen(
@@ -159,38 +182,54 @@ def run_bounded(
     out_reader.daemon = True
     for reader in readers:
         reader.start()
-    timed_out = False
-    try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        timed_out = True
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+    timed_out = interrupted = False
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            proc.wait(timeout=max(0.0, min(0.2, deadline - time.monotonic())))
+            break
+        except subprocess.TimeoutExpired:
+            interrupted = stop is not None and stop.is_set()
+            timed_out = time.monotonic() >= deadline
+            if interrupted or timed_out:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+                break
     for reader in readers:
         reader.join(timeout=5)
     proc.stdout.close()
     proc.stderr.close()
     stderr = b"".join(err).decode("utf-8", "replace")
-    code = -1 if timed_out else proc.returncode
-    return CommandResult(code, b"".join(out), stderr, timed_out)
+    code = -1 if timed_out or interrupted else proc.returncode
+    return CommandResult(code, b"".join(out), stderr, timed_out and not interrupted, interrupted)
 
 
 class Transport:
     """ssh and scp to one host with fixed settings."""
 
-    def __init__(self, settings: SshSettings, host: Host) -> None:
-        """Remember how to reach ``host``."""
+    def __init__(
+        self, settings: SshSettings, host: Host, stop: Optional[threading.Event] = None
+    ) -> None:
+        """Remember how to reach ``host``; ``stop`` interrupts every call but clean-up's."""
         self.settings = settings
         self.host = host
+        self.stop = stop
 
-    def run(self, command: str, timeout: float, stdout_limit: int = 64 << 10) -> CommandResult:
-        """Run a shell line on the host."""
-        return run_bounded(ssh_argv(self.settings, self.host, command), timeout, stdout_limit)
+    def run(
+        self,
+        command: str,
+        timeout: float,
+        stdout_limit: int = 64 << 10,
+        interruptible: bool = True,
+    ) -> CommandResult:
+        """Run a shell line on the host (``interruptible=False`` for the clean-up)."""
+        argv = ssh_argv(self.settings, self.host, command)
+        return run_bounded(argv, timeout, stdout_limit, stop=self.stop if interruptible else None)
 
     def push(self, local: Path, remote_path: str, timeout: float) -> CommandResult:
         """Copy a local file to ``remote_path`` on the host."""
         argv = scp_argv(self.settings, self.host, str(local), _remote(self.host, remote_path))
-        return run_bounded(argv, timeout, 4096)
+        return run_bounded(argv, timeout, 4096, stop=self.stop)
 
     def fetch(self, remote_path: str, local: Path, limit: int, timeout: float) -> CommandResult:
         """Copy ``remote_path`` from the host into the new local file ``local``.
@@ -199,7 +238,7 @@ class Transport:
         cannot fill the responder's disk: a file over ``limit`` is simply longer than allowed.
         """
         argv = ssh_argv(self.settings, self.host, f"cat -- {shlex.quote(remote_path)}")
-        return run_bounded(argv, timeout, limit, stdout_file=local)
+        return run_bounded(argv, timeout, limit, stdout_file=local, stop=self.stop)
 
 
 def connection_failure(result: CommandResult) -> Optional[str]:
@@ -209,6 +248,8 @@ def connection_failure(result: CommandResult) -> Optional[str]:
     when the command reached the host (its own exit code is then meaningful).
     """
     if result.returncode in (0, -1):
+        return None
+    if become_failure(result.stderr):
         return None
     text = result.stderr.lower()
     if any(marker in text for marker in _AUTH_MARKERS):
