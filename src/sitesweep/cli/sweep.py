@@ -24,6 +24,7 @@ from sitesweep.fleet.output import write_fleet
 from sitesweep.fleet.summary import summarize
 from sitesweep.fleet.sweep import SweepSettings, run_sweep
 from sitesweep.fleet.transport import SshSettings
+from sitesweep.fleet.views import file_sha256
 from sitesweep.model import Severity
 
 _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -99,8 +100,21 @@ def _hosts(
     "--agent",
     "agent_file",
     type=_FILE,
-    hidden=True,
-    help="Push this agent instead of building one (testing).",
+    help="Push this agent (from `sitesweep build-agent`, e.g. one whose SHA-256 is pinned or "
+    "allow-listed) instead of building one into OUTPUT/agent.pyz.",
+)
+@click.option(
+    "--multiplex/--no-multiplex",
+    default=True,
+    show_default=True,
+    help="One SSH connection per host for all its steps (ControlMaster, private socket dir).",
+)
+@click.option(
+    "--ssh-retries",
+    type=click.IntRange(0, 10),
+    default=3,
+    show_default=True,
+    help="Retries, with backoff, of a connection dropped before the session (MaxStartups).",
 )
 @click.option(
     "--retry-failed",
@@ -128,6 +142,8 @@ def sweep(
     remote_tmp: str,
     max_bundle_size: int,
     agent_file: Optional[Path],
+    multiplex: bool,
+    ssh_retries: int,
     retry_failed: bool,
     signatures: Tuple[Path, ...],
     fail_on: str,
@@ -152,13 +168,17 @@ def sweep(
     agent = agent_file or output / "agent.pyz"
     if hosts and agent_file is None:
         build_agent(agent)
+    if hosts:
+        digest = file_sha256(agent)
+        stderr.print(f"Agent: {agent}  SHA-256: {digest}", markup=False, soft_wrap=True)
     settings = SweepSettings(
         output=output,
         agent=agent,
         parallel=parallel,
         timeout=float(timeout),
         become=become,
-        ssh=SshSettings(ssh_config, ssh_option, connect_timeout),
+        ssh=SshSettings(ssh_config, ssh_option, connect_timeout, retries=ssh_retries),
+        multiplex=multiplex,
         remote_tmp=remote_tmp,
         max_bundle=max_bundle_size,
         signatures=signatures,

@@ -9,12 +9,13 @@ of the journal rewritten at the end, kept for readers of earlier versions.
 
 from __future__ import annotations
 
-import hashlib
 import json
+import shutil
+import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Optional, Sequence, Tuple
@@ -38,7 +39,14 @@ from sitesweep.fleet.transport import (
     become_failure,
     connection_failure,
 )
-from sitesweep.fleet.views import cache_path, manifest_of, packs_digest, store_view, view_of
+from sitesweep.fleet.views import (
+    cache_path,
+    file_sha256,
+    manifest_of,
+    packs_digest,
+    store_view,
+    view_of,
+)
 from sitesweep.model import Severity, StrEnum
 from sitesweep.packs import load_packs
 from sitesweep.packs.model import PackSet
@@ -82,6 +90,8 @@ class SweepSettings:
         threshold: findings at or above it make a host compromised (the cached fleet view).
         stop: set to interrupt the sweep (SIGINT/SIGTERM): running steps are killed, in-flight
             targets are cleaned up and journalled as ``interrupted``, hosts not begun are left.
+        multiplex: one SSH connection per host for all its steps (ControlMaster, with the
+            sockets in a private temp dir removed at the end).
     """
 
     output: Path
@@ -96,6 +106,7 @@ class SweepSettings:
     signatures: Tuple[Path, ...] = ()
     threshold: Severity = Severity.HIGH
     stop: Optional[threading.Event] = field(default=None, compare=False)
+    multiplex: bool = True
 
 
 @dataclass(frozen=True)
@@ -156,11 +167,19 @@ class _HostSweep:
         self.python = host.python
         self.note = ""
 
+    def retry_note(self) -> str:
+        retried = self.transport.retried
+        return f"(after {retried} retried connection(s))" if retried else ""
+
     def left(self) -> float:
         remaining = self.deadline - time.monotonic()
         if remaining <= 0:
             raise _StepError(HostStatus.TIMEOUT, f"no time left of {self.settings.timeout:.0f}s")
         return remaining
+
+    def connect(self) -> None:
+        """Open the host's one shared SSH connection (when multiplexing)."""
+        _check(self.transport.open(self.left()), "connect")
 
     def prepare(self) -> str:
         """Find an interpreter the agent runs on and make the private temp dir."""
@@ -232,7 +251,7 @@ class _HostSweep:
         if data_size != size or data_size > self.settings.max_bundle:
             local.unlink()
             raise _StepError(HostStatus.BAD_OUTPUT, f"fetched {data_size} bytes, agent said {size}")
-        if _sha256(local) != sha256:
+        if file_sha256(local) != sha256:
             local.unlink()
             raise _StepError(
                 HostStatus.BAD_OUTPUT, "bundle hash differs from what the agent printed"
@@ -262,14 +281,6 @@ class _HostSweep:
         return outcome.written
 
 
-def _sha256(path: Path) -> str:
-    sha = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            sha.update(chunk)
-    return sha.hexdigest()
-
-
 def sweep_host(host: Host, settings: SweepSettings, packs: Optional[PackSet] = None) -> HostResult:
     """Sweep one host; every failure becomes a status, never an exception (packs aside).
 
@@ -285,12 +296,16 @@ def sweep_host(host: Host, settings: SweepSettings, packs: Optional[PackSet] = N
     cleaned = False
     relative = settings.output.resolve()
     try:
-        temp = job.prepare()
         try:
-            name, sha256, size = job.collect(temp)
-            archive = job.fetch(temp, name, sha256, size)
+            job.connect()
+            temp = job.prepare()
+            try:
+                name, sha256, size = job.collect(temp)
+                archive = job.fetch(temp, name, sha256, size)
+            finally:
+                cleaned = job.cleanup(temp)
         finally:
-            cleaned = job.cleanup(temp)
+            job.transport.close()
         analysis = job.analyse(archive)
     except _StepError as failed:
         return HostResult(
@@ -307,7 +322,7 @@ def sweep_host(host: Host, settings: SweepSettings, packs: Optional[PackSet] = N
         host.name,
         host.address,
         HostStatus.OK,
-        " ".join(filter(None, ("collected and analysed", job.note))),
+        " ".join(filter(None, ("collected and analysed", job.note, job.retry_note()))),
         bundle=archive.resolve().relative_to(relative).as_posix(),
         sha256=sha256,
         analysis=analysis.resolve().relative_to(relative).as_posix(),
@@ -365,7 +380,12 @@ def run_sweep(
     # Once for all hosts, before any is contacted: invalid packs stop the sweep at once, and
     # the YARA rules are compiled once (compiled rules are shared safely between threads).
     packs = load_packs(settings.signatures)
-    agent_sha256 = _sha256(settings.agent)
+    agent_sha256 = file_sha256(settings.agent)
+    control: Optional[Path] = None
+    if settings.multiplex and settings.ssh.control_dir is None:
+        # Short and private: a socket path must stay under ~100 bytes, and only we may use it.
+        control = Path(tempfile.mkdtemp(prefix="ss-ssh-"))
+        settings = replace(settings, ssh=replace(settings.ssh, control_dir=control))
 
     def one(host: Host) -> Optional[HostResult]:
         if settings.stop is not None and settings.stop.is_set():
@@ -382,6 +402,8 @@ def run_sweep(
         with ThreadPoolExecutor(max_workers=max(1, settings.parallel)) as pool:
             results = tuple(r for r in pool.map(one, hosts) if r is not None)
     finally:
+        if control is not None:
+            shutil.rmtree(control, ignore_errors=True)
         write_sweep_file(settings.output, started, agent_sha256, settings.parallel)
     return results
 

@@ -9,15 +9,18 @@ no prompt ever blocks a sweep; the user's ``~/.ssh/config`` (or ``--ssh-config``
 
 from __future__ import annotations
 
+import hashlib
 import os
+import random
 import shlex
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, List, Optional, Sequence, Tuple
+from typing import IO, Callable, List, Optional, Sequence, Tuple
 
 from sitesweep.fleet.hosts import Host
 
@@ -40,6 +43,15 @@ _UNREACHABLE_MARKERS = (
     "network is unreachable",
     "connection reset",
 )
+_TRANSIENT_MARKERS = (
+    "kex_exchange_identification",
+    "ssh_exchange_identification",
+    "banner exchange",
+    "connection reset by peer",
+    "connection closed by remote host",
+)
+"""What ssh says when sshd drops a connection before the session (``MaxStartups``, a busy
+bastion): worth another try after a pause."""
 _BECOME_MARKERS = (
     "sudo: a password is required",
     "sudo: a terminal is required",
@@ -50,6 +62,15 @@ _BECOME_MARKERS = (
     "sudo: unable to",
 )
 _STDERR_LIMIT = 64 << 10
+
+
+def transient_failure(result: CommandResult) -> bool:
+    """Whether ssh (exit 255) or scp (exit 1) failed before the session in a way a later try
+    may not (see the markers)."""
+    if result.returncode not in (1, SSH_FAILED) or result.stdout or result.interrupted:
+        return False
+    text = result.stderr.lower()
+    return any(marker in text for marker in _TRANSIENT_MARKERS)
 
 
 def become_failure(stderr: str) -> bool:
@@ -66,11 +87,17 @@ class SshSettings:
         config: an ssh config file passed as ``-F`` (else the user's own).
         options: extra ``-o`` options, in order (``--ssh-option``).
         connect_timeout: seconds for the TCP connection and the SSH handshake.
+        control_dir: a private directory for the multiplexing sockets: every step to a host then
+            shares one SSH connection (one login per host); ``None`` connects for each step.
+        retries: attempts after a transient connection failure (sshd's ``MaxStartups`` drop,
+            a reset during the handshake), with exponential backoff.
     """
 
     config: Optional[Path] = None
     options: Tuple[str, ...] = ()
     connect_timeout: int = 10
+    control_dir: Optional[Path] = None
+    retries: int = 3
 
 
 @dataclass(frozen=True)
@@ -92,7 +119,7 @@ class CommandResult:
     interrupted: bool = False
 
 
-def _common(settings: SshSettings, host: Host) -> List[str]:
+def _common(settings: SshSettings, host: Host, master: bool = False) -> List[str]:
     args = ["-o", "BatchMode=yes", "-o", f"ConnectTimeout={settings.connect_timeout}"]
     if settings.config is not None:
         args += ["-F", str(settings.config)]
@@ -100,6 +127,13 @@ def _common(settings: SshSettings, host: Host) -> List[str]:
         args += ["-o", option]
     if host.user:
         args += ["-o", f"User={host.user}"]
+    if settings.control_dir is not None:
+        # One socket per inventory host (not per address): two names for one sshd never share
+        # a master that the other one's ``-O exit`` would end.
+        name = hashlib.sha256(host.name.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+        args += ["-o", f"ControlPath={settings.control_dir}/{name}"]
+        args += ["-o", "ControlMaster=yes", "-o", "ControlPersist=600"] if master else []
+        args += [] if master else ["-o", "ControlMaster=no"]
     return args
 
 
@@ -139,6 +173,34 @@ def _drain_to_file(stream: IO[bytes], limit: int, target: Path, sizes: List[int]
                 out.write(piece)
                 kept += len(piece)
     sizes.append(kept)
+
+
+def run_detached(argv: Sequence[str], timeout: float) -> CommandResult:
+    """Run ``argv`` (``ssh -f`` that leaves a master behind) with no pipe the master could keep.
+
+    Standard output goes nowhere and standard error to an unnamed file read once ``argv`` has
+    returned, so a process it leaves in the background holds no pipe of ours open.
+    """
+    with tempfile.TemporaryFile() as err:
+        try:
+            proc = subprocess.run(
+                list(argv),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+                timeout=timeout,
+                start_new_session=True,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            err.seek(0)
+            return CommandResult(-1, b"", err.read(_STDERR_LIMIT).decode("utf-8", "replace"), True)
+        except OSError as exc:
+            return CommandResult(SSH_FAILED, b"", f"cannot run {argv[0]}: {exc}")
+        err.seek(0)
+        return CommandResult(
+            proc.returncode, b"", err.read(_STDERR_LIMIT).decode("utf-8", "replace")
+        )
 
 
 def run_bounded(
@@ -195,10 +257,14 @@ def run_bounded(
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
                 break
+    # A killed multiplexing client has handed its pipes to the master, which keeps them open
+    # until the remote command ends: a reader still blocked then is left to finish by itself
+    # (closing its stream under it would wait for its lock).
     for reader in readers:
-        reader.join(timeout=5)
-    proc.stdout.close()
-    proc.stderr.close()
+        reader.join(timeout=0.5 if timed_out or interrupted else 5)
+    for stream, reader in ((proc.stdout, readers[0]), (proc.stderr, readers[1])):
+        if not reader.is_alive():
+            stream.close()
     stderr = b"".join(err).decode("utf-8", "replace")
     code = -1 if timed_out or interrupted else proc.returncode
     return CommandResult(code, b"".join(out), stderr, timed_out and not interrupted, interrupted)
@@ -214,6 +280,47 @@ class Transport:
         self.settings = settings
         self.host = host
         self.stop = stop
+        self.retried = 0
+
+    def _retrying(
+        self,
+        once: Callable[[float, Optional[threading.Event]], CommandResult],
+        timeout: float,
+        interruptible: bool = True,
+        stdout_file: Optional[Path] = None,
+    ) -> CommandResult:
+        """Call ``once(seconds left, stop)``; after a transient connection failure, pause with
+        exponential backoff and call it again (at most ``retries`` more times, within time)."""
+        deadline = time.monotonic() + timeout
+        stop = self.stop if interruptible else None
+        attempt = 0
+        while True:
+            result = once(max(0.0, deadline - time.monotonic()), stop)
+            pause = min(8.0, 0.5 * 2**attempt) * random.uniform(0.8, 1.2)  # noqa: S311 - jitter
+            if (
+                attempt >= self.settings.retries
+                or not transient_failure(result)
+                or deadline - time.monotonic() <= pause + 1.0
+                or (stop is not None and stop.wait(pause))
+            ):
+                return result
+            attempt += 1
+            self.retried += 1
+            if stdout_file is not None:
+                stdout_file.unlink(missing_ok=True)
+
+    def _bounded(
+        self,
+        argv: Sequence[str],
+        timeout: float,
+        stdout_limit: int,
+        stdout_file: Optional[Path] = None,
+        interruptible: bool = True,
+    ) -> CommandResult:
+        def once(left: float, stop: Optional[threading.Event]) -> CommandResult:
+            return run_bounded(argv, left, stdout_limit, stdout_file, stop)
+
+        return self._retrying(once, timeout, interruptible, stdout_file)
 
     def run(
         self,
@@ -224,12 +331,34 @@ class Transport:
     ) -> CommandResult:
         """Run a shell line on the host (``interruptible=False`` for the clean-up)."""
         argv = ssh_argv(self.settings, self.host, command)
-        return run_bounded(argv, timeout, stdout_limit, stop=self.stop if interruptible else None)
+        return self._bounded(argv, timeout, stdout_limit, interruptible=interruptible)
 
     def push(self, local: Path, remote_path: str, timeout: float) -> CommandResult:
         """Copy a local file to ``remote_path`` on the host."""
         argv = scp_argv(self.settings, self.host, str(local), _remote(self.host, remote_path))
-        return run_bounded(argv, timeout, 4096, stop=self.stop)
+        return self._bounded(argv, timeout, 4096)
+
+    def open(self, timeout: float) -> CommandResult:
+        """Open the host's shared connection (authenticate once; later steps reuse it).
+
+        Without multiplexing this does nothing and succeeds. When it fails, the result says why
+        (the same classification as any step).
+        """
+        if self.settings.control_dir is None:
+            return CommandResult(0, b"", "")
+        port = ["-p", str(self.host.port)] if self.host.port else []
+        common = _common(self.settings, self.host, master=True)
+        argv = ["ssh", *common, *port, "-f", "-N", "-T", "--", self.host.address]
+        return self._retrying(lambda left, _: run_detached(argv, max(1.0, left)), timeout)
+
+    def close(self) -> None:
+        """End the host's shared connection, if there is one (``ssh -O exit``)."""
+        if self.settings.control_dir is None:
+            return
+        argv = ["ssh", *_common(self.settings, self.host), "-O", "exit", "--", self.host.address]
+        if self.host.port:
+            argv[1:1] = ["-p", str(self.host.port)]
+        run_bounded(argv, 10.0, 4096)
 
     def fetch(self, remote_path: str, local: Path, limit: int, timeout: float) -> CommandResult:
         """Copy ``remote_path`` from the host into the new local file ``local``.
@@ -238,7 +367,7 @@ class Transport:
         cannot fill the responder's disk: a file over ``limit`` is simply longer than allowed.
         """
         argv = ssh_argv(self.settings, self.host, f"cat -- {shlex.quote(remote_path)}")
-        return run_bounded(argv, timeout, limit, stdout_file=local, stop=self.stop)
+        return self._bounded(argv, timeout, limit, stdout_file=local)
 
 
 def connection_failure(result: CommandResult) -> Optional[str]:
