@@ -44,10 +44,12 @@ def test_default_search_skips_an_old_python3_for_a_newer_one(tmp_path: Path) -> 
     done = _prepare(bin_dir, "python3", tmp_path)
     assert done.returncode == 0, done.stderr
     chosen, old = remote.parse_prepare(done.stdout)
-    assert chosen is not None and chosen[0] == str(bin_dir / "python3.13")
+    assert chosen is not None
+    assert chosen[0] == str(bin_dir / "python3.13")
     assert old == ("python3 is 3.6",)
     temp = remote.valid_temp_dir(done.stdout, str(tmp_path))
-    assert temp is not None and Path(temp).is_dir()
+    assert temp is not None
+    assert Path(temp).is_dir()
     assert "-S -E -s -c" in log.read_text(), "the version probe must not run site"
 
 
