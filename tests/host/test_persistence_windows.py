@@ -10,6 +10,7 @@ from typing import Dict, Sequence, Tuple
 
 from builders import FakeRoot
 from persistbuild import shortcut, task_xml
+from regf import Hive, expand_sz, sz
 from sitesweep.engine import ScanResult, analyze
 from sitesweep.host.identity import User
 from sitesweep.host.model import PersistenceEntry, PersistenceKind
@@ -44,6 +45,43 @@ PS7_PROFILE = f"{HOME}/Documents/PowerShell/Microsoft.PowerShell_profile.ps1"
 BROKEN_TASK = f"{TASKS}/Broken"
 DTD_TASK = f"{TASKS}/Entities"
 
+SOFTWARE = "/Windows/System32/config/SOFTWARE"
+NTUSER = f"{HOME}/NTUSER.DAT"
+RUN = r"Microsoft\Windows\CurrentVersion\Run"
+ALICE_SID = "S-1-5-21-1004336348-1177238915-682003330-1001"
+
+
+def hives(root: FakeRoot) -> None:
+    """The SOFTWARE hive (machine Run keys, ProfileList) and Alice's NTUSER.DAT."""
+    software = Hive("SOFTWARE")
+    profiles = r"Microsoft\Windows NT\CurrentVersion\ProfileList"
+    software.set(rf"{profiles}\{ALICE_SID}", "ProfileImagePath", expand_sz(r"C:\Users\alice"))
+    software.set(RUN, "SecurityHealth", expand_sz(r"%windir%\system32\SecurityHealthSystray.exe"))
+    software.set(
+        rf"WOW6432Node\{RUN}",
+        "Updater",
+        sz(r"C:\ProgramData\.cache\pythonw.exe C:\ProgramData\.cache\upd.py"),
+    )
+    software.write(root.host(SOFTWARE))
+    user = Hive("NTUSER.DAT")
+    user.set(
+        rf"Software\{RUN}",
+        "OneDrive",
+        sz(r'"C:\Users\alice\AppData\Local\Microsoft\OneDrive\OneDrive.exe" /background'),
+    )
+    user.set(
+        rf"Software\{RUN}",
+        "System Telemetry",
+        sz(r'pythonw.exe "%USERPROFILE%\.config\sysmon\sysmon.py"'),
+    )
+    user.set(
+        rf"Software\{RUN}Once",
+        "cleanup",
+        sz(r"C:\Users\alice\AppData\Local\Temp\c1\python.exe -m cleanup"),
+    )
+    user.write(root.host(NTUSER))
+
+
 PLANTED = {
     TELEMETRY_LNK: Severity.CRITICAL,
     TELEMETRY_TASK: Severity.CRITICAL,
@@ -53,6 +91,8 @@ PLANTED = {
     PS_PROFILE: Severity.HIGH,
     PIP_INI: Severity.MEDIUM,
     UV_TOML: Severity.MEDIUM,
+    NTUSER: Severity.CRITICAL,  # the Run value posing as telemetry (decoys: test below)
+    SOFTWARE: Severity.HIGH,  # WOW6432Node Run value starting Python from a dot-directory
 }
 DECOYS = (
     ONENOTE_LNK,
@@ -71,6 +111,7 @@ def windows_drive(tmp_path: Path) -> FakeRoot:
     root = FakeRoot(tmp_path / "win")
     root.add_dir("/Windows/System32/config")
     root.add_dir(HOME)
+    hives(root)
     canary = f"open({str(root.marker)!r}, 'a').write('executed\\n')  # fixture stand-in\n"
     root.add_file(SYSMON, canary)
     root.add_file(
@@ -197,7 +238,7 @@ def test_windows_persistence_found_at_its_severity_and_decoys_stay_low(tmp_path:
     for decoy in DECOYS:
         assert worst(result.findings, decoy).rank <= Severity.LOW.rank, decoy
     posing = {p for f in result.findings if f.rule.endswith("/telemetry-service") for p in f.paths}
-    assert posing == {TELEMETRY_LNK, TELEMETRY_TASK}
+    assert posing == {TELEMETRY_LNK, TELEMETRY_TASK, NTUSER}
     assert "pat-51c0ffee" not in repr(result)
     assert not root.marker.exists()
 
@@ -236,6 +277,48 @@ def test_shortcuts_tasks_and_scripts_are_parsed(tmp_path: Path) -> None:
     problems = {g.path: g.reason for g in gaps}
     assert problems == {BROKEN_TASK: GapReason.PARSE_ERROR, DTD_TASK: GapReason.PARSE_ERROR}
     assert by_path[BROKEN_TASK].sha256 is not None
+
+
+def test_run_keys_from_software_and_ntuser_hives(tmp_path: Path) -> None:
+    root = windows_drive(tmp_path)
+    entries, gaps = collect_persistence(HostRoot(root.path), USERS, os_name="windows")
+    assert {g.path for g in gaps} == {BROKEN_TASK, DTD_TASK}  # none about the hives
+    runs = {(e.key, e.label): e for e in entries if e.kind is PersistenceKind.REGISTRY_RUN}
+    assert set(runs) == {
+        (rf"HKLM\SOFTWARE\{RUN}", "SecurityHealth"),
+        (rf"HKLM\SOFTWARE\WOW6432Node\{RUN}", "Updater"),
+        (rf"HKU\alice\Software\{RUN}", "OneDrive"),
+        (rf"HKU\alice\Software\{RUN}", "System Telemetry"),
+        (rf"HKU\alice\Software\{RUN}Once", "cleanup"),
+    }
+    telemetry = runs[(rf"HKU\alice\Software\{RUN}", "System Telemetry")]
+    assert telemetry.path == NTUSER
+    assert telemetry.programs == ("/Users/alice/.config/sysmon/sysmon.py",)
+    assert telemetry.copyable is False
+    assert runs[(rf"HKLM\SOFTWARE\{RUN}", "SecurityHealth")].programs == (
+        "/Windows/system32/SecurityHealthSystray.exe",
+    )
+    result = judge(root)
+    graded = {
+        (e.value, f.severity)
+        for f in result.findings
+        for e in f.evidence
+        if e.label == "name" and (NTUSER in f.paths or SOFTWARE in f.paths)
+    }
+    assert ("System Telemetry", Severity.CRITICAL) in graded
+    assert ("cleanup", Severity.HIGH) in graded
+    assert ("Updater", Severity.HIGH) in graded
+    assert not {name for name, _ in graded} & {"OneDrive", "SecurityHealth"}
+    assert not root.marker.exists()
+
+
+def test_a_damaged_hive_is_a_gap_and_the_rest_is_read(tmp_path: Path) -> None:
+    root = FakeRoot(tmp_path / "win")
+    root.add_file(NTUSER, b"regf" + b"\x00" * 600)
+    root.add_file(f"{STARTUP}/run.bat", "python C:\\Users\\alice\\.x\\a.py\r\n")
+    by_path, gaps = collect(root)
+    assert f"{STARTUP}/run.bat" in by_path
+    assert [(g.path, g.reason) for g in gaps] == [(NTUSER, GapReason.PARSE_ERROR)]
 
 
 def test_a_damaged_shortcut_is_recorded_with_a_gap(tmp_path: Path) -> None:

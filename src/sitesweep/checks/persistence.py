@@ -6,6 +6,7 @@ inventory and the bundle, and only what deviates is reported.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import shlex
 from typing import Dict, FrozenSet, Iterator, List, Optional, Tuple
@@ -110,10 +111,21 @@ def _same_unit(entry: PersistenceEntry, path: str) -> bool:
     return name == unit and parent == unit_dir and bool(ENABLE_DIR.search(wants))
 
 
+def entry_finding_id(rule: str, entry: PersistenceEntry) -> str:
+    """A finding id for one entry: the default (rule and path) unless the entry is one value of a
+    registry hive, whose values share the hive's path (then the key and value name count too)."""
+    if not entry.key:
+        return ""
+    key = "\0".join((rule, entry.path, entry.key, entry.label or ""))
+    return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+
+
 def _evidence(entry: PersistenceEntry) -> List[Evidence]:
     items = [Evidence("kind", str(entry.kind)), Evidence("sha256", entry.sha256 or "-")]
     if entry.link_target:
         items.append(Evidence("link target", entry.link_target))
+    if entry.key:
+        items.append(Evidence("registry key", entry.key))
     if entry.label:
         items.append(Evidence("name", entry.label))
     items += [Evidence("runs", c) for c in entry.commands]
@@ -190,9 +202,12 @@ class PythonFromHiddenDir(Check):
                 evidence=(
                     *(Evidence("command", c) for c, _ in hits),
                     *(Evidence("why", str(why)) for _, why in hits),
+                    *(Evidence("registry key", k) for k in (entry.key,) if k),
+                    *(Evidence("name", n) for n in (entry.label,) if n),
                     Evidence("sha256", entry.sha256 or "-"),
                 ),
                 remediation="Read the entry and what it runs; disable it if nobody owns it.",
+                id=entry_finding_id("heuristic/persistence-python-hidden-dir", entry),
             )
 
 
@@ -228,6 +243,7 @@ class ModifiedInWindow(Check):
                         ),
                         remediation=pack.remediation,
                         pack=pack.id,
+                        id=entry_finding_id(f"{pack.id}/persistence-in-window", entry),
                     )
 
 

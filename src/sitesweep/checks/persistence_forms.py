@@ -15,7 +15,7 @@ from typing import Iterator, Optional, Pattern, Tuple
 
 from sitesweep.checks.base import Check, CheckContext
 from sitesweep.checks.execution import persistence_paths
-from sitesweep.checks.persistence import INTERPRETER, SCRIPT_SUFFIXES
+from sitesweep.checks.persistence import INTERPRETER, SCRIPT_SUFFIXES, entry_finding_id
 from sitesweep.host.model import PersistenceEntry
 from sitesweep.model import Category, Evidence, Finding, HostPath, Severity
 
@@ -88,10 +88,12 @@ class PosingPersistence(Check):
                         Evidence("kind", str(entry.kind)),
                         Evidence("name", name),
                         Evidence("scope", entry.scope),
+                        *(Evidence("registry key", k) for k in (entry.key,) if k),
                         *(Evidence("runs", c) for c in entry.commands),
                         *(Evidence("triggers", t) for t in entry.triggers),
                         Evidence("sha256", entry.sha256 or "-"),
                     ),
                     remediation=pack.remediation,
                     pack=pack.id,
+                    id=entry_finding_id(f"{pack.id}/persistence/{indicator}", entry),
                 )

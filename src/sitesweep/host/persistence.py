@@ -14,12 +14,18 @@ import stat
 from typing import Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
 
 from sitesweep.errors import HostReadError
-from sitesweep.host.commandline import programs_of
+from sitesweep.host.commandline import programs_of, split_windows
 from sitesweep.host.identity import User
 from sitesweep.host.locations import confine, expand, homes, is_dir, is_link, lstat_quiet
 from sitesweep.host.model import PersistenceEntry, PersistenceKind
-from sitesweep.host.persistence_catalogue import LINUX, Location, catalogue
-from sitesweep.host.persistence_parse import Parsed, parse
+from sitesweep.host.persistence_catalogue import (
+    LINUX,
+    Location,
+    RegistryLocation,
+    catalogue,
+    registry,
+)
+from sitesweep.host.persistence_parse import MAX_ITEMS, Parsed, clip_command, parse
 from sitesweep.hostfs import FileInfo, HostRoot
 from sitesweep.model import Gap, GapReason, HostPath
 from sitesweep.parsing import guarded
@@ -214,6 +220,45 @@ class _Collector:
         )
         return hashlib.sha256(data).hexdigest(), parsed
 
+    def registry(self, loc: RegistryLocation) -> None:
+        """One entry per value of each ``Run``-like key of the hive (every home's for ``~/``)."""
+        from sitesweep.osprofile.hive import open_hive  # regipy: only for Windows hives
+
+        for scope, path in expand(loc.hive, self.homes):
+            found = self.folded(path)
+            info = lstat_quiet(self.root, found, AREA, self.gaps) if found else None
+            if found is None or info is None or not stat.S_ISREG(info.mode):
+                continue
+            hive = open_hive(self.root, found, AREA, self.gaps)
+            if hive is None:
+                continue
+            prefix = loc.prefix if scope == "system" else f"HKU\\{scope}"
+            home = self.home_of(scope)
+            for key in loc.keys:
+                values = hive.values(key)
+                for name in sorted(values)[:MAX_ITEMS]:
+                    data = values[name]
+                    command = data.rstrip("\0") if isinstance(data, str) else None
+                    if not command:
+                        continue
+                    self.entries.append(
+                        PersistenceEntry(
+                            path=info.path,
+                            kind=PersistenceKind.REGISTRY_RUN,
+                            scope=scope,
+                            uid=info.uid,
+                            mode=info.mode,
+                            mtime=info.mtime,
+                            size=info.size,
+                            sha256=None,  # the hive is not copied: it holds far more than this
+                            commands=(clip_command(command),),
+                            copyable=False,
+                            label=name or "(Default)",
+                            programs=programs_of(split_windows(command), home, windows=True),
+                            key=f"{prefix}\\{key}",
+                        )
+                    )
+
     def python_startups(self) -> None:
         """Record each ``PYTHONSTARTUP`` file a shell file points at (run by interactive Python)."""
         for entry in list(self.entries):
@@ -275,7 +320,11 @@ def collect_persistence(
     collector.readable_homes()
     for loc in catalogue(os_name):
         collector.location(loc)
+    for hive_loc in registry(os_name):
+        collector.registry(hive_loc)
     collector.python_startups()
     collector.indicator_paths(indicator_paths)
-    entries = sorted(collector.entries, key=lambda e: (e.path, e.kind.value, e.key or ""))
+    entries = sorted(
+        collector.entries, key=lambda e: (e.path, e.kind.value, e.key or "", e.label or "")
+    )
     return tuple(entries), tuple(collector.gaps)

@@ -195,6 +195,60 @@ WINDOWS: Tuple[Location, ...] = (
 """Windows: Startup folders, scheduled tasks, PowerShell profiles, pip.ini and uv.toml.
 (``Run``/``RunOnce`` keys come from the registry hives, read apart.)"""
 
+
+@dataclass(frozen=True)
+class RegistryLocation:
+    """Registry keys whose values each start a program, in one hive.
+
+    Attributes:
+        hive: host path of the hive file (``~/`` = every home's ``NTUSER.DAT``).
+        prefix: how its keys are written for a reader (``HKLM\\SOFTWARE``, ``HKCU``).
+        keys: key paths below the hive's root.
+    """
+
+    hive: str
+    prefix: str
+    keys: Tuple[str, ...]
+
+
+_RUN = "Microsoft\\Windows\\CurrentVersion"
+_RUN_KEYS = (
+    f"{_RUN}\\Run",
+    f"{_RUN}\\RunOnce",
+    f"{_RUN}\\RunServices",
+    f"{_RUN}\\RunServicesOnce",
+    f"{_RUN}\\Policies\\Explorer\\Run",
+)
+
+WINDOWS_REGISTRY: Tuple[RegistryLocation, ...] = (
+    RegistryLocation(
+        "/Windows/System32/config/SOFTWARE",
+        "HKLM\\SOFTWARE",
+        (*_RUN_KEYS, *(f"WOW6432Node\\{k}" for k in _RUN_KEYS)),
+    ),
+    RegistryLocation(
+        "~/NTUSER.DAT",
+        "HKCU",
+        (
+            *(f"Software\\{k}" for k in _RUN_KEYS),
+            *(f"Software\\WOW6432Node\\{k}" for k in _RUN_KEYS),
+        ),
+    ),
+)
+"""Windows ``Run``/``RunOnce`` keys (and their 32-bit ``WOW6432Node`` views): the machine's in the
+``SOFTWARE`` hive, each user's in their ``NTUSER.DAT``."""
+
+REGISTRY: Dict[str, Tuple[RegistryLocation, ...]] = {"windows": WINDOWS_REGISTRY}
+"""Each OS's registry persistence (Windows only)."""
+
+
+def registry(os_name: Optional[str]) -> Tuple[RegistryLocation, ...]:
+    """The registry locations to read for ``os_name``; Windows' when the OS is not known."""
+    if os_name is None or os_name not in CATALOGUES:
+        return WINDOWS_REGISTRY
+    return REGISTRY.get(os_name, ())
+
+
 EVERY_OS: Tuple[Location, ...] = (
     # pip and uv per-user files that every OS honours, and the upload credentials file
     Location("~/.config/pip/pip.conf", K.INDEX_CONFIG),

@@ -93,6 +93,11 @@ def _cut(text: str) -> str:
     return text if len(text) <= MAX_LINE else text[:MAX_LINE] + "..."
 
 
+def clip_command(text: str) -> str:
+    """A command line as it is kept: redacted and bounded."""
+    return _clip(text)
+
+
 def _clip(text: str) -> str:
     text = redact_text(text.strip())
     return text if len(text) <= MAX_LINE else text[:MAX_LINE] + "..."
