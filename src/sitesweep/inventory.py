@@ -6,7 +6,7 @@ site-relative paths to hash (:class:`CollectSpec`), so a ``collect`` run needs n
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from functools import partial
 from typing import FrozenSet, List, Optional, Tuple
 
@@ -24,9 +24,9 @@ from sitesweep.metadata.importtime import ImportTimeModule, PackageShape
 from sitesweep.metadata.integrity import RecordVerification
 from sitesweep.metadata.lockfiles import LockFile
 from sitesweep.metadata.model import Distribution, HostFile, PthFile, StartupHook
-from sitesweep.model import Gap
+from sitesweep.model import Gap, GapReason
 from sitesweep.osprofile.detect import detect_family
-from sitesweep.osprofile.model import OsFamily
+from sitesweep.osprofile.model import OsFamily, OsInfo
 from sitesweep.progress import NullProgress, Progress
 
 DEFAULT_HASH_LIMIT = 256 << 20
@@ -74,7 +74,7 @@ class Inventory:
         root: the directory scanned as the host's ``/`` ("/" for a live scan).
         live: whether this was the running system.
         identity: host names.
-        users: accounts from /etc/passwd.
+        users: accounts and homes (the OS's account database, and every home directory).
         environments: Python environments found.
         distributions: installed distributions in every site dir.
         pth_files: every .pth in every site dir.
@@ -94,6 +94,8 @@ class Inventory:
             ``--verify-record``), and a bundle only counts their rows.
         history_installs: shell-history lines that ran a Python package installer (redacted).
         cluster_pods: the cluster's pods as ``kubectl`` listed them (``--kubernetes``, live).
+        os: the scanned tree's operating system, as its own files say; renderers write host
+            paths with :func:`sitesweep.osprofile.display_path` and this value.
         import_modules: modules whose import-time code does something worth grading (package
             ``__init__`` files, what they import, what ``.pth`` lines import).
         package_shapes: packages of pure (or unknown) releases carrying native code,
@@ -123,6 +125,7 @@ class Inventory:
     cluster_pods: Tuple[ClusterPod, ...] = ()
     import_modules: Tuple[ImportTimeModule, ...] = ()
     package_shapes: Tuple[PackageShape, ...] = ()
+    os: OsInfo = field(default_factory=OsInfo)
 
     def environment_of(self, path: str) -> Optional[PythonEnv]:
         """Return the environment whose prefix holds ``path`` (the deepest one)."""
@@ -135,6 +138,10 @@ class Inventory:
 
 
 _OBSERVED = Observed.names()
+UNKNOWN_OS_DETAIL = (
+    "the operating system cannot be told from the tree (no os-release, SystemVersion.plist or "
+    "Windows directory): every OS's home directories and locations are looked at"
+)
 
 
 def collect_inventory(
@@ -144,6 +151,8 @@ def collect_inventory(
     gaps: List[Gap] = []
     unknown: Tuple[OsFamily, Optional[str]] = (OsFamily.UNKNOWN, None)
     os_family, _ = guarded("os", None, gaps, partial(detect_family, root), unknown)
+    if os_family is OsFamily.UNKNOWN:
+        gaps.append(Gap("os", None, GapReason.UNKNOWN_OS, UNKNOWN_OS_DETAIL))
     ctx = CollectContext(root, spec, progress or NullProgress(), os_family)
     seen, collector_gaps = run_collectors(ctx)
     gaps += collector_gaps

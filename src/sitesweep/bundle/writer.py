@@ -231,6 +231,11 @@ class _Writer:
                 "machine_id": inv.identity.machine_id,
                 "os_release": inv.identity.os_release,
                 "kernel": inv.identity.kernel,
+                "os": {
+                    "family": inv.os.family.value,
+                    "name": inv.os.name,
+                    "version": inv.os.version,
+                },
                 **live_host_doc(run.live_host),
             },
             "mode": run.mode,

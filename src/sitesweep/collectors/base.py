@@ -42,7 +42,7 @@ from sitesweep.metadata.integrity import RecordVerification
 from sitesweep.metadata.lockfiles import LockFile
 from sitesweep.metadata.model import Distribution, HostFile, PthFile, StartupHook
 from sitesweep.model import Gap, GapReason, HostPath
-from sitesweep.osprofile.model import OsFamily
+from sitesweep.osprofile.model import OsFamily, OsInfo
 from sitesweep.progress import Progress
 
 if TYPE_CHECKING:
@@ -67,6 +67,7 @@ class Observed:
     """
 
     identity: HostIdentity = field(default_factory=_unknown_host)
+    os: OsInfo = field(default_factory=OsInfo)
     users: Tuple[User, ...] = ()
     environments: Tuple[PythonEnv, ...] = ()
     named_paths: Tuple[HostPath, ...] = ()

@@ -6,6 +6,7 @@ package branches on the operating system except through a profile.
 
 from __future__ import annotations
 
-from sitesweep.osprofile.model import KNOWN_OSES, OsFamily
+from sitesweep.osprofile.model import KNOWN_OSES, OsFamily, OsInfo, PathStyle
+from sitesweep.osprofile.paths import display_path
 
-__all__ = ["KNOWN_OSES", "OsFamily"]
+__all__ = ["KNOWN_OSES", "OsFamily", "OsInfo", "PathStyle", "display_path"]

@@ -1,7 +1,8 @@
 """Tell the operating system of a scanned tree from its own files (never from the scanner's OS).
 
-The probes are a table: the first OS whose marker exists wins. A live scan whose files say nothing
-falls back on the running system's platform.
+The probes are a table: the first OS whose marker exists wins (names matched without regard to
+case: a mounted NTFS or APFS volume keeps whatever case the OS wrote). A live scan whose files say
+nothing falls back on the running system's platform.
 """
 
 from __future__ import annotations
@@ -44,7 +45,30 @@ def detect_family(root: HostRoot) -> Tuple[OsFamily, Optional[str]]:
 
 def _exists(root: HostRoot, path: str) -> bool:
     try:
-        root.lstat(path)
+        root.lstat(find_ci(root, path))
     except HostReadError:
         return False
     return True
+
+
+def find_ci(root: HostRoot, path: str) -> str:
+    """``path`` as it is spelled on the drive (each part matched without regard to case).
+
+    The path as given when it exists or no spelling matches (the caller then meets it absent).
+    """
+    try:
+        root.lstat(path)
+        return path
+    except HostReadError:
+        pass
+    current = ""
+    for part in (p for p in path.split("/") if p):
+        try:
+            names = [e.name for e in root.listdir(current or "/")]
+        except HostReadError:
+            return path
+        match = next((n for n in names if n.lower() == part.lower()), None)
+        if match is None:
+            return path
+        current = f"{current}/{match}"
+    return current or path
