@@ -20,6 +20,7 @@ from sitesweep.checks.persistence import (
     ModifiedInWindow,
     PackPersistencePaths,
     PythonFromHiddenDir,
+    RunsFromWritableDir,
 )
 from sitesweep.checks.persistence_forms import PosingPersistence
 from sitesweep.checks.processes import InlineDecodeExec, ProcessIndicators, SuspiciousLocation
@@ -45,6 +46,7 @@ CHECKS: Tuple[Type[Check], ...] = (
     PackPersistencePaths,
     PosingPersistence,
     PythonFromHiddenDir,
+    RunsFromWritableDir,
     ModifiedInWindow,
     IndexRedirect,
     CredentialExposure,

@@ -13,6 +13,8 @@ from typing import Dict, FrozenSet, Iterator, List, Optional, Tuple
 
 from sitesweep.checks.base import Check, CheckContext
 from sitesweep.checks.execution import pack_in_use, persistence_paths
+from sitesweep.host.commandline import INTERPRETERS, posix_host_path, split_posix
+from sitesweep.host.commandline import SCRIPT_SUFFIXES as ANY_SCRIPT_SUFFIXES
 from sitesweep.host.model import PersistenceEntry
 from sitesweep.model import Category, Evidence, Finding, HostPath, Severity
 from sitesweep.packs.model import Pack, PersistenceIndicator
@@ -208,6 +210,112 @@ class PythonFromHiddenDir(Check):
                 ),
                 remediation="Read the entry and what it runs; disable it if nobody owns it.",
                 id=entry_finding_id("heuristic/persistence-python-hidden-dir", entry),
+            )
+
+
+TOOL_HIDDEN_DIRS = BENIGN_HIDDEN_DIRS | frozenset(
+    {".cargo", ".rustup", ".nvm", ".volta", ".deno", ".bun", ".sdkman", ".rbenv", ".goenv",
+     ".nodenv", ".dotnet", ".linuxbrew", ".krew", ".npm-global", ".juliaup", ".ghcup"}
+)  # fmt: skip
+"""Dot-directories where version managers install programs that units and profiles run."""
+USER_BIN = re.compile(r"^(?:/home/[^/]+|/root|/Users/[^/]+|/var/home/[^/]+)/(?:\.local/)?bin/")
+"""A user's own ``bin`` directory (``~/.local/bin``, ``~/bin``): writable by that user."""
+_EXEC_PREFIX = re.compile(r"^(?:Exec\w*=|[A-Za-z]*Exec=)")
+
+
+def _homes(ctx: CheckContext) -> Dict[str, str]:
+    return {u.name: u.home for u in ctx.inventory.users}
+
+
+_USER_CRONTAB = re.compile(r"^/var/spool/cron/(?:crontabs/|tabs/)?([^/]+)$")
+
+
+def _crontab_home(path: str, homes: Dict[str, str]) -> Optional[str]:
+    """The home of the user a spool crontab belongs to (its file name), if known."""
+    match = _USER_CRONTAB.match(path)
+    return homes.get(match.group(1)) if match else None
+
+
+def command_programs(command: str, home: Optional[str]) -> List[Tuple[str, bool]]:
+    """Host paths a command runs, each with whether it is a script (given to an interpreter or
+    named like one). systemd's ``%h`` and the ``-@+!:`` prefixes of ``Exec*=`` are understood."""
+    value = _EXEC_PREFIX.sub("", command.strip())
+    words = [w.replace("%h/", "~/") for w in split_posix(value)]
+    if words:
+        words[0] = words[0].lstrip("-@+!:")
+    found: List[Tuple[str, bool]] = []
+    interpreted = False
+    for index, word in enumerate(words):
+        if word in ("|", "||", "&&", ";", "&") and index + 1 < len(words):
+            interpreted = False
+            continue
+        base = word.rsplit("/", 1)[-1]
+        if INTERPRETERS.match(base):
+            interpreted = True
+            continue
+        path = posix_host_path(word, home)
+        if path is None or word.startswith("-"):
+            continue
+        script = interpreted or base.lower().endswith(ANY_SCRIPT_SUFFIXES)
+        found.append((path, script))
+        interpreted = False
+    return found
+
+
+def writable_program(path: str, script: bool) -> Optional[Tuple[Severity, str]]:
+    """How bad it is that a persistence entry runs ``path``: from a temporary or world-writable
+    directory or a hidden one (high), a user's ``bin`` (high for a script, medium otherwise)."""
+    why = suspicious_dir(path, TOOL_HIDDEN_DIRS)
+    if why:
+        return Severity.HIGH, f"{'script' if script else 'program'} {path} in a {why}"
+    if USER_BIN.match(path):
+        what = "script" if script else "program"
+        severity = Severity.HIGH if script else Severity.MEDIUM
+        return severity, f"{what} {path} in a user-writable bin directory"
+    return None
+
+
+class RunsFromWritableDir(Check):
+    """A persistence entry runs a program or script, in any language, from a temporary, hidden
+    or user-writable ``bin`` directory (a user unit starting ``~/.local/bin/x.sh``, a LaunchAgent
+    or Run key starting something in ``%TEMP%``).
+
+    Python launched that way is :class:`PythonFromHiddenDir`'s; this check covers the rest.
+    """
+
+    id = "persistence/runs-from-writable-dir"
+    default_severity = Severity.HIGH
+
+    def run(self, ctx: CheckContext) -> Iterator[Finding]:
+        """Yield a finding per entry with such a program."""
+        homes = _homes(ctx)
+        for entry in ctx.inventory.persistence:
+            if entry.context:
+                continue
+            if any(python_from_hidden_dir(c) for c in entry.commands) or any(
+                program_from_hidden_dir(p) for p in entry.programs
+            ):
+                continue  # reported by PythonFromHiddenDir
+            home = homes.get(entry.scope) or _crontab_home(entry.path, homes)
+            candidates = [(str(p), p.lower().endswith(ANY_SCRIPT_SUFFIXES)) for p in entry.programs]
+            for command in entry.commands:
+                candidates += command_programs(command, home)
+            hits = [hit for p, script in candidates if (hit := writable_program(p, script))]
+            if not hits:
+                continue
+            severity = max((h[0] for h in hits), key=lambda s: s.rank)
+            yield Finding(
+                rule="heuristic/persistence-writable-dir",
+                severity=severity,
+                category=Category.PERSISTENCE,
+                title=f"{entry.kind} entry {entry.path} runs {hits[0][1]}",
+                paths=(entry.path,),
+                evidence=(
+                    *(Evidence("why", why) for _, why in hits),
+                    *(Evidence("command", c) for c in entry.commands),
+                    Evidence("sha256", entry.sha256 or "-"),
+                ),
+                remediation="Read the entry and what it runs; disable it if nobody owns it.",
             )
 
 

@@ -141,7 +141,7 @@ def parse_shell(text: str, credential_names: frozenset[str]) -> Parsed:
                 secret = secret or any("@" in urlsplit(u).netloc for u in found_urls)
             elif name == "PYTHONSTARTUP" and value:
                 startup = value
-        if "python" in line.lower() and len(commands) < MAX_ITEMS:
+        if _RUNS_FROM_USER_DIRS.search(line) and len(commands) < MAX_ITEMS:
             commands.append(_clip(line))
     return Parsed(
         commands=tuple(commands),
@@ -152,9 +152,18 @@ def parse_shell(text: str, credential_names: frozenset[str]) -> Parsed:
     )
 
 
+_RUNS_FROM_USER_DIRS = re.compile(
+    r"python|/tmp/|/var/tmp/|/dev/shm/|\.local/bin/|\bnohup\b|\bcurl\b|\bwget\b|\bbase64\b",
+    re.IGNORECASE,
+)
+"""Script lines kept as commands: Python, and what runs from temporary or user directories or
+fetches code (the persistence checks judge them; other lines of a profile are not recorded)."""
+
+
 def parse_script(text: str) -> Parsed:
-    """A shell script (rc.local, init.d, cron.daily, at job): the lines naming Python."""
-    hits = [_clip(ln) for ln in _lines(text) if "python" in ln.lower()]
+    """A shell script (rc.local, init.d, cron.daily, at job): the lines naming Python, temporary
+    or user ``bin`` directories, or a fetch."""
+    hits = [_clip(ln) for ln in _lines(text) if _RUNS_FROM_USER_DIRS.search(ln)]
     return Parsed(commands=tuple(hits[:MAX_ITEMS]))
 
 
