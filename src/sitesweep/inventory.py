@@ -18,6 +18,7 @@ from sitesweep.host.cluster_model import ClusterPod
 from sitesweep.host.history import HistoryInstall
 from sitesweep.host.identity import HostIdentity, User
 from sitesweep.host.model import CredentialItem, PersistenceEntry, ProcessInfo
+from sitesweep.host.staging import StagedFile
 from sitesweep.hostfs import HostRoot
 from sitesweep.metadata.caches import CachedArtifact
 from sitesweep.metadata.importtime import ImportTimeModule, PackageShape
@@ -100,6 +101,7 @@ class Inventory:
             ``__init__`` files, what they import, what ``.pth`` lines import).
         package_shapes: packages of pure (or unknown) releases carrying native code,
             JavaScript or a JavaScript runtime.
+        staged_files: files in temporary directories (kind, archive member names).
     """
 
     root: str
@@ -125,6 +127,7 @@ class Inventory:
     cluster_pods: Tuple[ClusterPod, ...] = ()
     import_modules: Tuple[ImportTimeModule, ...] = ()
     package_shapes: Tuple[PackageShape, ...] = ()
+    staged_files: Tuple[StagedFile, ...] = ()
     os: OsInfo = field(default_factory=OsInfo)
 
     def environment_of(self, path: str) -> Optional[PythonEnv]:

@@ -24,6 +24,7 @@ from sitesweep.checks.persistence import (
 )
 from sitesweep.checks.persistence_forms import PosingPersistence
 from sitesweep.checks.processes import InlineDecodeExec, ProcessIndicators, SuspiciousLocation
+from sitesweep.checks.staging import StagedInTemp
 from sitesweep.checks.startup import CustomizeHooks, PthExecutableLines
 from sitesweep.checks.yara import YaraRules
 
@@ -35,6 +36,7 @@ CHECKS: Tuple[Type[Check], ...] = (
     CustomizeHooks,
     ImportTimeCode,
     ReleaseShape,
+    StagedInTemp,
     YaraRules,
     RecordMismatch,
     CachedAffectedArtifact,

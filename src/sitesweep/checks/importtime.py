@@ -41,6 +41,8 @@ def grade_module(module: ImportTimeModule) -> Tuple[Severity, str]:
     """Return the severity of a module's import-time traits and a phrase saying why."""
     features: Set[str] = set(module.features)
     at_start = module.role is ModuleRole.PTH_TARGET
+    if module.unparsable:
+        return (Severity.LOW, "does not parse as Python (it cannot be imported as it is)")
     fetch = F.NETWORK in features
     runs = features & RUNS
     if features & HIDDEN:

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import ast
 import re
+import warnings
 from dataclasses import dataclass
-from typing import Dict, FrozenSet, Iterable, List, Set, Tuple, Union
+from typing import Dict, FrozenSet, Iterable, List, Optional, Set, Tuple, Union
 
 from sitesweep.checks.pth_ast import Scanner
 from sitesweep.checks.pth_findings import MAX_INPUT_CHARS, Budget, Feature, Findings
@@ -50,11 +51,18 @@ STARTUP_LOCATIONS = re.compile(
 """Places where a written file runs later: another environment, a shell profile, a service."""
 
 TRIGGERS = re.compile(
-    rb"exec|eval|compile|__import__|subprocess|system|popen|Popen|spawn|fork|socket|url|http|"
-    rb"requests|ctypes|cffi|dlopen|multiprocessing|decode|getattr|chr\(|bytes\(|open\(|write|"
-    rb"marshal|pickle|runpy|import_module|Thread"
+    rb"\bexec\b|\beval\b|\bcompile\(|__import__|builtins|subprocess|\bsystem\(|popen|Popen|"
+    rb"spawn|\bfork|socket|urlopen|urlretrieve|urllib|requests\.|http\.client|httpx|aiohttp|"
+    rb"ctypes|cffi|dlopen|multiprocessing|ProcessPool|b64decode|b32decode|b16decode|unhexlify|"
+    rb"decompress|marshal|pickle|runpy|import_module|\.pth\b|sitecustomize|usercustomize|"
+    rb"\.bashrc|\.profile|\.zshrc|systemd|LaunchAgents|LaunchDaemons|crontab|CurrentVersion"
 )
-"""Module text without any of these words has no trait; it is not parsed at all."""
+"""Module text without any of these words has no trait; it is only searched for imports."""
+_IMPORT_LINE = re.compile(
+    rb"^[ \t]{0,8}(?:from[ \t]+([.\w]+)[ \t]+import[ \t]+\(?([\w, \t]+)|import[ \t]+([\w.]+))",
+    re.MULTILINE,
+)
+"""An import statement (approximately: for text not worth parsing, only to follow imports)."""
 
 
 class ImportScanner(Scanner):
@@ -63,6 +71,12 @@ class ImportScanner(Scanner):
     def __init__(self, findings: Findings, *, budget: Budget) -> None:
         super().__init__(findings, budget=budget)
         self.startup_names: List[str] = []
+
+    def _check_reference(self, dotted: str, line: int, called: bool) -> None:
+        """At import a name only mentioned (an exception class, ``urllib3.__version__``) does
+        nothing: only calls count."""
+        if called:
+            super()._check_reference(dotted, line, called)
 
     def _visit_constant(self, node: ast.Constant) -> None:
         text = str_value(node)
@@ -89,6 +103,7 @@ class Traits:
         startup_writes: startup locations named by code that also writes files.
         imports: same-package modules imported at import time (dotted, relative to the site).
         parsed: whether the text was parsed (``False``: skipped, no trigger word in it).
+        text_only: the text does not parse (so it cannot be imported); traits are text hits.
     """
 
     features: Tuple[str, ...] = ()
@@ -97,19 +112,35 @@ class Traits:
     startup_writes: Tuple[str, ...] = ()
     imports: Tuple[str, ...] = ()
     parsed: bool = False
+    text_only: bool = False
 
 
-def import_time_nodes(tree: ast.Module, entries: Iterable[str] = ()) -> List[ast.AST]:
-    """Every node that runs when ``tree`` is imported, plus the bodies of ``entries``.
+def _definitions(tree: ast.Module) -> Dict[str, List[FuncDef]]:
+    """Functions defined at module level (also inside top-level ``if``/``try``) and methods."""
+    defs: Dict[str, List[FuncDef]] = {}
+    stack: List[ast.stmt] = list(tree.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, _FUNCS):
+            defs.setdefault(node.name, []).append(node)
+        elif isinstance(node, (ast.ClassDef, ast.If, ast.Try, ast.With, ast.For, ast.While)):
+            for name in ("body", "orelse", "finalbody"):
+                stack.extend(getattr(node, name, ()))
+            stack.extend(h for handler in getattr(node, "handlers", ()) for h in handler.body)
+    return defs
+
+
+def import_time_nodes(
+    tree: ast.Module, entries: Iterable[str] = ()
+) -> Tuple[List[ast.AST], Set[str]]:
+    """Every node that runs when ``tree`` is imported (plus the bodies of ``entries``), and the
+    names of the functions reached.
 
     Function bodies run only when something reaches them: a module-level call, a thread or
     ``atexit`` target, a decorator; any reference to a function's name from code that runs
     counts as reaching it. Lambdas are left out.
     """
-    defs: Dict[str, List[FuncDef]] = {}
-    for node in ast.walk(tree):
-        if isinstance(node, _FUNCS):
-            defs.setdefault(node.name, []).append(node)
+    defs = _definitions(tree)
     out: List[ast.AST] = []
     reached: Set[str] = set()
     queue: List[ast.AST] = [tree]
@@ -133,21 +164,31 @@ def import_time_nodes(tree: ast.Module, entries: Iterable[str] = ()) -> List[ast
                 queue.extend(d for d in (*child.args.defaults, *child.args.kw_defaults) if d)
             elif not isinstance(child, ast.Lambda):
                 queue.append(child)
-    return out
+    return out, reached
 
 
-def same_package_imports(tree: ast.Module, module: str, is_package: bool) -> List[str]:
-    """Dotted names of same-package modules imported by code that runs at import.
+def prune(tree: ast.Module, entries: Iterable[str] = ()) -> Tuple[ast.Module, List[ast.AST]]:
+    """``tree`` with the bodies of functions nothing reaches at import replaced by ``pass``
+    (mutated in place), and the nodes that run."""
+    nodes, reached = import_time_nodes(tree, entries)
+    for func in (f for fs in _definitions(tree).values() for f in fs):
+        if func.name not in reached:
+            func.body = [ast.Pass(lineno=func.lineno, col_offset=0)]
+    return tree, nodes
+
+
+def same_package_imports(nodes: Iterable[ast.AST], module: str, is_package: bool) -> List[str]:
+    """Dotted names of same-package modules imported by ``nodes`` (the code that runs).
 
     Args:
-        tree: the module's tree.
-        module: its dotted name (``pkg`` for ``pkg/__init__.py``, ``pkg.sub`` for ``pkg/sub.py``).
+        nodes: what runs at import (:func:`import_time_nodes`).
+        module: the module's dotted name (``pkg`` for ``pkg/__init__.py``).
         is_package: whether it is a package's ``__init__``.
     """
     top = module.split(".")[0]
     base = module if is_package else module.rpartition(".")[0]
     found: List[str] = []
-    for node in import_time_nodes(tree):
+    for node in nodes:
         if isinstance(node, ast.Import):
             found += [a.name for a in node.names if a.name.split(".")[0] == top]
         elif isinstance(node, ast.ImportFrom):
@@ -188,46 +229,71 @@ def _native_loads(resolver: NameResolver, nodes: Iterable[ast.AST]) -> List[str]
     return loads
 
 
-def module_traits(data: bytes, entries: FrozenSet[str] = frozenset()) -> Traits:
-    """The traits of a module's import-time code (``entries``: functions a caller runs too).
+def _text_imports(data: bytes, module: str, is_package: bool) -> Tuple[str, ...]:
+    """Same-package imports found by :data:`_IMPORT_LINE` (nothing parsed)."""
+    nodes: List[ast.AST] = []
+    for match in _IMPORT_LINE.finditer(data[:MAX_INPUT_CHARS]):
+        source, names, plain = (g.decode("ascii", "replace") if g else "" for g in match.groups())
+        if plain:
+            nodes.append(ast.Import(names=[ast.alias(name=plain)]))
+            continue
+        level = len(source) - len(source.lstrip("."))
+        aliases = [ast.alias(name=n.strip()) for n in names.split(",") if n.strip().isidentifier()]
+        nodes.append(ast.ImportFrom(module=source.lstrip(".") or None, names=aliases, level=level))
+    return tuple(same_package_imports(nodes, module, is_package))
 
-    Never raises: text that cannot be parsed is graded by the text scan.
-    """
-    if not TRIGGERS.search(data) and not entries:
-        return Traits()
-    text = data[:MAX_INPUT_CHARS].decode("utf-8", "replace")
-    findings = Findings()
-    scanner = ImportScanner(findings, budget=Budget(MAX_INPUT_CHARS))
-    chosen: List[ast.AST] = []
 
-    def select(tree: ast.Module) -> List[ast.AST]:
-        chosen.extend(import_time_nodes(tree, entries))
-        return chosen
-
+def _parse(data: bytes) -> Optional[ast.Module]:
     try:
-        scanner.scan(text, select)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return ast.parse(data[:MAX_INPUT_CHARS].decode("utf-8", "replace"))
+    except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
+        return None
+
+
+def module_traits(
+    data: bytes, module: str, is_package: bool, entries: FrozenSet[str] = frozenset()
+) -> Traits:
+    """The traits of a module's import-time code and the same-package modules it imports
+    (``entries``: functions a caller runs too). Never raises.
+
+    Text with none of the :data:`TRIGGERS` words is only searched for imports. Text that does not
+    parse is graded by the text scan.
+    """
+    if not entries and not TRIGGERS.search(data):
+        return Traits(imports=_text_imports(data, module, is_package))
+    text = data[:MAX_INPUT_CHARS].decode("utf-8", "replace")
+    tree = _parse(data)
+    if tree is None:  # Python cannot import it either; the text scan only lists what it names
+        findings = Findings()
+        ImportScanner(findings, budget=Budget(MAX_INPUT_CHARS)).scan_text(text)
+        features = tuple(sorted(str(f) for f in findings.features))
+        imports = _text_imports(data, module, is_package)
+        reasons = (
+            "does not parse as Python (cannot be imported); text scan only",
+            *findings.reasons(),
+        )
+        return Traits(features=features, reasons=reasons, imports=imports, text_only=True)
+    try:
+        pruned, nodes = prune(tree, entries)
+        imports = tuple(same_package_imports(nodes, module, is_package))
+        findings = Findings()
+        scanner = ImportScanner(findings, budget=Budget(MAX_INPUT_CHARS))
+        if not scanner.scan_tree(pruned):
+            scanner.scan_text(text)
+        loads = _native_loads(scanner, nodes)
     except (RecursionError, MemoryError, ValueError):
-        return Traits(reasons=("could not be analysed",), parsed=False)
-    loads = _native_loads(scanner, chosen)
+        return Traits(reasons=("could not be analysed",))
     writes = list(scanner.startup_names) if Feature.FILE_WRITE in findings.features else []
     return Traits(
         features=tuple(sorted(str(f) for f in findings.features)),
         reasons=findings.reasons(),
         native_loads=tuple(dict.fromkeys(loads)),
         startup_writes=tuple(dict.fromkeys(writes)),
+        imports=imports,
         parsed=True,
     )
-
-
-def module_imports(data: bytes, module: str, is_package: bool) -> Tuple[str, ...]:
-    """Same-package modules this module imports at import time (empty when it cannot parse)."""
-    if b"import" not in data:
-        return ()
-    try:
-        tree = ast.parse(data[:MAX_INPUT_CHARS].decode("utf-8", "replace"))
-    except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
-        return ()
-    return tuple(same_package_imports(tree, module, is_package))
 
 
 def pth_entries(line: str) -> Dict[str, Set[str]]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import ast
 import re
 import warnings
-from typing import Callable, Dict, List, Optional, Tuple, Union
+from typing import Dict, List, Optional, Tuple, Union
 
 from sitesweep.checks.pth_findings import MAX_NESTED_DEPTH, Budget, Feature, Findings
 from sitesweep.checks.pth_names import (
@@ -78,14 +78,8 @@ class Scanner(NameResolver):
         """Record ``message`` (with this scanner's context and the line) under ``feature``."""
         self.findings.add(feature, f"{self.context}{message} at line {line}")
 
-    def scan(
-        self, text: str, select: Optional[Callable[[ast.Module], List[ast.AST]]] = None
-    ) -> None:
-        """Grade ``text``: from its syntax tree when it parses, else by a text scan.
-
-        ``select`` picks the nodes to grade from the tree (the code that runs at import, say);
-        names are still resolved over the whole tree. By default every node is graded.
-        """
+    def scan(self, text: str) -> None:
+        """Grade ``text``: from its syntax tree when it parses, else by a text scan."""
         tree: Optional[ast.Module] = None
         refusal = too_complex(text)
         if refusal:
@@ -98,19 +92,23 @@ class Scanner(NameResolver):
                     tree = ast.parse(text)
             except _PARSE_ERRORS:
                 self.add(None, "not valid Python; graded by text scan", self._line())
-        nodes = _bounded_walk(tree) if tree is not None else None
-        if tree is not None and nodes is None:
-            self.add(None, "too large to analyse; graded by text scan", self._line())
-        if tree is None or nodes is None:
+        if tree is None or not self.scan_tree(tree):
             self.scan_text(text)
-            return
+
+    def scan_tree(self, tree: ast.Module) -> bool:
+        """Grade a parsed tree; ``False`` (nothing graded) when it is too large to walk."""
+        nodes = _bounded_walk(tree)
+        if nodes is None:
+            self.add(None, "too large to analyse; graded by text scan", self._line())
+            return False
         self.statements = len(tree.body)
         for node in nodes:
             for child in ast.iter_child_nodes(node):
                 self.parents[id(child)] = node
         self._collect_names(nodes)
-        for node in nodes if select is None else select(tree):
+        for node in nodes:
             self._visit(node)
+        return True
 
     def _nested(self, text: str, line: int, what: str) -> None:
         """Scan ``text`` that this code would execute, one level deeper, up to the depth cap."""

@@ -35,6 +35,7 @@ from sitesweep.host.cluster_model import ClusterPod
 from sitesweep.host.history import HistoryInstall
 from sitesweep.host.identity import HostIdentity, User
 from sitesweep.host.model import CredentialItem, PersistenceEntry, ProcessInfo
+from sitesweep.host.staging import StagedFile
 from sitesweep.hostfs import HostRoot
 from sitesweep.metadata.caches import CachedArtifact
 from sitesweep.metadata.importtime import ImportTimeModule, PackageShape
@@ -90,6 +91,7 @@ class Observed:
     cluster_pods: Tuple[ClusterPod, ...] = ()
     import_modules: Tuple[ImportTimeModule, ...] = ()
     package_shapes: Tuple[PackageShape, ...] = ()
+    staged_files: Tuple[StagedFile, ...] = ()
 
     @staticmethod
     def names() -> FrozenSet[str]:

@@ -35,6 +35,7 @@ from sitesweep.collectors.hoststate import (
     ProcessesCollector,
 )
 from sitesweep.collectors.importtime import ImportTimeCollector
+from sitesweep.collectors.staging import StagingCollector
 from sitesweep.model import Gap, GapReason
 from sitesweep.osprofile.model import OsFamily
 
@@ -45,6 +46,7 @@ COLLECTORS: Tuple[Collector, ...] = (
     SiteDirsCollector(),
     NamedFilesCollector(),
     ImportTimeCollector(),
+    StagingCollector(),
     ProcessesCollector(),
     PersistenceCollector(),
     CredentialsCollector(),

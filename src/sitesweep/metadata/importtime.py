@@ -27,6 +27,7 @@ from typing import Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
 from sitesweep.door.base import HostEntry
 from sitesweep.errors import HostReadError
 from sitesweep.hostfs import HostRoot
+from sitesweep.metadata.distinfo import read_record
 from sitesweep.metadata.model import Distribution, PthFile
 from sitesweep.model import Gap, GapReason, HostPath, StrEnum
 
@@ -45,6 +46,8 @@ MAX_LISTED = 20
 NATIVE_SUFFIXES = (".so", ".pyd", ".dylib", ".dll")
 JS_SUFFIXES = (".js", ".mjs", ".cjs")
 JS_RUNTIMES = frozenset({"bun", "bun.exe", "node", "node.exe", "deno", "deno.exe", "bunx"})
+LAUNCHERS = re.compile(r"^(?:t|w|cli|gui)(?:-?(?:32|64))?(?:-arm(?:64)?)?\.exe$")
+"""Script launcher stubs that pure releases (pip, setuptools, distlib) legitimately carry."""
 _MAGIC = (b"\x7fELF", b"MZ", b"\xfe\xed\xfa\xce", b"\xfe\xed\xfa\xcf", b"\xce\xfa\xed\xfe",
           b"\xcf\xfa\xed\xfe", b"\xca\xfe\xba\xbe")  # fmt: skip
 """ELF, PE (MZ), Mach-O (both byte orders, 32/64 bit) and fat Mach-O."""
@@ -99,8 +102,9 @@ class ImportTimeModule:
         pure_release: whether that release's ``WHEEL`` says pure Python (``None``: unknown).
         features: what its import-time code does (the ``.pth`` grader's feature names).
         reasons: one sentence per behaviour, with its line.
-        native_loads: what it hands to ctypes/cffi loaders.
+        native_loads: libraries shipped beside it that it hands to ctypes/cffi loaders.
         startup_writes: startup locations named by code that writes files.
+        unparsable: it does not parse as Python (so it cannot be imported); text hits only.
     """
 
     path: HostPath
@@ -117,6 +121,7 @@ class ImportTimeModule:
     reasons: Tuple[str, ...] = ()
     native_loads: Tuple[str, ...] = ()
     startup_writes: Tuple[str, ...] = ()
+    unparsable: bool = False
 
 
 @dataclass(frozen=True)
@@ -190,6 +195,25 @@ class ImportTimeResult:
     analysed: int = 0
 
 
+def _beside(root: HostRoot, module: str, loads: Sequence[str]) -> Tuple[str, ...]:
+    """The native loads that take a library shipped beside the module: a path built from
+    ``__file__``, or a literal name present in the module's directory (system libraries such as
+    ``kernel32`` or ``libc.so.6`` are not)."""
+    directory = module.rpartition("/")[0]
+    kept: List[str] = []
+    for load in loads:
+        if load.endswith("beside the module"):
+            kept.append(load)
+            continue
+        name = load.replace("\\", "/").rsplit("/", 1)[-1]
+        try:
+            if name and root.lstat(f"{directory}/{name}").is_regular:
+                kept.append(f"{load} (shipped beside the module)")
+        except HostReadError:
+            continue
+    return tuple(kept)
+
+
 def _norm(name: str) -> str:
     return re.sub(r"[-_.]+", "_", name).lower()
 
@@ -215,7 +239,7 @@ class _SiteReader:
         site: HostPath,
         dists: Sequence[Distribution],
         budget: ImportBudget,
-        cache: Dict[Tuple[str, FrozenSet[str]], object],
+        cache: Dict[Tuple[str, str, bool, FrozenSet[str]], object],
         out: ImportTimeResult,
     ) -> None:
         self.root = root
@@ -236,15 +260,32 @@ class _SiteReader:
             if not str(dist.path).endswith(".dist-info"):
                 continue
             tops = [wanted[_norm(dist.name)]] if _norm(dist.name) in wanted else []
-            if not tops:
-                text = self._small(f"{dist.path}/top_level.txt")
-                tops = [t.strip() for t in (text or "").splitlines() if t.strip() in packages]
+            text = self._small(f"{dist.path}/top_level.txt")
+            tops += [t.strip() for t in (text or "").splitlines() if t.strip() in packages]
             if not tops:
                 continue
             tags, pure = wheel_tags(self._small(f"{dist.path}/WHEEL") or "")
             owner = _Owner(dist.name, dist.version, tags, pure)
             for top in tops:
                 self.owners.setdefault(top, owner)
+
+    def _owner_by_record(self, package: str) -> Optional[_Owner]:
+        """The release whose RECORD lists files of ``package`` (RECORDs read only here, for a
+        package carrying something unusual that no name or ``top_level.txt`` attributes)."""
+        for dist in self.dists:
+            if not str(dist.path).endswith(".dist-info"):
+                continue
+            rows = (
+                dist.record
+                if dist.record_rows is not None
+                else read_record(self.root, dist, []).record
+            )
+            if any(row.path.startswith(f"{package}/") for row in rows):
+                tags, pure = wheel_tags(self._small(f"{dist.path}/WHEEL") or "")
+                owner = _Owner(dist.name, dist.version, tags, pure)
+                self.owners[package] = owner
+                return owner
+        return None
 
     def _small(self, path: str) -> Optional[str]:
         try:
@@ -277,7 +318,7 @@ class _SiteReader:
         is_package: bool = False,
     ) -> None:
         """Read one module, record its traits, and follow its same-package imports once."""
-        from sitesweep.checks.importtime_ast import Traits, module_imports, module_traits
+        from sitesweep.checks.importtime_ast import Traits, module_traits
 
         key = f"{path}\0{','.join(sorted(entries))}"
         if key in self.seen:
@@ -299,11 +340,17 @@ class _SiteReader:
             return
         self.out.analysed += 1
         digest = hashlib.sha256(data).hexdigest()
-        cached = self.cache.get((digest, entries))
-        traits = cached if isinstance(cached, Traits) else module_traits(data, entries)
-        self.cache[(digest, entries)] = traits
+        memo = (digest, dotted, is_package, entries)
+        cached = self.cache.get(memo)
+        traits = (
+            cached
+            if isinstance(cached, Traits)
+            else module_traits(data, dotted, is_package, entries)
+        )
+        self.cache[memo] = traits
         owner = self.owners.get(dotted.split(".")[0])
-        if traits.features or traits.native_loads or role is ModuleRole.PTH_TARGET:
+        loads = _beside(self.root, path, traits.native_loads)
+        if traits.features or loads or role is ModuleRole.PTH_TARGET:
             self.out.modules.append(
                 ImportTimeModule(
                     path=HostPath(path),
@@ -318,13 +365,14 @@ class _SiteReader:
                     pure_release=owner.pure if owner else None,
                     features=traits.features,
                     reasons=traits.reasons,
-                    native_loads=traits.native_loads,
+                    native_loads=loads,
                     startup_writes=traits.startup_writes,
+                    unparsable=traits.text_only,
                 )
             )
         if not follow:
             return
-        for name in module_imports(data, dotted, is_package)[: FOLLOW_PER_PACKAGE * 2]:
+        for name in traits.imports[: FOLLOW_PER_PACKAGE * 2]:
             found = self.module_file(name)
             if found is None:
                 continue
@@ -348,10 +396,33 @@ class _SiteReader:
         owner = self.owners.get(package)
         if owner is not None and owner.pure is False:
             return
+        native, js, runtimes = self._carried(f"{self.base}/{package}")
+        if not (native or js or runtimes):
+            return
+        if owner is None:
+            owner = self._owner_by_record(package)
+            if owner is not None and owner.pure is False:
+                return
+        self.out.shapes.append(
+            PackageShape(
+                package=HostPath(f"{self.base}/{package}"),
+                site_dir=self.site,
+                distribution=owner.name if owner else None,
+                version=owner.version if owner else None,
+                wheel_tags=owner.tags if owner else (),
+                pure_release=owner.pure if owner else None,
+                native=tuple(native[:MAX_LISTED]),
+                js_files=tuple(js[:MAX_LISTED]),
+                runtimes=tuple(runtimes[:MAX_LISTED]),
+            )
+        )
+
+    def _carried(self, top: str) -> Tuple[List[HostPath], List[JsFile], List[HostPath]]:
+        """Native files, JavaScript and JS runtimes below ``top`` (bounded walk)."""
         native: List[HostPath] = []
         js: List[JsFile] = []
         runtimes: List[HostPath] = []
-        stack = [(f"{self.base}/{package}", 0)]
+        stack = [(top, 0)]
         looked = 0
         while stack and looked < SHAPE_ENTRIES:
             directory, depth = stack.pop()
@@ -362,37 +433,14 @@ class _SiteReader:
             for entry in entries:
                 looked += 1
                 path = f"{directory}/{entry.name}"
-                try:
-                    if entry.is_dir(follow_symlinks=False):
-                        if depth < SHAPE_DEPTH and entry.name not in (
-                            "__pycache__",
-                            "node_modules",
-                        ):
-                            stack.append((path, depth + 1))
-                        elif entry.name == "node_modules":
-                            js.append(JsFile(HostPath(path), 0, ("node_modules directory",)))
-                        elif depth < SHAPE_DEPTH and entry.name != "__pycache__":
-                            stack.append((path, depth + 1))
-                        continue
-                    if not entry.is_file(follow_symlinks=False):
-                        continue
+                if entry.is_dir():
+                    if entry.name == "node_modules":
+                        js.append(JsFile(HostPath(path), 0, ("node_modules directory",)))
+                    elif depth < SHAPE_DEPTH and entry.name != "__pycache__":
+                        stack.append((path, depth + 1))
+                elif entry.is_file():
                     self._classify(entry, path, native, js, runtimes)
-                except OSError:
-                    continue
-        if native or js or runtimes:
-            self.out.shapes.append(
-                PackageShape(
-                    package=HostPath(f"{self.base}/{package}"),
-                    site_dir=self.site,
-                    distribution=owner.name if owner else None,
-                    version=owner.version if owner else None,
-                    wheel_tags=owner.tags if owner else (),
-                    pure_release=owner.pure if owner else None,
-                    native=tuple(native[:MAX_LISTED]),
-                    js_files=tuple(js[:MAX_LISTED]),
-                    runtimes=tuple(runtimes[:MAX_LISTED]),
-                )
-            )
+        return native, js, runtimes
 
     def _classify(
         self,
@@ -415,6 +463,8 @@ class _SiteReader:
             return
         if "." in name and not lower.endswith((".bin", ".exe", ".node")):
             return
+        if LAUNCHERS.match(lower):
+            return  # the Windows script launchers pip, setuptools and distlib ship
         if self._magic(path):
             if lower.startswith(("bun", "node", "deno")):
                 runtimes.append(HostPath(path))
@@ -464,7 +514,7 @@ class ImportTimeReader:
         self.root = root
         self.budget = budget or ImportBudget()
         self.result = ImportTimeResult()
-        self.cache: Dict[Tuple[str, FrozenSet[str]], object] = {}
+        self.cache: Dict[Tuple[str, str, bool, FrozenSet[str]], object] = {}
         self.dists: Dict[str, List[Distribution]] = {}
         for dist in dists:
             self.dists.setdefault(dist.site_dir, []).append(dist)
