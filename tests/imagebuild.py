@@ -11,7 +11,7 @@ import io
 import json
 import tarfile
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Sequence
+from typing import Any, Dict, List, Mapping, Sequence, Union
 
 OCI_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
 
@@ -104,13 +104,16 @@ def oci_image(
 
 def docker_image(
     out: Path,
-    trees: Sequence[Path],
+    trees: Sequence[Union[Path, bytes]],
     history: Sequence[str],
     config: Mapping[str, Any],
     tag: str = "app:1",
 ) -> Dict[str, Any]:
-    """Write a legacy ``docker save`` tarball (``<id>/layer.tar``, ``<config>.json``)."""
-    raw = [layer_bytes(t) for t in trees]
+    """Write a legacy ``docker save`` tarball (``<id>/layer.tar``, ``<config>.json``).
+
+    A layer given as bytes is used as its tar as it is (hand-made members).
+    """
+    raw = [t if isinstance(t, bytes) else layer_bytes(t) for t in trees]
     cfg = json.dumps(image_config(raw, history, config)).encode()
     files: Dict[str, bytes] = {f"{_sha(cfg)}.json": cfg}
     names = []

@@ -6,6 +6,7 @@ Every image here is a real archive built by :mod:`imagebuild` from fixture trees
 
 from __future__ import annotations
 
+import io
 import json
 import tarfile
 from pathlib import Path
@@ -97,6 +98,8 @@ def test_a_later_layer_adding_the_bad_release_is_found_and_named(
     assert not bundle_mentions(bundle, SECRET_ENV), "an environment value left the image"
     assert not bundle_mentions(bundle, INDEX_TOKEN), "a credentialled index URL left the image"
     assert load(bundle, "manifest.json")["scan_root"] == str(image)
+    failed = [g for g in load(bundle, "coverage.json")["gaps"] if g["reason"] == "collector_failed"]
+    assert not failed, "every collector reads an image through the door (resolve_host, not real)"
     assert not marker.exists()
 
 
@@ -258,3 +261,31 @@ def test_an_image_gives_the_findings_of_the_same_tree_under_root(
 
     assert seen(tmp_path / "i") == seen(tmp_path / "r")
     assert not marker.exists()
+
+
+def test_members_that_are_no_part_of_the_filesystem_are_gaps(
+    tmp_path: Path, run_cli: RunCli
+) -> None:
+    base = FakeRoot(tmp_path / "l1")
+    base.add_venv(VENV)
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for name, kind, link in (
+            ("../../escape.pth", tarfile.REGTYPE, ""),
+            ("opt/venv/lib/python3.11/site-packages/ghost.pth", tarfile.LNKTYPE, "nowhere.pth"),
+        ):
+            info = tarfile.TarInfo(name)
+            info.type, info.linkname = kind, link
+            tar.addfile(info, io.BytesIO(b""))
+    image = tmp_path / "odd.tar"
+    docker_image(image, [base.path, buf.getvalue()], ["ADD base", "ADD odd"], {})
+
+    run = _scan(run_cli, image, tmp_path / "out")
+    assert run.code == 0, run.err
+    gaps = {
+        (g["area"], g["path"], g["reason"])
+        for g in load(only_bundle(tmp_path / "out"), "coverage.json")["gaps"]
+    }
+    assert ("image", "/../../escape.pth", "parse_error") in gaps
+    assert ("image", f"{SITE}/ghost.pth", "parse_error") in gaps
+    assert not (tmp_path.parent / "escape.pth").exists()

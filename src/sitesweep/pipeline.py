@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Dict, FrozenSet, Optional, Tuple
@@ -252,6 +252,7 @@ def _run(opts: ScanOptions, progress: Optional[Progress], match: bool) -> ScanOu
 
         if isinstance(root.door, ImageDoor):
             result = name_layers(result, root.door)
+            result = replace(result, gaps=(*result.gaps, *root.door.gaps))
     bundle = None
     if opts.output is not None:
         from sitesweep.bundle.writer import write_bundle

@@ -36,7 +36,7 @@ from typing import IO, Any, Deque, Dict, List, Optional, Tuple
 
 from sitesweep.door.base import DIR, FILE, LINK, MAX_SYMLINK_HOPS, OTHER, Listed, parts
 from sitesweep.errors import HostReadError, SitesweepError
-from sitesweep.model import GapReason, HostPath
+from sitesweep.model import Gap, GapReason, HostPath
 
 __all__ = ["MAX_LAYER_BYTES", "ImageDoor", "ImageError", "ImageInfo", "LayerInfo", "open_image"]
 
@@ -173,6 +173,8 @@ class _MemberFile:
 class _Index:
     root: _Node = field(default_factory=lambda: _Node(DIR, stat.S_IFDIR | 0o755, children={}))
     entries: int = 0
+    problems: List[Tuple[str, str]] = field(default_factory=list)
+    """(host path, what is wrong) for members that could not be placed in the filesystem."""
     next_ino: int = 2
 
 
@@ -189,7 +191,11 @@ class ImageDoor:
         self._index = index
         self._sources = sources
         self._fds = fds
-        self.gaps: List[Tuple[str, GapReason, str]] = []
+        self.gaps: Tuple[Gap, ...] = tuple(
+            Gap("image", HostPath(path), GapReason.PARSE_ERROR, detail)
+            for path, detail in index.problems
+        )
+        """Members of the layers that are not part of the filesystem served, and why."""
 
     def close(self) -> None:
         while self._fds:
@@ -585,8 +591,11 @@ def _apply(index: _Index, source: _Source, layer: int, source_no: int, digest: s
 
 def _apply_member(index: _Index, member: tarfile.TarInfo, layer: int, source_no: int) -> None:
     names = [p for p in _normal(member.name).split("/") if p]
-    if not names or ".." in names:
-        return  # the root itself, or a name that climbs: never part of the filesystem
+    if not names:
+        return  # the root directory itself
+    if ".." in names:  # a name that climbs: never part of the filesystem (nor written anywhere)
+        index.problems.append(("/" + "/".join(names), f"layer {layer}: member name climbs out"))
+        return
     parent = _ensure_dir(index, names[:-1], layer)
     base = names[-1]
     if parent.children is None:  # _ensure_dir gives directories only
@@ -629,6 +638,8 @@ def _node_for(
     if member.islnk():  # a hard link: the same bytes as a file already in the index
         target = _lookup(index, _normal(member.linkname))
         if target is None or target.kind != FILE:
+            what = f"layer {layer}: hard link to {member.linkname!r}, not a file of the image"
+            index.problems.append(("/" + _normal(member.name), what))
             return None
         return _Node(
             FILE,

@@ -157,7 +157,7 @@ class _Collector:
         """Every file of an OS credential store, by name (never opened)."""
         for _scope, path in expand(pattern, self.homes):
             try:
-                real = self.root.host(self.root.resolve(path))
+                real = self.root.resolve_host(path)
                 entries = self.root.listdir(real)
             except HostReadError as exc:
                 self.gap(path, exc)

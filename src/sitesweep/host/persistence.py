@@ -92,7 +92,7 @@ class _Collector:
             names = self.listings.get(current)
             if names is None:
                 try:
-                    real = self.root.host(self.root.resolve(current or "/"))
+                    real = self.root.resolve_host(current or "/")
                     entries = self.root.listdir(real)
                 except HostReadError as exc:
                     if exc.reason is not GapReason.VANISHED:
