@@ -15,6 +15,7 @@ from sitesweep.collectors.registry import run_collectors
 from sitesweep.discovery import FsPolicy, PythonEnv
 from sitesweep.discovery.walk import DEFAULT_PRUNE
 from sitesweep.host.cluster_model import ClusterPod
+from sitesweep.host.devtools import DevToolConfig
 from sitesweep.host.history import HistoryInstall
 from sitesweep.host.identity import HostIdentity, User
 from sitesweep.host.model import CredentialItem, PersistenceEntry, ProcessInfo
@@ -102,6 +103,8 @@ class Inventory:
         package_shapes: packages of pure (or unknown) releases carrying native code,
             JavaScript or a JavaScript runtime.
         staged_files: files in temporary directories (kind, archive member names).
+        devtool_configs: AI-assistant settings and hooks, MCP server lists, editor tasks, git
+            hooks and registry overrides, with what each runs (redacted).
     """
 
     root: str
@@ -128,6 +131,7 @@ class Inventory:
     import_modules: Tuple[ImportTimeModule, ...] = ()
     package_shapes: Tuple[PackageShape, ...] = ()
     staged_files: Tuple[StagedFile, ...] = ()
+    devtool_configs: Tuple[DevToolConfig, ...] = ()
     os: OsInfo = field(default_factory=OsInfo)
 
     def environment_of(self, path: str) -> Optional[PythonEnv]:

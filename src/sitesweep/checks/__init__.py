@@ -7,6 +7,7 @@ from typing import Tuple, Type
 from sitesweep.checks.base import Check, CheckContext
 from sitesweep.checks.caches import CachedAffectedArtifact
 from sitesweep.checks.credentials import CredentialExposure, KubernetesAccess
+from sitesweep.checks.devtools import DevToolConfigRuns
 from sitesweep.checks.files import ArtifactHashes, IndicatorFiles
 from sitesweep.checks.history import HistoryAffectedInstall
 from sitesweep.checks.importtime import ImportTimeCode, ReleaseShape
@@ -37,6 +38,7 @@ CHECKS: Tuple[Type[Check], ...] = (
     ImportTimeCode,
     ReleaseShape,
     StagedInTemp,
+    DevToolConfigRuns,
     YaraRules,
     RecordMismatch,
     CachedAffectedArtifact,

@@ -32,6 +32,7 @@ from typing import (
 
 from sitesweep.discovery.model import PythonEnv
 from sitesweep.host.cluster_model import ClusterPod
+from sitesweep.host.devtools import DevToolConfig
 from sitesweep.host.history import HistoryInstall
 from sitesweep.host.identity import HostIdentity, User
 from sitesweep.host.model import CredentialItem, PersistenceEntry, ProcessInfo
@@ -74,6 +75,8 @@ class Observed:
     named_paths: Tuple[HostPath, ...] = ()
     """Files the walk noted by name (the packs' indicator file names), not yet hashed."""
     lockfile_paths: Tuple[HostPath, ...] = ()
+    devtool_paths: Tuple[HostPath, ...] = ()
+    """Files the walk noted by a developer tool's configuration file name, not yet read."""
     """Lockfiles and requirement files the walk noted, not yet read."""
     dirs_walked: int = 0
     files_seen: int = 0
@@ -92,6 +95,7 @@ class Observed:
     import_modules: Tuple[ImportTimeModule, ...] = ()
     package_shapes: Tuple[PackageShape, ...] = ()
     staged_files: Tuple[StagedFile, ...] = ()
+    devtool_configs: Tuple[DevToolConfig, ...] = ()
 
     @staticmethod
     def names() -> FrozenSet[str]:

@@ -7,6 +7,7 @@ from typing import List, Set
 
 from sitesweep.collectors.base import CollectContext, Collected, Collector, guarded
 from sitesweep.discovery import EnvKind, PythonEnv, WalkSpec, discover
+from sitesweep.host.devtools import DEVTOOL_NAMES
 from sitesweep.metadata import SiteInventory, hash_file, read_site
 from sitesweep.metadata.caches import collect_caches
 from sitesweep.metadata.integrity import verify_records
@@ -21,7 +22,14 @@ class WalkCollector(Collector):
 
     id = "discovery"
     oses = KNOWN_OSES
-    observes = ("environments", "named_paths", "lockfile_paths", "dirs_walked", "files_seen")
+    observes = (
+        "environments",
+        "named_paths",
+        "lockfile_paths",
+        "devtool_paths",
+        "dirs_walked",
+        "files_seen",
+    )
     needs = ("users",)
     stage = "discover"
     summary = "one walk of the whole tree: Python environments, indicator file names, lockfiles"
@@ -29,13 +37,20 @@ class WalkCollector(Collector):
     def collect(self, ctx: CollectContext) -> Collected:
         spec = ctx.spec
         walk_spec = WalkSpec(
-            spec.names, spec.exclude, spec.fs_policy, LOCKFILE_NAMES, True, prune=spec.prune
+            spec.names,
+            spec.exclude,
+            spec.fs_policy,
+            LOCKFILE_NAMES,
+            True,
+            prune=spec.prune,
+            config_names=DEVTOOL_NAMES,
         )
         found = discover(ctx.root, walk_spec, ctx.observed.users, ctx.progress)
         values = {
             "environments": found.environments,
             "named_paths": found.named_files,
             "lockfile_paths": found.lockfiles,
+            "devtool_paths": found.config_files,
             "dirs_walked": found.dirs_walked,
             "files_seen": found.files_seen,
         }

@@ -19,6 +19,7 @@ from sitesweep.collectors.base import (
     failure_gap,
     guarded,
 )
+from sitesweep.collectors.devtools import DevToolsCollector
 from sitesweep.collectors.environments import (
     CachesCollector,
     LockfilesCollector,
@@ -47,6 +48,7 @@ COLLECTORS: Tuple[Collector, ...] = (
     NamedFilesCollector(),
     ImportTimeCollector(),
     StagingCollector(),
+    DevToolsCollector(),
     ProcessesCollector(),
     PersistenceCollector(),
     CredentialsCollector(),

@@ -26,6 +26,7 @@ class Discovery:
     dirs_walked: int
     files_seen: int
     lockfiles: Tuple[HostPath, ...] = ()
+    config_files: Tuple[HostPath, ...] = ()
 
 
 def discover(
@@ -47,6 +48,7 @@ def discover(
         dirs_walked=result.dirs,
         files_seen=result.files,
         lockfiles=tuple(sorted(result.lockfiles)),
+        config_files=tuple(sorted(result.config_files)),
     )
 
 

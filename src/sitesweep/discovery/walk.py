@@ -60,6 +60,8 @@ class WalkResult:
     pruned: Dict[str, int] = field(default_factory=dict)
     linked_sites: Dict[HostPath, HostPath] = field(default_factory=dict)
     """Site dirs that are symlinks (the path walked -> the directory it resolves to)."""
+    config_files: List[HostPath] = field(default_factory=list)
+    """Files named like a developer tool's configuration (``WalkSpec.config_names``)."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,8 @@ class WalkSpec:
         requirements: also note ``requirements*.txt`` files as lockfiles.
         prune: directories not entered, by name or ``parent/name`` (:data:`DEFAULT_PRUNE`);
             each pattern beyond the default ones is reported as one coverage gap with a count.
+        config_names: file names of developer-tool configuration to note (AI-assistant
+            settings, MCP server lists, editor tasks, git hooks, ``.npmrc``).
     """
 
     names: FrozenSet[str] = frozenset()
@@ -82,6 +86,7 @@ class WalkSpec:
     lockfile_names: FrozenSet[str] = frozenset()
     requirements: bool = False
     prune: FrozenSet[str] = DEFAULT_PRUNE
+    config_names: FrozenSet[str] = frozenset()
 
 
 def read_mounts(path: str = "/proc/self/mounts") -> Dict[str, str]:
@@ -110,7 +115,9 @@ class _Walker:
         self.root_dev = root.stat_result("/").st_dev
         self.prune_names = frozenset(p for p in spec.prune if "/" not in p)
         self.prune_pairs = frozenset(p for p in spec.prune if "/" in p)
-        self.noted = frozenset({"pyvenv.cfg", *spec.names, *spec.lockfile_names})
+        self.noted = frozenset(
+            {"pyvenv.cfg", *spec.names, *spec.lockfile_names, *spec.config_names}
+        )
         self.cross_all = spec.fs_policy is FsPolicy.ALL or (
             spec.fs_policy is FsPolicy.LOCAL and not self.mounts
         )
@@ -176,6 +183,8 @@ class _Walker:
             result.venv_prefixes.append(HostPath(base or "/"))
         if name in self.spec.names:
             result.named_files.append(path)
+        if name in self.spec.config_names:
+            result.config_files.append(path)
         if name in self.spec.lockfile_names or (
             self.spec.requirements and name.startswith("requirements") and name.endswith(".txt")
         ):
