@@ -84,5 +84,6 @@ def build_wide(root: FakeRoot) -> None:
     lock = 'version = 1\n\n[[package]]\nname = "litellm"\nversion = "1.82.8"\n'
     root.add_file(f"{PROJECT}/uv.lock", lock)
     later = PTH_AT + 3600
-    for path in (AWS_CREDENTIALS, SYSMON_UNIT, "/home/alice/.config/sysmon/sysmon.py"):
-        os.utime(root.host(path), (later, later))
+    link = "/home/alice/.config/systemd/user/default.target.wants/sysmon.service"
+    for path in (AWS_CREDENTIALS, SYSMON_UNIT, "/home/alice/.config/sysmon/sysmon.py", link):
+        os.utime(root.host(path), (later, later), follow_symlinks=False)

@@ -17,6 +17,7 @@ import jinja2
 from sitesweep.bundle.report import verdict
 from sitesweep.engine import ScanResult
 from sitesweep.exports.facts import CollectionFacts
+from sitesweep.exports.picture import affected_tree, timeline_chart
 from sitesweep.exports.timeline import TimelineEvent, exposure_window
 from sitesweep.model import Category, Finding, Severity
 
@@ -125,6 +126,17 @@ def _timeline_rows(events: Tuple[TimelineEvent, ...]) -> Tuple[List[TimelineEven
     return shown, len(events) - len(shown)
 
 
+def _publication(result: ScanResult) -> List[Tuple[str, float, float]]:
+    """(pack, start, end) of the incident window of each pack with findings above info."""
+    ids = sorted({f.pack for f in result.findings if f.pack and f.severity is not Severity.INFO})
+    out = []
+    for pack_id in ids:
+        pack = result.packs.get(pack_id)
+        if pack is not None and pack.window_start is not None and pack.window_end is not None:
+            out.append((pack.id, pack.window_start.timestamp(), pack.window_end.timestamp()))
+    return out
+
+
 def report_context(
     result: ScanResult,
     facts: CollectionFacts,
@@ -135,6 +147,7 @@ def report_context(
     """The template's variables (plain objects; every string is escaped on output)."""
     inv = result.inventory
     shown, hidden = _timeline_rows(events)
+    window = exposure_window(events)
     counts = Counter(f.severity for f in result.findings)
     actions = _actions(result, threshold)
     return {
@@ -150,7 +163,10 @@ def report_context(
         "level": _level(result, threshold, collected_only),
         "threshold": str(threshold),
         "counts": [(s.value, counts.get(s, 0)) for s in Severity],
-        "window": exposure_window(events),
+        "window": window,
+        "chart": timeline_chart(events, window, _publication(result)),
+        "tree": affected_tree(result),
+        "severities": [s.value for s in Severity],
         "actions": actions,
         "shown_remediation": {a.remediation for a in actions},
         "rotation": _rotation(result),
