@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple
 
 from sitesweep.exports.timeline import ExposureWindow, TimelineEvent
 from sitesweep.model import Category, Finding, Severity
+from sitesweep.timefmt import iso_utc
 
 if TYPE_CHECKING:
     from sitesweep.engine import ScanResult
@@ -57,6 +58,9 @@ _STEPS = (
 )
 """Tick spacings tried, smallest first (seconds)."""
 MAX_TICKS = 7
+_FIRST = datetime(1, 1, 2, tzinfo=timezone.utc).timestamp()
+_LAST = datetime(9999, 12, 30, tzinfo=timezone.utc).timestamp()
+"""Times a chart can draw (a hostile mtime outside years 1 to 9999 is listed in the rows only)."""
 
 
 @dataclass(frozen=True)
@@ -147,7 +151,7 @@ def _span(
         return None
     low, high = min(focus), max(focus)
     pad = max((high - low) * 0.06, 1800.0)
-    return low - pad, high + pad
+    return max(low - pad, _FIRST), min(high + pad, _LAST)
 
 
 def _tick_label(epoch: float, step: int) -> str:
@@ -168,11 +172,22 @@ def _ticks(low: float, high: float, scale: float) -> Tuple[Tick, ...]:
 
 
 def _iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return iso_utc(epoch, "seconds").replace("T", " ").replace("Z", " UTC")
 
 
-def _epoch(text: str) -> float:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+def _epoch(text: str) -> Optional[float]:
+    """An ISO time of the timeline, or ``None`` for the text it gives a time out of range."""
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def _window(window: Optional[ExposureWindow]) -> Optional[Tuple[float, float]]:
+    if window is None:
+        return None
+    start, end = _epoch(window.start), _epoch(window.end)
+    return (start, end) if start is not None and end is not None else None
 
 
 def _band(low: float, high: float, span: Tuple[float, float], scale: float) -> Tuple[float, float]:
@@ -194,12 +209,13 @@ def timeline_chart(
         window: the exposure window, shaded.
         publication: (pack id, start, end) of the incident windows of packs with findings.
     """
-    laned = [e for e in events if e.source in _LANE_OF]
+    laned = [e for e in events if e.source in _LANE_OF and _FIRST <= e.epoch <= _LAST]
     if not laned:
         return None
     windows = [(start, end) for _pack, start, end in publication]
-    if window is not None:
-        windows.append((_epoch(window.start), _epoch(window.end)))
+    exposure_span = _window(window)
+    if exposure_span is not None:
+        windows.append(exposure_span)
     span = _span(laned, windows)
     if span is None:
         return None
@@ -224,8 +240,8 @@ def timeline_chart(
         counts[_LANE_OF[e.source]] = counts.get(_LANE_OF[e.source], 0) + 1
     lanes = tuple(Lane(lane, label, rows[lane], counts.get(lane, 0)) for lane, label, _s in LANES)
     exposure = None
-    if window is not None:
-        x, width = _band(_epoch(window.start), _epoch(window.end), span, scale)
+    if window is not None and exposure_span is not None:
+        x, width = _band(*exposure_span, span, scale)
         exposure = Band(
             round(x, 1),
             round(width, 1),
