@@ -3,45 +3,20 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from typing import List, Optional, Sequence, Tuple, Type
+from typing import List, Optional, Sequence, Type
 
 from sitesweep.checks import CHECKS, Check, CheckContext
 from sitesweep.content import ContentSource
 from sitesweep.intel.model import IndexWitness
 from sitesweep.inventory import Inventory
-from sitesweep.model import Finding, Gap, GapReason, Severity
+from sitesweep.model import Finding, Gap, GapReason
+from sitesweep.outcome import ScanResult
 from sitesweep.packs.model import PackSet
 from sitesweep.packs.yararules import YaraLimits
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class ScanResult:
-    """What one analysis says about one inventory.
-
-    Attributes:
-        inventory: the observations analysed.
-        packs: the packs they were matched against.
-        findings: every finding, most severe first, deduplicated.
-        gaps: the inventory's gaps plus checks that could not run.
-        checks_run: ids of the checks that ran.
-    """
-
-    inventory: Inventory
-    packs: PackSet
-    findings: Tuple[Finding, ...]
-    gaps: Tuple[Gap, ...]
-    checks_run: Tuple[str, ...]
-
-    def worst(self) -> Severity:
-        """Return the most severe finding's severity (info when there is none)."""
-        return self.findings[0].severity if self.findings else Severity.INFO
-
-    def at_least(self, threshold: Severity) -> Tuple[Finding, ...]:
-        """Return the findings at or above ``threshold``."""
-        return tuple(f for f in self.findings if f.severity.at_least(threshold))
+__all__ = ["ScanResult", "analyze"]
 
 
 def analyze(

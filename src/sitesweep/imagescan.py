@@ -15,8 +15,8 @@ from dataclasses import replace
 from typing import Any, Dict, Iterable, List
 
 from sitesweep.door.oci import ImageDoor
-from sitesweep.engine import ScanResult
 from sitesweep.model import Evidence, Finding
+from sitesweep.outcome import ScanResult
 
 __all__ = ["IMAGE_DOC", "image_doc", "name_layers"]
 

@@ -15,10 +15,11 @@ from sitesweep.checks.integrity import record_targets
 from sitesweep.content import EvidenceContent, HostContent
 from sitesweep.discovery.model import FsPolicy
 from sitesweep.discovery.walk import DEFAULT_PRUNE
-from sitesweep.engine import ScanResult, analyze
+from sitesweep.engine import analyze
 from sitesweep.host.live_identity import read_live_host
 from sitesweep.hostfs import HostRoot
 from sitesweep.inventory import CollectSpec, collect_inventory
+from sitesweep.outcome import ScanResult
 from sitesweep.packs import load_packs
 from sitesweep.packs.model import PackSet
 from sitesweep.packs.yararules import YaraLimits
@@ -190,7 +191,7 @@ def run_analyze(
         BundleError: the bundle is malformed or unsafe, or cannot be decrypted.
         PackError: a signature pack is invalid.
     """
-    from sitesweep.bundle.reader import open_bundle, read_inventory
+    from sitesweep.bundle.reader import open_bundle, read_inventory, read_manifest, reduced_checks
 
     started = datetime.now(timezone.utc)
     packs = load_packs(signatures, builtin=builtin_packs) if packs is None else packs
@@ -204,6 +205,7 @@ def run_analyze(
 
             witness = ask_index(inventory.distributions, index, index_workers)
         result = analyze(inventory, packs, content=content, index=witness)
+        result = replace(result, reduced=reduced_checks(read_manifest(directory)))
     written = None
     if output is not None:
         from sitesweep.bundle.writer import RunInfo, write_analysis
@@ -244,8 +246,9 @@ def _run(opts: ScanOptions, progress: Optional[Progress], match: bool) -> ScanOu
             content=HostContent(root),
             yara_limits=opts.yara_limits,
         )
+        result = replace(result, reduced=opts.reduced)
     else:
-        result = ScanResult(inventory, packs, (), inventory.gaps, ())
+        result = ScanResult.observations(inventory, packs, opts.reduced)
     if opts.image is not None:
         from sitesweep.door.oci import ImageDoor
         from sitesweep.imagescan import name_layers

@@ -47,7 +47,9 @@ def test_analyze_of_collect_equals_scan(
     for target in (bundles[0], bundles[0].with_suffix("").with_suffix("")):
         analyzed = run_cli("analyze", str(target), "--json", "--output", str(tmp_path / "a"))
         assert analyzed.code == 1, analyzed.err
-        assert _finding_set(json.loads(analyzed.out)) == _finding_set(json.loads(scan.out))
+        assert _finding_set(json.loads(analyzed.out)["findings"]) == _finding_set(
+            json.loads(scan.out)["findings"]
+        )
     written = list((tmp_path / "a").glob("*-analysis-*"))
     assert len(written) == 2
     assert {p.name for p in written[0].iterdir()} == {

@@ -60,8 +60,8 @@ def test_encrypted_bundle_round_trips(fake_root: FakeRoot, tmp_path: Path, run_c
         str(tmp_path / "analysis"),
     )
     assert analyzed.code == 1, analyzed.err
-    ids = {f["id"] for f in json.loads(analyzed.out)}
-    assert ids == {f["id"] for f in json.loads(scan.out)}
+    ids = {f["id"] for f in json.loads(analyzed.out)["findings"]}
+    assert ids == {f["id"] for f in json.loads(scan.out)["findings"]}
     written = next((tmp_path / "analysis").iterdir())
     assert written.name.startswith(left[0][: -len(".tar.gz.age")] + "-analysis-")
     assert (written / "report.html").is_file()

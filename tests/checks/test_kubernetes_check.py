@@ -125,7 +125,7 @@ def test_bundle_holds_pods_and_findings_but_no_pod_secret(
     paths = write_bundle(result, HostRoot(fake_root.path), tmp_path / "out", RunInfo((), now, now))
     inventory = read_inventory(paths.directory)
     assert inventory.cluster_pods == result.inventory.cluster_pods
-    findings = load(paths.directory, "findings.json")
+    findings = load(paths.directory, "findings.json")["findings"]
     assert f"{RULE}/kube-system/node-setup-worker-1" in {f["rule"] for f in findings}
     assert "node-setup-worker-1" in (paths.directory / "report.txt").read_text()
     assert all(SECRET.encode() not in data for data in bundle_bytes(paths.directory))

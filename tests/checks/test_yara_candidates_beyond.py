@@ -39,7 +39,7 @@ def test_yara_matches_cache_members_unlisted_files_and_persistence(
 ) -> None:
     _host(fake_root)
     run = run_cli("scan", "--root", str(fake_root.path), "--output", str(tmp_path / "o"), "--json")
-    hits = _yara(json.loads(run.out))
+    hits = _yara(json.loads(run.out)["findings"])
     wheel = "/home/alice/.cache/pip/wheels/ab/cd/litellm-1.82.8-py3-none-any.whl"
     assert wheel in hits
     assert {"label": "archive member", "value": "litellm_init.pth", "line": None} in hits[wheel][
@@ -62,5 +62,7 @@ def test_analyze_of_collect_sees_the_same_yara_matches(
     )
     bundle = next((tmp_path / "c").glob("*.tar.gz"))
     analyzed = run_cli("analyze", str(bundle), "--json")
-    assert set(_yara(json.loads(analyzed.out))) == set(_yara(json.loads(scan.out)))
-    assert _yara(json.loads(scan.out))
+    assert set(_yara(json.loads(analyzed.out)["findings"])) == set(
+        _yara(json.loads(scan.out)["findings"])
+    )
+    assert _yara(json.loads(scan.out)["findings"])

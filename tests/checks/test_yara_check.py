@@ -52,7 +52,7 @@ def test_renamed_malicious_pth_is_found_by_yara_end_to_end(
     fake_root.add_pth(SITE, "zz_helper.pth", malicious_pth_content(fake_root.marker))
     run = run_cli("scan", "--root", str(fake_root.path), "--output", str(tmp_path / "o"), "--json")
     assert run.code == 1, run.err
-    hits = [f for f in json.loads(run.out) if f["rule"] == LOADER_RULE]
+    hits = [f for f in json.loads(run.out)["findings"] if f["rule"] == LOADER_RULE]
     assert len(hits) == 1
     (hit,) = hits
     assert hit["paths"] == [f"{SITE}/zz_helper.pth"]
@@ -164,13 +164,13 @@ def test_analyze_of_bundle_gives_the_same_yara_findings(
     fake_root.add_pth(other, "zz_helper.pth", malicious_pth_content(fake_root.marker))
     scan = run_cli("scan", "--root", str(fake_root.path), "--output", str(tmp_path / "s"), "--json")
     assert scan.code == 1, scan.err
-    scanned = _finding_set(json.loads(scan.out))
+    scanned = _finding_set(json.loads(scan.out)["findings"])
     assert {r for _, r, _, _ in scanned} == {LOADER_RULE, PAYLOAD_RULE}
     assert len(scanned) == 3
     (bundle,) = (p for p in (tmp_path / "s").iterdir() if p.is_dir())
     analyzed = run_cli("analyze", str(bundle), "--json")
     assert analyzed.code == 1, analyzed.err
-    assert _finding_set(json.loads(analyzed.out)) == scanned
+    assert _finding_set(json.loads(analyzed.out)["findings"]) == scanned
     assert not fake_root.marker.exists()
 
 
@@ -192,11 +192,11 @@ def test_yara_max_size_option_reaches_the_check(
     fake_root.add_dist(SITE, "litellm", "1.82.6", files={"litellm/proxy/proxy_server.py": big})
     out = tmp_path / "o"
     run = run_cli("scan", "--root", str(fake_root.path), "--output", str(out), "--json")
-    assert PAYLOAD_RULE in {f["rule"] for f in json.loads(run.out)}
+    assert PAYLOAD_RULE in {f["rule"] for f in json.loads(run.out)["findings"]}
     capped = tmp_path / "capped"
     args = ("--output", str(capped), "--json", "--yara-max-size", "1")
     run = run_cli("scan", "--root", str(fake_root.path), *args)
-    assert PAYLOAD_RULE not in {f["rule"] for f in json.loads(run.out)}
+    assert PAYLOAD_RULE not in {f["rule"] for f in json.loads(run.out)["findings"]}
     (bundle,) = (p for p in capped.iterdir() if p.is_dir())
     gaps = json.loads((bundle / "coverage.json").read_text())["gaps"]
     where = f"{SITE}/litellm/proxy/proxy_server.py"

@@ -17,7 +17,7 @@ def _host(root: FakeRoot) -> None:
 
 
 def _rules(bundle: Path) -> set[str]:
-    return {f["rule"] for f in load(bundle, "findings.json")}
+    return {f["rule"] for f in load(bundle, "findings.json")["findings"]}
 
 
 def test_scan_without_builtin_packs_loads_none_and_still_grades(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import stat
@@ -87,7 +88,7 @@ def test_clean_fixture_every_kind_exit_0(
     bundle = only_bundle(out)
     kinds = {e["prefix"]: e["kind"] for e in load(bundle, "environments.json")}
     assert kinds == ALL_KINDS
-    findings = load(bundle, "findings.json")
+    findings = load(bundle, "findings.json")["findings"]
     assert findings, "benign .pth hooks are still reported, at info"
     assert {f["severity"] for f in findings} == {"info"}
     assert not fake_root.marker.exists()
@@ -106,7 +107,7 @@ def test_malicious_fixture_findings_and_nothing_executed(
     out = tmp_path / "out"
     run = run_cli("scan", "--root", str(fake_root.path), "--output", str(out), "--json")
     assert run.code == 1
-    findings: List[Dict[str, Any]] = json.loads(run.out)
+    findings: List[Dict[str, Any]] = json.loads(run.out)["findings"]
     by_rule: Dict[str, List[Dict[str, Any]]] = {}
     for f in findings:
         by_rule.setdefault(f["rule"], []).append(f)
@@ -119,7 +120,13 @@ def test_malicious_fixture_findings_and_nothing_executed(
     heuristic = [f for f in by_rule["heuristic/pth-exec"] if f["severity"] == "high"]
     assert {f["paths"][0] for f in heuristic} == pth_paths
     assert not fake_root.marker.exists(), "scanned code was executed"
-    assert "INDICATORS OF COMPROMISE FOUND" in run.err
+    doc = json.loads(run.out)
+    assert doc["verdict"] == "compromised"
+    assert doc["outcome"]["headline"].startswith("COMPROMISED: ")
+    assert doc["host"]["hostname"] == "fixture-host"
+    assert doc["bundle"]["directory"] == str(only_bundle(out))
+    archive = Path(doc["bundle"]["archive"])
+    assert doc["bundle"]["archive_sha256"] == hashlib.sha256(archive.read_bytes()).hexdigest()
 
 
 def test_bundle_contents(fake_root: FakeRoot, tmp_path: Path, run_cli: RunCli) -> None:
@@ -195,7 +202,8 @@ def test_unreadable_directory_is_a_gap(fake_root: FakeRoot, tmp_path: Path) -> N
     gaps = _gaps(only_bundle(out))
     assert ("permission_denied", "/srv/locked") in gaps
     assert ("special_file", f"{SITE}/x.pth") in gaps
-    assert "permission_denied" in proc.stderr
+    assert "verdict\tincomplete\t" in proc.stdout  # never called clean
+    assert "permission_denied" in proc.stdout
 
 
 def test_bad_pack_is_exit_2(fake_root: FakeRoot, tmp_path: Path, run_cli: RunCli) -> None:
@@ -239,7 +247,7 @@ def test_live_scan_of_this_machine_finishes(
         timeout=1200,
     )
     assert proc.returncode in (0, 1), proc.stderr
-    assert isinstance(json.loads(proc.stdout), list)
+    assert isinstance(json.loads(proc.stdout)["findings"], list)
     manifest = load(only_bundle(out), "manifest.json")
     assert manifest["live"] is True
     assert load(only_bundle(out), "coverage.json")["environments"] >= 1

@@ -80,7 +80,7 @@ def test_report_renders_verdict_and_finding_path(report: Path, tmp_path: Path) -
     dom = _Dom()
     dom.feed(_chromium(tmp_path, report, "--dump-dom"))
     text = "".join(dom.text)
-    assert "INDICATORS OF COMPROMISE FOUND" in text
+    assert "COMPROMISED: " in text
     assert f"{SITE}/litellm_init.pth" in text
     assert "Exposure window" in text
     assert INSTALLED_ISO in text
@@ -125,7 +125,7 @@ def test_collect_bundle_report_says_observations_only(
     bundle = next(p for p in out.iterdir() if p.is_dir())
     page = (bundle / "report.html").read_text(encoding="utf-8")
     assert "Observations only" in page
-    assert "INDICATORS OF COMPROMISE" not in page
+    assert "COMPROMISED" not in page
     assert INSTALLED_ISO in page, "the timeline is built from observations alone"
     assert not (bundle / "findings.jsonl").exists()
     assert (bundle / "sbom.cdx.json").is_file()

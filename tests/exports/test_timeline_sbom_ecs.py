@@ -122,7 +122,7 @@ def test_sbom_is_deterministic_for_a_bundle(bundle: Path) -> None:
 
 def test_findings_jsonl_uses_ecs_names(bundle: Path) -> None:
     docs = _jsonl(bundle / "findings.jsonl")
-    findings = load_json(bundle, "findings.json")
+    findings = load_json(bundle, "findings.json")["findings"]
     assert [d["event"]["id"] for d in docs] == [f["id"] for f in findings]
     pth = next(d for d in docs if d["rule"]["id"] == "litellm-2026-03/file/litellm-init-pth")
     assert pth["event"]["kind"] == "alert"

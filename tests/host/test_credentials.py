@@ -102,9 +102,12 @@ def test_rotation_after_execution_and_no_secret_in_bundle(
     )
     assert outcome.bundle is not None
     report = (outcome.bundle.directory / "report.txt").read_text()
-    assert "Rotation checklist" in report
-    assert "[ ] rotate: /home/alice/.ssh/id_ed25519 (alice)" in report
-    assert "[ ] rotate: the value of OPENAI_API_KEY set in /home/alice/.bashrc (alice)" in report
+    assert "Rotate these secrets" in report
+    assert "[ ] /home/alice/.ssh/id_ed25519 (account alice; stolen by litellm-2026-03)" in report
+    assert (
+        "[ ] the value of OPENAI_API_KEY set in /home/alice/.bashrc "
+        "(account alice; stolen by litellm-2026-03)"
+    ) in report
     leaks = [name for name, data in bundle_bytes(out) if SECRET in data]
     assert leaks == []
     assert not fake_root.marker.exists()

@@ -138,7 +138,7 @@ def test_clean_history_gives_nothing(fake_root: FakeRoot, tmp_path: Path) -> Non
     fake_root.add_file("/home/alice/.bash_history", f"#{IN_WINDOW}\npip install requests\n")
     code, bundle = scan(fake_root.path, tmp_path / "out")
     assert code == 0
-    assert not [f for f in load(bundle, "findings.json") if "/history/" in f["rule"]]
+    assert not [f for f in load(bundle, "findings.json")["findings"] if "/history/" in f["rule"]]
     rows = list(csv.DictReader(io.StringIO((bundle / "timeline.csv").read_text())))
     assert not [r for r in rows if r["source"].startswith("shell-history")]
 
@@ -179,7 +179,7 @@ def test_collect_then_analyze_keeps_history_installs(
     (archive,) = sorted((tmp_path / "c").glob("*.tar.gz"))
     analyzed = run_cli("analyze", str(archive), "--json", "--output", str(tmp_path / "a"))
     assert analyzed.code == 1, analyzed.err
-    rules = {(f["rule"], f["severity"]) for f in json.loads(analyzed.out)}
+    rules = {(f["rule"], f["severity"]) for f in json.loads(analyzed.out)["findings"]}
     assert ("litellm-2026-03/history/litellm", "high") in rules
 
 

@@ -156,7 +156,7 @@ def test_a_linked_site_packages_is_followed_inside_the_root_and_named(
     assert ("litellm", "1.82.8") in dists
     (env,) = [e for e in load(bundle, "environments.json") if e["prefix"] == VENV]
     assert f"{LINKED_SITE} is a symbolic link to {store}" in env["detail"]
-    findings = load(bundle, "findings.json")
+    findings = load(bundle, "findings.json")["findings"]
     assert any(f"{LINKED_SITE}/litellm_init.pth" in f["paths"] for f in findings)
     assert not fake_root.marker.exists()
 

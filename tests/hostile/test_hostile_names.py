@@ -56,6 +56,6 @@ def test_odd_names_are_kept_exactly(fake_root: FakeRoot, tmp_path: Path) -> None
     assert "\n" not in copy.name
     assert copy.name.isascii()
     assert _host(b"fifo\n\xff.pth") in gap_paths(bundle, "special_file")
-    findings = load(bundle, "findings.json")
+    findings = load(bundle, "findings.json")["findings"]
     assert any(_host(ODD_PTH) in f["paths"] for f in findings)
     assert not fake_root.marker.exists()

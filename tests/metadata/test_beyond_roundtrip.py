@@ -43,7 +43,7 @@ def test_analyze_of_collect_equals_scan_for_integrity_caches_and_lockfiles(
     fake_root.add_file("/home/alice/app/requirements.txt", "litellm==1.82.7\n")
     scan = run_cli("scan", "--root", str(fake_root.path), "--output", str(tmp_path / "s"), "--json")
     assert scan.code == 1, scan.err
-    scanned = json.loads(scan.out)
+    scanned = json.loads(scan.out)["findings"]
     categories = {f["category"] for f in scanned}
     assert {"integrity", "cache", "lockfile"} <= categories
     collect = run_cli("collect", "--root", str(fake_root.path), "--output", str(tmp_path / "c"))
@@ -51,5 +51,5 @@ def test_analyze_of_collect_equals_scan_for_integrity_caches_and_lockfiles(
     (bundle,) = sorted((tmp_path / "c").glob("*.tar.gz"))
     analyzed = run_cli("analyze", str(bundle), "--json")
     assert analyzed.code == 1, analyzed.err
-    assert _finding_set(json.loads(analyzed.out)) == _finding_set(scanned)
+    assert _finding_set(json.loads(analyzed.out)["findings"]) == _finding_set(scanned)
     assert not fake_root.marker.exists()

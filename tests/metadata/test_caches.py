@@ -68,7 +68,7 @@ def build_caches(root: FakeRoot, version: str) -> None:
 def scan_json(run_cli: RunCli, root: FakeRoot, out: Path) -> List[Dict[str, Any]]:
     run = run_cli("scan", "--root", str(root.path), "--output", str(out), "--json")
     assert run.code in (0, 1), run.err
-    findings: List[Dict[str, Any]] = json.loads(run.out)
+    findings: List[Dict[str, Any]] = json.loads(run.out)["findings"]
     return findings
 
 

@@ -30,7 +30,7 @@ PACKS = load_packs()
 def _scan(run_cli: RunCli, root: FakeRoot, out: Path, *extra: str) -> List[Dict[str, Any]]:
     run = run_cli("scan", "--root", str(root.path), "--output", str(out), "--json", *extra)
     assert run.code in (0, 1), run.err
-    findings: List[Dict[str, Any]] = json.loads(run.out)
+    findings: List[Dict[str, Any]] = json.loads(run.out)["findings"]
     return findings
 
 

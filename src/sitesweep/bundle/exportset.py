@@ -11,7 +11,6 @@ from typing import Dict, Iterable, Iterator, Optional, Tuple
 from sitesweep import __version__
 from sitesweep.bundle import layout
 from sitesweep.bundle.custody import Custody, command_line, tool_digest
-from sitesweep.engine import ScanResult
 from sitesweep.exports.common import host_cells, iso_dt, iso_utc
 from sitesweep.exports.csvout import findings_csv, inventory_csv_chunks
 from sitesweep.exports.ecs import findings_jsonl
@@ -25,6 +24,7 @@ from sitesweep.exports.timeline import (
     timeline_jsonl_chunks,
 )
 from sitesweep.host.live_identity import LiveHost
+from sitesweep.outcome import ScanResult
 
 
 def collection_facts(
@@ -53,17 +53,13 @@ def collection_facts(
     )
 
 
-def export_files(
-    result: ScanResult, facts: CollectionFacts, seed: str, collected_only: bool
-) -> Dict[str, str]:
+def export_files(result: ScanResult, facts: CollectionFacts, seed: str) -> Dict[str, str]:
     """Every derived file by bundle name; findings exports only when findings were matched."""
-    return {
-        name: "".join(parts) for name, parts in export_parts(result, facts, seed, collected_only)
-    }
+    return {name: "".join(parts) for name, parts in export_parts(result, facts, seed)}
 
 
 def export_parts(
-    result: ScanResult, facts: CollectionFacts, seed: str, collected_only: bool
+    result: ScanResult, facts: CollectionFacts, seed: str
 ) -> Iterator[Tuple[str, Iterable[str]]]:
     """:func:`export_files` one file at a time, each text in pieces to write as they come.
 
@@ -72,12 +68,12 @@ def export_parts(
     """
     events = build_timeline(result)
     host = host_cells(result)
-    yield layout.REPORT_HTML, (render_html(result, facts, events, collected_only),)
+    yield layout.REPORT_HTML, (render_html(result, facts, events),)
     yield layout.TIMELINE_CSV, timeline_csv_chunks(events, host)
     yield layout.TIMELINE_JSONL, timeline_jsonl_chunks(events, host)
     yield layout.INVENTORY_CSV, inventory_csv_chunks(result)
     yield layout.SBOM, sbom_chunks(result, seed, facts.finished)
-    if not collected_only:
+    if result.matched:
         yield layout.FINDINGS_JSONL, (findings_jsonl(result, facts.finished),)
         yield layout.FINDINGS_CSV, (findings_csv(result),)
         yield layout.FINDINGS_SARIF, (render_sarif(result),)

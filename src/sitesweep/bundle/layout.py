@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = "1.0"
-"""Additive changes bump the minor number; removing or renaming a field bumps the major."""
+SCHEMA_VERSION = "2.0"
+"""Additive changes bump the minor number; removing or renaming a field bumps the major.
+
+2.0: ``findings.json`` is an object (``schema_version``, ``host``, ``outcome``, ``findings``)
+instead of a bare list of findings."""
 
 MANIFEST = "manifest.json"
 FINDINGS = "findings.json"

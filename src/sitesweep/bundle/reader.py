@@ -13,7 +13,7 @@ import tarfile
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
-from typing import Any, Dict, Iterator, Optional
+from typing import Any, Dict, Iterator, Optional, Tuple
 
 from sitesweep.bundle import layout
 from sitesweep.bundle.age import decrypt_file, is_encrypted
@@ -128,3 +128,15 @@ def read_inventory(bundle: Path) -> Inventory:
     root = read_manifest(bundle).get("scan_root")
     data["root"] = root if isinstance(root, str) else ""
     return from_plain(Inventory, data, layout.INVENTORY)
+
+
+def reduced_checks(manifest: Dict[str, Any]) -> Tuple[Tuple[str, str], ...]:
+    """The manifest's ``reduced_checks`` as (area, why) pairs (malformed entries are skipped)."""
+    items = manifest.get("reduced_checks")
+    if not isinstance(items, list):
+        return ()
+    return tuple(
+        (str(i.get("area")), str(i.get("detail")))
+        for i in items
+        if isinstance(i, dict) and isinstance(i.get("area"), str)
+    )

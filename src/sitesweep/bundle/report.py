@@ -1,72 +1,88 @@
-"""A plain-text report for the bundle: readable with ``less`` on any machine."""
+"""A plain-text report for the bundle: readable with ``less`` on any machine.
+
+It tells what :mod:`sitesweep.outcome` decided (verdict, rotation list, coverage) and never
+judges anything itself. Every string from the host or a pack is escaped (:func:`printable`), so a
+hostile name cannot forge a line of the report or act on the terminal that shows it.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
 from typing import List
 
-from sitesweep.engine import ScanResult
-from sitesweep.model import Category, Severity
+from sitesweep.model import Finding, Severity
+from sitesweep.outcome import Outcome, ScanResult, grouped, outcome_of, remedies
+from sitesweep.textsafe import printable, printable_lines
 
 
 def verdict(result: ScanResult, threshold: Severity = Severity.HIGH) -> str:
-    """One line: compromised, suspicious or clean, with counts."""
-    hits = result.at_least(threshold)
-    if any(f.severity is Severity.CRITICAL for f in hits):
-        return f"INDICATORS OF COMPROMISE FOUND: {len(hits)} finding(s) at or above {threshold}"
-    if hits:
-        return f"SUSPICIOUS: {len(hits)} finding(s) at or above {threshold}"
-    return f"No finding at or above {threshold}"
+    """One line: the outcome's headline."""
+    return outcome_of(result, threshold).headline
 
 
-def rotation_checklist(result: ScanResult) -> List[str]:
-    """Lines of the rotation checklist: every credential finding at high or above."""
-    items = [
-        f
-        for f in result.findings
-        if f.category is Category.CREDENTIAL_EXPOSURE and f.severity.at_least(Severity.HIGH)
-    ]
-    if not items:
+def rotation_checklist(outcome: Outcome) -> List[str]:
+    """Lines of the rotation checklist: one item per secret the payload that ran here steals."""
+    if not outcome.rotation:
         return []
-    out = ["", "Rotation checklist (the payload ran here; never read by sitesweep)", "-" * 66]
-    out += [f"[ ] {f.title}" for f in items]
+    out = ["", "Rotate these secrets (their thief ran here; sitesweep never read them)", "-" * 70]
+    for item in outcome.rotation:
+        out.append(f"[ ] {printable(item.line())}")
+        out.extend(f"      evidence: {printable(why)}" for why in item.evidence)
     return out
 
 
-def render_text_report(result: ScanResult, collected_only: bool = False) -> str:
-    """Render the whole result as text (``collected_only``: observations, no matching yet)."""
+def _finding_lines(f: Finding) -> List[str]:
+    out = [f"    [{f.severity}] {printable(f.title)}"]
+    out.extend(f"        path: {printable(p)}" for p in f.paths)
+    out.extend(
+        f"        {printable(e.label)}: {printable(e.value)}"
+        + (f" (line {e.line})" if e.line else "")
+        for e in f.evidence
+    )
+    return out
+
+
+def render_text_report(result: ScanResult, threshold: Severity = Severity.HIGH) -> str:
+    """Render the whole result as text: verdict, what to do once per pack, findings by place."""
+    outcome = outcome_of(result, threshold)
     inv = result.inventory
+    packs = ", ".join(f"{p.id} v{p.version}" for p in result.packs.packs) or "none"
     out: List[str] = [
-        f"sitesweep report for {inv.identity.hostname}",
+        f"sitesweep report for {printable(inv.identity.hostname)}",
         "scanned: "
         + ("the live system" if inv.live else "an offline tree (root in manifest.json)"),
-        f"packs: {', '.join(f'{p.id} v{p.version}' for p in result.packs.packs) or 'none'}",
+        f"packs: {printable(packs)}",
         "",
-        "Observations only (sitesweep collect): run 'sitesweep analyze' on it for findings."
-        if collected_only
-        else verdict(result),
-        "",
-        "Findings",
-        "--------",
+        f"verdict: {outcome.verdict}",
+        outcome.headline,
     ]
-    for f in result.findings:
-        out.append(f"[{f.severity}] {f.title}")
-        out.extend(f"    path: {p}" for p in f.paths)
-        if f.environment:
-            out.append(f"    environment: {f.environment}")
-        out.extend(
-            f"    {e.label}: {e.value}" + (f" (line {e.line})" if e.line else "")
-            for e in f.evidence
-        )
-        if f.remediation:
-            out.append(f"    what to do: {f.remediation}")
+    out += [f"  not checked: {printable(why)}" for why in outcome.incomplete]
+    out += rotation_checklist(outcome)
+    todo = [r for r in remedies(result) if r.texts]
+    if todo:
+        out += ["", "What to do (once per pack)", "-" * 26]
+        for remedy in todo:
+            out.append(
+                f"{printable(remedy.pack)}: {printable(remedy.title)} "
+                f"({remedy.findings} finding(s), worst {remedy.worst})"
+            )
+            for text in remedy.texts:
+                out.extend(f"    {line}".rstrip() for line in printable_lines(text))
+    out += ["", f"Findings ({len(result.findings)})", "--------"]
+    for env, by_pack in grouped(result.findings):
+        out.append(f"environment: {printable(env)}")
+        for pack, found in by_pack:
+            out.append(f"  pack: {printable(pack)}")
+            for f in found:
+                out += _finding_lines(f)
     if not result.findings:
-        out.append("none")
-    out += rotation_checklist(result)
+        out.append("none" if result.matched else "not matched yet (observations only)")
     kinds = Counter(str(e.kind) for e in inv.environments)
     out += ["", "Environments", "------------"]
-    out += [f"{count:6d}  {kind}" for kind, count in sorted(kinds.items())]
+    out += [f"{count:6d}  {printable(kind)}" for kind, count in sorted(kinds.items())]
     out += [f"{len(inv.distributions):6d}  distributions in total", ""]
     out += ["Coverage gaps", "-------------"]
-    out += [f"{g.reason}: {g.path or '-'}: {g.detail} ({g.area})" for g in result.gaps] or ["none"]
+    out += [
+        printable(f"{g.reason}: {g.path or '-'}: {g.detail} ({g.area})") for g in result.gaps
+    ] or ["none"]
     return "\n".join(out) + "\n"

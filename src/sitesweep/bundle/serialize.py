@@ -5,13 +5,13 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import replace
 from enum import Enum
-from typing import Any, Dict, Iterator, List, Optional, Sequence
+from typing import Any, Dict, Iterator, Optional, Sequence
 
 from sitesweep import timefmt
-from sitesweep.bundle import jsontext
+from sitesweep.bundle import jsontext, layout
 from sitesweep.discovery.model import PythonEnv
-from sitesweep.engine import ScanResult
-from sitesweep.model import Finding, Gap
+from sitesweep.model import Finding, Gap, Severity
+from sitesweep.outcome import ScanResult, outcome_of
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 
@@ -110,6 +110,25 @@ def coverage_doc(result: ScanResult, extra_gaps: Sequence[Gap] = ()) -> Dict[str
     }
 
 
-def findings_doc(result: ScanResult) -> List[Dict[str, Any]]:
-    """The findings file: a list of findings, most severe first."""
-    return [finding_dict(f) for f in result.findings]
+def host_doc(result: ScanResult) -> Dict[str, Any]:
+    """Who the result is about (the same fields as the manifest's ``host``)."""
+    ident = result.inventory.identity
+    return {
+        "hostname": ident.hostname,
+        "machine_id": ident.machine_id,
+        "os_release": ident.os_release,
+        "live": result.inventory.live,
+    }
+
+
+def findings_doc(result: ScanResult, threshold: Severity = Severity.HIGH) -> Dict[str, Any]:
+    """The findings file: the outcome (verdict, counts, rotation list), then every finding.
+
+    The outcome is :func:`sitesweep.outcome.outcome_of`'s, the one every other output tells.
+    """
+    return {
+        "schema_version": layout.SCHEMA_VERSION,
+        "host": host_doc(result),
+        "outcome": outcome_of(result, threshold).doc(),
+        "findings": [finding_dict(f) for f in result.findings],
+    }

@@ -37,13 +37,13 @@ from sitesweep.bundle.serialize import (
 )
 from sitesweep.candidates import yara_candidates
 from sitesweep.content import HostContent
-from sitesweep.engine import ScanResult
 from sitesweep.errors import HostReadError, OutputError
 from sitesweep.host.live_identity import LiveHost
 from sitesweep.host.model import PersistenceKind
 from sitesweep.hostfs import HostRoot
 from sitesweep.metadata.model import HostFile
 from sitesweep.model import Gap, HostPath
+from sitesweep.outcome import BundleRef, ScanResult
 from sitesweep.redact import redact_config
 
 EVIDENCE_LIMIT = 64 << 20
@@ -85,11 +85,21 @@ class RunInfo:
 
 @dataclass(frozen=True)
 class BundlePaths:
-    """Where the bundle went (``encrypted``: ``archive`` is the ``.age`` file, the rest is gone)."""
+    """Where the bundle went (``encrypted``: ``archive`` is the ``.age`` file, the rest is gone).
+
+    ``archive_sha256`` is the SHA-256 of ``archive`` as written (what a responder records).
+    """
 
     directory: Path
     archive: Path
     encrypted: bool = False
+    archive_sha256: Optional[str] = None
+
+    def ref(self) -> BundleRef:
+        """The outputs' view of it."""
+        return BundleRef(
+            str(self.directory), str(self.archive), self.archive_sha256, self.encrypted
+        )
 
 
 def bundle_name(hostname: str, started: datetime) -> str:
@@ -208,7 +218,7 @@ class _Writer:
         facts = collection_facts(
             self.result, run.mode, (run.started, run.finished), run.argv, run.custody, run.live_host
         )
-        for name, parts in export_parts(self.result, facts, seed, run.mode == "collect"):
+        for name, parts in export_parts(self.result, facts, seed):
             self.write_parts(name, parts)
 
     def manifest(self, run: RunInfo, extra_gaps: Sequence[Gap]) -> Dict[str, object]:
@@ -305,7 +315,7 @@ def write_bundle(
         staging.mkdir(mode=0o700)  # host details an attacker would like: owner only
         writer = _Writer(result, root, staging)
         writer.write(layout.EVIDENCE_INDEX, dumps(writer.copy_evidence()))
-        if run.mode != "collect":
+        if result.matched:  # observations only: no findings file, nothing judged
             writer.write(layout.FINDINGS, dumps(findings_doc(result)))
         writer.write(
             layout.ENVIRONMENTS,
@@ -313,7 +323,7 @@ def write_bundle(
         )
         writer.write_parts(layout.INVENTORY, inventory_chunks(result))
         writer.write(layout.COVERAGE, dumps(coverage_doc(result, writer.gaps)))
-        writer.write(layout.REPORT_TEXT, render_text_report(result, run.mode == "collect"))
+        writer.write(layout.REPORT_TEXT, render_text_report(result))
         writer.write_exports(run, f"{name}|{result.inventory.identity.machine_id}")
         for doc_name, text in (extra or {}).items():
             writer.write(doc_name, text)
@@ -325,8 +335,9 @@ def write_bundle(
     except OSError as exc:
         raise OutputError(f"cannot write the bundle under {output}: {exc}") from exc
     if run.encrypt_to:
-        return BundlePaths(final, seal_bundle(final, archive, run.encrypt_to), encrypted=True)
-    return BundlePaths(final, archive)
+        sealed = seal_bundle(final, archive, run.encrypt_to)
+        return BundlePaths(final, sealed, encrypted=True, archive_sha256=_sha256_file(sealed))
+    return BundlePaths(final, archive, archive_sha256=_sha256_file(archive))
 
 
 def write_analysis(
@@ -359,7 +370,7 @@ def write_analysis(
         facts = collection_facts(
             result, "analyze", (run.started, run.finished), run.argv, run.custody, None, str(source)
         )
-        for name, parts in export_parts(result, facts, target.name, False):
+        for name, parts in export_parts(result, facts, target.name):
             _write_parts(target / name, parts)
         for name, data in (extra or {}).items():
             (target / name).write_bytes(data)

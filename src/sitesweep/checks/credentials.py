@@ -31,6 +31,12 @@ CLUSTER_WIDE_QUERY = "kubectl get pods -A -o json"
 """Read-only: every pod with its spec (privileged, hostPID, hostPath mounts) for offline review."""
 
 
+NOT_SECRETS = frozenset(
+    {"/etc/passwd", "/etc/group", "/etc/hosts", "/etc/hostname", "/etc/os-release", "/etc/issue"}
+)
+"""System files a payload reads for reconnaissance that hold no secret: never a rotation item."""
+
+
 def _scope(item: CredentialItem) -> str:
     return item.user or "system"
 
@@ -43,6 +49,7 @@ def _what(item: CredentialItem) -> str:
 
 def _evidence(item: CredentialItem) -> List[Evidence]:
     return [
+        Evidence("secret", _what(item)),
         Evidence("pack entry", item.entry),
         Evidence("kind", str(item.kind)),
         Evidence("user", _scope(item)),
@@ -73,7 +80,10 @@ class CredentialExposure(Check):
 
     @staticmethod
     def _finding(pack: Pack, item: CredentialItem, ran: Tuple[str, ...]) -> Finding:
-        if ran:
+        if item.path in NOT_SECRETS:  # read by the payload, but nothing in it to rotate
+            severity, verb, rule = Severity.INFO, "read (holds no secret)", "exposed"
+            ran = ()
+        elif ran:
             severity, verb, rule = Severity.HIGH, "rotate", "rotate"
         else:
             severity, verb, rule = Severity.INFO, "present", "exposed"

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional, Tuple
 
 import click
 
-from sitesweep.bundle.serialize import findings_doc
 from sitesweep.cli.console import RichProgress, stderr
 from sitesweep.cli.exit_codes import ExitCode
 from sitesweep.cli.gentle import apply_priorities
@@ -26,9 +24,11 @@ from sitesweep.cli.params import (
     scan_target_options,
     signatures_option,
 )
-from sitesweep.cli.render import render_result
+from sitesweep.cli.render import chosen_format, emit_result, format_option
 from sitesweep.model import Severity
+from sitesweep.outcome import Verdict
 from sitesweep.pipeline import run_analyze, run_collect
+from sitesweep.textsafe import printable
 
 if TYPE_CHECKING:
     from sitesweep.intel.index import IndexSource
@@ -70,7 +70,7 @@ def collect(
     assert outcome.bundle is not None  # noqa: S101 - output is always set here
     stderr.print(f"Collected {len(outcome.result.inventory.environments)} environments into")
     where = outcome.bundle.archive if outcome.bundle.encrypted else outcome.bundle.directory
-    stderr.print(f"  {where}", markup=False, soft_wrap=True)
+    stderr.print(f"  {printable(where)}", markup=False, soft_wrap=True)
     return ExitCode.OK
 
 
@@ -85,7 +85,6 @@ def collect(
 @builtin_packs_option
 @fail_on_option
 @identity_option
-@click.option("--json", "as_json", is_flag=True, help="Print findings as JSON on stdout.")
 @click.option(
     "--index",
     "index_url",
@@ -112,12 +111,14 @@ def collect(
     "--index-interval", type=click.FloatRange(0, 60), default=0.2, show_default=True,
     help="Least time in seconds between two requests to the index.",
 )  # fmt: skip
+@format_option
 def analyze(
     bundle: Path,
     output: Optional[Path],
     signatures: Tuple[Path, ...],
     fail_on: str,
     identity: Optional[Path],
+    output_format: str,
     as_json: bool,
     builtin_packs: bool = True,
     index_url: Optional[str] = None,
@@ -127,6 +128,7 @@ def analyze(
     index_interval: float = 0.2,
 ) -> int:
     """Match the current signature packs against a bundle (directory or .tar.gz)."""
+    fmt = chosen_format(output_format, as_json)
     index = index_source(index_url, index_snapshot, index_cache, output, index_interval)
     outcome = run_analyze(
         bundle,
@@ -138,13 +140,10 @@ def analyze(
         index=index,
         index_workers=index_workers,
     )
-    threshold = Severity(fail_on)
-    render_result(stderr, outcome.result, threshold, None)
     if outcome.written is not None:
-        stderr.print(f"Analysis: {outcome.written}", markup=False, soft_wrap=True)
-    if as_json:
-        click.echo(json.dumps(findings_doc(outcome.result), indent=2, sort_keys=True))
-    return ExitCode.FINDINGS if outcome.result.at_least(threshold) else ExitCode.OK
+        stderr.print(f"Analysis: {printable(outcome.written)}", markup=False, soft_wrap=True)
+    told = emit_result(outcome.result, Severity(fail_on), None, fmt)
+    return ExitCode.FINDINGS if told.verdict is Verdict.COMPROMISED else ExitCode.OK
 
 
 def index_source(

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Optional, Tuple
 
 import click
 
-from sitesweep.bundle.serialize import findings_doc
-from sitesweep.cli.console import RichProgress, stderr
+from sitesweep.cli.console import RichProgress
 from sitesweep.cli.exit_codes import ExitCode
 from sitesweep.cli.gentle import apply_priorities
 from sitesweep.cli.params import (
@@ -25,8 +23,9 @@ from sitesweep.cli.params import (
     signatures_option,
     yara_limit_options,
 )
-from sitesweep.cli.render import render_result
+from sitesweep.cli.render import chosen_format, emit_result, format_option
 from sitesweep.model import Severity
+from sitesweep.outcome import Verdict
 from sitesweep.packs.yararules import YaraLimits
 from sitesweep.pipeline import run_scan
 
@@ -40,7 +39,7 @@ from sitesweep.pipeline import run_scan
 @fail_on_option
 @yara_limit_options
 @kubernetes_option
-@click.option("--json", "as_json", is_flag=True, help="Print findings as JSON on stdout.")
+@format_option
 @click.option(
     "--verify-record",
     is_flag=True,
@@ -55,6 +54,7 @@ def scan(
     yara_timeout: int,
     filesystems: str,
     exclude: Tuple[str, ...],
+    output_format: str,
     as_json: bool,
     verify_record: bool,
     custody: CustodyArgs,
@@ -63,6 +63,7 @@ def scan(
     builtin_packs: bool = True,
 ) -> int:
     """Scan this machine (or --root DIR) and write a triage bundle."""
+    fmt = chosen_format(output_format, as_json)
     limits = YaraLimits(yara_max_size << 20, yara_timeout)
     opts = build_scan_options(
         root,
@@ -80,8 +81,6 @@ def scan(
     apply_priorities(gentle)
     with RichProgress() as progress:
         outcome = run_scan(opts, progress)
-    threshold = Severity(fail_on)
-    render_result(stderr, outcome.result, threshold, outcome.bundle)
-    if as_json:
-        click.echo(json.dumps(findings_doc(outcome.result), indent=2, sort_keys=True))
-    return ExitCode.FINDINGS if outcome.result.at_least(threshold) else ExitCode.OK
+    bundle = outcome.bundle.ref() if outcome.bundle is not None else None
+    told = emit_result(outcome.result, Severity(fail_on), bundle, fmt)
+    return ExitCode.FINDINGS if told.verdict is Verdict.COMPROMISED else ExitCode.OK

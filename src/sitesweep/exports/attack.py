@@ -14,7 +14,7 @@ from sitesweep.host.model import PersistenceKind
 from sitesweep.model import Category, Finding
 
 if TYPE_CHECKING:
-    from sitesweep.engine import ScanResult
+    from sitesweep.outcome import ScanResult
     from sitesweep.packs.model import Pack
 
 FRAMEWORK = "MITRE ATT&CK"

@@ -23,8 +23,8 @@ from sitesweep import timefmt
 from sitesweep.model import Finding, Severity
 
 if TYPE_CHECKING:  # annotations only: the bundle custody (--version) need not import the engine
-    from sitesweep.engine import ScanResult
     from sitesweep.metadata.model import HostFile
+    from sitesweep.outcome import ScanResult
 
 SEVERITY_NUMBER: Dict[Severity, int] = {
     Severity.INFO: 1,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Iterator, Tuple
 
-from sitesweep.engine import ScanResult
 from sitesweep.exports.common import (
     HOST_COLUMNS,
     csv_chunks,
@@ -18,6 +17,7 @@ from sitesweep.exports.common import (
     worst_by_distribution,
 )
 from sitesweep.exports.stream import environment_finder
+from sitesweep.outcome import ScanResult
 
 COLUMNS = (
     *HOST_COLUMNS,

@@ -14,7 +14,6 @@ import json
 from typing import Any, Dict, List, Optional, Tuple
 
 from sitesweep import __version__
-from sitesweep.engine import ScanResult
 from sitesweep.exports.attack import (
     FRAMEWORK,
     Labeller,
@@ -27,6 +26,7 @@ from sitesweep.exports.common import SEVERITY_NUMBER, hashed_files, iso_utc
 from sitesweep.host.identity import HostIdentity
 from sitesweep.metadata.model import HostFile
 from sitesweep.model import Category, Finding
+from sitesweep.outcome import ScanResult
 
 ECS_VERSION = "8.17.0"
 

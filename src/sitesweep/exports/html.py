@@ -14,12 +14,11 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import jinja2
 
-from sitesweep.bundle.report import verdict
-from sitesweep.engine import ScanResult
 from sitesweep.exports.facts import CollectionFacts
 from sitesweep.exports.picture import affected_tree, timeline_chart
 from sitesweep.exports.timeline import TimelineEvent, exposure_window
-from sitesweep.model import Category, Finding, Severity
+from sitesweep.model import Finding, Severity
+from sitesweep.outcome import Outcome, ScanResult, Verdict, outcome_of
 
 TEMPLATE = "report.html.j2"
 TIMELINE_ROWS = 2000
@@ -60,13 +59,13 @@ class EnvRow:
     counts: str
 
 
-def _level(result: ScanResult, threshold: Severity, collected_only: bool) -> str:
-    if collected_only:
-        return "info"
-    hits = result.at_least(threshold)
-    if any(f.severity is Severity.CRITICAL for f in hits):
-        return "bad"
-    return "warn" if hits else "ok"
+_LEVEL = {
+    Verdict.COMPROMISED: "bad",
+    Verdict.INCOMPLETE: "warn",
+    Verdict.UNCHECKED: "info",
+    Verdict.CLEAN: "ok",
+}
+"""The verdict box's colour class."""
 
 
 def _actions(result: ScanResult, threshold: Severity) -> List[PackAction]:
@@ -88,17 +87,15 @@ def _actions(result: ScanResult, threshold: Severity) -> List[PackAction]:
     return actions
 
 
-def _rotation(result: ScanResult) -> List[Tuple[str, List[str]]]:
-    """Each exposed credential once (by path, or by title when pathless), with why."""
-    items: Dict[str, List[str]] = {}
-    for f in result.findings:
-        if f.category is not Category.CREDENTIAL_EXPOSURE:
-            continue
-        for key in f.paths or (f.title,):
-            titles = items.setdefault(key, [])
-            if f.title not in titles:
-                titles.append(f.title)
-    return sorted(items.items())
+def _rotation(outcome: Outcome) -> List[Tuple[str, List[str]]]:
+    """The outcome's rotation list: each secret once, with its account, thieves and evidence."""
+    return [
+        (
+            item.secret,
+            [f"account {item.account}", f"stolen by {', '.join(item.packs)}", *item.evidence],
+        )
+        for item in outcome.rotation
+    ]
 
 
 def _affected(result: ScanResult) -> List[EnvRow]:
@@ -141,10 +138,11 @@ def report_context(
     result: ScanResult,
     facts: CollectionFacts,
     events: Tuple[TimelineEvent, ...],
-    collected_only: bool = False,
     threshold: Severity = Severity.HIGH,
 ) -> Dict[str, Any]:
     """The template's variables (plain objects; every string is escaped on output)."""
+    outcome = outcome_of(result, threshold)
+    collected_only = not result.matched
     inv = result.inventory
     shown, hidden = _timeline_rows(events)
     window = exposure_window(events)
@@ -155,12 +153,10 @@ def report_context(
         "live": inv.live,
         "facts": facts,
         "collected_only": collected_only,
-        "verdict": (
-            "Observations only: no signature matching was done (run 'sitesweep analyze')"
-            if collected_only
-            else verdict(result, threshold)
-        ),
-        "level": _level(result, threshold, collected_only),
+        "verdict": outcome.headline,
+        "verdict_name": outcome.verdict.value,
+        "incomplete": outcome.incomplete,
+        "level": _LEVEL[outcome.verdict],
         "threshold": str(threshold),
         "counts": [(s.value, counts.get(s, 0)) for s in Severity],
         "window": window,
@@ -169,7 +165,7 @@ def report_context(
         "severities": [s.value for s in Severity],
         "actions": actions,
         "shown_remediation": {a.remediation for a in actions},
-        "rotation": _rotation(result),
+        "rotation": _rotation(outcome),
         "groups": [
             (s.value, [f for f in result.findings if f.severity is s])
             for s in Severity
@@ -194,9 +190,8 @@ def render_html(
     result: ScanResult,
     facts: CollectionFacts,
     events: Tuple[TimelineEvent, ...],
-    collected_only: bool = False,
     threshold: Severity = Severity.HIGH,
 ) -> str:
     """Render the report page."""
     template = _environment().get_template(TEMPLATE)
-    return template.render(report_context(result, facts, events, collected_only, threshold))
+    return template.render(report_context(result, facts, events, threshold))

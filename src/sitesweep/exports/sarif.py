@@ -21,7 +21,7 @@ from sitesweep.exports.attack import Labeller, rule_name
 from sitesweep.model import Finding, Severity
 
 if TYPE_CHECKING:
-    from sitesweep.engine import ScanResult
+    from sitesweep.outcome import ScanResult
 
 SCHEMA = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"

@@ -21,11 +21,11 @@ from urllib.parse import quote
 
 from sitesweep import __version__
 from sitesweep.bundle.jsontext import JsonArray, chunks
-from sitesweep.engine import ScanResult
 from sitesweep.exports.attack import advisory_url, primary_advisory
 from sitesweep.exports.stream import environment_finder
 from sitesweep.metadata.model import Distribution
 from sitesweep.model import Severity
+from sitesweep.outcome import ScanResult
 
 if TYPE_CHECKING:
     from sitesweep.discovery.model import PythonEnv

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Callable, Dict, Optional
 
 if TYPE_CHECKING:
     from sitesweep.discovery.model import PythonEnv
-    from sitesweep.engine import ScanResult
+    from sitesweep.outcome import ScanResult
 
 
 def environment_finder(result: ScanResult) -> Callable[[str], Optional[PythonEnv]]:

@@ -17,7 +17,6 @@ import json
 from dataclasses import dataclass
 from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
-from sitesweep.engine import ScanResult
 from sitesweep.exports.common import (
     HostCells,
     blocks,
@@ -30,6 +29,7 @@ from sitesweep.exports.common import (
 )
 from sitesweep.exports.stream import environment_finder
 from sitesweep.model import Category, Finding, Severity
+from sitesweep.outcome import ScanResult
 
 COLUMNS = (
     "datetime",

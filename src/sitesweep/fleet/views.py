@@ -12,17 +12,16 @@ import hashlib
 import json
 import os
 import tarfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path, PurePosixPath
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 import sitesweep
 from sitesweep.bundle import layout
 from sitesweep.bundle.reader import read_manifest
-from sitesweep.engine import ScanResult
 from sitesweep.errors import BundleError
-from sitesweep.model import Category, GapReason, Severity
-from sitesweep.outcome import Verdict
+from sitesweep.model import Severity
+from sitesweep.outcome import ScanResult, Verdict, outcome_of
 from sitesweep.packs.model import PackSet
 from sitesweep.pipeline import run_analyze
 
@@ -75,58 +74,13 @@ def _reduced(manifest: Dict[str, Any]) -> Tuple[Tuple[str, str], ...]:
     return tuple((str(i.get("area")), str(i.get("detail"))) for i in items if isinstance(i, dict))
 
 
-# The verdict of one analysed bundle. Kept in this one place until the outcome module's per-host
-# verdict (issue 11) lands; then this function becomes a call to it.
-_HARMLESS = frozenset(
-    {GapReason.VANISHED, GapReason.PRUNED, GapReason.LIVE_ONLY, GapReason.NOT_CROSSED}
-)
-_COMPENSATED = {"yara": "file/yara"}
-"""Reduced areas that the analysis here makes up for when the named check ran on the evidence."""
-
-
-def host_verdict(
-    result: ScanResult, reduced: Tuple[Tuple[str, str], ...], threshold: Severity
-) -> Tuple[Verdict, Tuple[str, ...]]:
-    """The host's verdict and why it is not clean although nothing was found."""
-    reasons: List[str] = []
-    lost = [f"{a}: {d}" for a, d in reduced if _COMPENSATED.get(a) not in result.checks_run]
-    if lost:
-        reasons.append(f"{len(lost)} check(s) reduced on the host ({'; '.join(lost)})")
-    counted = [g for g in result.gaps if g.reason not in _HARMLESS]
-    denied = [g for g in counted if g.reason is GapReason.PERMISSION_DENIED]
-    if denied:
-        first = denied[0].path or denied[0].area
-        reasons.append(f"{len(denied)} area(s) unreadable (permission denied), e.g. {first}")
-    envs = tuple(e.prefix.rstrip("/") + "/" for e in result.inventory.environments)
-    touching = [
-        g
-        for g in counted
-        if g.reason is not GapReason.PERMISSION_DENIED
-        and g.path is not None
-        and any(f"{g.path}/".startswith(prefix) for prefix in envs)
-    ]
-    if touching:
-        reasons.append(
-            f"{len(touching)} unread area(s) inside environments, e.g. {touching[0].path}"
-        )
-    failed = sorted({g.area for g in counted if g.reason is GapReason.CHECK_FAILED})
-    if failed:
-        reasons.append(f"check(s) that failed: {', '.join(failed)}")
-    if result.at_least(threshold):
-        return Verdict.COMPROMISED, tuple(reasons)
-    return (Verdict.INCOMPLETE if reasons else Verdict.CLEAN), tuple(reasons)
-
-
 def view_of(result: ScanResult, manifest: Dict[str, Any], threshold: Severity) -> BundleView:
     """What the fleet view keeps of one analysis (``manifest``: the bundle's)."""
     reduced = _reduced(manifest)
-    verdict, reasons = host_verdict(result, reduced, threshold)
+    outcome = outcome_of(replace(result, reduced=reduced or result.reduced), threshold)
+    verdict, reasons = outcome.verdict, outcome.incomplete
     serious = result.at_least(threshold)
-    rotate = tuple(
-        f"{f.title}" + (f" ({', '.join(f.paths)})" if f.paths else "")
-        for f in result.findings
-        if f.category == Category.CREDENTIAL_EXPOSURE
-    )
+    rotate = tuple(item.line() for item in outcome.rotation)  # one item per secret
     ident = result.inventory.identity
     return BundleView(
         hostname=ident.hostname or "",
