@@ -54,4 +54,5 @@ def test_unprivileged_scan_lists_exactly_what_it_could_not_read(
     assert {g["path"] for g in denied} == {*LOCKED_DIRS, LOCKED_FILE}
     assert {g["area"] for g in denied if g["path"] == LOCKED_FILE} == {"inventory"}
     assert all("discovery" in {g["area"] for g in denied if g["path"] == d} for d in LOCKED_DIRS)
-    assert "permission_denied" in proc.stderr
+    assert "permission_denied" in proc.stdout
+    assert proc.stdout.startswith("verdict\tincomplete\t")  # never called clean
