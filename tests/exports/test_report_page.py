@@ -287,7 +287,7 @@ def test_scanned_verdict_and_filters_come_first_and_work_without_script(
     assert "Ubuntu 22.04" in text
     assert "offline tree" in text
     header = dom.find_all("header")[0].text()
-    assert header.index("fixture-host") < header.index("INDICATORS OF COMPROMISE")
+    assert header.index("fixture-host") < header.index("COMPROMISED: ")
     for width in (1280, 390):
         shot = tmp_path / f"report-{width}.png"
         _chromium(tmp_path, wide_report, f"--screenshot={shot}", f"--window-size={width},2400")

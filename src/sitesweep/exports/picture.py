@@ -16,7 +16,7 @@ from sitesweep.model import Category, Finding, Severity
 from sitesweep.timefmt import iso_utc
 
 if TYPE_CHECKING:
-    from sitesweep.engine import ScanResult
+    from sitesweep.outcome import ScanResult
 
 WIDTH = 1000
 LEFT = 150
