@@ -475,7 +475,14 @@ def _typed(entries: Iterator[os.DirEntry[str]]) -> List[Listed]:
 
 def _key(host: str) -> str:
     """A host path as the key of a remembered directory (no leading, doubled or final ``/``)."""
-    if "//" in host or "/." in host or host.endswith("/") or not host.startswith("/"):
+    if (
+        host[:1] != "/"
+        or host[-1:] == "/"
+        or "//" in host
+        or "/./" in host
+        or "/../" in host
+        or host.endswith(("/.", "/.."))
+    ):
         return "/".join(parts(host))
     return host[1:]
 
