@@ -108,10 +108,12 @@ def docker_image(
     history: Sequence[str],
     config: Mapping[str, Any],
     tag: str = "app:1",
+    copies: int = 0,
 ) -> Dict[str, Any]:
     """Write a legacy ``docker save`` tarball (``<id>/layer.tar``, ``<config>.json``).
 
-    A layer given as bytes is used as its tar as it is (hand-made members).
+    A layer given as bytes is used as its tar as it is (hand-made members); ``copies`` more
+    images (other tags of the same layers) are listed after the first, as ``docker save a b``.
     """
     raw = [t if isinstance(t, bytes) else layer_bytes(t) for t in trees]
     cfg = json.dumps(image_config(raw, history, config)).encode()
@@ -123,6 +125,7 @@ def docker_image(
         files[f"{layer_id}/layer.tar"] = data
         names.append(f"{layer_id}/layer.tar")
     manifest = [{"Config": f"{_sha(cfg)}.json", "RepoTags": [tag], "Layers": names}]
+    manifest += [{**manifest[0], "RepoTags": [f"{tag}-copy{n}"]} for n in range(copies)]
     files["manifest.json"] = json.dumps(manifest).encode()
     _write(out, files, as_dir=False)
     return {"layers": [f"sha256:{_sha(t)}" for t in raw], "config": f"sha256:{_sha(cfg)}"}

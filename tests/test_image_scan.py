@@ -60,7 +60,7 @@ def _scan(run_cli: RunCli, image: Path, out: Path, command: str = "scan") -> Any
 
 
 def _findings(bundle: Path) -> List[Dict[str, Any]]:
-    return list(load(bundle, "findings.json"))
+    return list(load(bundle, "findings.json")["findings"])
 
 
 @pytest.mark.parametrize("as_dir", [False, True], ids=["oci-tarball", "oci-layout-dir"])
@@ -289,3 +289,18 @@ def test_members_that_are_no_part_of_the_filesystem_are_gaps(
     assert ("image", "/../../escape.pth", "parse_error") in gaps
     assert ("image", f"{SITE}/ghost.pth", "parse_error") in gaps
     assert not (tmp_path.parent / "escape.pth").exists()
+
+
+def test_other_images_in_the_archive_are_a_gap_not_silence(tmp_path: Path, run_cli: RunCli) -> None:
+    base = FakeRoot(tmp_path / "l1")
+    base.add_venv(VENV)
+    image = tmp_path / "two.tar"
+    docker_image(image, [base.path], ["ADD base"], {}, tag="app:1", copies=2)
+    run = _scan(run_cli, image, tmp_path / "out")
+    assert run.code == 0, run.err
+    bundle = only_bundle(tmp_path / "out")
+    skipped = [g for g in load(bundle, "coverage.json")["gaps"] if g["area"] == "image"]
+    assert [g["reason"] for g in skipped] == ["check_skipped"]
+    assert "2 more image(s)" in skipped[0]["detail"]
+    doc = load(bundle, "image.json")
+    assert (doc["name"], doc["other_images_not_scanned"]) == ("app:1", 2)

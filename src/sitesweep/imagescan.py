@@ -56,6 +56,7 @@ def image_doc(result: ScanResult, door: ImageDoor) -> Dict[str, Any]:
     return {
         "source": info.source,
         "name": info.name,
+        "other_images_not_scanned": info.not_scanned,
         "config_digest": info.config_digest,
         "os": info.os,
         "architecture": info.architecture,

@@ -81,6 +81,8 @@ class ImageInfo:
     pip_history: Tuple[str, ...] = ()
     os: str = ""
     architecture: str = ""
+    not_scanned: int = 0
+    """Other images in the same archive (only the first is scanned)."""
 
 
 @dataclass
@@ -196,6 +198,12 @@ class ImageDoor:
             for path, detail in index.problems
         )
         """Members of the layers that are not part of the filesystem served, and why."""
+        if info.not_scanned:
+            detail = (
+                f"{info.not_scanned} more image(s) in {info.source} not scanned: "
+                "one image per run, the first the archive lists"
+            )
+            self.gaps = (*self.gaps, Gap("image", None, GapReason.CHECK_SKIPPED, detail))
 
     def close(self) -> None:
         while self._fds:
@@ -510,7 +518,8 @@ def _info(
     )
     return ImageInfo(
         source=str(path),
-        name=name + (f" (and {more} more image(s) in the archive, not scanned)" if more else ""),
+        name=name,
+        not_scanned=more,
         layers=infos,
         config_digest=digest,
         entrypoint=redact_argv(_strings(_get(inner, "Entrypoint"))),
