@@ -46,7 +46,7 @@ def scan_severities(root: FakeRoot, out: Path, *extra: str) -> Tuple[int, Dict[s
     """Scan with no pack; return the exit code and the highest severity per finding path."""
     code, bundle = scan(root.path, out, "--no-builtin-packs", *extra)
     worst: Dict[str, Severity] = {}
-    for finding in load(bundle, "findings.json"):
+    for finding in load(bundle, "findings.json")["findings"]:
         severity = Severity(finding["severity"])
         for path in finding["paths"]:
             if path not in worst or severity.rank > worst[path].rank:
@@ -57,7 +57,7 @@ def scan_severities(root: FakeRoot, out: Path, *extra: str) -> Tuple[int, Dict[s
 def findings(root: FakeRoot, out: Path) -> List[Dict[str, object]]:
     """Every finding of a scan with no pack."""
     _, bundle = scan(root.path, out, "--no-builtin-packs")
-    found: List[Dict[str, object]] = load(bundle, "findings.json")
+    found: List[Dict[str, object]] = load(bundle, "findings.json")["findings"]
     return found
 
 
@@ -71,7 +71,7 @@ def analyze_rules(bundle: Path, out: Path) -> List[Dict[str, object]]:
     """``analyze`` a bundle with no pack; return its findings."""
     main(["analyze", str(bundle), "--no-builtin-packs", "--output", str(out)])
     analysis = next(p for p in out.iterdir() if p.is_dir())
-    found: List[Dict[str, object]] = load(analysis, "findings.json")
+    found: List[Dict[str, object]] = load(analysis, "findings.json")["findings"]
     return found
 
 

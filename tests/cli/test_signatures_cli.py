@@ -69,15 +69,15 @@ def test_list_json_has_every_builtin_pack(run_cli: RunCli) -> None:
     assert litellm["counts"]["persistence"] == 4
 
 
-def test_list_table_goes_to_stderr_and_includes_extra_pack(run_cli: RunCli, tmp_path: Path) -> None:
+def test_list_table_goes_to_stdout_and_includes_extra_pack(run_cli: RunCli, tmp_path: Path) -> None:
     extra = write_pack(tmp_path / "packs", "extra-2026-01", EXTRA)
     res = run_cli("signatures", "list", "--signatures", str(extra.parent))
     assert res.code == 0, res.err
-    assert res.out == ""
-    assert "extra-2026-01" in res.err
-    assert "litellm-2026-03" in res.err
-    assert "extralib" in res.err  # the table may wrap the cell: "extralib ==9.9.9"
-    assert "==9.9.9" in res.err
+    assert res.err == ""
+    assert "extra-2026-01" in res.out
+    assert "litellm-2026-03" in res.out
+    assert "extralib" in res.out  # the table may wrap the cell: "extralib ==9.9.9"
+    assert "==9.9.9" in res.out
 
 
 def test_list_json_counts_of_extra_pack(run_cli: RunCli, tmp_path: Path) -> None:
@@ -100,9 +100,9 @@ def test_list_json_counts_of_extra_pack(run_cli: RunCli, tmp_path: Path) -> None
 def test_show_prints_details(run_cli: RunCli) -> None:
     res = run_cli("signatures", "show", "telnyx-2026-03")
     assert res.code == 0, res.err
-    assert "telnyx ==4.87.1 || ==4.87.2" in res.err
-    assert "~/.config/audiomon/audiomon.py" in res.err
-    assert "7321caa303fe96ded0492c747d2f353c4f7d17185656fe292ab0a59e2bd0b8d9" in res.err
+    assert "telnyx ==4.87.1 || ==4.87.2" in res.out
+    assert "~/.config/audiomon/audiomon.py" in res.out
+    assert "7321caa303fe96ded0492c747d2f353c4f7d17185656fe292ab0a59e2bd0b8d9" in res.out
 
 
 def test_show_json(run_cli: RunCli) -> None:

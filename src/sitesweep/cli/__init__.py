@@ -14,6 +14,7 @@ from sitesweep.cli.exit_codes import ExitCode
 from sitesweep.cli.lazy import LazyGroup
 from sitesweep.cli.version import print_version
 from sitesweep.errors import SitesweepError
+from sitesweep.textsafe import printable
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -77,7 +78,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return ExitCode.INTERRUPTED
     except SitesweepError as exc:
         _stderr().print(
-            f"error: {exc}", style="bold red", markup=False, highlight=False, soft_wrap=True
+            f"error: {printable(exc)}",
+            style="bold red",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
         )
         return ExitCode.ERROR
     except OSError as exc:

@@ -9,6 +9,7 @@ import click
 from sitesweep.cli.console import stderr
 from sitesweep.cli.exit_codes import ExitCode
 from sitesweep.fleet.agent_build import build_agent as build
+from sitesweep.textsafe import printable
 
 
 @click.command("build-agent")
@@ -21,6 +22,6 @@ from sitesweep.fleet.agent_build import build_agent as build
 def build_agent(output: Path) -> int:
     """Build the agent: run it on a target as `python3 -I -S agent.pyz collect --output DIR`."""
     artifact = build(output)
-    stderr.print(f"Agent: {artifact.path}", markup=False, soft_wrap=True)
-    stderr.print(f"SHA-256: {artifact.sha256}", markup=False)
+    stderr.print(printable(f"Agent: {artifact.path}"), markup=False, soft_wrap=True)
+    stderr.print(printable(f"SHA-256: {artifact.sha256}"), markup=False)
     return ExitCode.OK

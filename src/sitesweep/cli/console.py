@@ -3,14 +3,48 @@
 from __future__ import annotations
 
 import logging
-from typing import Optional
+from typing import Iterable, Optional
 
 from rich.console import Console
 from rich.progress import Progress as RichProgressBar
 from rich.progress import SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
+from rich.segment import Segment
 
-stderr = Console(stderr=True)
-"""Progress, logs, the verdict and tables go to stderr; stdout is for ``--json`` only."""
+from sitesweep.textsafe import printable, printable_lines
+
+
+class SafeConsole(Console):
+    """A rich Console that cannot pass a control character it did not make itself.
+
+    Every text segment is scrubbed just before output (:func:`scrub`): rich's own styling
+    travels in separate control segments and styles, so colours still work, while an ESC, OSC
+    or BEL inside any printed value (a file name, a manifest field, a pack title, a log
+    message) is shown as ``\x1b``. Values should still go through :func:`safe` (which also
+    escapes newlines); this is the net under it.
+    """
+
+    def _render_buffer(self, buffer: Iterable[Segment]) -> str:
+        return super()._render_buffer(
+            seg if seg.control else Segment(scrub(seg.text), seg.style) for seg in buffer
+        )
+
+
+def scrub(text: str) -> str:
+    """:func:`printable` for each line of ``text``: only its line breaks are kept."""
+    if text.isprintable():
+        return text
+    return "\n".join(printable(part) for part in text.split("\n"))
+
+
+stderr = SafeConsole(stderr=True)
+
+
+def stdout() -> Console:
+    """A console on stdout for results (tables), made when asked so tests' captures see it."""
+    return SafeConsole(highlight=False)
+
+
+"""Progress, logs and messages go to stderr; results (verdict, findings, tables) to stdout."""
 
 
 def setup_logging(verbosity: int) -> None:
@@ -32,6 +66,8 @@ class _FirstRecordRichHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         """Create the rich handler (with this handler's formatter) once, then pass the record."""
+        record.msg = printable(record.getMessage())  # paths and names from the host, escaped
+        record.args = None
         if self._rich is None:
             from rich.logging import RichHandler
 
@@ -72,4 +108,19 @@ class RichProgress:
     def advance(self, count: int, note: str = "") -> None:
         """Show the stage's count so far."""
         if self._task is not None:
-            self._bar.update(self._task, completed=count, note=note[-60:])
+            self._bar.update(self._task, completed=count, note=safe(note[-60:]))
+
+
+def safe(value: object) -> str:
+    """A value from the host, a bundle or a pack, ready for rich markup: control characters
+    shown as escapes (:func:`sitesweep.textsafe.printable`), then markup brackets escaped."""
+    from rich.markup import escape
+
+    return escape(printable(value))
+
+
+def safe_text(text: str) -> str:
+    """:func:`safe` for a multi-line text (a pack's remediation): only its newlines kept."""
+    from rich.markup import escape
+
+    return "\n".join(escape(line) for line in printable_lines(text))

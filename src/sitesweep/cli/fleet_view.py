@@ -7,12 +7,11 @@ from types import TracebackType
 from typing import Optional, Type
 
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 from rich.progress import Progress as RichProgressBar
 from rich.table import Table
 
-from sitesweep.cli.console import stderr
+from sitesweep.cli.console import safe, stderr
 from sitesweep.cli.exit_codes import ExitCode
 from sitesweep.fleet.hosts import Host
 from sitesweep.fleet.summary import FleetSummary
@@ -70,7 +69,7 @@ class SweepProgress:
                 self._running -= 1
                 self._failed += result.status != HostStatus.OK
                 self._bar.console.print(
-                    f"{escape(host.name)}: {escape(result.status.value)} {escape(result.detail)}",
+                    f"{safe(host.name)}: {safe(result.status.value)} {safe(result.detail)}",
                     style="red" if result.status != HostStatus.OK else None,
                     highlight=False,
                 )
@@ -86,14 +85,14 @@ def render_fleet(console: Console, summary: FleetSummary) -> None:
         table.add_column(column, overflow="fold", no_wrap=short, ratio=None if short else 1)
     for row in summary.rows:
         table.add_row(
-            escape(row.name),
-            f"[{_STYLE.get(row.verdict, 'default')}]{escape(row.verdict)}[/]",
-            escape(row.status),
-            escape(row.worst),
-            escape("\n".join(row.environments)),
-            escape("\n".join(row.rotate)),
+            safe(row.name),
+            f"[{_STYLE.get(row.verdict, 'default')}]{safe(row.verdict)}[/]",
+            safe(row.status),
+            safe(row.worst),
+            "\n".join(safe(v) for v in row.environments),
+            "\n".join(safe(v) for v in row.rotate),
             str(row.gaps + len(row.reduced)),
-            escape("; ".join(filter(None, (row.detail, *row.incomplete)))),
+            safe("; ".join(filter(None, (row.detail, *row.incomplete)))),
         )
     console.print(table)
     console.print(fleet_line(summary), style=_LINE_STYLE[summary.verdict()], highlight=False)

@@ -24,6 +24,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from sitesweep.bundle.serialize import findings_doc
+from sitesweep.cli.console import SafeConsole, safe
 from sitesweep.errors import SitesweepError
 from sitesweep.exports.registry import FORMATS, renderer
 from sitesweep.model import Finding, Severity
@@ -95,29 +96,24 @@ def chosen_format(output_format: str, as_json: bool) -> str:
     return name
 
 
-def _safe(value: object) -> str:
-    """A value for rich: terminal-safe and markup-escaped."""
-    return escape(printable(value))
-
-
 def _terminal(console: Console, view: ResultView) -> None:
     result, outcome = view.result, view.outcome
-    console.print(f"[{_VERDICT_STYLE[outcome.verdict]}]{_safe(outcome.headline)}[/]")
+    console.print(f"[{_VERDICT_STYLE[outcome.verdict]}]{safe(outcome.headline)}[/]")
     for why in outcome.incomplete:
-        console.print(f"  [yellow]not checked:[/] {_safe(why)}")
+        console.print(f"  [yellow]not checked:[/] {safe(why)}")
     if outcome.rotation:
         console.print("\n[bold]Rotate these secrets[/] (their thief ran here; never read)")
         for item in outcome.rotation:
-            console.print(f"  [ ] {_safe(item.line())}")
+            console.print(f"  [ ] {safe(item.line())}")
             for why in item.evidence:
-                console.print(f"        [dim]{_safe(why)}[/]")
+                console.print(f"        [dim]{safe(why)}[/]")
     _remedies(console, result)
     if result.findings:
         console.print(f"\n[bold]Findings[/] ({len(result.findings)})")
     for env, by_pack in grouped(result.findings):
-        console.print(f"[bold]{_safe(env)}[/]")
+        console.print(f"[bold]{safe(env)}[/]")
         for pack, found in by_pack:
-            console.print(f"  [underline]{_safe(pack)}[/]")
+            console.print(f"  [underline]{safe(pack)}[/]")
             for f in found:
                 _terminal_finding(console, f)
     _summary(console, result, view.bundle)
@@ -128,18 +124,16 @@ def _remedies(console: Console, result: ScanResult) -> None:
     if todo:
         console.print("\n[bold]What to do[/] (once per pack)")
         for remedy in todo:
-            console.print(
-                f"  [{_STYLE[remedy.worst]}]{_safe(remedy.pack)}[/]: {_safe(remedy.title)}"
-            )
+            console.print(f"  [{_STYLE[remedy.worst]}]{safe(remedy.pack)}[/]: {safe(remedy.title)}")
             for text in remedy.texts:
                 for line in printable_lines(text):
                     console.print(f"      {escape(line)}".rstrip())
 
 
 def _terminal_finding(console: Console, f: Finding) -> None:
-    console.print(f"    [{_STYLE[f.severity]}]{f.severity}[/] {_safe(f.title)}")
+    console.print(f"    [{_STYLE[f.severity]}]{f.severity}[/] {safe(f.title)}")
     for path in f.paths[:_PATHS_SHOWN]:
-        console.print(f"        {_safe(path)}")
+        console.print(f"        {safe(path)}")
     if len(f.paths) > _PATHS_SHOWN:
         more = len(f.paths) - _PATHS_SHOWN
         console.print(f"        [dim]... {more} more (--format json or findings.json)[/]")
@@ -150,23 +144,23 @@ def _summary(console: Console, result: ScanResult, bundle: Optional[BundleRef]) 
     kinds = Counter(str(e.kind) for e in inv.environments)
     summary = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) or "none"
     console.print(
-        f"\nEnvironments: {len(inv.environments)} ({_safe(summary)}); "
+        f"\nEnvironments: {len(inv.environments)} ({safe(summary)}); "
         f"{len(inv.distributions)} distributions; {inv.dirs_walked} directories walked"
     )
     if result.gaps:
         console.print(f"[yellow]Coverage gaps: {len(result.gaps)}[/]")
         reasons = Counter(str(g.reason) for g in result.gaps)
         for reason, count in sorted(reasons.items()):
-            console.print(f"  {count:5d} {_safe(reason)}")
+            console.print(f"  {count:5d} {safe(reason)}")
         for gap in result.gaps[:_GAPS_SHOWN]:
-            console.print(f"  [dim]{_safe(gap.path or '-')}: {_safe(gap.detail)}[/]")
+            console.print(f"  [dim]{safe(gap.path or '-')}: {safe(gap.detail)}[/]")
         if len(result.gaps) > _GAPS_SHOWN:
             console.print(f"  [dim]... {len(result.gaps) - _GAPS_SHOWN} more in coverage.json[/]")
     if bundle is not None and bundle.encrypted:
-        console.print(f"Encrypted bundle (age; no plaintext kept): {_safe(bundle.archive)}")
+        console.print(f"Encrypted bundle (age; no plaintext kept): {safe(bundle.archive)}")
     elif bundle is not None:
-        console.print(f"Bundle: {_safe(bundle.directory)}")
-        console.print(f"Archive: {_safe(bundle.archive)}")
+        console.print(f"Bundle: {safe(bundle.directory)}")
+        console.print(f"Archive: {safe(bundle.archive)}")
     if bundle is not None and bundle.archive_sha256:
         console.print(f"Archive SHA-256: {bundle.archive_sha256}")
 
@@ -237,7 +231,7 @@ def emit_result(
     out = stream if stream is not None else sys.stdout
     if output_format == "text":
         if out.isatty():
-            _terminal(Console(file=out, soft_wrap=True, highlight=False), view)
+            _terminal(SafeConsole(file=out, soft_wrap=True, highlight=False), view)
         else:
             out.write("".join(line + "\n" for line in pipe_lines(view)))
     elif output_format == "json":

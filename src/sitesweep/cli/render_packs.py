@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Iterable, Sequence, Tuple
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
+from sitesweep.cli.console import safe, safe_text
 from sitesweep.packs.describe import PackSummary
 from sitesweep.packs.model import Pack
 
@@ -22,23 +22,23 @@ def render_pack_table(console: Console, summaries: Sequence[PackSummary]) -> Non
     for row in summaries:
         counts = ", ".join(f"{n} {kind}" for kind, n in row.counts() if n)
         table.add_row(
-            escape(row.id),
-            escape(row.version),
-            escape(row.title),
-            escape("\n".join(row.affected)),
-            escape(counts or "-"),
+            safe(row.id),
+            safe(row.version),
+            safe(row.title),
+            "\n".join(safe(v) for v in row.affected),
+            safe(counts or "-"),
         )
     console.print(table)
 
 
 def render_pack_detail(console: Console, pack: Pack) -> None:
     """Print everything a pack says, section by section."""
-    console.print(f"[bold]{escape(pack.id)}[/] (version {escape(pack.version)})")
-    console.print(escape(pack.title))
-    console.print(f"[dim]{escape(pack.source)}  sha256 {pack.sha256}[/]", soft_wrap=True)
+    console.print(f"[bold]{safe(pack.id)}[/] (version {safe(pack.version)})")
+    console.print(safe(pack.title))
+    console.print(f"[dim]{safe(pack.source)}  sha256 {pack.sha256}[/]", soft_wrap=True)
     if pack.window_start is not None and pack.window_end is not None:
         window = f"{pack.window_start.isoformat()} .. {pack.window_end.isoformat()}"
-        console.print(f"Window: {escape(window)}")
+        console.print(f"Window: {safe(window)}")
     _section(console, "Affected", _affected_lines(pack))
     _section(console, "Files", _file_lines(pack))
     _section(console, "Artifacts", (f"{a.sha256}  {a.filename}" for a in pack.artifacts))
@@ -49,9 +49,9 @@ def render_pack_detail(console: Console, pack: Pack) -> None:
     _section(console, "References", pack.references)
     _section(console, "Advisories", pack.advisories)
     console.print("[bold]Remediation[/]")
-    console.print(escape(pack.remediation.strip()), soft_wrap=True)
+    console.print(safe_text(pack.remediation.strip()), soft_wrap=True)
     if pack.playbook:
-        console.print(f"Playbook: {escape(pack.playbook)}")
+        console.print(f"Playbook: {safe(pack.playbook)}")
 
 
 def _section(console: Console, title: str, lines: Iterable[str]) -> None:
@@ -61,7 +61,7 @@ def _section(console: Console, title: str, lines: Iterable[str]) -> None:
         return
     console.print(f"[bold]{title}[/] ({len(items)})")
     for line in items:
-        console.print(f"  {escape(line)}", soft_wrap=True)
+        console.print(f"  {safe(line)}", soft_wrap=True)
 
 
 def _affected_lines(pack: Pack) -> Tuple[str, ...]:

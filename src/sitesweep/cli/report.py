@@ -13,6 +13,7 @@ from sitesweep.cli.params import fail_on_option, signatures_option
 from sitesweep.fleet.output import write_fleet
 from sitesweep.fleet.summary import summarize
 from sitesweep.model import Severity
+from sitesweep.textsafe import printable
 
 
 @click.command()
@@ -33,5 +34,5 @@ def report(
         output = paths[0] if len(paths) == 1 and paths[0].is_dir() else Path()
     render_fleet(stderr, summary)
     json_path, html_path = write_fleet(summary, output)
-    stderr.print(f"Fleet report: {json_path}  {html_path}", markup=False, soft_wrap=True)
+    stderr.print(printable(f"Fleet report: {json_path}  {html_path}"), markup=False, soft_wrap=True)
     return exit_code(summary)

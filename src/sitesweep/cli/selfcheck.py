@@ -7,6 +7,7 @@ import click
 from sitesweep.cli.console import stderr
 from sitesweep.cli.exit_codes import ExitCode
 from sitesweep.selfcheck import SelfCheck, SelfCheckStatus, run_self_check
+from sitesweep.textsafe import printable
 
 _SHOWN = 20
 
@@ -16,18 +17,20 @@ def _paths(label: str, paths: tuple[str, ...]) -> None:
         return
     stderr.print(f"{label} ({len(paths)}):", style="bold red")
     for path in paths[:_SHOWN]:
-        stderr.print(f"  {path}", markup=False, highlight=False, soft_wrap=True)
+        stderr.print(printable(f"  {path}"), markup=False, highlight=False, soft_wrap=True)
     if len(paths) > _SHOWN:
         stderr.print(f"  ... and {len(paths) - _SHOWN} more")
 
 
 def _render(check: SelfCheck) -> None:
-    stderr.print(f"sitesweep {check.version}", markup=False, highlight=False)
-    stderr.print(f"tool sha256:   {check.tool_sha256}", markup=False, highlight=False)
-    stderr.print(f"RECORD sha256: {check.record_sha256 or '-'}", markup=False, highlight=False)
-    stderr.print(f"package:       {check.package_dir}", markup=False, soft_wrap=True)
+    stderr.print(printable(f"sitesweep {check.version}"), markup=False, highlight=False)
+    stderr.print(printable(f"tool sha256:   {check.tool_sha256}"), markup=False, highlight=False)
+    stderr.print(
+        printable(f"RECORD sha256: {check.record_sha256 or '-'}"), markup=False, highlight=False
+    )
+    stderr.print(printable(f"package:       {check.package_dir}"), markup=False, soft_wrap=True)
     if check.status is SelfCheckStatus.UNVERIFIABLE:
-        stderr.print(f"CANNOT VERIFY: {check.reason}", style="bold yellow", markup=False)
+        stderr.print(printable(f"CANNOT VERIFY: {check.reason}"), style="bold yellow", markup=False)
         return
     _paths("MODIFIED", check.modified)
     _paths("MISSING", check.missing)

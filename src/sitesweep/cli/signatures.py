@@ -12,12 +12,13 @@ from typing import Any, Callable, Optional, Tuple, TypeVar
 
 import click
 
-from sitesweep.cli.console import stderr
+from sitesweep.cli.console import stderr, stdout
 from sitesweep.cli.exit_codes import ExitCode
 from sitesweep.cli.render_packs import render_pack_detail, render_pack_table
 from sitesweep.packs import load_packs
 from sitesweep.packs.describe import pack_doc, summarize, summary_doc
 from sitesweep.packs.osv_pack import import_osv
+from sitesweep.textsafe import printable
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 _SKIPS_SHOWN = 20
@@ -59,7 +60,7 @@ def list_packs(signatures: Tuple[Path, ...], as_json: bool) -> int:
     if as_json:
         _echo_json([summary_doc(row) for row in rows])
     else:
-        render_pack_table(stderr, rows)
+        render_pack_table(stdout(), rows)
     return ExitCode.OK
 
 
@@ -77,7 +78,7 @@ def show(pack_id: str, signatures: Tuple[Path, ...], as_json: bool) -> int:
     if as_json:
         _echo_json(pack_doc(pack))
     else:
-        render_pack_detail(stderr, pack)
+        render_pack_detail(stdout(), pack)
     return ExitCode.OK
 
 
@@ -92,7 +93,9 @@ def validate(paths: Tuple[Path, ...], signatures: Tuple[Path, ...]) -> int:
     """
     packs = load_packs((*paths, *signatures), builtin=not paths)
     ids = ", ".join(f"{p.id} ({p.version})" for p in packs.packs)
-    stderr.print(f"{len(packs.packs)} pack(s) valid: {ids}", markup=False, highlight=False)
+    stderr.print(
+        printable(f"{len(packs.packs)} pack(s) valid: {ids}"), markup=False, highlight=False
+    )
     return ExitCode.OK
 
 
@@ -122,21 +125,23 @@ def import_osv_command(
     result = import_osv(source, output, overwrite=force, update=update)
     shown = result.skipped if all_skipped else result.skipped[:_SKIPS_SHOWN]
     for item in shown:
-        stderr.print(f"skipped {item}", style="dim", markup=False, highlight=False, soft_wrap=True)
+        stderr.print(
+            printable(f"skipped {item}"), style="dim", markup=False, highlight=False, soft_wrap=True
+        )
     if len(result.skipped) > len(shown):
         more = len(result.skipped) - len(shown)
         stderr.print(f"... {more} more skipped (--all-skipped lists them)", style="dim")
     for change in result.changes:
-        stderr.print(change, markup=False, highlight=False, soft_wrap=True)
+        stderr.print(printable(change), markup=False, highlight=False, soft_wrap=True)
     if update and not result.changes:
         up_to_date = f"{result.pack.source}: up to date"
-        stderr.print(up_to_date, markup=False, highlight=False, soft_wrap=True)
+        stderr.print(printable(up_to_date), markup=False, highlight=False, soft_wrap=True)
         return ExitCode.OK
     message = (
         f"wrote {result.pack.source}: {len(result.records)} record(s), "
         f"{len(result.pack.affected)} affected release(s), {len(result.skipped)} skipped"
     )
-    stderr.print(message, markup=False, highlight=False)
+    stderr.print(printable(message), markup=False, highlight=False)
     return ExitCode.OK
 
 
@@ -171,7 +176,7 @@ def export_command(
     try:
         text = pack_to_misp(pack) if fmt == "misp" else pack_to_stix(pack)
     except (MispUnavailable, StixUnavailable) as exc:
-        stderr.print(str(exc), markup=False, highlight=False, soft_wrap=True)
+        stderr.print(printable(str(exc)), markup=False, highlight=False, soft_wrap=True)
         return ExitCode.ERROR
     if output is None:
         click.echo(text, nl=False)
@@ -181,7 +186,7 @@ def export_command(
             handle.write(text)
     except OSError as exc:
         raise click.UsageError(f"{output}: cannot write: {exc.strerror or exc}") from exc
-    stderr.print(f"wrote {output}", markup=False, highlight=False, soft_wrap=True)
+    stderr.print(printable(f"wrote {output}"), markup=False, highlight=False, soft_wrap=True)
     return ExitCode.OK
 
 
@@ -223,7 +228,7 @@ def import_command(
             misp_to_draft(data, str(source)) if fmt == "misp" else stix_to_draft(data, str(source))
         )
     except (MispUnavailable, StixUnavailable) as exc:
-        stderr.print(str(exc), markup=False, highlight=False, soft_wrap=True)
+        stderr.print(printable(str(exc)), markup=False, highlight=False, soft_wrap=True)
         return ExitCode.ERROR
     except (OSError, ValueError) as exc:
         raise click.UsageError(str(exc)) from exc
@@ -236,10 +241,12 @@ def import_command(
         )
     pack = write_draft(draft, output, str(source), overwrite=force)
     for line in draft.skipped:
-        stderr.print(f"skipped {line}", style="dim", markup=False, highlight=False, soft_wrap=True)
+        stderr.print(
+            printable(f"skipped {line}"), style="dim", markup=False, highlight=False, soft_wrap=True
+        )
     message = (
         f"wrote {pack.source}: {len(pack.affected)} affected release(s), {len(pack.files)} file "
         f"and {len(pack.artifacts)} artifact indicator(s), {len(draft.skipped)} skipped"
     )
-    stderr.print(message, markup=False, highlight=False, soft_wrap=True)
+    stderr.print(printable(message), markup=False, highlight=False, soft_wrap=True)
     return ExitCode.OK

@@ -26,6 +26,7 @@ from sitesweep.fleet.sweep import SweepSettings, run_sweep
 from sitesweep.fleet.transport import SshSettings
 from sitesweep.fleet.views import file_sha256
 from sitesweep.model import Severity
+from sitesweep.textsafe import printable
 
 _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
@@ -170,7 +171,7 @@ def sweep(
         build_agent(agent)
     if hosts:
         digest = file_sha256(agent)
-        stderr.print(f"Agent: {agent}  SHA-256: {digest}", markup=False, soft_wrap=True)
+        stderr.print(printable(f"Agent: {agent}  SHA-256: {digest}"), markup=False, soft_wrap=True)
     settings = SweepSettings(
         output=output,
         agent=agent,
@@ -191,7 +192,7 @@ def sweep(
     summary = summarize((output,), signatures, Severity(fail_on))
     render_fleet(stderr, summary)
     json_path, html_path = write_fleet(summary, output)
-    stderr.print(f"Fleet report: {json_path}  {html_path}", markup=False, soft_wrap=True)
+    stderr.print(printable(f"Fleet report: {json_path}  {html_path}"), markup=False, soft_wrap=True)
     if stop.is_set():
         stderr.print(
             "Interrupted: the hosts in flight were cleaned up and journalled as interrupted; "

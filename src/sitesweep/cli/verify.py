@@ -6,10 +6,9 @@ from pathlib import Path
 from typing import Optional
 
 import click
-from rich.markup import escape
 
 from sitesweep.bundle.verify import verify_bundle
-from sitesweep.cli.console import stderr
+from sitesweep.cli.console import safe, stderr
 from sitesweep.cli.exit_codes import ExitCode
 from sitesweep.cli.params import identity_option
 
@@ -30,7 +29,7 @@ def verify(bundle: Path, identity: Optional[Path]) -> int:
         ("extra", result.extra),
     ):
         for name in names:
-            stderr.print(f"[bold red]{label}[/]: {escape(name)}", soft_wrap=True, highlight=False)
+            stderr.print(f"[bold red]{label}[/]: {safe(name)}", soft_wrap=True, highlight=False)
     stderr.print(f"manifest.json sha256: {result.manifest_sha256}", highlight=False)
     if result.intact:
         stderr.print(f"[bold green]intact[/]: {result.checked} files match the manifest")
