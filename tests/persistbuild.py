@@ -1,5 +1,5 @@
 """Persistence files as macOS and Windows write them: launchd plists, login-item archives,
-Windows shortcuts (MS-SHLLINK) and Task Scheduler XML.
+Windows shortcuts (MS-SHLLINK) and Task Scheduler XML; and :func:`worst`, a path's grade.
 
 Each writer produces the real format (plistlib for plists, the documented binary layout for
 ``.lnk``, UTF-16 with a BOM for tasks), so the scanner's parsers are tested on what they will meet.
@@ -12,6 +12,15 @@ import struct
 import uuid
 from typing import Any, Dict, Mapping, Optional, Sequence
 from xml.sax.saxutils import escape
+
+from sitesweep.model import Finding, Severity
+
+
+def worst(findings: Sequence[Finding], path: str) -> Severity:
+    """The highest severity of the findings naming ``path`` (info when none does)."""
+    hits = [f.severity for f in findings if path in f.paths]
+    return max(hits, key=lambda s: s.rank) if hits else Severity.INFO
+
 
 # -- macOS -----------------------------------------------------------------------------------------
 

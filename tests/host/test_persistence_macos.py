@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import plistlib
 from pathlib import Path
-from typing import Dict, Sequence
+from typing import Dict
 
 from builders import FakeRoot
-from persistbuild import launchd_plist, login_items_archive
+from persistbuild import launchd_plist, login_items_archive, worst
 from sitesweep.engine import ScanResult
 from sitesweep.host.identity import User
 from sitesweep.host.model import PersistenceEntry, PersistenceKind
 from sitesweep.host.persistence import collect_persistence
 from sitesweep.host.persistence_parse import parse_launchd
 from sitesweep.hostfs import HostRoot
-from sitesweep.model import Finding, GapReason, Severity
+from sitesweep.model import GapReason, Severity
 from sitesweep.pipeline import ScanOptions, run_scan
 
 HOME = "/Users/alice"
@@ -115,11 +115,6 @@ def macos_tree(tmp_path: Path) -> FakeRoot:
 
 def scan(root: FakeRoot) -> ScanResult:
     return run_scan(ScanOptions(root=root.path, strict=True)).result
-
-
-def worst(findings: Sequence[Finding], path: str) -> Severity:
-    hits = [f.severity for f in findings if path in f.paths]
-    return max(hits, key=lambda s: s.rank) if hits else Severity.INFO
 
 
 def test_macos_persistence_found_at_its_severity_and_decoys_stay_low(tmp_path: Path) -> None:

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Dict, Sequence, Tuple
+from typing import Dict, Tuple
 
 from builders import FakeRoot
-from persistbuild import shortcut, task_xml
+from persistbuild import shortcut, task_xml, worst
 from regf import Hive, expand_sz, sz
 from sitesweep.engine import ScanResult, analyze
 from sitesweep.host.identity import User
@@ -17,7 +17,7 @@ from sitesweep.host.model import PersistenceEntry, PersistenceKind
 from sitesweep.host.persistence import collect_persistence
 from sitesweep.host.persistence_parse import parse_windows_script
 from sitesweep.hostfs import HostRoot
-from sitesweep.model import Finding, Gap, GapReason, Severity
+from sitesweep.model import Gap, GapReason, Severity
 from sitesweep.pipeline import ScanOptions, run_scan
 
 HOME = "/Users/alice"
@@ -223,11 +223,6 @@ def judge(root: FakeRoot) -> ScanResult:
         result.inventory, users=USERS, persistence=entries, gaps=result.inventory.gaps + gaps
     )
     return analyze(inventory, result.packs, strict=True)
-
-
-def worst(findings: Sequence[Finding], path: str) -> Severity:
-    hits = [f.severity for f in findings if path in f.paths]
-    return max(hits, key=lambda s: s.rank) if hits else Severity.INFO
 
 
 def test_windows_persistence_found_at_its_severity_and_decoys_stay_low(tmp_path: Path) -> None:

@@ -43,7 +43,10 @@ shaped_text = st.lists(st.one_of(_PIECES, st.text(max_size=8)), max_size=40).map
 shaped_bytes = st.one_of(
     st.binary(max_size=500), shaped_text.map(lambda s: s.encode("utf-8", "surrogateescape"))
 )
-HOST_PATHS = ("/etc/crontab", "/var/spool/cron/crontabs/alice", "/etc/cron.daily/x", "/x")
+HOST_PATHS = (
+    "/etc/crontab", "/var/spool/cron/crontabs/alice", "/etc/cron.daily/x", "/x",
+    "/S/run.lnk", "/S/run.bat", "/S/run.vbs", "/S/run.ps1", "/S/desktop.ini", "/p/periodic.conf",
+)  # fmt: skip
 
 
 @given(
@@ -53,6 +56,11 @@ HOST_PATHS = ("/etc/crontab", "/var/spool/cron/crontabs/alice", "/etc/cron.daily
 )
 @example(kind=PersistenceKind.LAUNCHD, data=b"<?xml version='1.0'?><plist><dict>", host_path="/x")
 @example(kind=PersistenceKind.LAUNCHD, data=b"bplist00" + b"\xff" * 40, host_path="/x")
+@example(
+    kind=PersistenceKind.STARTUP_FOLDER, data=b"L\x00\x00\x00" + b"\xff" * 80, host_path="/S/a.lnk"
+)
+@example(kind=PersistenceKind.SCHEDULED_TASK, data=b"\xff\xfe<\x00T\x00", host_path="/x")
+@example(kind=PersistenceKind.LOGIN_ITEMS, data=b"bplist00" + b"\x00" * 40, host_path="/x")
 def test_persistence_parsers_never_raise(
     kind: PersistenceKind, data: bytes, host_path: str
 ) -> None:

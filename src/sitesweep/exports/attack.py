@@ -124,6 +124,18 @@ PERSISTENCE_TECHNIQUES: Dict[PersistenceKind, Technique] = {
     PersistenceKind.AUTHORIZED_KEYS: _sub(
         "T1098.004", "SSH Authorized Keys", "Account Manipulation", PERSISTENCE
     ),
+    PersistenceKind.PERIODIC: _sub("T1053.003", "Cron", _TASK, PERSISTENCE),
+    PersistenceKind.LOGIN_ITEMS: _sub("T1547.015", "Login Items", _AUTOSTART, PERSISTENCE),
+    PersistenceKind.STARTUP_FOLDER: _sub(
+        "T1547.001", "Registry Run Keys / Startup Folder", _AUTOSTART, PERSISTENCE
+    ),
+    PersistenceKind.REGISTRY_RUN: _sub(
+        "T1547.001", "Registry Run Keys / Startup Folder", _AUTOSTART, PERSISTENCE
+    ),
+    PersistenceKind.SCHEDULED_TASK: _sub("T1053.005", "Scheduled Task", _TASK, PERSISTENCE),
+    PersistenceKind.POWERSHELL_PROFILE: _sub(
+        "T1546.013", "PowerShell Profile", _EVENT, PERSISTENCE
+    ),
     PersistenceKind.PYTHON_STARTUP: PYTHON_STARTUP,
     PersistenceKind.INDEX_CONFIG: DEPENDENCIES,
     PersistenceKind.PYPIRC: DEPENDENCIES,

@@ -145,46 +145,27 @@ MACOS: Tuple[Location, ...] = (
 
 _STARTUP = "Microsoft/Windows/Start Menu/Programs/Startup"
 
+_POWERSHELL_PROFILES = tuple(
+    Location(f"{folder}/{name}", K.POWERSHELL_PROFILE, fold_case=True)
+    for folder in (
+        "~/Documents/WindowsPowerShell",  # Windows PowerShell 5.1, per user
+        "~/Documents/PowerShell",  # PowerShell 7, per user
+        "~/OneDrive/Documents/WindowsPowerShell",  # Documents redirected to OneDrive
+        "~/OneDrive/Documents/PowerShell",
+        "/Windows/System32/WindowsPowerShell/v1.0",  # all users
+        "/Program Files/PowerShell/7",
+    )
+    for name in ("profile.ps1", "Microsoft.PowerShell_profile.ps1")
+)
+"""PowerShell profiles: every host's and the console host's, per user and for all users."""
+
 WINDOWS: Tuple[Location, ...] = (
     # Startup folders: per user and for all users (shortcuts, scripts, programs)
     Location(f"~/AppData/Roaming/{_STARTUP}", K.STARTUP_FOLDER, 1, fold_case=True),
     Location(f"/ProgramData/{_STARTUP}", K.STARTUP_FOLDER, 1, fold_case=True),
     # Task Scheduler: one XML file per task, in folders (\Microsoft\Windows\...)
     Location("/Windows/System32/Tasks", K.SCHEDULED_TASK, 6, fold_case=True),
-    # PowerShell profiles: Windows PowerShell 5.1 and PowerShell 7, per user and for all users
-    Location("~/Documents/WindowsPowerShell/profile.ps1", K.POWERSHELL_PROFILE, fold_case=True),
-    Location(
-        "~/Documents/WindowsPowerShell/Microsoft.PowerShell_profile.ps1",
-        K.POWERSHELL_PROFILE,
-        fold_case=True,
-    ),
-    Location("~/Documents/PowerShell/profile.ps1", K.POWERSHELL_PROFILE, fold_case=True),
-    Location(
-        "~/Documents/PowerShell/Microsoft.PowerShell_profile.ps1",
-        K.POWERSHELL_PROFILE,
-        fold_case=True,
-    ),
-    Location(
-        "~/OneDrive/Documents/WindowsPowerShell/Microsoft.PowerShell_profile.ps1",
-        K.POWERSHELL_PROFILE,
-        fold_case=True,
-    ),
-    Location(
-        "~/OneDrive/Documents/PowerShell/Microsoft.PowerShell_profile.ps1",
-        K.POWERSHELL_PROFILE,
-        fold_case=True,
-    ),
-    Location(
-        "/Windows/System32/WindowsPowerShell/v1.0/profile.ps1",
-        K.POWERSHELL_PROFILE,
-        fold_case=True,
-    ),
-    Location(
-        "/Windows/System32/WindowsPowerShell/v1.0/Microsoft.PowerShell_profile.ps1",
-        K.POWERSHELL_PROFILE,
-        fold_case=True,
-    ),
-    Location("/Program Files/PowerShell/7/profile.ps1", K.POWERSHELL_PROFILE, fold_case=True),
+    *_POWERSHELL_PROFILES,
     # package-index configuration: pip.ini (user, legacy, machine) and uv.toml
     Location("~/AppData/Roaming/pip/pip.ini", K.INDEX_CONFIG, fold_case=True),
     Location("~/pip/pip.ini", K.INDEX_CONFIG, fold_case=True),
