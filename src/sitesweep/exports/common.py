@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from itertools import islice
 from typing import (
     TYPE_CHECKING,
+    Callable,
     Dict,
     Iterable,
     Iterator,
@@ -21,6 +22,7 @@ from typing import (
 
 from sitesweep import timefmt
 from sitesweep.model import Finding, Severity
+from sitesweep.osprofile.paths import display_path
 
 if TYPE_CHECKING:  # annotations only: the bundle custody (--version) need not import the engine
     from sitesweep.metadata.model import HostFile
@@ -69,6 +71,21 @@ def host_cells(result: ScanResult) -> HostCells:
     """The host columns of ``result``'s host."""
     ident = result.inventory.identity
     return HostCells(ident.hostname, ident.machine_id or "")
+
+
+PathShower = Callable[[str], str]
+"""Writes a host path as the scanned host writes it (``C:\\Users\\...`` on Windows)."""
+
+
+def path_shower(result: ScanResult) -> PathShower:
+    """:func:`~sitesweep.osprofile.paths.display_path` for ``result``'s host: every export shows
+    host paths through it, never converting them itself."""
+    os_info = result.inventory.os
+
+    def show(path: str) -> str:
+        return display_path(path, os_info)
+
+    return show
 
 
 def hashed_files(result: ScanResult) -> Dict[str, HostFile]:

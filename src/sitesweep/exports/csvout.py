@@ -14,6 +14,7 @@ from sitesweep.exports.common import (
     csv_text,
     host_cells,
     iso_utc,
+    path_shower,
     worst_by_distribution,
 )
 from sitesweep.exports.stream import environment_finder
@@ -54,6 +55,7 @@ INVENTORY_COLUMNS = (
 def findings_csv(result: ScanResult) -> str:
     """Every finding, most severe first; multi-valued cells are joined with newlines."""
     host = host_cells(result)
+    show = path_shower(result)
     rows = (
         (
             host.name,
@@ -64,8 +66,8 @@ def findings_csv(result: ScanResult) -> str:
             f.rule,
             f.pack or "",
             f.title,
-            "\n".join(f.paths),
-            f.environment or "",
+            "\n".join(show(p) for p in f.paths),
+            show(f.environment) if f.environment else "",
             f.distribution or "",
             f.version or "",
             "\n".join(
@@ -82,6 +84,7 @@ def findings_csv(result: ScanResult) -> str:
 def inventory_rows(result: ScanResult) -> Iterator[Tuple[object, ...]]:
     """The rows of ``inventory.csv``, by site directory and name."""
     host = host_cells(result)
+    show = path_shower(result)
     env_of = environment_finder(result)
     worst = worst_by_distribution(result.findings)
     ordered = sorted(result.inventory.distributions, key=lambda d: (d.site_dir, d.name, d.path))
@@ -91,15 +94,15 @@ def inventory_rows(result: ScanResult) -> Iterator[Tuple[object, ...]]:
         yield (
             host.name,
             host.id,
-            prefix,
+            show(prefix) if prefix else "",
             str(env.kind) if env is not None else "",
             dist.name,
             dist.raw_name,
             dist.version,
             dist.installer or "",
             iso_utc(dist.installed_at),
-            dist.site_dir,
-            dist.path,
+            show(dist.site_dir),
+            show(dist.path),
             str(worst.get((prefix, dist.name, dist.version), "")),
         )
 

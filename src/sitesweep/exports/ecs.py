@@ -22,10 +22,17 @@ from sitesweep.exports.attack import (
     primary_advisory,
     rule_name,
 )
-from sitesweep.exports.common import SEVERITY_NUMBER, hashed_files, iso_utc
+from sitesweep.exports.common import (
+    SEVERITY_NUMBER,
+    PathShower,
+    hashed_files,
+    iso_utc,
+    path_shower,
+)
 from sitesweep.host.identity import HostIdentity
 from sitesweep.metadata.model import HostFile
 from sitesweep.model import Category, Finding
+from sitesweep.osprofile.model import OsFamily, OsInfo
 from sitesweep.outcome import ScanResult
 
 ECS_VERSION = "8.17.0"
@@ -68,14 +75,22 @@ def categories(finding: Finding) -> List[str]:
     return [*observed, "malware" if finding.pack else "intrusion_detection"]
 
 
-def host_fields(ident: HostIdentity) -> Dict[str, Any]:
+def host_fields(ident: HostIdentity, os_info: Optional[OsInfo] = None) -> Dict[str, Any]:
     """``host.*`` of one host (name, id, OS)."""
     host: Dict[str, Any] = {"name": ident.hostname, "hostname": ident.hostname}
     if ident.machine_id:
         host["id"] = ident.machine_id
     os_fields: Dict[str, str] = {}
+    if os_info is not None and os_info.family is not OsFamily.UNKNOWN:
+        os_fields["type"] = str(os_info.family)  # linux, macos, windows: ECS's own values
+    if os_info is not None and os_info.name:
+        os_fields["name"] = os_info.name
+    if os_info is not None and os_info.version:
+        os_fields["version"] = os_info.version
     if ident.os_release:
         os_fields["full"] = ident.os_release
+    elif os_info is not None and os_info.name:
+        os_fields["full"] = " ".join(p for p in (os_info.name, os_info.version) if p)
     if ident.kernel:
         os_fields["kernel"] = ident.kernel
     if os_fields:
@@ -83,7 +98,10 @@ def host_fields(ident: HostIdentity) -> Dict[str, Any]:
     return host
 
 
-def _process(finding: Finding) -> Optional[Dict[str, Any]]:
+_PATH_FIELDS = frozenset({"executable", "working_directory"})
+
+
+def _process(finding: Finding, show: PathShower) -> Optional[Dict[str, Any]]:
     """``process.*`` from a process finding's evidence (``None`` when it is not about one)."""
     values = {e.label: e.value for e in finding.evidence if e.label in _PROCESS_LABELS}
     if not values.get("pid", "").isdigit():
@@ -98,21 +116,25 @@ def _process(finding: Finding) -> Optional[Dict[str, Any]]:
                 continue
             number: Any = int(value)
             value = number
+        if field in _PATH_FIELDS:
+            value = show(value)
         head, _, tail = field.partition(".")
         if tail:
             proc.setdefault(head, {})[tail] = value
         else:
             proc[field] = value
     if "executable" in proc:
-        proc["name"] = proc["executable"].rsplit("/", 1)[-1]
+        proc["name"] = values["exe"].rsplit("/", 1)[-1]
     return proc
 
 
-def _file(finding: Finding, files: Dict[str, HostFile]) -> Optional[Dict[str, Any]]:
+def _file(
+    finding: Finding, files: Dict[str, HostFile], show: PathShower
+) -> Optional[Dict[str, Any]]:
     if not finding.paths:
         return None
     path = finding.paths[0]
-    data: Dict[str, Any] = {"path": path, "name": path.rsplit("/", 1)[-1]}
+    data: Dict[str, Any] = {"path": show(path), "name": path.rsplit("/", 1)[-1]}
     known = files.get(path)
     sha = next((e.value for e in finding.evidence if e.label == "sha256"), None)
     if sha is not None and len(sha) != 64:  # "unreadable", "-"
@@ -159,9 +181,11 @@ def ecs_document(
     timestamp: str,
     labeller: Optional[Labeller] = None,
     files: Optional[Dict[str, HostFile]] = None,
+    show: Optional[PathShower] = None,
 ) -> Dict[str, Any]:
-    """One finding as an ECS alert document."""
+    """One finding as an ECS alert document (host paths written as the host writes them)."""
     labeller = labeller or Labeller(result)
+    show = show or path_shower(result)
     rule: Dict[str, Any] = {
         "id": finding.rule,
         "name": rule_name(finding),
@@ -184,7 +208,7 @@ def ecs_document(
             "type": list(EVENT_TYPE),
         },
         "rule": rule,
-        "host": host_fields(result.inventory.identity),
+        "host": host_fields(result.inventory.identity, result.inventory.os),
         "labels": {"severity": str(finding.severity), "category": str(finding.category)},
         "observer": {
             "product": "sitesweep",
@@ -193,12 +217,12 @@ def ecs_document(
             "type": "scanner",
         },
         "sitesweep": {
-            "paths": list(finding.paths),
+            "paths": [show(p) for p in finding.paths],
             "evidence": [
                 {"label": e.label, "value": e.value, "line": e.line} for e in finding.evidence
             ],
             "remediation": finding.remediation,
-            "environment": finding.environment,
+            "environment": show(finding.environment) if finding.environment else None,
         },
     }
     threat = threat_fields(labeller.techniques(finding))
@@ -216,26 +240,28 @@ def ecs_document(
             "scanner": {"vendor": "sitesweep"},
         }
         doc["sitesweep"]["advisories"] = list(advisories)
-    process = _process(finding)
+    process = _process(finding, show)
     if process is not None:
         doc["process"] = process
     else:
-        file = _file(finding, files if files is not None else hashed_files(result))
+        file = _file(finding, files if files is not None else hashed_files(result), show)
         if file is not None:
             doc["file"] = file
     if finding.distribution:
         doc["package"] = {"name": finding.distribution, "version": finding.version or ""}
         if finding.environment:
-            doc["package"]["path"] = finding.environment
+            doc["package"]["path"] = show(finding.environment)
     return doc
 
 
 def findings_jsonl(result: ScanResult, timestamp: str) -> str:
     """Every finding as one ECS JSON document per line."""
-    labeller, files = Labeller(result), hashed_files(result)
+    labeller, files, show = Labeller(result), hashed_files(result), path_shower(result)
     lines: List[str] = [
         json.dumps(
-            ecs_document(result, f, timestamp, labeller, files), sort_keys=True, ensure_ascii=True
+            ecs_document(result, f, timestamp, labeller, files, show),
+            sort_keys=True,
+            ensure_ascii=True,
         )
         for f in result.findings
     ]

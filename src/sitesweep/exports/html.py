@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import jinja2
 
+from sitesweep.exports.common import PathShower, path_shower
 from sitesweep.exports.facts import CollectionFacts
 from sitesweep.exports.picture import affected_tree, timeline_chart
 from sitesweep.exports.timeline import TimelineEvent, exposure_window
@@ -123,6 +124,17 @@ def _timeline_rows(events: Tuple[TimelineEvent, ...]) -> Tuple[List[TimelineEven
     return shown, len(events) - len(shown)
 
 
+def _within(show: PathShower) -> Callable[[str, str], str]:
+    """A path shown relative to a prefix that holds it (else whole), as the host writes it."""
+
+    def within(path: str, prefix: str) -> str:
+        if prefix.startswith("/") and path.startswith(prefix.rstrip("/") + "/"):
+            return show(path)[len(show(prefix.rstrip("/"))) + 1 :]
+        return show(path)
+
+    return within
+
+
 def _publication(result: ScanResult) -> List[Tuple[str, float, float]]:
     """(pack, start, end) of the incident window of each pack with findings above info."""
     ids = sorted({f.pack for f in result.findings if f.pack and f.severity is not Severity.INFO})
@@ -146,6 +158,7 @@ def report_context(
     inv = result.inventory
     shown, hidden = _timeline_rows(events)
     window = exposure_window(events)
+    show = path_shower(result)
     counts = Counter(f.severity for f in result.findings)
     actions = _actions(result, threshold)
     return {
@@ -162,6 +175,8 @@ def report_context(
         "window": window,
         "chart": timeline_chart(events, window, _publication(result)),
         "tree": affected_tree(result),
+        "show": show,
+        "within": _within(show),
         "severities": [s.value for s in Severity],
         "actions": actions,
         "shown_remediation": {a.remediation for a in actions},

@@ -18,6 +18,7 @@ from urllib.parse import quote
 from sitesweep import __version__
 from sitesweep.discovery.model import EnvKind
 from sitesweep.exports.attack import Labeller, rule_name
+from sitesweep.exports.common import path_shower
 from sitesweep.model import Finding, Severity
 
 if TYPE_CHECKING:
@@ -106,6 +107,7 @@ def sarif_log(result: ScanResult) -> Dict[str, Any]:
     """The SARIF log of ``result``'s findings on project files."""
     scope = _Scope(result)
     labeller = Labeller(result)
+    show = path_shower(result)
     rules: List[Dict[str, Any]] = []
     index: Dict[str, int] = {}
     results: List[Dict[str, Any]] = []
@@ -138,8 +140,8 @@ def sarif_log(result: ScanResult) -> Dict[str, Any]:
                 "partialFingerprints": {"sitesweepFindingId/v1": finding.id},
                 "properties": {
                     "severity": str(finding.severity),
-                    "hostPaths": list(finding.paths),
-                    **({"environment": finding.environment} if finding.environment else {}),
+                    "hostPaths": [show(p) for p in finding.paths],
+                    **({"environment": show(finding.environment)} if finding.environment else {}),
                     **({"pack": finding.pack} if finding.pack else {}),
                 },
             }

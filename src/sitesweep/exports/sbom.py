@@ -22,6 +22,7 @@ from urllib.parse import quote
 from sitesweep import __version__
 from sitesweep.bundle.jsontext import JsonArray, chunks
 from sitesweep.exports.attack import advisory_url, primary_advisory
+from sitesweep.exports.common import PathShower, path_shower
 from sitesweep.exports.stream import environment_finder
 from sitesweep.metadata.model import Distribution
 from sitesweep.model import Severity
@@ -68,14 +69,14 @@ def _prop(name: str, value: str) -> _Prop:
 
 
 def _component(
-    env_of: Callable[[str], Optional[PythonEnv]], dist: Distribution, ref: str
+    env_of: Callable[[str], Optional[PythonEnv]], dist: Distribution, ref: str, show: PathShower
 ) -> Dict[str, Any]:
     env = env_of(dist.site_dir)
     props = [
-        _prop("environment", env.prefix if env is not None else ""),
+        _prop("environment", show(env.prefix) if env is not None else ""),
         _prop("environment-kind", str(env.kind) if env is not None else ""),
-        _prop("site-dir", dist.site_dir),
-        _prop("metadata-path", dist.path),
+        _prop("site-dir", show(dist.site_dir)),
+        _prop("metadata-path", show(dist.path)),
         _prop("metadata-format", str(dist.format)),
     ]
     if dist.installer:
@@ -105,6 +106,7 @@ def _ref(path: str) -> str:
 def _components(result: ScanResult) -> Iterator[Dict[str, Any]]:
     """One component at a time (a large host's list of them is never held whole)."""
     env_of = environment_finder(result)
+    show = path_shower(result)
     refs: Set[str] = set()
     ordered = sorted(result.inventory.distributions, key=lambda d: (d.site_dir, d.name, d.path))
     for dist in ordered:
@@ -113,7 +115,7 @@ def _components(result: ScanResult) -> Iterator[Dict[str, Any]]:
             n += 1
             ref = f"{_ref(dist.path)}#{n}"
         refs.add(ref)
-        yield _component(env_of, dist, ref)
+        yield _component(env_of, dist, ref, show)
 
 
 def _source(ident: str) -> Dict[str, str]:

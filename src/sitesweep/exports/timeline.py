@@ -19,11 +19,13 @@ from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
 from sitesweep.exports.common import (
     HostCells,
+    PathShower,
     blocks,
     csv_chunks,
     csv_text,
     hashed_files,
     iso_utc,
+    path_shower,
     worst_by_distribution,
     worst_by_path,
 )
@@ -65,8 +67,8 @@ class TimelineEvent:
         timestamp_desc: what the time means (Timesketch's ``timestamp_desc``).
         message: one line for the analyst.
         source: the observation type (distribution, pth, file, startup-hook, persistence, ...).
-        path: the host path concerned.
-        environment: prefix of the Python environment, if any.
+        path: the host path concerned, as the host writes it.
+        environment: prefix of the Python environment, if any (as the host writes it).
         distribution, version: the distribution, if the row is about one.
         severity: the worst finding about this observation, empty when none.
         sha256: the file's hash, when known.
@@ -131,7 +133,7 @@ def _env_of(result: ScanResult) -> _EnvOf:
 
 
 def _distributions(
-    result: ScanResult, by_path: Dict[str, Severity], env_of: _EnvOf
+    result: ScanResult, by_path: Dict[str, Severity], env_of: _EnvOf, show: PathShower
 ) -> Iterator[TimelineEvent]:
     by_dist = worst_by_distribution(result.findings)
     for dist in result.inventory.distributions:
@@ -142,10 +144,10 @@ def _distributions(
         yield TimelineEvent(
             dist.installed_at,
             "Install Time (metadata directory modified)",
-            f"{dist.raw_name} {dist.version} installed in {dist.site_dir}",
+            f"{dist.raw_name} {dist.version} installed in {show(dist.site_dir)}",
             "distribution",
-            dist.path,
-            env,
+            show(dist.path),
+            show(env) if env else "",
             dist.name,
             dist.version,
             str(severity or ""),
@@ -153,7 +155,7 @@ def _distributions(
 
 
 def _files(
-    result: ScanResult, by_path: Dict[str, Severity], env_of: _EnvOf
+    result: ScanResult, by_path: Dict[str, Severity], env_of: _EnvOf, show: PathShower
 ) -> Iterator[TimelineEvent]:
     kinds: Dict[str, str] = {p.file.path: "pth" for p in result.inventory.pth_files}
     kinds.update({h.file.path: "startup-hook" for h in result.inventory.startup_hooks})
@@ -162,24 +164,26 @@ def _files(
         yield TimelineEvent(
             file.mtime,
             "Content Modification Time",
-            f"{source} file {path} modified ({file.size} bytes)",
+            f"{source} file {show(path)} modified ({file.size} bytes)",
             source,
-            path,
-            env_of(path),
+            show(path),
+            show(env_of(path)) if env_of(path) else "",
             severity=str(by_path.get(path, "")),
             sha256=file.sha256 or "",
         )
 
 
-def _host_state(result: ScanResult, by_path: Dict[str, Severity]) -> Iterator[TimelineEvent]:
+def _host_state(
+    result: ScanResult, by_path: Dict[str, Severity], show: PathShower
+) -> Iterator[TimelineEvent]:
     inv = result.inventory
     for entry in inv.persistence:
         yield TimelineEvent(
             entry.mtime,
             "Content Modification Time",
-            f"{entry.kind} persistence entry {entry.path} modified ({entry.scope})",
+            f"{entry.kind} persistence entry {show(entry.path)} modified ({entry.scope})",
             "persistence",
-            entry.path,
+            show(entry.path),
             severity=str(by_path.get(entry.path, "")),
             sha256=entry.sha256 or "",
         )
@@ -187,9 +191,9 @@ def _host_state(result: ScanResult, by_path: Dict[str, Severity]) -> Iterator[Ti
         yield TimelineEvent(
             item.mtime,
             "Content Modification Time",
-            f"credential {item.kind} {item.path} modified ({item.entry})",
+            f"credential {item.kind} {show(item.path)} modified ({item.entry})",
             "credential",
-            item.path,
+            show(item.path),
             severity=str(by_path.get(item.path, "")),
         )
     for proc in inv.processes:
@@ -200,7 +204,7 @@ def _host_state(result: ScanResult, by_path: Dict[str, Severity]) -> Iterator[Ti
             "Process Start Time",
             f"process {proc.pid} ({proc.name}) started: {' '.join(proc.cmdline)[:500]}",
             "process",
-            proc.exe or "",
+            show(proc.exe or ""),
             severity=str(by_path.get(proc.exe or "", "")),
         )
 
@@ -220,7 +224,7 @@ def _history_lines(findings: Tuple[Finding, ...]) -> Dict[Tuple[str, int], Sever
     return worst
 
 
-def _history(result: ScanResult) -> Iterator[TimelineEvent]:
+def _history(result: ScanResult, show: PathShower) -> Iterator[TimelineEvent]:
     affected = {r.name for pack in result.packs.packs for r in pack.affected}
     judged = _history_lines(result.findings)
     for item in result.inventory.history_installs:
@@ -235,7 +239,7 @@ def _history(result: ScanResult) -> Iterator[TimelineEvent]:
             "Shell History Command Time" if timed else "history file modified (line time unknown)",
             f"{item.user} ran {item.command} ({item.shell} history line {item.line})",
             "shell-history" if timed else "shell-history-untimed",
-            item.path,
+            show(item.path),
             distribution=names[0],
             version=pins[names[0]],
             severity=str(worst or ""),
@@ -246,11 +250,12 @@ def build_timeline(result: ScanResult) -> Tuple[TimelineEvent, ...]:
     """Every timed observation of ``result``, sorted by time (then path)."""
     by_path = worst_by_path(result.findings)
     env_of = _env_of(result)
+    show = path_shower(result)
     events: List[TimelineEvent] = [
-        *_distributions(result, by_path, env_of),
-        *_files(result, by_path, env_of),
-        *_host_state(result, by_path),
-        *_history(result),
+        *_distributions(result, by_path, env_of, show),
+        *_files(result, by_path, env_of, show),
+        *_host_state(result, by_path, show),
+        *_history(result, show),
     ]
     return tuple(sorted(events, key=lambda e: (e.epoch, e.path, e.timestamp_desc, e.message)))
 
