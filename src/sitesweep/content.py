@@ -10,12 +10,12 @@ the same bytes without the host.
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Dict, List, Mapping, Optional, Protocol
 
 from sitesweep.bundle import layout
+from sitesweep.bundle.decode import parse_json
 from sitesweep.errors import BundleError, HostReadError
 from sitesweep.hostfs import HostRoot, read_to_end
 from sitesweep.model import GapReason
@@ -97,9 +97,9 @@ class EvidenceContent:
         files = HostRoot(bundle_dir)
         try:
             raw = files.read_bytes(layout.EVIDENCE_INDEX, INDEX_LIMIT)
-            entries = json.loads(raw.decode("utf-8"))
-        except (HostReadError, UnicodeDecodeError, ValueError) as exc:
+        except HostReadError as exc:
             raise BundleError(f"{layout.EVIDENCE_INDEX}: unreadable: {exc}") from exc
+        entries = parse_json(raw, layout.EVIDENCE_INDEX)  # bounded depth, no NaN
         if not isinstance(entries, list):
             raise BundleError(f"{layout.EVIDENCE_INDEX}: not a list")
         return cls(bundle_dir, _index(entries))

@@ -122,7 +122,7 @@ def test_garbage_bundle_is_exit_2(tmp_path: Path, run_cli: RunCli) -> None:
     assert run_cli("analyze", str(garbage)).code == 2
     bad_dir = tmp_path / "dir-bundle"
     bad_dir.mkdir()
-    (bad_dir / "manifest.json").write_text('{"scan_root": "/"}')
+    (bad_dir / "manifest.json").write_text('{"schema_version": "2.0", "scan_root": "/"}')
     (bad_dir / "inventory.json").write_text('{"live": "yes"}')
     run = run_cli("analyze", str(bad_dir))
     assert run.code == 2

@@ -140,10 +140,14 @@ def test_tampered_archive_is_named(bundle: Path, tmp_path: Path, run_cli: RunCli
 
 
 def test_unreadable_manifest_is_exit_2(bundle: Path, run_cli: RunCli) -> None:
-    (bundle / "manifest.json").write_text(json.dumps({"files": {"../../etc/passwd": "zz"}}))
+    (bundle / "manifest.json").write_text(
+        json.dumps({"schema_version": "2.0", "files": {"../../etc/passwd": "zz"}})
+    )
     run = run_cli("verify", str(bundle))
     assert run.code == 2
-    (bundle / "manifest.json").write_text(json.dumps({"files": {"../../etc/passwd": "0" * 64}}))
+    (bundle / "manifest.json").write_text(
+        json.dumps({"schema_version": "2.0", "files": {"../../etc/passwd": "0" * 64}})
+    )
     run = run_cli("verify", str(bundle))
     assert run.code == 1
     assert "altered: ../../etc/passwd" in run.err

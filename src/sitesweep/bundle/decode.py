@@ -8,6 +8,8 @@ without touching this module. Input is a possibly hostile bundle: every mismatch
 from __future__ import annotations
 
 import dataclasses
+import json
+import math
 import sys
 import typing
 from enum import Enum
@@ -18,6 +20,13 @@ from sitesweep.errors import BundleError
 T = TypeVar("T")
 
 _NONE_TYPE = type(None)
+
+JSON_DEPTH = 64
+"""Deepest nesting a bundle document may have (the real ones nest fewer than 10 levels)."""
+
+NUMBER_LIMIT = 2**63
+"""Largest magnitude of a number in a bundle (a 64-bit field: sizes, uids, times); NaN and
+infinities are refused as well."""
 
 
 def _hints(cls: type) -> Dict[str, Any]:
@@ -57,9 +66,16 @@ def _decode(tp: Any, value: Any, where: str) -> Any:  # noqa: C901 - one branch 
             raise BundleError(f"{where}: {value!r} is not a valid {tp.__name__}") from exc
     if tp is float and isinstance(value, (int, float)) and not isinstance(value, bool):
         try:
-            return float(value)
+            number = float(value)
         except OverflowError as exc:  # a JSON integer of hundreds of digits
             raise BundleError(f"{where}: number out of range for a float") from exc
+        if not math.isfinite(number) or abs(number) > NUMBER_LIMIT:
+            raise BundleError(f"{where}: {value!r} is out of range (at most {NUMBER_LIMIT:g})")
+        return number
+    if tp is int and isinstance(value, int) and not isinstance(value, bool):
+        if abs(value) > NUMBER_LIMIT:
+            raise BundleError(f"{where}: {value} is out of range (at most {NUMBER_LIMIT:g})")
+        return value
     if (
         isinstance(tp, type)
         and isinstance(value, tp)
@@ -69,6 +85,27 @@ def _decode(tp: Any, value: Any, where: str) -> Any:  # noqa: C901 - one branch 
     raise BundleError(
         f"{where}: expected {getattr(tp, '__name__', tp)}, got {type(value).__name__}"
     )
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number a bundle may hold")
+
+
+def parse_json(data: bytes, where: str) -> Any:
+    """Parse one bundle document: UTF-8, nested at most :data:`JSON_DEPTH` levels, no NaN or
+    Infinity (``1e400`` is refused later, by the typed decoding).
+
+    Raises:
+        BundleError: naming ``where`` and the reason.
+    """
+    from sitesweep.parsing import check_depth
+
+    try:
+        text = data.decode("utf-8")
+        check_depth(text, JSON_DEPTH)
+        return json.loads(text, parse_constant=_no_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError, MemoryError) as exc:
+        raise BundleError(f"{where}: {exc}") from exc
 
 
 def from_plain(cls: Type[T], data: Any, where: str = "$") -> T:

@@ -7,8 +7,9 @@ over the size bounds, and nothing is ever written outside that directory.
 
 from __future__ import annotations
 
-import json
+import os
 import shutil
+import stat
 import tarfile
 import tempfile
 from contextlib import contextmanager
@@ -17,7 +18,7 @@ from typing import Any, Dict, Iterator, Optional, Tuple
 
 from sitesweep.bundle import layout
 from sitesweep.bundle.age import decrypt_file, is_encrypted
-from sitesweep.bundle.decode import from_plain
+from sitesweep.bundle.decode import from_plain, parse_json
 from sitesweep.errors import BundleError
 from sitesweep.inventory import Inventory
 
@@ -25,6 +26,22 @@ MAX_MEMBERS = 200_000
 MAX_MEMBER_SIZE = 1 << 30
 MAX_TOTAL_SIZE = 8 << 30
 MAX_JSON_SIZE = 1 << 30
+"""Largest JSON file read from a bundle directory."""
+JSON_FLOOR = 32 << 20
+JSON_RATIO = 100
+"""A JSON member of an archive may be at most ``max(JSON_FLOOR, JSON_RATIO x archive size)``:
+real bundles compress their JSON about 10-20 times, while an ``inventory.json`` that inflates
+a 118 KB archive to 100 MB (850 times) would cost gigabytes to parse."""
+SCHEMA_MAJORS = frozenset({"1", "2"})
+"""Major versions of the bundle schema this sitesweep reads (see ``layout.SCHEMA_VERSION``)."""
+
+_JSON_CAPS: Dict[str, int] = {}
+"""The JSON size cap of each archive unpacked by :func:`open_bundle`, by its directory."""
+
+
+def json_cap(archive_size: int) -> int:
+    """The size cap of one JSON document of an archive of ``archive_size`` bytes."""
+    return min(MAX_JSON_SIZE, max(JSON_FLOOR, JSON_RATIO * archive_size))
 
 
 def _check_member(member: tarfile.TarInfo) -> PurePosixPath:
@@ -44,6 +61,7 @@ def _extract(archive: Path, target: Path) -> Path:
     """Unpack ``archive`` into ``target`` after checking every member; return the bundle dir."""
     total = 0
     tops = set()
+    cap = json_cap(archive.stat().st_size)
     try:
         with tarfile.open(archive, "r:gz") as tar:
             for count, member in enumerate(tar, 1):
@@ -55,6 +73,11 @@ def _extract(archive: Path, target: Path) -> Path:
                 if member.isdir():
                     dest.mkdir(parents=True, exist_ok=True)
                     continue
+                if name.suffix == ".json" and member.size > cap:
+                    raise BundleError(
+                        f"refusing {member.name!r}: {member.size} bytes of JSON in an archive "
+                        f"of {archive.stat().st_size} (more than {cap})"
+                    )
                 total += member.size
                 if total > MAX_TOTAL_SIZE:
                     raise BundleError(f"archive unpacks to more than {MAX_TOTAL_SIZE} bytes")
@@ -94,29 +117,61 @@ def open_bundle(path: Path, identity: Optional[Path] = None) -> Iterator[Path]:
             decrypt_file(path, identity, archive)
         unpacked = scratch / "unpacked"
         unpacked.mkdir()
-        yield _extract(archive, unpacked)
+        directory = _extract(archive, unpacked)
+        _JSON_CAPS[str(directory)] = json_cap(archive.stat().st_size)
+        yield directory
     finally:
+        _JSON_CAPS.pop(str(scratch / "unpacked"), None)
+        for key in [k for k in _JSON_CAPS if k.startswith(str(scratch))]:
+            del _JSON_CAPS[key]
         shutil.rmtree(scratch, ignore_errors=True)
 
 
 def read_json(bundle: Path, name: str) -> Any:
-    """Read one JSON file of a bundle, bounded in size."""
+    """Read one JSON file of a bundle: bounded in size (in proportion to its archive), in
+    depth, and refusing NaN and Infinity (:func:`parse_json`)."""
     path = bundle / name
+    cap = _JSON_CAPS.get(str(bundle), MAX_JSON_SIZE)
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
-        if path.is_symlink() or not path.is_file():
+        fd = os.open(path, flags)
+    except OSError as exc:  # ELOOP: a link
+        raise BundleError(f"{path}: missing or not a regular file ({exc.strerror})") from exc
+    with os.fdopen(fd, "rb") as fh:
+        info = os.fstat(fh.fileno())
+        if not stat.S_ISREG(info.st_mode):
             raise BundleError(f"{path}: missing or not a regular file")
-        if path.stat().st_size > MAX_JSON_SIZE:
-            raise BundleError(f"{path}: larger than {MAX_JSON_SIZE} bytes")
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError) as exc:  # RecursionError: hostile nesting
-        raise BundleError(f"{path}: {exc}") from exc
+        if info.st_size > cap:
+            raise BundleError(f"{path}: larger than {cap} bytes")
+        data = fh.read(cap + 1)
+    if len(data) > cap:
+        raise BundleError(f"{path}: larger than {cap} bytes")
+    return parse_json(data, str(path))
+
+
+def check_schema(manifest: Dict[str, Any], where: str) -> None:
+    """Refuse a manifest whose ``schema_version`` this sitesweep does not know.
+
+    Raises:
+        BundleError: the version is missing, malformed or of an unknown major number.
+    """
+    version = manifest.get("schema_version")
+    major = version.split(".", 1)[0] if isinstance(version, str) else None
+    if major not in SCHEMA_MAJORS:
+        known = ", ".join(f"{m}.x" for m in sorted(SCHEMA_MAJORS))
+        raise BundleError(
+            f"{where}: schema_version {version!r} is not one this sitesweep reads ({known}); "
+            "a newer sitesweep may read it"
+        )
 
 
 def read_manifest(bundle: Path) -> Dict[str, Any]:
-    """Return the manifest as a dict."""
+    """Return the manifest as a dict, refusing an unknown ``schema_version``."""
     data = read_json(bundle, layout.MANIFEST)
+    where = str(bundle / layout.MANIFEST)
     if not isinstance(data, dict):
-        raise BundleError(f"{bundle / layout.MANIFEST}: not an object")
+        raise BundleError(f"{where}: not an object")
+    check_schema(data, where)
     return data
 
 

@@ -55,6 +55,8 @@ def _listed(manifest: Dict[str, object]) -> Dict[str, str]:
         if not (isinstance(digest, str) and len(digest) == 64 and set(digest) <= _HEX):
             raise BundleError(f"{layout.MANIFEST}: files[{name!r}] is not a SHA-256")
         listed[str(name)] = digest
+    if not listed:  # nothing listed would verify as intact: a manifest must vouch for something
+        raise BundleError(f"{layout.MANIFEST}: lists no file: nothing to verify")
     return listed
 
 

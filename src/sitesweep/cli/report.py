@@ -7,6 +7,7 @@ from typing import Optional, Tuple
 
 import click
 
+from sitesweep.bundle.layout import MANIFEST
 from sitesweep.cli.console import stderr
 from sitesweep.cli.fleet_view import exit_code, render_fleet
 from sitesweep.cli.params import fail_on_option, signatures_option
@@ -30,8 +31,9 @@ def report(
 ) -> int:
     """Summarise bundles (files or directories, e.g. a sweep's output) into one fleet report."""
     summary = summarize(paths, signatures, Severity(fail_on))
-    if output is None:
-        output = paths[0] if len(paths) == 1 and paths[0].is_dir() else Path()
+    if output is None:  # the one directory given, unless it is a bundle (never write into one)
+        one = paths[0] if len(paths) == 1 and paths[0].is_dir() else None
+        output = one if one is not None and not (one / MANIFEST).exists() else Path()
     render_fleet(stderr, summary)
     json_path, html_path = write_fleet(summary, output)
     stderr.print(printable(f"Fleet report: {json_path}  {html_path}"), markup=False, soft_wrap=True)

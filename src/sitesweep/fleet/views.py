@@ -18,7 +18,8 @@ from typing import Any, Dict, Optional, Tuple
 
 import sitesweep
 from sitesweep.bundle import layout
-from sitesweep.bundle.reader import read_manifest
+from sitesweep.bundle.decode import parse_json
+from sitesweep.bundle.reader import check_schema, read_manifest
 from sitesweep.errors import BundleError
 from sitesweep.model import Severity
 from sitesweep.outcome import ScanResult, Verdict, outcome_of
@@ -56,8 +57,12 @@ def _archive_manifest(archive: Path) -> Dict[str, Any]:
                     if member.size > _MANIFEST_LIMIT:
                         break
                     source = tar.extractfile(member)
-                    data = json.loads(source.read()) if source is not None else None
-                    return data if isinstance(data, dict) else {}
+                    raw = source.read() if source is not None else b"{}"
+                    data = parse_json(raw, f"{archive}: {layout.MANIFEST}")
+                    if not isinstance(data, dict):
+                        raise BundleError(f"{archive}: {layout.MANIFEST} is not an object")
+                    check_schema(data, f"{archive}: {layout.MANIFEST}")
+                    return data
     except (tarfile.TarError, OSError, ValueError, EOFError) as exc:
         raise BundleError(f"{archive}: {exc}") from exc
     raise BundleError(f"{archive}: no readable manifest")
