@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Dict, List, Mapping, Optional, Protocol
+from typing import Dict, FrozenSet, List, Mapping, Optional, Protocol
 
 from sitesweep.bundle import layout
 from sitesweep.bundle.decode import parse_json
@@ -27,6 +27,8 @@ __all__ = [
     "HostContent",
 ]
 
+HASHED_ONLY = "hashed only"
+"""The evidence index's ``kept`` value for facts-only entries (:mod:`sitesweep.bundle.evidence`)."""
 INDEX_LIMIT = 256 << 20
 """Largest ``evidence/index.json`` read."""
 
@@ -83,7 +85,13 @@ class EvidenceContent:
         index: host path -> the copy made of it (from ``evidence/index.json``).
     """
 
-    def __init__(self, bundle_dir: Path, index: Mapping[str, EvidenceCopy]) -> None:
+    def __init__(
+        self,
+        bundle_dir: Path,
+        index: Mapping[str, EvidenceCopy],
+        hashed_only: FrozenSet[str] = frozenset(),
+    ) -> None:
+        self._hashed_only = hashed_only
         self._files = HostRoot(bundle_dir)
         self._index = dict(index)
 
@@ -102,11 +110,19 @@ class EvidenceContent:
         entries = parse_json(raw, layout.EVIDENCE_INDEX)  # bounded depth, no NaN
         if not isinstance(entries, list):
             raise BundleError(f"{layout.EVIDENCE_INDEX}: not a list")
-        return cls(bundle_dir, _index(entries))
+        hashed = frozenset(
+            str(e.get("host_path"))
+            for e in entries
+            if isinstance(e, dict) and e.get("kept") == HASHED_ONLY and e.get("copied") is not True
+        )
+        return cls(bundle_dir, _index(entries), hashed)
 
     def read(self, host_path: str, limit: int) -> bytes:
         """Return the copy of ``host_path``, checked against the SHA-256 the writer recorded."""
         copy = self._index.get(host_path)
+        if copy is None and host_path in self._hashed_only:
+            detail = "its facts, not its content, were kept at collection (evidence policy)"
+            raise HostReadError(host_path, GapReason.HASHED_ONLY, detail)
         if copy is None:
             raise HostReadError(host_path, GapReason.VANISHED, "no copy in the bundle's evidence")
         try:

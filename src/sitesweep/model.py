@@ -85,6 +85,8 @@ class GapReason(StrEnum):
     OS_ERROR = "os_error"
     TIMEOUT = "timeout"
     PRUNED = "pruned"
+    HASHED_ONLY = "hashed_only"
+    """The bundle keeps the file's facts (path, size, hash), not its content (evidence policy)."""
     COLLECTOR_FAILED = "collector_failed"
     """A collector (or one step of it) raised; what it would have observed is missing."""
     NOT_COLLECTED = "not_collected"

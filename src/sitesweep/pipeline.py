@@ -58,6 +58,7 @@ class ScanOptions:
         kubernetes: list the cluster's pods with the local kubectl (live scans only).
         image: a container image (OCI layout directory or ``docker save`` tarball) scanned
             instead of a directory, read where it lies (never extracted).
+        evidence: ``policy`` (content where it matters, facts elsewhere) or ``full``.
     """
 
     root: Optional[Path] = None
@@ -78,6 +79,7 @@ class ScanOptions:
     prune: FrozenSet[str] = DEFAULT_PRUNE
     kubernetes: bool = False
     image: Optional[Path] = None
+    evidence: str = "policy"
 
 
 @dataclass(frozen=True)
@@ -127,6 +129,7 @@ def _run_info(opts: ScanOptions, root: HostRoot, started: datetime, mode: str) -
         custody=Custody(opts.case_id, opts.examiner, opts.note),
         live_host=read_live_host() if root.is_live else None,
         encrypt_to=opts.encrypt_to,
+        evidence=opts.evidence,
     )
 
 

@@ -16,7 +16,7 @@ from itertools import chain
 from pathlib import Path
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
-from sitesweep.bundle import layout
+from sitesweep.bundle import evidence, layout
 from sitesweep.bundle.custody import (
     NO_CUSTODY,
     Custody,
@@ -35,14 +35,12 @@ from sitesweep.bundle.serialize import (
     findings_doc,
     inventory_chunks,
 )
-from sitesweep.candidates import yara_candidates
 from sitesweep.content import HostContent
 from sitesweep.errors import HostReadError, OutputError
 from sitesweep.host.live_identity import LiveHost
 from sitesweep.host.model import PersistenceKind
 from sitesweep.hostfs import HostRoot
-from sitesweep.metadata.model import HostFile
-from sitesweep.model import Gap, HostPath
+from sitesweep.model import Gap
 from sitesweep.outcome import BundleRef, ScanResult
 from sitesweep.redact import redact_config
 
@@ -71,6 +69,7 @@ class RunInfo:
         custody: case id, examiner and note given by the responder.
         live_host: boot time and addresses (live scans only).
         encrypt_to: age public keys to encrypt the archive to (the plaintext is then removed).
+        evidence: ``policy`` or ``full`` (see :mod:`sitesweep.bundle.evidence`).
     """
 
     argv: Tuple[str, ...]
@@ -81,6 +80,8 @@ class RunInfo:
     custody: Custody = NO_CUSTODY
     live_host: Optional[LiveHost] = None
     encrypt_to: Tuple[str, ...] = ()
+    evidence: str = "policy"
+    """The evidence policy: ``policy`` (content where it matters) or ``full``."""
 
 
 @dataclass(frozen=True)
@@ -118,31 +119,6 @@ def _unused_name(output: Path, name: str) -> str:
     return candidate
 
 
-def evidence_files(result: ScanResult) -> List[Tuple[HostPath, Optional[HostFile]]]:
-    """Files to copy, by host path, with what the inventory knows of each (``None``: nothing).
-
-    Exactly the YARA candidates (:func:`sitesweep.candidates.yara_candidates`), so ``analyze`` of
-    the bundle matches the bytes ``scan`` matched.
-    """
-    inv = result.inventory
-    chosen: Dict[str, Optional[HostFile]] = dict.fromkeys(yara_candidates(inv, result.packs))
-    known = [
-        *inv.files,
-        *(p.file for p in inv.pth_files),
-        *(h.file for h in inv.startup_hooks),
-        *(f for c in inv.record_checks for f in (*(m.file for m in c.modified), *c.unlisted)),
-        *(
-            HostFile(e.path, e.size, e.sha256, e.mtime, e.mode, e.uid)
-            for e in inv.persistence
-            if e.sha256
-        ),
-    ]
-    for file in known:  # what the inventory knows of each chosen file
-        if file.path in chosen:
-            chosen[file.path] = file
-    return [(HostPath(k), chosen[k]) for k in sorted(chosen)]
-
-
 def config_paths(result: ScanResult) -> Set[str]:
     """Evidence copies that are config files (units, crontabs, profiles, index configs...).
 
@@ -162,8 +138,13 @@ def _sha256_file(path: Path) -> str:
 
 
 class _Writer:
-    def __init__(self, result: ScanResult, root: HostRoot, staging: Path) -> None:
+    def __init__(
+        self, result: ScanResult, root: HostRoot, staging: Path, policy: str = evidence.POLICY
+    ) -> None:
         self.result = result
+        self.policy = policy
+        self.hashed_only = 0
+        """Candidates whose facts, not content, went into the bundle."""
         self.root = root
         self.staging = staging
         self.gaps: List[Gap] = []
@@ -184,11 +165,29 @@ class _Writer:
         evidence_dir = self.staging / layout.EVIDENCE_DIR
         evidence_dir.mkdir()
         masked = config_paths(self.result)
-        for path, file in evidence_files(self.result):
+        result = self.result
+        for item in evidence.plan(result.inventory, result.packs, result.findings, self.policy):
+            path, file = item.path, item.known
+            if item.why is None and item.recorded is not None:
+                digest, size = item.recorded
+                index.append(
+                    {
+                        "host_path": path,
+                        "sha256": digest,
+                        "size": size,
+                        "copied": False,
+                        "kept": evidence.HASHED_ONLY,
+                        "reason": "facts only (evidence policy): content not needed to judge it",
+                    }
+                )
+                self.hashed_only += 1
+                continue
             entry: Dict[str, object] = {
                 "host_path": path,
                 "sha256": file.sha256 if file else None,
                 "size": file.size if file else None,
+                "kept": "content",
+                "why": item.why,
             }
             base = _SAFE.sub("_", path.rsplit("/", 1)[-1])[:100]
             try:
@@ -261,6 +260,7 @@ class _Writer:
                 name: self.digests.get(name) or _sha256_file(self.staging / name) for name in files
             },
             "reduced_checks": [{"area": a, "detail": d} for a, d in run.reduced],
+            "evidence_policy": {"mode": run.evidence, "hashed_only": self.hashed_only},
         }
 
 
@@ -313,7 +313,7 @@ def write_bundle(
     try:
         output.mkdir(parents=True, exist_ok=True)
         staging.mkdir(mode=0o700)  # host details an attacker would like: owner only
-        writer = _Writer(result, root, staging)
+        writer = _Writer(result, root, staging, run.evidence)
         writer.write(layout.EVIDENCE_INDEX, dumps(writer.copy_evidence()))
         if result.matched:  # observations only: no findings file, nothing judged
             writer.write(layout.FINDINGS, dumps(findings_doc(result)))

@@ -5,18 +5,21 @@ from __future__ import annotations
 from typing import Dict, Iterator, List, Tuple
 
 from sitesweep.checks.base import Check, CheckContext
+from sitesweep.facts import recorded_hashes
 from sitesweep.metadata.model import HostFile
 from sitesweep.model import Category, Evidence, Finding, Severity
 from sitesweep.packs.model import FileIndicator, Pack
 
 
 def hashed_files(ctx: CheckContext) -> List[HostFile]:
-    """Every file the inventory hashed: files of interest, .pth files, startup hooks."""
+    """Every file the inventory hashed: files of interest, .pth files, startup hooks, and files
+    that fail their RECORD or are in none."""
     inv = ctx.inventory
     return [
         *inv.files,
         *(p.file for p in inv.pth_files),
         *(h.file for h in inv.startup_hooks),
+        *(f for c in inv.record_checks for f in (*(m.file for m in c.modified), *c.unlisted)),
     ]
 
 
@@ -66,21 +69,28 @@ class IndicatorFiles(Check):
             if file.path in seen:
                 continue
             seen.add(file.path)
-            base = file.path.rsplit("/", 1)[-1]
             for pack, ind in by_hash.get(file.sha256 or "", []):
                 yield _finding(ctx, pack, ind, file, "known malicious SHA-256")
-            for pack in ctx.packs.packs:
-                for ind in pack.files:
-                    if file.sha256 in ind.sha256:
-                        continue
-                    if ind.name_is_indicator and ind.name == base:
-                        yield _finding(ctx, pack, ind, file, "file name")
-                    elif (
-                        ind.name_is_indicator
-                        and ind.site_path
-                        and file.path.endswith("/" + ind.site_path)
-                    ):
-                        yield _finding(ctx, pack, ind, file, "path in site-packages")
+            yield from _named(ctx, file)
+        for path, digest, size in recorded_hashes(ctx.inventory):
+            if path in seen:
+                continue
+            for pack, ind in by_hash.get(digest, []):
+                fact = HostFile(path, size or 0, digest, 0.0, 0, 0)
+                yield _finding(ctx, pack, ind, fact, "SHA-256 its verified RECORD row states")
+
+
+def _named(ctx: CheckContext, file: HostFile) -> Iterator[Finding]:
+    """Findings for a file whose name or site path is an indicator by itself."""
+    base = file.path.rsplit("/", 1)[-1]
+    for pack in ctx.packs.packs:
+        for ind in pack.files:
+            if file.sha256 in ind.sha256 or not ind.name_is_indicator:
+                continue
+            if ind.name == base:
+                yield _finding(ctx, pack, ind, file, "file name")
+            elif ind.site_path and file.path.endswith("/" + ind.site_path):
+                yield _finding(ctx, pack, ind, file, "path in site-packages")
 
 
 class ArtifactHashes(Check):
@@ -92,7 +102,12 @@ class ArtifactHashes(Check):
     def run(self, ctx: CheckContext) -> Iterator[Finding]:
         """Yield a finding for each hashed file equal to a pack artifact."""
         artifacts = {a.sha256: (pack, a) for pack in ctx.packs.packs for a in pack.artifacts}
-        for file in hashed_files(ctx):
+        recorded = (
+            HostFile(p, s or 0, d, 0.0, 0, 0)
+            for p, d, s in recorded_hashes(ctx.inventory)
+            if d in artifacts
+        )
+        for file in (*hashed_files(ctx), *recorded):
             hit = artifacts.get(file.sha256 or "")
             if hit is None:
                 continue

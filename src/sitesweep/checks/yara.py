@@ -121,8 +121,21 @@ class YaraRules(Check):
                 yield finding
 
     def gaps(self) -> Tuple[Gap, ...]:
-        """Files the last run could not match, and why (in file order)."""
-        return tuple(sorted(self._gaps, key=lambda gap: gap.path or ""))
+        """Files the last run could not match, and why (in file order); files whose content a
+        bundle did not keep (evidence policy) are one gap with their count."""
+        facts_only = [g for g in self._gaps if g.reason is GapReason.HASHED_ONLY]
+        gaps = sorted(
+            (g for g in self._gaps if g.reason is not GapReason.HASHED_ONLY),
+            key=lambda gap: gap.path or "",
+        )
+        if facts_only:
+            detail = (
+                f"{len(facts_only)} files were kept as facts only (path, size, SHA-256) by the "
+                "evidence policy: YARA was not redone on them (collect with --evidence full to "
+                "keep their content)"
+            )
+            gaps.append(Gap(self.id, None, GapReason.HASHED_ONLY, detail))
+        return tuple(gaps)
 
     def _match(
         self, ctx: CheckContext, rules: CompiledRules, content: ContentSource, path: HostPath

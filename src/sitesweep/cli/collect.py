@@ -17,6 +17,7 @@ from sitesweep.cli.params import (
     build_scan_options,
     builtin_packs_option,
     custody_options,
+    evidence_option,
     fail_on_option,
     gentle_options,
     identity_option,
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
 @signatures_option
 @builtin_packs_option
 @kubernetes_option
+@evidence_option
 def collect(
     root: Optional[Path],
     output: Path,
@@ -51,6 +53,7 @@ def collect(
     gentle: GentleArgs,
     kubernetes: bool = False,
     builtin_packs: bool = True,
+    evidence: str = "policy",
 ) -> int:
     """Collect observations into a bundle without matching them (for analysis elsewhere)."""
     opts = build_scan_options(
@@ -63,6 +66,7 @@ def collect(
         gentle,
         kubernetes,
         builtin_packs=builtin_packs,
+        evidence=evidence,
     )
     apply_priorities(gentle)
     with RichProgress() as progress:

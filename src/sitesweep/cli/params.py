@@ -239,6 +239,20 @@ def gentle_options(func: F) -> F:
     return cast(F, command)
 
 
+def evidence_option(func: F) -> F:
+    """Add ``--evidence policy|full``: which files' content the bundle keeps."""
+    option = click.option(
+        "--evidence",
+        type=click.Choice(("policy", "full")),
+        default="policy",
+        show_default=True,
+        help="policy: keep the content of indicator files, .pth and startup hooks, persistence, "
+        "files failing their RECORD, affected releases and hits, and only the facts (path, size, "
+        "SHA-256) of clean files; full: keep the content of every matched file.",
+    )
+    return option(func)
+
+
 def build_scan_options(
     root: Optional[Path],
     output: Path,
@@ -251,6 +265,7 @@ def build_scan_options(
     verify_record: bool = False,
     yara_limits: Optional[YaraLimits] = None,
     builtin_packs: bool = True,
+    evidence: str = "policy",
 ) -> ScanOptions:
     """The ScanOptions that ``scan`` and ``collect`` both build from their shared options."""
     context = click.get_current_context(silent=True)
@@ -274,4 +289,5 @@ def build_scan_options(
         kubernetes=kubernetes,
         verify_record=verify_record,
         yara_limits=yara_limits or YaraLimits(),
+        evidence=evidence,
     )

@@ -16,6 +16,7 @@ from sitesweep.cli.params import (
     build_scan_options,
     builtin_packs_option,
     custody_options,
+    evidence_option,
     fail_on_option,
     gentle_options,
     kubernetes_option,
@@ -40,6 +41,7 @@ from sitesweep.pipeline import run_scan
 @yara_limit_options
 @kubernetes_option
 @format_option
+@evidence_option
 @click.option(
     "--verify-record",
     is_flag=True,
@@ -61,6 +63,7 @@ def scan(
     gentle: GentleArgs,
     kubernetes: bool = False,
     builtin_packs: bool = True,
+    evidence: str = "policy",
 ) -> int:
     """Scan this machine (or --root DIR) and write a triage bundle."""
     fmt = chosen_format(output_format, as_json)
@@ -77,6 +80,7 @@ def scan(
         verify_record=verify_record,
         yara_limits=limits,
         builtin_packs=builtin_packs,
+        evidence=evidence,
     )
     apply_priorities(gentle)
     with RichProgress() as progress:

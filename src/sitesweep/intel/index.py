@@ -377,6 +377,7 @@ class HttpIndex(IndexSource):
                 data = answer.read(limit + 1)
                 status = int(answer.status)
         except urllib.error.HTTPError as exc:
+            exc.close()  # an error answer holds its connection open until closed
             self._note(Exchange(asked, url, "network", exc.code, 0, None))
             return exc.code, b""
         except (urllib.error.URLError, OSError, ValueError) as exc:

@@ -1,0 +1,134 @@
+"""Which files a bundle keeps the content of, and which only the facts of (the evidence policy).
+
+Content is kept where it matters to a responder: indicator files, every ``.pth`` and startup hook,
+persistence files, files that fail their RECORD or are not listed in it, the files of affected
+releases, YARA hits, cached archives of affected releases. For everything else that is matched
+(chiefly the RECORD files of a *clean* release of a targeted package, present in many
+environments on the most common host of an incident) the bundle keeps the facts: path, size and
+SHA-256 (from the verified RECORD row, so the file is not even read again). ``analyze`` with
+tomorrow's packs still matches hashes and names against those facts; what it cannot redo (YARA on
+content not kept) it says as a gap. ``--evidence full`` keeps every candidate's content.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, FrozenSet, Iterator, List, Optional, Tuple
+
+from sitesweep.candidates import record_paths, yara_candidates
+from sitesweep.content import HASHED_ONLY as CONTENT_HASHED_ONLY
+from sitesweep.facts import recorded_hashes
+from sitesweep.inventory import Inventory
+from sitesweep.metadata.model import Distribution, HostFile
+from sitesweep.model import Finding, HostPath
+from sitesweep.packs.model import PackSet
+
+POLICY = "policy"
+"""Content where it matters, facts elsewhere (the default)."""
+FULL = "full"
+"""Content of every candidate (``--evidence full``)."""
+MODES = (POLICY, FULL)
+
+HASHED_ONLY = CONTENT_HASHED_ONLY
+"""The evidence index's ``kept`` value for a file whose facts, not content, are in the bundle."""
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One candidate file and what the bundle keeps of it.
+
+    Attributes:
+        path: host path.
+        known: what the inventory knows of it (hash, size, times), if anything.
+        why: why its content is kept, or ``None`` when only its facts are.
+        recorded: (SHA-256 hex, size) from its verified RECORD row (or the cache listing), for
+            facts-only entries.
+    """
+
+    path: HostPath
+    known: Optional[HostFile]
+    why: Optional[str]
+    recorded: Optional[Tuple[str, Optional[int]]] = None
+
+
+def affected_distributions(inventory: Inventory, packs: PackSet) -> List[Distribution]:
+    """Installed distributions a pack lists as affected in their installed version (or whose
+    version cannot be read: a malformed version on a targeted name is itself a clue)."""
+    found = []
+    for dist in inventory.distributions:
+        for pack in packs.packs:
+            if any(
+                a.name == dist.name and a.matches(dist.version) is not False for a in pack.affected
+            ):
+                found.append(dist)
+                break
+    return found
+
+
+def plan(
+    inventory: Inventory, packs: PackSet, findings: Tuple[Finding, ...], mode: str = POLICY
+) -> List[Planned]:
+    """Every YARA candidate with what the bundle keeps of it, sorted by path."""
+    known = _known(inventory)
+    content = _content_reasons(inventory, packs, findings)
+    facts: Dict[str, Tuple[str, Optional[int]]] = {
+        p: (h, s) for p, h, s in recorded_hashes(inventory)
+    }
+    facts.update({a.path: (a.sha256, a.size) for a in inventory.cached_artifacts if a.sha256})
+    planned = []
+    for path in yara_candidates(inventory, packs):
+        why = content.get(path)
+        if why is None and (mode == FULL or path not in facts):
+            why = "full evidence" if mode == FULL else "no hash known without reading it"
+        planned.append(Planned(path, known.get(path), why, None if why else facts[path]))
+    return planned
+
+
+def _known(inventory: Inventory) -> Dict[str, HostFile]:
+    """What the inventory hashed, by host path."""
+    files = [
+        *inventory.files,
+        *(p.file for p in inventory.pth_files),
+        *(h.file for h in inventory.startup_hooks),
+        *(f for c in inventory.record_checks for f in (*(m.file for m in c.modified), *c.unlisted)),
+        *(
+            HostFile(e.path, e.size, e.sha256, e.mtime, e.mode, e.uid)
+            for e in inventory.persistence
+            if e.sha256
+        ),
+    ]
+    return {f.path: f for f in files}
+
+
+def _content_reasons(
+    inventory: Inventory, packs: PackSet, findings: Tuple[Finding, ...]
+) -> Dict[str, str]:
+    """Host path -> why its content is kept, for the files whose content matters."""
+    why: Dict[str, str] = {}
+
+    def keep(paths: Iterator[str], reason: str) -> None:
+        for path in paths:
+            why.setdefault(path, reason)
+
+    keep((f.path for f in inventory.files), "file of interest")
+    keep((p.file.path for p in inventory.pth_files), ".pth file")
+    keep((h.file.path for h in inventory.startup_hooks), "startup hook")
+    keep((e.path for e in inventory.persistence), "persistence")
+    for check in inventory.record_checks:
+        keep((m.file.path for m in check.modified), "fails its RECORD")
+        keep((f.path for f in check.unlisted), "not in any RECORD")
+    for dist in affected_distributions(inventory, packs):
+        keep(record_paths(dist, inventory), f"file of affected release {dist.name} {dist.version}")
+    hits: FrozenSet[str] = frozenset(
+        p for f in findings if "/yara/" in f.rule or f.pack for p in f.paths
+    )
+    keep(iter(hits), "named by a finding")
+    names = {str(a.name) for pack in packs.packs for a in pack.affected}
+    for artifact in inventory.cached_artifacts:
+        if artifact.name in names and any(
+            a.name == artifact.name and a.matches(artifact.version or "") is not False
+            for pack in packs.packs
+            for a in pack.affected
+        ):
+            keep(iter((artifact.path,)), "cached archive of an affected release")
+    return why
