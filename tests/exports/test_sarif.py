@@ -14,6 +14,7 @@ from clirun import RunCli
 from evidence_host import AWS_CREDENTIALS, PROJECT, SITE, SYSMON_UNIT, build_wide, scan_bundle
 from sitesweep.engine import ScanResult
 from sitesweep.exports.sarif import render_sarif
+from sitesweep.outcome import Verdict, outcome_of
 from sitesweep.packs import load_packs
 from sitesweep.pipeline import ScanOptions, run_scan
 
@@ -84,6 +85,10 @@ def test_a_clean_project_gives_an_empty_valid_log(fake_root: FakeRoot) -> None:
     doc = json.loads(render_sarif(result))
     assert not sarif_errors(doc)
     assert doc["runs"][0]["results"] == []
+    [invocation] = doc["runs"][0]["invocations"]
+    verdict = outcome_of(result).verdict
+    assert invocation["properties"]["verdict"] == verdict.value, "no results is not 'clean'"
+    assert bool(invocation["toolExecutionNotifications"]) == (verdict is Verdict.INCOMPLETE)
     assert load_packs().packs, "the packs were loaded: nothing matched"
 
 
@@ -104,3 +109,19 @@ def test_the_bundle_holds_findings_sarif(
         for r in doc["runs"][0]["results"]
     }
     assert f"{PROJECT.lstrip('/')}/requirements.txt" in uris
+
+
+def test_format_sarif_prints_the_log_on_stdout(
+    fake_root: FakeRoot, tmp_path: Path, run_cli: RunCli
+) -> None:
+    build_wide(fake_root)
+    run = run_cli(
+        "scan", "--root", str(fake_root.path), "--output", str(tmp_path / "o"), "--format", "sarif"
+    )
+    assert run.code == 1, run.err
+    doc = json.loads(run.out)
+    assert not sarif_errors(doc)
+    [invocation] = doc["runs"][0]["invocations"]
+    assert invocation["properties"]["verdict"] == "compromised"
+    rules = {r["ruleId"] for r in doc["runs"][0]["results"]}
+    assert "litellm-2026-03/lockfile/litellm" in rules

@@ -61,4 +61,4 @@ def _jsonl(view: ResultView) -> Iterable[str]:
 def _sarif(view: ResultView) -> Iterable[str]:
     from sitesweep.exports.sarif import render_sarif
 
-    yield render_sarif(view.result)
+    yield render_sarif(view.result, view.outcome)

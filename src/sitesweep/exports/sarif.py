@@ -20,6 +20,7 @@ from sitesweep.discovery.model import EnvKind
 from sitesweep.exports.attack import Labeller, rule_name
 from sitesweep.exports.common import path_shower
 from sitesweep.model import Finding, Severity
+from sitesweep.outcome import Outcome, Verdict, outcome_of
 
 if TYPE_CHECKING:
     from sitesweep.outcome import ScanResult
@@ -103,8 +104,23 @@ def _rule(labeller: Labeller, finding: Finding, ident: str) -> Dict[str, Any]:
     return rule
 
 
-def sarif_log(result: ScanResult) -> Dict[str, Any]:
-    """The SARIF log of ``result``'s findings on project files."""
+def _invocation(outcome: Outcome) -> Dict[str, Any]:
+    """The run's verdict, so an empty result list is never read as clean when it is not."""
+    notes = [
+        {"level": "warning", "message": {"text": f"not checked: {why}"}}
+        for why in outcome.incomplete
+    ]
+    return {
+        "executionSuccessful": outcome.verdict is not Verdict.UNCHECKED,
+        "toolExecutionNotifications": notes,
+        "properties": {"verdict": outcome.verdict.value, "headline": outcome.headline},
+    }
+
+
+def sarif_log(result: ScanResult, outcome: Optional[Outcome] = None) -> Dict[str, Any]:
+    """The SARIF log of ``result``'s findings on project files, with the host's verdict
+    (``outcome``, decided once by the outcome module) in the invocation."""
+    outcome = outcome or outcome_of(result)
     scope = _Scope(result)
     labeller = Labeller(result)
     show = path_shower(result)
@@ -157,7 +173,7 @@ def sarif_log(result: ScanResult) -> Dict[str, Any]:
         },
         "results": results,
         "columnKind": "unicodeCodePoints",
-        "invocations": [{"executionSuccessful": True}],
+        "invocations": [_invocation(outcome)],
     }
     # Where the root was on the scanning machine is told once, in manifest.json (scan_root).
     run["originalUriBaseIds"] = {
@@ -166,6 +182,7 @@ def sarif_log(result: ScanResult) -> Dict[str, Any]:
     return {"$schema": SCHEMA, "version": VERSION, "runs": [run]}
 
 
-def render_sarif(result: ScanResult) -> str:
+def render_sarif(result: ScanResult, outcome: Optional[Outcome] = None) -> str:
     """``findings.sarif``: :func:`sarif_log` as JSON text."""
-    return json.dumps(sarif_log(result), indent=2, sort_keys=True, ensure_ascii=True) + "\n"
+    log = sarif_log(result, outcome)
+    return json.dumps(log, indent=2, sort_keys=True, ensure_ascii=True) + "\n"
