@@ -85,20 +85,42 @@ class ImageInfo:
     """Other images in the same archive (only the first is scanned)."""
 
 
-@dataclass
 class _Node:
-    kind: int
-    mode: int
-    uid: int = 0
-    gid: int = 0
-    size: int = 0
-    mtime: float = 0.0
-    link: str = ""
-    layer: int = -1
-    source: int = -1
-    offset: int = 0
-    ino: int = 0
-    children: Optional[Dict[str, _Node]] = None
+    """One file of the image's final filesystem (slotted: an image holds up to millions)."""
+
+    __slots__ = (
+        "children",
+        "gid",
+        "ino",
+        "kind",
+        "layer",
+        "link",
+        "mode",
+        "mtime",
+        "offset",
+        "size",
+        "source",
+        "uid",
+    )
+
+    def __init__(
+        self,
+        kind: int,
+        mode: int,
+        uid: int = 0,
+        gid: int = 0,
+        size: int = 0,
+        mtime: float = 0.0,
+        link: str = "",
+        layer: int = -1,
+        source: int = -1,
+        offset: int = 0,
+        ino: int = 0,
+        children: Optional[Dict[str, _Node]] = None,
+    ) -> None:
+        self.kind, self.mode, self.uid, self.gid = kind, mode, uid, gid
+        self.size, self.mtime, self.link, self.layer = size, mtime, link, layer
+        self.source, self.offset, self.ino, self.children = source, offset, ino, children
 
 
 @dataclass
