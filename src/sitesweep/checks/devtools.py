@@ -156,7 +156,10 @@ class DevToolConfigRuns(Check):
     def run(self, ctx: CheckContext) -> Iterator[Finding]:
         """Yield one finding per configuration file with an entry graded low or above."""
         homes = sorted((u.home.rstrip("/") + "/" for u in ctx.inventory.users if u.home), key=len)
+        known = {e.path for e in ctx.inventory.persistence}  # IndexRedirect judges those
         for config in ctx.inventory.devtool_configs:
+            if config.path in known:
+                continue
             home = next((h[:-1] for h in reversed(homes) if config.path.startswith(h)), None)
             graded = [(item, *grade_item(config, item, home)) for item in config.items]
             graded = [g for g in graded if g[1] is not Severity.INFO]

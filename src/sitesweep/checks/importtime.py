@@ -22,9 +22,9 @@ from sitesweep.metadata.importtime import ImportTimeModule, ModuleRole, PackageS
 from sitesweep.model import Category, Evidence, Finding, HostPath, Severity
 
 F = Feature
-RUNS = frozenset(
-    {F.SPAWN_PROCESS, F.EXEC_DYNAMIC, F.DECODE_EXEC, F.DYNAMIC_IMPORT, F.OBFUSCATED_NAME}
-)
+RUNS = frozenset({F.SPAWN_PROCESS, F.EXEC_DYNAMIC, F.DECODE_EXEC, F.OBFUSCATED_NAME})
+"""What "runs" fetched data: exec/eval/compile, a process. Importing a module by a computed name
+is a plugin loader's everyday work (matplotlib reads matplotlibrc, maybe from a URL, at import)."""
 HIDDEN = frozenset({F.DECODE_EXEC, F.OBFUSCATED_NAME})
 LOW_ALONE = frozenset({F.SPAWN_PROCESS, F.NETWORK, F.EXEC_DYNAMIC, F.ENV_HARVEST})
 """Features worth a low finding on their own (a responder may want the list)."""

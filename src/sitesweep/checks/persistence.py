@@ -236,29 +236,55 @@ def _crontab_home(path: str, homes: Dict[str, str]) -> Optional[str]:
     return homes.get(match.group(1)) if match else None
 
 
+_SEPARATORS = frozenset({"|", "||", "&&", ";", "&"})
+_WRAPPERS = frozenset(
+    {"nohup", "sudo", "exec", "env", "setsid", "nice", "ionice", "command", "then", "do", "else"}
+)
+"""Words that run the next word (and shell keywords that start a command)."""
+
+
+def _segments(words: List[str]) -> List[List[str]]:
+    """Split words into simple commands at ``|``, ``&&``, ``;`` (also glued to a word)."""
+    out: List[List[str]] = [[]]
+    for word in words:
+        if word in _SEPARATORS:
+            out.append([])
+            continue
+        glued = word.endswith(";") and len(word) > 1
+        out[-1].append(word.rstrip(";") if glued else word)
+        if glued:
+            out.append([])
+    return [seg for seg in out if seg]
+
+
 def command_programs(command: str, home: Optional[str]) -> List[Tuple[str, bool]]:
-    """Host paths a command runs, each with whether it is a script (given to an interpreter or
-    named like one). systemd's ``%h`` and the ``-@+!:`` prefixes of ``Exec*=`` are understood."""
+    """Host paths a command runs (each simple command's program, the script an interpreter is
+    given, words named like scripts), each with whether it is a script. systemd's ``%h`` and
+    the ``-@+!:`` prefixes of ``Exec*=`` are understood; arguments such as ``/dev/null`` are
+    not programs."""
     value = _EXEC_PREFIX.sub("", command.strip())
     words = [w.replace("%h/", "~/") for w in split_posix(value)]
     if words:
         words[0] = words[0].lstrip("-@+!:")
     found: List[Tuple[str, bool]] = []
-    interpreted = False
-    for index, word in enumerate(words):
-        if word in ("|", "||", "&&", ";", "&") and index + 1 < len(words):
-            interpreted = False
-            continue
-        base = word.rsplit("/", 1)[-1]
+    for segment in _segments(words):
+        rest = [w for w in segment if "=" not in w.split("/", 1)[0]] or segment
+        while len(rest) > 1 and rest[0] in _WRAPPERS:
+            rest = rest[1:]
+        chosen: List[Tuple[str, bool]] = []
+        program = rest[0]
+        base = program.rsplit("/", 1)[-1]
         if INTERPRETERS.match(base):
-            interpreted = True
-            continue
-        path = posix_host_path(word, home)
-        if path is None or word.startswith("-"):
-            continue
-        script = interpreted or base.lower().endswith(ANY_SCRIPT_SUFFIXES)
-        found.append((path, script))
-        interpreted = False
+            given = next((w for w in rest[1:] if not w.startswith("-")), None)
+            if given is not None:
+                chosen.append((given, True))
+        else:
+            chosen.append((program, base.lower().endswith(ANY_SCRIPT_SUFFIXES)))
+        chosen += [(w, True) for w in rest[1:] if w.lower().endswith(ANY_SCRIPT_SUFFIXES)]
+        for word, is_script in chosen:
+            path = posix_host_path(word, home)
+            if path is not None and "$" not in path and (path, is_script) not in found:
+                found.append((path, is_script))
     return found
 
 
