@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import io
 import re
-import tarfile
-import zipfile
 from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple
 
@@ -109,6 +107,9 @@ def _kind(name: str, head: bytes, size: int) -> StagedKind:
 
 def _members(data: bytes) -> Tuple[str, ...]:
     """Member names of a zip or (compressed) tar held in ``data``; none when it is neither."""
+    import tarfile  # imported here: a scan that stages nothing never loads them
+    import zipfile
+
     names: List[str] = []
     try:
         if data.startswith(b"PK\x03\x04"):
