@@ -33,6 +33,11 @@ def unit_local_bin_direct(root: FakeRoot) -> None:
     root.add_user_unit(HOME, "pgmon.service", UNIT.format(f"{HOME}/.local/bin/pgmon.sh"))
 
 
+def unit_local_bin_program(root: FakeRoot) -> None:
+    _script(root, f"{HOME}/.local/bin/pgmon")
+    root.add_user_unit(HOME, "pgmon.service", UNIT.format("%h/.local/bin/pgmon --daemon"))
+
+
 def unit_tmp_binary(root: FakeRoot) -> None:
     root.add_user_unit(HOME, "cache.service", UNIT.format("/tmp/.cache-x/worker --quiet"))
 
@@ -69,6 +74,7 @@ Case = Tuple[str, Callable[[FakeRoot], None]]
 MECHANICS: List[Case] = [
     ("unit-local-bin-script", unit_local_bin_script),
     ("unit-local-bin-direct", unit_local_bin_direct),
+    ("unit-local-bin-program", unit_local_bin_program),
     ("unit-tmp-binary", unit_tmp_binary),
     ("cron-hidden-dir", cron_hidden_dir),
     ("bashrc-var-tmp", bashrc_tmp),

@@ -57,6 +57,11 @@ def windows_user_temp(root: FakeRoot) -> None:
     root.add_file("/home/alice/AppData/Local/Temp/.svc.exe", b"MZ" + b"\x00" * 62)
 
 
+def marker_and_second_stage(root: FakeRoot) -> None:
+    root.add_file("/tmp/.sys-update.done", "")
+    root.add_file("/tmp/pglog", canary_code(root) + "import os\n")
+
+
 def install_script_twin(root: FakeRoot) -> None:
     root.add_file("/tmp/install-tool.sh", "#!/bin/sh\necho installing\n", mode=0o755)
 
@@ -78,6 +83,7 @@ MECHANICS: List[Case] = [
     ("encrypted-pair", encrypted_pair),
     ("macos-private-tmp", macos_private_tmp),
     ("windows-user-temp", windows_user_temp),
+    ("marker-and-second-stage", marker_and_second_stage),
 ]
 TWINS: List[Case] = [
     ("install-script", install_script_twin),

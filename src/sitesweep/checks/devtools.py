@@ -64,7 +64,16 @@ _REMEDIATION = (
 )
 
 
-def grade_command(command: str, home: Optional[str] = None) -> Tuple[Severity, List[str]]:
+TOOL_DIRS = frozenset(
+    {".claude", ".cursor", ".gemini", ".vscode", ".github", ".husky", ".git", ".devcontainer",
+     ".idea"}
+)  # fmt: skip
+"""A tool's own dot-directories: its hooks and scripts live there (``.claude/hooks/x.sh``)."""
+
+
+def grade_command(
+    command: str, home: Optional[str] = None, cwd: Optional[str] = None
+) -> Tuple[Severity, List[str]]:
     """Return how bad a command a tool runs is, and why."""
     why: List[str] = []
     severity = Severity.INFO
@@ -79,8 +88,8 @@ def grade_command(command: str, home: Optional[str] = None) -> Tuple[Severity, L
     if creds and (SEND.search(command) or fetch):
         why.append(f"reads {creds.group(0)} and sends data out")
     why += _inline_python(command)
-    for path, script in command_programs(command, home):
-        found = writable_program(path, script)
+    for path, script in command_programs(command, home, cwd):
+        found = writable_program(path, script, TOOL_DIRS)
         if found and found[0] is Severity.HIGH:
             why.append(f"runs {found[1]}")
     if why:
@@ -115,14 +124,17 @@ def grade_item(
         return Severity.INFO, []
     severity: Severity = Severity.INFO
     why: List[str] = []
+    project = config.path.rsplit("/", 2)[0]  # the folder holding .vscode/, .claude/ ...
+    command = (item.command or "").replace("${workspaceFolder}", project)
     if item.command:
-        command = item.command
-        if config.kind is ConfigKind.VSCODE_TASKS:
-            workspace = config.path.rsplit("/", 2)[0]
-            command = command.replace("${workspaceFolder}", workspace)
-        severity, why = grade_command(command, home)
+        severity, why = grade_command(command, home, project)
     if item.url and severity.rank < Severity.MEDIUM.rank and _raw_address(item.url):
         severity, why = Severity.MEDIUM, [f"connects to a bare address {item.url}"]
+    if item.trigger == "folderOpen" and item.silent and severity.rank < Severity.HIGH.rank:
+        scripts = command_programs(command, home, project)
+        if any(script for _, script in scripts):
+            return Severity.HIGH, ["runs a script silently whenever the folder is opened"]
+        return Severity.MEDIUM, ["runs a command silently whenever the folder is opened"]
     automatic = item.kind in (ItemKind.HOOK, ItemKind.GIT_HOOK, ItemKind.STATUS_LINE) or (
         item.kind is ItemKind.TASK and item.trigger == "folderOpen"
     )

@@ -257,11 +257,13 @@ def _segments(words: List[str]) -> List[List[str]]:
     return [seg for seg in out if seg]
 
 
-def command_programs(command: str, home: Optional[str]) -> List[Tuple[str, bool]]:
+def command_programs(
+    command: str, home: Optional[str], cwd: Optional[str] = None
+) -> List[Tuple[str, bool]]:
     """Host paths a command runs (each simple command's program, the script an interpreter is
     given, words named like scripts), each with whether it is a script. systemd's ``%h`` and
     the ``-@+!:`` prefixes of ``Exec*=`` are understood; arguments such as ``/dev/null`` are
-    not programs."""
+    not programs. Relative paths are taken from ``cwd`` when given (an editor task's folder)."""
     value = _EXEC_PREFIX.sub("", command.strip())
     words = [w.replace("%h/", "~/") for w in split_posix(value)]
     if words:
@@ -282,22 +284,25 @@ def command_programs(command: str, home: Optional[str]) -> List[Tuple[str, bool]
             chosen.append((program, base.lower().endswith(ANY_SCRIPT_SUFFIXES)))
         chosen += [(w, True) for w in rest[1:] if w.lower().endswith(ANY_SCRIPT_SUFFIXES)]
         for word, is_script in chosen:
-            path = posix_host_path(word, home)
+            relative = cwd and not word.startswith(("/", "~", "$", "-")) and "/" in word
+            path = posix_host_path(f"{cwd}/{word}" if relative else word, home)
             if path is not None and "$" not in path and (path, is_script) not in found:
                 found.append((path, is_script))
     return found
 
 
-def writable_program(path: str, script: bool) -> Optional[Tuple[Severity, str]]:
-    """How bad it is that a persistence entry runs ``path``: from a temporary or world-writable
-    directory or a hidden one (high), a user's ``bin`` (high for a script, medium otherwise)."""
-    why = suspicious_dir(path, TOOL_HIDDEN_DIRS)
+def writable_program(
+    path: str, script: bool, allow: FrozenSet[str] = frozenset()
+) -> Optional[Tuple[Severity, str]]:
+    """How bad it is that an automatic entry runs ``path``: from a temporary, world-writable or
+    hidden directory, or from a user's own ``bin`` (which that user, or anything running as
+    them, can rewrite): high. ``allow`` adds dot-directories that are expected (a tool's own)."""
+    what = "script" if script else "program"
+    why = suspicious_dir(path, TOOL_HIDDEN_DIRS | allow)
     if why:
-        return Severity.HIGH, f"{'script' if script else 'program'} {path} in a {why}"
+        return Severity.HIGH, f"{what} {path} in a {why}"
     if USER_BIN.match(path):
-        what = "script" if script else "program"
-        severity = Severity.HIGH if script else Severity.MEDIUM
-        return severity, f"{what} {path} in a user-writable bin directory"
+        return Severity.HIGH, f"{what} {path} in a user-writable bin directory"
     return None
 
 

@@ -44,6 +44,19 @@ def grade_staged(staged: StagedFile) -> Tuple[Severity, Optional[str]]:
     return Severity.INFO, None
 
 
+_SYSTEM_MARKERS = re.compile(r"/\.X\d+-lock$|/\.(?:ICE|X11|font|XIM|Test)-unix")
+
+
+def _marker(staged: StagedFile) -> bool:
+    """A hidden run-once marker (tiny) or a hidden note holding a URL (X11 locks are not)."""
+    kinds = (StagedKind.SENTINEL, StagedKind.URL_NOTE)
+    return staged.hidden and staged.kind in kinds and not _SYSTEM_MARKERS.search(staged.path)
+
+
+def _runnable(staged: StagedFile) -> bool:
+    return staged.kind in (StagedKind.EXECUTABLE, StagedKind.SCRIPT)
+
+
 class StagedInTemp(Check):
     """Sentinels, second stages or exfiltration archives sit in a temporary directory."""
 
@@ -52,10 +65,17 @@ class StagedInTemp(Check):
 
     def run(self, ctx: CheckContext) -> Iterator[Finding]:
         """Yield one finding per staged file graded low or above."""
-        for staged in ctx.inventory.staged_files:
+        staged_files = ctx.inventory.staged_files
+        marked = {s.path.rpartition("/")[0] for s in staged_files if _marker(s)}
+        staging = {s.path.rpartition("/")[0] for s in staged_files if _runnable(s)}
+        for staged in staged_files:
             severity, why = grade_staged(staged)
             if why is None:
                 continue
+            directory = staged.path.rpartition("/")[0]
+            if severity is Severity.LOW and directory in marked and directory in staging:
+                severity = Severity.HIGH
+                why = f"{why}, beside a second stage and a run-once marker in {directory}"
             evidence = [
                 Evidence("kind", str(staged.kind)),
                 Evidence("size", str(staged.size)),

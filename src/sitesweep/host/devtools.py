@@ -80,6 +80,8 @@ class ConfigItem:
         command: what it runs, redacted (program and arguments joined).
         url: the URL it reaches (an MCP server's, a registry's), redacted.
         env: names of the environment variables it sets (never their values).
+        silent: an editor task that hides its terminal (``presentation.reveal`` never/silent,
+            or ``echo`` off).
     """
 
     kind: ItemKind
@@ -88,6 +90,7 @@ class ConfigItem:
     command: Optional[str] = None
     url: Optional[str] = None
     env: Tuple[str, ...] = ()
+    silent: bool = False
 
 
 @dataclass(frozen=True)
@@ -230,7 +233,11 @@ def _tasks(data: Any) -> Iterator[ConfigItem]:
             if command is None and isinstance(variant, dict):
                 command = _command(variant.get("command"), variant.get("args"))
         label = _text(task.get("label")) or "task"
-        yield ConfigItem(ItemKind.TASK, label[:200], run_on or "manual", command)
+        shown = task.get("presentation")
+        silent = isinstance(shown, dict) and (
+            shown.get("reveal") in ("never", "silent") or shown.get("echo") is False
+        )
+        yield ConfigItem(ItemKind.TASK, label[:200], run_on or "manual", command, silent=silent)
 
 
 def _ini_urls(text: str, keys: Sequence[str]) -> Iterator[Tuple[str, str]]:
