@@ -229,3 +229,33 @@ def test_huge_module_is_a_gap_not_a_pass(fake_root: FakeRoot, tmp_path: Path) ->
     fake_root.add_dist(SITE, "bigpkg", "1.0", {"bigpkg/__init__.py": big})
     _, bundle = scan(fake_root.path, tmp_path / "out", "--no-builtin-packs")
     assert f"{SITE}/bigpkg/__init__.py" in gap_paths(bundle, "too_large")
+
+
+def test_files_not_in_record_are_attributed_to_their_mechanic(
+    fake_root: FakeRoot, tmp_path: Path
+) -> None:
+    from scanrun import load, scan
+
+    base_host(fake_root)
+    fake_root.add_dist(SITE, "tidyjson", "1.0", {"tidyjson/__init__.py": b"X = 1\n"})
+    fake_root.add_file(f"{SITE}/tidyjson/_speed.so", ELF)
+    fake_root.add_file(f"{SITE}/tidyjson/dist/steal.js", b"fetch('x')\n")
+    _, bundle = scan(fake_root.path, tmp_path / "out", "--no-builtin-packs", "--verify-record")
+    found = [f for f in load(bundle, "findings.json") if f["rule"] == "heuristic/record-modified"]
+    assert found
+    assert found[0]["severity"] == "high"
+    unlisted = [e["value"] for e in found[0]["evidence"] if e["label"] == "unlisted"]
+    assert any(v.endswith("(native code)") for v in unlisted), unlisted
+    assert any(v.endswith("(JavaScript carried by a Python release)") for v in unlisted)
+
+
+def test_pth_named_after_no_distribution_is_low(fake_root: FakeRoot, tmp_path: Path) -> None:
+    base_host(fake_root)
+    fake_root.add_dist(SITE, "litellm", "1.83.0")
+    fake_root.add_pth(SITE, "litellm_init.pth", "import sys; sys.path.append('/opt/x')\n")
+    fake_root.add_pth(SITE, "zz_sync.pth", "import sys; sys.path.append('/opt/y')\n")
+    fake_root.add_pth(SITE, "distutils-precedence.pth", "import os\n")
+    found = findings(fake_root, tmp_path / "out")
+    orphans = [f for f in found if f["rule"] == "heuristic/pth-without-owner"]
+    assert [str(f["paths"][0]).rsplit("/", 1)[-1] for f in orphans] == ["zz_sync.pth"]  # type: ignore[index]
+    assert orphans[0]["severity"] == "low"

@@ -10,7 +10,7 @@ from sitesweep.checks.credentials import CredentialExposure, KubernetesAccess
 from sitesweep.checks.devtools import DevToolConfigRuns
 from sitesweep.checks.files import ArtifactHashes, IndicatorFiles
 from sitesweep.checks.history import HistoryAffectedInstall
-from sitesweep.checks.importtime import ImportTimeCode, ReleaseShape
+from sitesweep.checks.importtime import ImportTimeCode, PthWithoutOwner, ReleaseShape
 from sitesweep.checks.index_witness import IndexWitnessCheck
 from sitesweep.checks.integrity import RecordMismatch
 from sitesweep.checks.kubernetes import ClusterPods
@@ -37,6 +37,7 @@ CHECKS: Tuple[Type[Check], ...] = (
     CustomizeHooks,
     ImportTimeCode,
     ReleaseShape,
+    PthWithoutOwner,
     StagedInTemp,
     DevToolConfigRuns,
     YaraRules,

@@ -14,6 +14,7 @@ at every interpreter start, so spawning or reaching the network there is high.
 
 from __future__ import annotations
 
+import re
 from typing import Iterator, List, Set, Tuple
 
 from sitesweep.checks.base import Check, CheckContext
@@ -131,6 +132,57 @@ def grade_shape(shape: PackageShape) -> Tuple[Severity, List[str]]:
         why.append(f"carries {len(shape.js_files)} JavaScript file(s)")
         severity = max(severity, Severity.LOW, key=lambda s: s.rank)
     return severity, why
+
+
+TOOL_PTH = frozenset({"_virtualenv", "distutils_precedence", "easy_install", "homebrew"})
+"""``.pth`` files that tools (not distributions) write."""
+_PTH_PREFIX = re.compile(r"^__editable__[._]{1,3}")
+_PTH_SUFFIX = re.compile(r"(?:-nspkg|-\d[^/]*|[-_](?:init|setup|boot|hook|loader))$", re.I)
+
+
+def pth_owner_names(stem: str) -> str:
+    """The name a ``.pth`` file stands for: editable, version, namespace and ``_init``-like
+    decorations removed, normalised like a distribution name."""
+    name = _PTH_PREFIX.sub("", stem)
+    for _ in range(3):
+        name = _PTH_SUFFIX.sub("", name)
+    return re.sub(r"[-_.]+", "_", name).lower()
+
+
+class PthWithoutOwner(Check):
+    """A ``.pth`` file with executable lines is named after no installed distribution (nothing
+    installed explains it; the litellm ``.pth`` outlived the package that dropped it)."""
+
+    id = "code/pth-without-owner"
+    default_severity = Severity.LOW
+
+    def run(self, ctx: CheckContext) -> Iterator[Finding]:
+        """Yield one low finding per unexplained executable ``.pth``."""
+        names: dict[str, set[str]] = {}
+        for dist in ctx.inventory.distributions:
+            names.setdefault(dist.site_dir, set()).add(dist.name.replace("-", "_").lower())
+        for module in ctx.inventory.import_modules:
+            names.setdefault(module.site_dir, set()).add(module.module.split(".")[0].lower())
+        for pth in ctx.inventory.pth_files:
+            if not pth.exec_lines:
+                continue
+            stem = pth.file.path.rsplit("/", 1)[-1][: -len(".pth")]
+            wanted = pth_owner_names(stem)
+            known = names.get(pth.site_dir, set())
+            if wanted in TOOL_PTH or any(
+                wanted.startswith(n) or n.startswith(wanted) for n in known if n
+            ):
+                continue
+            yield Finding(
+                rule="heuristic/pth-without-owner",
+                severity=Severity.LOW,
+                category=Category.PTH,
+                title=f"{pth.file.path} runs code at start-up and no installed distribution "
+                f"is named like it",
+                paths=(pth.file.path,),
+                environment=ctx.env_prefix(pth.file.path),
+                evidence=(Evidence("name stands for", wanted or stem),),
+            )
 
 
 class ReleaseShape(Check):

@@ -80,10 +80,34 @@ def _changed_evidence(check: RecordVerification) -> List[Evidence]:
         for m in check.modified
     ]
     items += [
-        Evidence("unlisted", f"{f.path}: sha256 {f.sha256 or 'unreadable'} size {f.size}")
+        Evidence(
+            "unlisted",
+            f"{f.path}: sha256 {f.sha256 or 'unreadable'} size {f.size}"
+            + (f" ({why})" if (why := mechanic(f.path)) else ""),
+        )
         for f in check.unlisted
     ]
     return items
+
+
+_MECHANICS = (
+    ((".pth",), "a startup hook: runs at every interpreter start"),
+    (("sitecustomize.py", "usercustomize.py"), "a startup hook: runs at every interpreter start"),
+    (("__init__.py",), "runs whenever the package is imported"),
+    ((".so", ".pyd", ".dylib", ".dll"), "native code"),
+    ((".js", ".mjs", ".cjs"), "JavaScript carried by a Python release"),
+    ((".exe", "/bun", "/node", "/deno"), "a program carried by a Python release"),
+    ((".py", ".pyc"), "Python code the package may import"),
+)
+
+
+def mechanic(path: str) -> str:
+    """What a file planted after install is for, by its name (empty when nothing is known)."""
+    lower = path.lower()
+    for suffixes, what in _MECHANICS:
+        if lower.endswith(suffixes):
+            return what
+    return ""
 
 
 def _counts(check: RecordVerification) -> Tuple[Evidence, ...]:
