@@ -27,6 +27,7 @@ BUNDLE_LINE = "SITESWEEP-BUNDLE"
 
 EXIT_OK = 0
 EXIT_ERROR = 2
+CPU_NICE_INCREMENT = 10
 _PACKS_IN_ARCHIVE = "sitesweep/signatures/"
 _PLACEHOLDERS: List[str] = []
 
@@ -91,8 +92,38 @@ def _parser() -> argparse.ArgumentParser:
     collect = sub.add_parser("collect", help="collect observations into a bundle")
     collect.add_argument("--output", required=True, type=Path)
     collect.add_argument("--root", type=Path, default=None)
-    collect.add_argument("--exclude", action="append", default=[])
+    collect.add_argument("--exclude", action="append", default=[], help="host path not to walk")
+    collect.add_argument(
+        "--prune", action="append", default=[], help="directory name (or PARENT/NAME) not entered"
+    )
+    collect.add_argument(
+        "--no-default-prune", action="store_true", help="enter git object stores too"
+    )
+    collect.add_argument("--io-nice", action="store_true", help="idle I/O priority")
+    collect.add_argument("--cpu-nice", action="store_true", help="lower CPU priority (nice +10)")
+    collect.add_argument("--case-id", help="case or ticket id, recorded in the manifest")
+    collect.add_argument("--examiner", help="who runs the collection, recorded in the manifest")
+    collect.add_argument("--note", help="free text for the manifest")
+    collect.add_argument(
+        "--encrypt-to",
+        action="append",
+        default=[],
+        help="age public key to encrypt the bundle to (needs pyrage on the target)",
+    )
     return parser
+
+
+def _be_gentle(args: argparse.Namespace) -> None:
+    """Lower CPU and I/O priority as asked; say on stderr what could not be done."""
+    from sitesweep.niceness import lower_cpu_priority, set_idle_io_priority
+
+    problems = [
+        lower_cpu_priority(CPU_NICE_INCREMENT) if args.cpu_nice else None,
+        set_idle_io_priority() if args.io_nice else None,
+    ]
+    for problem in problems:
+        if problem is not None:
+            sys.stderr.write(f"sitesweep agent: warning: {problem}\n")
 
 
 def _sha256(path: Path) -> str:
@@ -105,7 +136,9 @@ def _sha256(path: Path) -> str:
 
 def _collect(args: argparse.Namespace, argv: Sequence[str]) -> int:
     _install_psutil_placeholder()
+    _be_gentle(args)
     from sitesweep.discovery.model import FsPolicy
+    from sitesweep.discovery.walk import DEFAULT_PRUNE
     from sitesweep.pipeline import ScanOptions, run_collect
 
     archive = _archive_path()
@@ -123,6 +156,11 @@ def _collect(args: argparse.Namespace, argv: Sequence[str]) -> int:
             exclude=tuple(args.exclude),
             argv=("agent.pyz", *argv),
             reduced=reduced_checks(live=args.root is None),
+            prune=frozenset(args.prune) | (frozenset() if args.no_default_prune else DEFAULT_PRUNE),
+            case_id=args.case_id,
+            examiner=args.examiner,
+            note=args.note,
+            encrypt_to=tuple(args.encrypt_to),
         )
         outcome = run_collect(opts)
     finally:

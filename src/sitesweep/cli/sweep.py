@@ -15,7 +15,15 @@ import click
 from sitesweep.cli.console import stderr
 from sitesweep.cli.exit_codes import ExitCode
 from sitesweep.cli.fleet_view import SweepProgress, exit_code, render_fleet
-from sitesweep.cli.params import fail_on_option, signatures_option
+from sitesweep.cli.params import (
+    CustodyArgs,
+    GentleArgs,
+    custody_options,
+    fail_on_option,
+    gentle_options,
+    signatures_option,
+)
+from sitesweep.discovery.walk import DEFAULT_PRUNE
 from sitesweep.fleet.agent_build import build_agent
 from sitesweep.fleet.hosts import Host, HostListError, parse_host_spec, read_host_file, unique_hosts
 from sitesweep.fleet.inventory_parse import read_inventory
@@ -125,6 +133,9 @@ def _hosts(
     help="Sweep only the hosts that have no good bundle in --output yet (failed, interrupted "
     "or never tried); without a host list, the hosts journalled there.",
 )
+@click.option("--exclude", multiple=True, help="Host path the agent does not walk (repeatable).")
+@gentle_options
+@custody_options
 @signatures_option
 @fail_on_option
 def sweep(
@@ -146,6 +157,9 @@ def sweep(
     multiplex: bool,
     ssh_retries: int,
     retry_failed: bool,
+    exclude: Tuple[str, ...],
+    gentle: GentleArgs,
+    custody: CustodyArgs,
     signatures: Tuple[Path, ...],
     fail_on: str,
 ) -> int:
@@ -155,6 +169,11 @@ def sweep(
     OUTPUT again adds attempts (``--retry-failed`` re-runs only the hosts without a good bundle)
     and the report counts every host once, with its latest good attempt.
     """
+    if custody.encrypt_to:
+        raise click.UsageError(
+            "sweep analyses every bundle on this machine: --encrypt-to is for collect/scan "
+            "(the agent accepts it: python3 -I -S agent.pyz collect --encrypt-to age1...)"
+        )
     hosts = _hosts(hosts_file, inventory, limit, specs, root, output if retry_failed else None)
     stop = threading.Event()
     if retry_failed:
@@ -185,6 +204,7 @@ def sweep(
         signatures=signatures,
         threshold=Severity(fail_on),
         stop=stop,
+        agent_args=agent_arguments(exclude, gentle, custody),
     )
     if hosts:
         with SweepProgress(len(hosts)) as progress, _stopped_by_signals(stop):
@@ -201,6 +221,29 @@ def sweep(
         )
         return ExitCode.INTERRUPTED
     return exit_code(summary)
+
+
+def agent_arguments(
+    exclude: Tuple[str, ...], gentle: GentleArgs, custody: CustodyArgs
+) -> Tuple[str, ...]:
+    """The agent's own options for what ``sweep`` was told (walk, priority, custody)."""
+    args: List[str] = []
+    for path in exclude:
+        args += ["--exclude", path]
+    if not gentle.prune >= DEFAULT_PRUNE:
+        args.append("--no-default-prune")
+    for name in sorted(gentle.prune - DEFAULT_PRUNE):
+        args += ["--prune", name]
+    args += ["--io-nice"] if gentle.io_nice else []
+    args += ["--cpu-nice"] if gentle.cpu_nice else []
+    for flag, value in (
+        ("--case-id", custody.case_id),
+        ("--examiner", custody.examiner),
+        ("--note", custody.note),
+    ):
+        if value:
+            args += [flag, value]
+    return tuple(args)
 
 
 @contextlib.contextmanager

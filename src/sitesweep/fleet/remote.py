@@ -103,7 +103,14 @@ def valid_temp_dir(text: str, base: str) -> Optional[str]:
     return None
 
 
-def collect_command(temp: str, python: str, root: Optional[str], become: bool, timeout: int) -> str:
+def collect_command(
+    temp: str,
+    python: str,
+    root: Optional[str],
+    become: bool,
+    timeout: int,
+    extra: Tuple[str, ...] = (),
+) -> str:
     """Run the agent with ``-I -S`` (no site, no user env) inside ``temp``, bounded in time.
 
     The agent runs as a child whose pid is kept in ``temp/agent.pid`` while it runs, so that the
@@ -113,6 +120,7 @@ def collect_command(temp: str, python: str, root: Optional[str], become: bool, t
     out = shlex.quote(f"{temp}/{OUT_NAME}")
     pid = shlex.quote(f"{temp}/{PID_NAME}")
     root_arg = f" --root {shlex.quote(root)}" if root else ""
+    root_arg += "".join(f" {shlex.quote(arg)}" for arg in extra)
     sudo = _sudo(become)
     chown = f'; {sudo}chown -R "$(id -u)" {out} 2>/dev/null' if become else ""
     return (

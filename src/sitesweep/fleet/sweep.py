@@ -92,6 +92,7 @@ class SweepSettings:
             targets are cleaned up and journalled as ``interrupted``, hosts not begun are left.
         multiplex: one SSH connection per host for all its steps (ControlMaster, with the
             sockets in a private temp dir removed at the end).
+        agent_args: extra options for the agent's ``collect`` (exclude, prune, nice, custody).
     """
 
     output: Path
@@ -107,6 +108,7 @@ class SweepSettings:
     threshold: Severity = Severity.HIGH
     stop: Optional[threading.Event] = field(default=None, compare=False)
     multiplex: bool = True
+    agent_args: Tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -213,7 +215,12 @@ class _HostSweep:
         )
         budget = self.left()
         command = remote.collect_command(
-            temp, self.python, self.host.root, self.settings.become, max(1, int(budget) - 5)
+            temp,
+            self.python,
+            self.host.root,
+            self.settings.become,
+            max(1, int(budget) - 5),
+            self.settings.agent_args,
         )
         result = self.transport.run(command, budget, self.settings.max_stdout)
         if self.settings.become and result.returncode != 0 and become_failure(result.stderr):
