@@ -7,8 +7,9 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any, Dict, List
 
 import pytest
 
@@ -47,6 +48,15 @@ def _env(tmp_path: Path) -> Dict[str, str]:
         }
     )
     return env
+
+
+def _journal(out: Path) -> Dict[str, List[Dict[str, Any]]]:
+    found: Dict[str, List[Dict[str, Any]]] = {}
+    for path in sorted((out / "journal").glob("*.jsonl")):
+        for line in path.read_text().splitlines():
+            doc = json.loads(line)
+            found.setdefault(doc["host"], []).append(doc)
+    return found
 
 
 def test_playbook_sweeps_without_running_target_python(
@@ -90,16 +100,16 @@ def test_playbook_sweeps_without_running_target_python(
     )
     log = run.stdout + run.stderr
     (tmp_path / "ansible.log").write_text(log)
-    # Two hosts are unreachable on purpose: ansible-playbook exits 4 for that, and only for that.
-    assert run.returncode == 4, log
-    sweep: Dict[str, Any] = json.loads((out / "sweep.json").read_text())
-    status = {h["host"]: h["status"] for h in sweep["hosts"]}
+    # Two hosts are unreachable on purpose: they are journalled like any failed host.
+    assert run.returncode == 0, log
+    status = {h: [a["status"] for a in v] for h, v in _journal(out).items()}
     assert status == {
-        "infected": "ok",
-        "clean": "ok",
-        "wrongkey": "unreachable",
-        "closed": "unreachable",
+        "infected": ["ok"],
+        "clean": ["ok"],
+        "wrongkey": ["auth_failed"],
+        "closed": ["unreachable"],
     }, log
+    assert sorted((out / "retry.txt").read_text().split()) == ["closed", "wrongkey"]
     assert list(remote_tmp.iterdir()) == [], "the playbook left files on the target"
     assert not target_python.marker.exists(), "the target's Python ran with site: .pth executed"
     report_dir = tmp_path / "report"
@@ -113,3 +123,127 @@ def test_playbook_sweeps_without_running_target_python(
     assert not infected.marker.exists()
     assert not clean.marker.exists()
     assert not target_python.marker.exists()
+
+
+HANGS_ON_PROBE = "#!/bin/sh\nexec sleep 600\n"
+HANGS_IN_AGENT = '#!/bin/sh\ncase "$*" in *" -c "*) printf 3.11; exit 0;; esac\nexec sleep 600\n'
+
+
+def _script(path: Path, text: str) -> Path:
+    path.write_text(text)
+    path.chmod(0o755)
+    return path
+
+
+def _run_playbook(
+    inventory: Path, extra: Dict[str, Any], tmp_path: Path, *args: str
+) -> subprocess.CompletedProcess[str]:
+    run = subprocess.run(
+        [_ansible_playbook(), "-i", str(inventory), str(PLAYBOOK), "-e", json.dumps(extra), *args],
+        env=_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    with (tmp_path / "ansible.log").open("a") as log:
+        log.write(run.stdout + run.stderr)
+    return run
+
+
+def test_playbook_honours_the_inventory_bounds_hung_hosts_and_retries_by_limit(
+    ssh_lab: Lab, target_python: TargetPython, tmp_path: Path, run_cli: RunCli
+) -> None:
+    _ansible_playbook()
+    infected = infected_root(tmp_path / "infected")
+    clean = clean_root(tmp_path / "clean")
+    inventory_tmp = tmp_path / "inventory-tmp"  # set in the inventory only: must be used
+    inventory_tmp.mkdir()
+    agent = build_agent(tmp_path / "agent.pyz").path
+    lab = ssh_lab.ssh
+    first, second = ssh_lab.ports["first"], ssh_lab.ports["second"]
+    hangs = _script(tmp_path / "hangs-on-probe", HANGS_ON_PROBE)
+    stalls = _script(tmp_path / "hangs-in-agent", HANGS_IN_AGENT)
+    good = target_python.python
+    # No ssh config file at all: the key, the port, the user and the ssh options come from the
+    # inventory's own connection variables, as on an ordinary fleet.
+    connection = (
+        f"ansible_host=127.0.0.1\nansible_user=root\nansible_ssh_private_key_file={lab.client_key}"
+    )
+    text = (
+        "[fleet]\n"
+        f"infected ansible_port={first} sitesweep_root={infected.path} sitesweep_python={good}\n"
+        f"clean ansible_port={second} sitesweep_root={clean.path} sitesweep_python={good}\n"
+        f"hung ansible_port={second} sitesweep_root={clean.path} sitesweep_python={hangs}\n"
+        f"stalled ansible_port={first} sitesweep_root={clean.path} sitesweep_python={stalls}\n"
+        f"badkey ansible_port={first} ansible_ssh_private_key_file={lab.wrong_key}\n"
+        "[privileged]\n"
+        f"rooted ansible_port={second} sitesweep_root={clean.path} sitesweep_python={good}\n"
+        "[privileged:vars]\n"
+        "sitesweep_become=true\n"
+        "[all:vars]\n"
+        f"{connection}\n"
+        "ansible_ssh_common_args='-o IdentitiesOnly=yes -o IdentityAgent=none "
+        f"-o UserKnownHostsFile={lab.base / 'known_hosts'} -o StrictHostKeyChecking=accept-new'\n"
+        f"sitesweep_remote_tmp={inventory_tmp}\n"
+        "sitesweep_task_timeout=8\n"
+    )
+    inventory = tmp_path / "hosts.ini"
+    inventory.write_text(text)
+    out = tmp_path / "ansible-out"
+    extra = {
+        "sitesweep_agent": str(agent),
+        "sitesweep_output": str(out),
+        "sitesweep_poll_delay": 1,
+        "sitesweep_poll_retries": 6,
+    }
+    started = time.monotonic()
+    run = _run_playbook(inventory, extra, tmp_path, "-f", "6")
+    took = time.monotonic() - started
+    log = (tmp_path / "ansible.log").read_text()
+    assert run.returncode == 0, log
+    assert took < 120, f"a hung host held the play for {took:.0f}s"
+    status = {h: [a["status"] for a in v] for h, v in _journal(out).items()}
+    assert status == {
+        "infected": ["ok"],
+        "clean": ["ok"],
+        "hung": ["timeout"],
+        "stalled": ["timeout"],
+        "badkey": ["auth_failed"],
+        "rooted": ["ok"],
+    }, log
+    assert all(a["cleaned"] for v in _journal(out).values() for a in v)
+    assert list(inventory_tmp.iterdir()) == [], "the playbook left files on a target"
+    deadline = time.monotonic() + 15  # the hung probe's own time limit on the target
+    while left := [p for p in Path("/proc").glob("[0-9]*") if _runs(p, str(tmp_path))]:
+        assert time.monotonic() < deadline, [(p / "cmdline").read_bytes()[:300] for p in left]
+        time.sleep(0.5)
+    retry = sorted((out / "retry.txt").read_text().split())
+    assert retry == sorted(h for h, s in status.items() if s != ["ok"])
+    # The responder fixes the hung host and re-runs the failed ones with --limit @retry.txt.
+    inventory.write_text(text.replace(f"sitesweep_python={hangs}", f"sitesweep_python={good}"))
+    again = _run_playbook(inventory, extra, tmp_path, "--limit", f"@{out / 'retry.txt'}")
+    assert again.returncode == 0, (tmp_path / "ansible.log").read_text()
+    attempts = _journal(out)
+    assert [a["status"] for a in attempts["hung"]] == ["timeout", "ok"]
+    assert [a["status"] for a in attempts["infected"]] == ["ok"], "--limit was not honoured"
+    report = run_cli("report", str(out), "--output", str(tmp_path / "report"))
+    assert report.code == 1, report.err
+    hosts = json.loads((tmp_path / "report" / "fleet.json").read_text())["hosts"]
+    assert sorted(h["name"] for h in hosts) == sorted(status)
+    verdicts = {h["name"]: h["verdict"] for h in hosts}
+    assert verdicts["infected"] == "compromised"
+    assert verdicts["hung"] in ("clean", "incomplete")
+    assert verdicts["badkey"] == "unchecked"
+    assert verdicts["stalled"] == "unchecked"
+    assert not infected.marker.exists()
+    assert not target_python.marker.exists()
+
+
+def _runs(proc: Path, text: str) -> bool:
+    """Whether ``proc`` is a process on the "target" (not the controller's ssh) naming ``text``."""
+    try:
+        cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return False
+    return text in cmdline and not cmdline.startswith("ssh")

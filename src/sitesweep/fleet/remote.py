@@ -58,16 +58,18 @@ def prepare_command(python: str, base: str) -> str:
 
     Prints ``OLD <name> <version>`` for each older one tried, ``PYTHON <path> <major>.<minor>``
     and then the temp dir. Each candidate's version is asked with ``-S -E -s`` (no site, no
-    ``.pth``, no user site; also understood by Python 2). Without a usable one it exits
+    ``.pth``, no user site; also understood by Python 2), for at most 20 seconds where coreutils
+    ``timeout`` exists (a hung interpreter is skipped). Without a usable one it exits
     :data:`TOO_OLD`, or :data:`NO_PYTHON` when none exists at all.
     """
     template = shlex.quote(f"{base.rstrip('/')}/{TEMP_PREFIX}XXXXXXXX")
     names = " ".join(shlex.quote(c) for c in candidates(python))
     major, minor = MIN_PYTHON
     return (
+        "T=; command -v timeout >/dev/null 2>&1 && T='timeout -k 5 20'; "
         f"found=; old=; for p in {names}; do "
         'w=$(command -v "$p" 2>/dev/null) || continue; '
-        f'v=$("$w" -S -E -s -c {shlex.quote(_VERSION_PROBE)} 2>/dev/null) || continue; '
+        f'v=$($T "$w" -S -E -s -c {shlex.quote(_VERSION_PROBE)} 2>/dev/null) || continue; '
         'case "$v" in *[!0-9.]*|"") continue;; esac; '
         f'if [ "${{v%%.*}}" -eq {major} ] && [ "${{v#*.}}" -ge {minor} ]; then '
         'found="$w $v"; break; fi; '
