@@ -50,6 +50,10 @@ def _decode(tp: Any, value: Any, where: str) -> Any:  # noqa: C901 - one branch 
         if len(args) == 2 and args[1] is Ellipsis:
             return tuple(_decode(args[0], v, f"{where}[{i}]") for i, v in enumerate(value))
         return tuple(_decode(a, v, f"{where}[{i}]") for i, (a, v) in enumerate(zip(args, value)))
+    if origin in (dict, typing.Dict):
+        if not isinstance(value, dict):
+            raise BundleError(f"{where}: expected an object")
+        return {str(k): _decode(args[1], v, f"{where}[{k!r}]") for k, v in value.items()}
     if origin in (frozenset, typing.FrozenSet):
         if not isinstance(value, list):
             raise BundleError(f"{where}: expected a list")
