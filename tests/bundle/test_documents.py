@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Dict
 
 import pytest
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator  # type: ignore[import-untyped]  # test-only
 
 from builders import FakeRoot, malicious_pth_content
 from clirun import RunCli
@@ -67,7 +67,7 @@ def test_real_bundles_validate_and_decode(
             doc = _load(directory, name)
             _validate(name, doc)
             root = {"root": ""} if name == "inventory.json" else {}  # the root is the manifest's
-            typed = documents.load(cls, {**doc, **root}, name)
+            typed: Any = documents.load(cls, {**doc, **root}, name)
             if name in ("findings.json", "coverage.json"):
                 assert _plain(typed) == doc  # both ways: the type holds the whole document
             checked += 1
