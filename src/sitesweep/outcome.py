@@ -163,13 +163,28 @@ class Outcome:
 
 
 _HARMLESS = frozenset(
-    {GapReason.VANISHED, GapReason.PRUNED, GapReason.LIVE_ONLY, GapReason.NOT_CROSSED}
+    {
+        GapReason.VANISHED,
+        GapReason.PRUNED,
+        GapReason.LIVE_ONLY,
+        GapReason.NOT_CROSSED,
+        GapReason.HASHED_ONLY,
+    }
 )
 """Gap reasons that leave nothing of interest unchecked: a file gone while the scan ran, a
 directory the user asked not to enter, a live-only check on an offline tree, a filesystem the
-policy does not cross."""
+policy does not cross, a file judged by its hash whose content the bundle does not keep."""
 
-_NOT_RUN = frozenset({GapReason.CHECK_FAILED, GapReason.CHECK_SKIPPED, GapReason.TIMEOUT})
+_NOT_RUN = frozenset(
+    {
+        GapReason.CHECK_FAILED,
+        GapReason.CHECK_SKIPPED,
+        GapReason.TIMEOUT,
+        GapReason.COLLECTOR_FAILED,
+        GapReason.NOT_COLLECTED,
+    }
+)
+"""Checks or collectors that did not run (or not to the end) on this host."""
 
 _ACCOUNT_FILES = frozenset({"/etc/passwd", "/etc/os-release", "/usr/lib/os-release"})
 """Files whose loss leaves the host's accounts (so its homes) or its OS unknown."""
@@ -210,7 +225,13 @@ def coverage_reasons(result: ScanResult) -> Tuple[str, ...]:
     ]
     if touching:
         reasons.append(f"{len(touching)} unread area(s) inside environments, e.g. {_eg(touching)}")
-    accounts = [g for g in counted if g.path in _ACCOUNT_FILES or g.area in ("os", "accounts")]
+    accounts = [
+        g
+        for g in counted
+        if g.reason is GapReason.UNKNOWN_OS
+        or g.path in _ACCOUNT_FILES
+        or (g.area == "accounts" and g.reason not in _NOT_RUN)
+    ]
     if accounts:
         reasons.append(f"unknown OS or unreadable accounts ({_eg(accounts)})")
     return tuple(reasons)
