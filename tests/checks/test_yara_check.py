@@ -11,6 +11,8 @@ from typing import Any, List, Optional, Set, Tuple
 from builders import FakeRoot, malicious_pth_content
 from clirun import RunCli
 from sitesweep.candidates import yara_candidates
+from sitesweep.checks.base import CheckContext
+from sitesweep.checks.yara import YaraRules
 from sitesweep.content import EvidenceContent, HostContent
 from sitesweep.engine import ScanResult, analyze
 from sitesweep.hostfs import HostRoot
@@ -246,3 +248,21 @@ def test_forged_record_row_outside_the_environment_is_not_a_candidate(
     assert f"{VENV}/bin/litellm" in chosen  # a script in the environment's bin/ is the dist's
     assert "/root/.ssh/id_rsa" not in chosen
     assert not any(p.startswith("/root") for p in chosen)
+
+
+def test_same_bytes_in_many_environments_are_matched_once(fake_root: FakeRoot) -> None:
+    """Each copy is still a finding of its own; YARA runs once per distinct content."""
+    sites = [f"/home/{u}/app/.venv/lib/python3.11/site-packages" for u in ("a", "b", "c")]
+    for site in sites:
+        fake_root.add_venv(site.split("/lib/")[0])
+        fake_root.add_pth(site, "zz_helper.pth", malicious_pth_content(fake_root.marker))
+    packs = load_packs()
+    host = HostRoot(fake_root.path)
+    inventory = collect_inventory(host, collect_spec(packs, host, ScanOptions()))
+    result = analyze(inventory, packs, (YaraRules,), strict=True, content=HostContent(host))
+    hits = {p for f in _yara(result) if f.rule == LOADER_RULE for p in f.paths}
+    assert hits == {f"{site}/zz_helper.pth" for site in sites}
+    check = YaraRules()
+    list(check.run(CheckContext(inventory, packs, HostContent(host))))
+    assert check.reused == len(sites) - 1
+    assert not fake_root.marker.exists()

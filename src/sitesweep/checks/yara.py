@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
 from typing import Dict, Iterator, List, Optional, Tuple
 
@@ -81,6 +82,10 @@ class YaraRules(Check):
 
     def __init__(self) -> None:
         self._gaps: List[Gap] = []
+        self._by_digest: Dict[bytes, Tuple[YaraHit, ...]] = {}
+        """Matches by content digest: the same bytes in many environments are matched once."""
+        self.reused = 0
+        """Files whose bytes had been matched already in this run (same content elsewhere)."""
 
     def skip_reason(self, ctx: CheckContext) -> Optional[str]:
         """Say why no rule can be matched: no yara-python, no rules, or no file content."""
@@ -98,6 +103,8 @@ class YaraRules(Check):
     def run(self, ctx: CheckContext) -> Iterator[Finding]:
         """Yield one finding per (rule, file) match; unreadable files become gaps."""
         self._gaps = []
+        self._by_digest = {}
+        self.reused = 0
         rules, content = ctx.packs.yara, ctx.content
         if rules is None or content is None:
             return
@@ -146,8 +153,16 @@ class YaraRules(Check):
         except HostReadError as exc:
             self._gaps.append(Gap(self.id, path, exc.reason, exc.detail))
             return ()
-        hits = self._match_bytes(rules, data, limits, path)
-        return tuple((hit, None) for hit in hits) if hits else ()
+        key = hashlib.sha256(data).digest()
+        hits = self._by_digest.get(key)
+        if hits is None:
+            hits = self._match_bytes(rules, data, limits, path)
+            if hits is None:  # a timeout or scan error: a gap for this path, nothing to reuse
+                return ()
+            self._by_digest[key] = hits
+        else:
+            self.reused += 1
+        return tuple((hit, None) for hit in hits)
 
     def _match_archive(
         self, ctx: CheckContext, rules: CompiledRules, content: ContentSource, path: HostPath
@@ -157,10 +172,13 @@ class YaraRules(Check):
         try:
             data = content.read(path, CACHED_LIMIT)
             if sniff(data) not in ("zip", "zip-embedded"):  # sdists are matched as they are
-                yield from ((hit, None) for hit in self._match_bytes(rules, data, limits, path))
+                yield from (
+                    (hit, None) for hit in self._match_bytes(rules, data, limits, path) or ()
+                )
                 return
             for name, member in iter_zip_members(data, limits.max_size):
-                yield from ((hit, name) for hit in self._match_bytes(rules, member, limits, path))
+                hits = self._match_bytes(rules, member, limits, path) or ()
+                yield from ((hit, name) for hit in hits)
         except HostReadError as exc:
             self._gaps.append(Gap(self.id, path, exc.reason, exc.detail))
         except ArchiveError as exc:
@@ -168,14 +186,15 @@ class YaraRules(Check):
 
     def _match_bytes(
         self, rules: CompiledRules, data: bytes, limits: YaraLimits, path: HostPath
-    ) -> Tuple[YaraHit, ...]:
+    ) -> Optional[Tuple[YaraHit, ...]]:
+        """The rules' hits in ``data``; ``None`` (and a gap) when matching failed."""
         try:
             return rules.match(data, limits.timeout)
         except YaraTimeoutError as exc:
             self._gaps.append(Gap(self.id, path, GapReason.TIMEOUT, str(exc)))
         except YaraScanError as exc:
             self._gaps.append(Gap(self.id, path, GapReason.CHECK_FAILED, str(exc)))
-        return ()
+        return None
 
     def _finding(
         self, ctx: CheckContext, hit: YaraHit, path: HostPath, owner: Optional[Distribution]
