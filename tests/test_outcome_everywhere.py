@@ -171,3 +171,21 @@ def test_registered_formats_print_findings(
     )
     assert run.code == 1
     assert "litellm_init.pth" in run.out
+
+
+def test_report_formats_print_the_fleet_on_stdout(
+    fake_root: FakeRoot, tmp_path: Path, run_cli: RunCli
+) -> None:
+    _host(fake_root, infected=True)
+    out = tmp_path / "out"
+    assert run_cli("scan", "--root", str(fake_root.path), "--output", str(out)).code == 1
+    as_json = run_cli("report", str(out), "--output", str(tmp_path / "r1"), "--format", "json")
+    assert as_json.code == 1, as_json.err
+    assert json.loads(as_json.out)["hosts"][0]["verdict"] == "compromised"
+    as_csv = run_cli("report", str(out), "--output", str(tmp_path / "r2"), "--format", "csv")
+    assert as_csv.out.splitlines()[0].startswith("name,hostname,verdict")
+    lines = run_cli("report", str(out), "--output", str(tmp_path / "r3"), "--format", "jsonl")
+    assert [json.loads(line)["verdict"] for line in lines.out.splitlines()] == ["compromised"]
+    sarif = run_cli("report", str(out), "--format", "sarif")
+    assert sarif.code == 2
+    assert "scan or analyze" in sarif.err

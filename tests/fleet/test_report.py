@@ -65,7 +65,7 @@ def test_report_merges_bundles_and_sweep_statuses(tmp_path: Path, run_cli: RunCl
     assert hosts["web3"]["verdict"] == "unchecked"
     assert hosts["web3"]["status"] == "unreachable"
     assert hosts["copied-by-hand"]["status"] == "bundle"
-    assert "web1" in run.err
+    assert "host\tweb1\tinfected-host\tcompromised" in run.out  # results on stdout
     html = (fleet / "fleet.html").read_text()
     assert "web3" in html
     assert not infected.marker.exists()

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import json
+import sys
 import threading
+from dataclasses import asdict
 from types import TracebackType
-from typing import Optional, Type
+from typing import IO, Optional, Tuple, Type
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 from rich.progress import Progress as RichProgressBar
 from rich.table import Table
 
-from sitesweep.cli.console import safe, stderr
+from sitesweep.cli.console import SafeConsole, safe, stderr
 from sitesweep.cli.exit_codes import ExitCode
 from sitesweep.fleet.hosts import Host
-from sitesweep.fleet.summary import FleetSummary
+from sitesweep.fleet.summary import FleetSummary, HostRow, fleet_doc
 from sitesweep.fleet.sweep import HostResult, HostStatus
 from sitesweep.outcome import Verdict
+from sitesweep.textsafe import printable
 
 _STYLE = {
     "compromised": "bold red",
@@ -131,3 +135,42 @@ def exit_code(summary: FleetSummary) -> ExitCode:
     if verdict is Verdict.COMPROMISED:
         return ExitCode.FINDINGS
     return ExitCode.OK if verdict is Verdict.CLEAN else ExitCode.INCOMPLETE
+
+
+_ROW_FIELDS = ("name", "hostname", "verdict", "status", "worst", "findings", "gaps", "detail")
+
+
+def _cells(row: HostRow) -> Tuple[object, ...]:
+    return tuple(getattr(row, name) for name in _ROW_FIELDS)
+
+
+def _record(*fields: object) -> str:
+    return "\t".join(printable(f) for f in fields)
+
+
+def emit_fleet(summary: FleetSummary, output_format: str, stream: Optional[IO[str]] = None) -> None:
+    """Print the fleet's results on stdout in ``output_format`` (text, json, jsonl or csv).
+
+    text on a terminal: the table and the verdict line; into a pipe: one tab-separated record
+    per line (``verdict``, then ``host`` and each host's ``rotate`` items), values escaped.
+    """
+    out = stream if stream is not None else sys.stdout
+    if output_format == "json":
+        out.write(json.dumps(fleet_doc(summary), indent=2, sort_keys=True) + "\n")
+    elif output_format == "jsonl":
+        out.writelines(json.dumps(asdict(r), sort_keys=True) + "\n" for r in summary.rows)
+    elif output_format == "csv":
+        from sitesweep.exports.common import csv_text
+
+        out.write(csv_text(_ROW_FIELDS, (_cells(r) for r in summary.rows)))
+    elif out.isatty():
+        render_fleet(SafeConsole(file=out, soft_wrap=True, highlight=False), summary)
+    else:
+        lines = [
+            "\t".join(printable(v) for v in ("verdict", summary.verdict(), fleet_line(summary)))
+        ]
+        for row in summary.rows:
+            lines.append("\t".join(printable(v) for v in ("host", *_cells(row))))
+            lines += ["\t".join(printable(v) for v in ("rotate", row.name, r)) for r in row.rotate]
+        out.write("".join(line + "\n" for line in lines))
+    out.flush()

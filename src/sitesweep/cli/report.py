@@ -9,8 +9,9 @@ import click
 
 from sitesweep.bundle.layout import MANIFEST
 from sitesweep.cli.console import stderr
-from sitesweep.cli.fleet_view import exit_code, render_fleet
+from sitesweep.cli.fleet_view import emit_fleet, exit_code, fleet_line
 from sitesweep.cli.params import fail_on_option, signatures_option
+from sitesweep.cli.render import FormatUnavailableError, format_option
 from sitesweep.fleet.output import write_fleet
 from sitesweep.fleet.summary import summarize
 from sitesweep.model import Severity
@@ -26,15 +27,32 @@ from sitesweep.textsafe import printable
 )
 @signatures_option
 @fail_on_option
+@format_option
 def report(
-    paths: Tuple[Path, ...], output: Optional[Path], signatures: Tuple[Path, ...], fail_on: str
+    paths: Tuple[Path, ...],
+    output: Optional[Path],
+    signatures: Tuple[Path, ...],
+    fail_on: str,
+    output_format: str = "text",
+    as_json: bool = False,
 ) -> int:
-    """Summarise bundles (files or directories, e.g. a sweep's output) into one fleet report."""
+    """Summarise bundles (files or directories, e.g. a sweep's output) into one fleet report.
+
+    Results go to stdout (--format text: the fleet table on a terminal, one record per line
+    into a pipe; json: fleet.json's document; jsonl and csv: one row per host); fleet.json and
+    fleet.html are written as well.
+    """
+    fmt = "json" if as_json else output_format
+    if fmt == "sarif":
+        raise FormatUnavailableError(
+            "--format sarif describes one host's findings: use it on scan or analyze"
+        )
     summary = summarize(paths, signatures, Severity(fail_on))
     if output is None:  # the one directory given, unless it is a bundle (never write into one)
         one = paths[0] if len(paths) == 1 and paths[0].is_dir() else None
         output = one if one is not None and not (one / MANIFEST).exists() else Path()
-    render_fleet(stderr, summary)
+    emit_fleet(summary, fmt)
+    stderr.print(printable(fleet_line(summary)), markup=False, highlight=False, soft_wrap=True)
     json_path, html_path = write_fleet(summary, output)
     stderr.print(printable(f"Fleet report: {json_path}  {html_path}"), markup=False, soft_wrap=True)
     return exit_code(summary)
