@@ -157,12 +157,49 @@ def _base(word: str) -> str:
     return re.split(r"[\\/]", word)[-1]
 
 
-def _script_words(words: Sequence[str]) -> List[str]:
-    """The program, the script an interpreter is given, and every word naming a script."""
+LAUNCHERS = frozenset(
+    {"start", "call", "nohup", "exec", "env", "setsid", "nice", "caffeinate", "launchctl"}
+)
+"""Words that start the next word as the program (``start "" /b pythonw x.py``, ``nohup``)."""
+
+SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ksh", "fish", "cmd", "powershell", "pwsh"})
+_COMMAND_FLAGS = frozenset({"-c", "/c", "/k", "/r", "-command", "-cmd"})
+"""A shell's flag whose argument is a command line of its own (``sh -c``, ``cmd /c``)."""
+MAX_DEPTH = 3
+
+
+def _name(word: str) -> str:
+    base = _base(word).lower()
+    return base[:-4] if base.endswith(".exe") else base
+
+
+def _skip_launchers(words: Sequence[str]) -> List[str]:
+    """Drop leading launcher words with their options (``start "" /min``, ``env A=1``)."""
+    rest = list(words)
+    while rest and _name(rest[0]) in LAUNCHERS:
+        rest = rest[1:]
+        while rest and (
+            not rest[0] or rest[0].startswith("-") or re.match(r"^/[A-Za-z]+$|^\w+=", rest[0])
+        ):
+            rest = rest[1:]
+    return rest or list(words[:1])
+
+
+def _script_words(words: Sequence[str], windows: bool, depth: int = 0) -> List[str]:
+    """The program, the script an interpreter is given, and every word naming a script; a
+    shell's ``-c``/``/c`` command line is split and looked into in turn."""
+    words = _skip_launchers(words)
     if not words:
         return []
     chosen = [words[0]]
     rest = list(words[1:])
+    name = _name(words[0])
+    if name in SHELLS and depth < MAX_DEPTH:
+        for i, word in enumerate(rest):
+            if word.lower() in _COMMAND_FLAGS and i + 1 < len(rest):
+                inner = " ".join(rest[i + 1 :]) if windows else rest[i + 1]
+                split = split_windows(inner) if windows else split_posix(inner)
+                return chosen + _script_words(split, windows, depth + 1)
     if INTERPRETERS.match(_base(words[0])):
         for word in rest:
             if word.startswith("-") or (word.startswith("/") and len(word) <= 3):
@@ -188,12 +225,18 @@ def programs_of(
         working_dir: where a relative script is looked up (a shortcut's or task's).
     """
     found: List[HostPath] = []
-    for word in _script_words(argv):
+    for index, word in enumerate(_script_words(argv, windows)):
         word = word.strip().strip('"')
         if not word:
             continue
         path = windows_host_path(word, home) if windows else posix_host_path(word, home)
-        if path is None and working_dir and not re.match(r"^[A-Za-z]:|^[\\/]|^%", word):
+        bare = index == 0 and not re.search(r"[\\/]", word)  # a program name: found on PATH
+        if (
+            path is None
+            and working_dir
+            and not bare
+            and not re.match(r"^[A-Za-z]:|^[\\/]|^%", word)
+        ):
             if windows and ("\\" in word or word.lower().endswith(SCRIPT_SUFFIXES)):
                 path = windows_host_path(f"{working_dir.rstrip(chr(92))}\\{word}", home)
             elif not windows and word.endswith(SCRIPT_SUFFIXES):
