@@ -3,22 +3,14 @@ a bundle; keychains and the Windows Credential Manager recorded by name only."""
 
 from __future__ import annotations
 
-import dataclasses
-import plistlib
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import List, Sequence, Set, Tuple
 
 from builders import FakeRoot
+from osimages import macos_image, windows_image
 from persistbuild import launchd_plist, shortcut
 from scanrun import bundle_mentions, only_bundle
-from sitesweep.bundle.writer import RunInfo, write_bundle
-from sitesweep.engine import analyze
-from sitesweep.host.credentials import collect_credentials
-from sitesweep.host.identity import User
 from sitesweep.host.model import CredentialItem, CredentialKind
-from sitesweep.host.persistence import collect_persistence
-from sitesweep.hostfs import HostRoot
 from sitesweep.model import Category, Severity
 from sitesweep.pipeline import ScanOptions, run_scan
 
@@ -40,15 +32,7 @@ def items(found: Sequence[CredentialItem]) -> Set[Tuple[str, str, CredentialKind
 
 
 def macos_home(tmp_path: Path) -> FakeRoot:
-    root = FakeRoot(tmp_path / "mac")
-    version = {"ProductName": "macOS", "ProductVersion": "14.4"}
-    root.add_file("/System/Library/CoreServices/SystemVersion.plist", plistlib.dumps(version))
-    root.add_symlink("/etc", "private/etc")
-    root.add_file(
-        "/private/etc/passwd",
-        "root:*:0:0:System Administrator:/var/root:/bin/sh\n"
-        f"alice:*:501:20:Alice:{MAC_HOME}:/bin/zsh\n",
-    )
+    root = macos_image(FakeRoot(tmp_path / "mac"))
     plant(
         root,
         [
@@ -104,8 +88,7 @@ def test_macos_credentials_named_rotated_after_execution_never_copied(tmp_path: 
 
 
 def windows_drive(tmp_path: Path) -> FakeRoot:
-    root = FakeRoot(tmp_path / "win")
-    root.add_dir("/Windows/System32/config")
+    root = windows_image(FakeRoot(tmp_path / "win"))
     plant(
         root,
         [
@@ -128,7 +111,6 @@ def windows_drive(tmp_path: Path) -> FakeRoot:
 
 def test_windows_credentials_in_their_places_never_copied(tmp_path: Path) -> None:
     root = windows_drive(tmp_path)
-    users = (User("alice", 1001, WIN_HOME),)
     # the incident's Windows form ran here: a Startup shortcut to the poller
     root.add_file(f"{WIN_HOME}/.config/sysmon/sysmon.py", "# poller (fixture)\n")
     startup = f"{ROAMING}/Microsoft/Windows/Start Menu/Programs/Startup"
@@ -136,19 +118,9 @@ def test_windows_credentials_in_their_places_never_copied(tmp_path: Path) -> Non
         f"{startup}/System Telemetry.lnk",
         shortcut("C:\\Python312\\pythonw.exe", "C:\\Users\\alice\\.config\\sysmon\\sysmon.py"),
     )
-    scanned = run_scan(ScanOptions(root=root.path, strict=True)).result
-    packs = scanned.packs
-    entries = frozenset(e for p in packs.packs for e in p.credentials)
-    host = HostRoot(root.path)
-    persistence, _ = collect_persistence(
-        host,
-        users,
-        frozenset(i.path for p in packs.packs for i in p.persistence),
-        os_name="windows",
-    )
-    credentials, gaps = collect_credentials(host, users, entries, persistence, os_name="windows")
-    assert gaps == ()
-    found = items(credentials)
+    out = tmp_path / "out"
+    result = run_scan(ScanOptions(root=root.path, output=out, strict=True)).result
+    credentials = [c for c in result.inventory.credentials if c.user == "alice"]
     assert {
         (f"{WIN_HOME}/.ssh/id_rsa", "~/.ssh/id_rsa", CredentialKind.FILE),
         (f"{WIN_HOME}/.aws/credentials", "~/.aws/credentials", CredentialKind.FILE),
@@ -177,18 +149,12 @@ def test_windows_credentials_in_their_places_never_copied(tmp_path: Path) -> Non
             "windows-credential-manager",
             CredentialKind.STORE,
         ),
-    } <= found
-    assert all(i.user == "alice" for i in credentials)
-    inventory = dataclasses.replace(
-        scanned.inventory, users=users, persistence=persistence, credentials=credentials
-    )
-    result = analyze(inventory, packs, strict=True)
+    } <= items(credentials)
+    assert not [g for g in result.inventory.gaps if g.area == "credentials"]
     rotate = {
         f.paths[0]
         for f in result.findings
         if f.category is Category.CREDENTIAL_EXPOSURE and f.severity is Severity.HIGH
     }
     assert {PS_HISTORY, f"{ROAMING}/gcloud", f"{WIN_HOME}/.ssh/id_rsa"} <= rotate
-    now = datetime.now(timezone.utc)
-    write_bundle(result, host, tmp_path / "out", RunInfo(("scan",), now, now))
-    assert not bundle_mentions(only_bundle(tmp_path / "out"), SECRET.decode())
+    assert not bundle_mentions(only_bundle(out), SECRET.decode())

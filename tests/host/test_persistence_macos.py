@@ -3,11 +3,11 @@ shell files and pip's macOS files, on a macOS-shaped tree; the incident's Launch
 
 from __future__ import annotations
 
-import plistlib
 from pathlib import Path
 from typing import Dict
 
 from builders import FakeRoot
+from osimages import macos_image
 from persistbuild import launchd_plist, login_items_archive, worst
 from sitesweep.engine import ScanResult
 from sitesweep.host.identity import User
@@ -51,19 +51,7 @@ DECOYS = (GOOGLE_AGENT, DOCKER_DAEMON, APPLE_DAEMON, BTM, ZPROFILE, PERIODIC, BR
 
 def macos_tree(tmp_path: Path) -> FakeRoot:
     """A macOS system volume with one user, Alice, and the incident's persistence planted."""
-    root = FakeRoot(tmp_path / "mac")
-    version = {"ProductName": "macOS", "ProductVersion": "14.4", "ProductBuildVersion": "23E214"}
-    root.add_file("/System/Library/CoreServices/SystemVersion.plist", plistlib.dumps(version))
-    root.add_symlink("/etc", "private/etc")
-    root.add_symlink("/tmp", "private/tmp")
-    # macOS lists only system accounts in /etc/passwd; until the OS layer reads dslocal, Alice
-    # is added there:
-    root.add_file(
-        "/private/etc/passwd",
-        "root:*:0:0:System Administrator:/var/root:/bin/sh\n"
-        f"alice:*:501:20:Alice:{HOME}:/bin/zsh\n",
-    )
-    root.add_dir(HOME)
+    root = macos_image(FakeRoot(tmp_path / "mac"))
     canary = f"open({str(root.marker)!r}, 'a').write('executed\\n')  # fixture stand-in\n"
     root.add_file(SYSMON, canary)
     # the incident's macOS form: a LaunchAgent posing as telemetry, running the hidden poller

@@ -4,14 +4,14 @@ incident's Startup-item and scheduled-task forms."""
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Dict, Tuple
 
 from builders import FakeRoot
+from osimages import windows_image
 from persistbuild import shortcut, task_xml, worst
 from regf import Hive, expand_sz, sz
-from sitesweep.engine import ScanResult, analyze
+from sitesweep.engine import ScanResult
 from sitesweep.host.identity import User
 from sitesweep.host.model import PersistenceEntry, PersistenceKind
 from sitesweep.host.persistence import collect_persistence
@@ -108,8 +108,7 @@ DECOYS = (
 
 def windows_drive(tmp_path: Path) -> FakeRoot:
     """A Windows system drive (C:) with one user, Alice, and the incident's forms planted."""
-    root = FakeRoot(tmp_path / "win")
-    root.add_dir("/Windows/System32/config")
+    root = windows_image(FakeRoot(tmp_path / "win"), software_hive=False)
     root.add_dir(HOME)
     hives(root)
     canary = f"open({str(root.marker)!r}, 'a').write('executed\\n')  # fixture stand-in\n"
@@ -211,18 +210,10 @@ def collect(root: FakeRoot) -> Tuple[Dict[str, PersistenceEntry], Tuple[Gap, ...
 
 
 def judge(root: FakeRoot) -> ScanResult:
-    """Scan the drive, with Alice's home given (accounts from the registry are the OS layer's)."""
+    """Scan the drive: accounts from the SOFTWARE hive's ProfileList, the Windows catalogue."""
     result = run_scan(ScanOptions(root=root.path, strict=True)).result
-    entries, gaps = collect_persistence(
-        HostRoot(root.path),
-        USERS,
-        frozenset(i.path for p in result.packs.packs for i in p.persistence),
-        os_name="windows",
-    )
-    inventory = dataclasses.replace(
-        result.inventory, users=USERS, persistence=entries, gaps=result.inventory.gaps + gaps
-    )
-    return analyze(inventory, result.packs, strict=True)
+    assert "alice" in {u.name for u in result.inventory.users}
+    return result
 
 
 def test_windows_persistence_found_at_its_severity_and_decoys_stay_low(tmp_path: Path) -> None:
