@@ -339,14 +339,29 @@ shell-history line)."""
 
 
 class _Owners:
-    """Which installed release of an environment lists a file in its RECORD."""
+    """Which installed release of an environment lists a file in its RECORD.
+
+    Only the paths findings name are looked up, and only in the RECORDs of their site dirs, so
+    a large host's millions of RECORD rows are never indexed for a page that names a few files.
+    """
 
     def __init__(self, result: ScanResult) -> None:
+        wanted = {p for f in result.findings if f.environment for p in f.paths}
         self._by_path: Dict[str, Tuple[str, str]] = {}
+        if not wanted:
+            return
+        dirs = {p.rsplit("/", 1)[0] for p in wanted}
         for dist in result.inventory.distributions:
+            site = dist.site_dir.rstrip("/")
+            if not any(d == site or d.startswith(site + "/") for d in dirs):
+                continue
+            owner = (dist.name, dist.version)
             for row in dist.record:
-                self._by_path[f"{dist.site_dir}/{row.path}"] = (dist.name, dist.version)
-            self._by_path[dist.path] = (dist.name, dist.version)
+                path = f"{site}/{row.path}"
+                if path in wanted:
+                    self._by_path[path] = owner
+            if dist.path in wanted:
+                self._by_path[dist.path] = owner
 
     def owner(self, path: str) -> Optional[Tuple[str, str]]:
         return self._by_path.get(path)
