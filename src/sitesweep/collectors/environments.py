@@ -7,6 +7,7 @@ from typing import List, Set
 
 from sitesweep.collectors.base import CollectContext, Collected, Collector, guarded
 from sitesweep.discovery import EnvKind, PythonEnv, WalkSpec, discover
+from sitesweep.discovery.classify import PACKAGE_DIR_NAMES
 from sitesweep.host.devtools import DEVTOOL_NAMES
 from sitesweep.metadata import SiteInventory, hash_file, read_site
 from sitesweep.metadata.caches import collect_caches
@@ -44,6 +45,7 @@ class WalkCollector(Collector):
             True,
             prune=spec.prune,
             config_names=DEVTOOL_NAMES,
+            package_dir_names=PACKAGE_DIR_NAMES,
         )
         found = discover(ctx.root, walk_spec, ctx.observed.users, ctx.progress)
         values = {

@@ -18,6 +18,7 @@ CONTAINER_STORAGE = ("/var/lib/docker/", "/var/lib/containers/", "/var/lib/conta
 """Container image layers and container filesystems live below these."""
 
 TOOL_LOCATIONS: Tuple[Tuple[str, EnvKind], ...] = (
+    # Linux and macOS (XDG and ~/.local layouts)
     ("/.pyenv/versions/", EnvKind.PYENV),
     ("/.local/share/uv/python/", EnvKind.UV_PYTHON),
     ("/.local/share/uv/tools/", EnvKind.UV_TOOL),
@@ -25,19 +26,92 @@ TOOL_LOCATIONS: Tuple[Tuple[str, EnvKind], ...] = (
     ("/.local/share/pipx/venvs/", EnvKind.PIPX),
     ("/opt/pipx/venvs/", EnvKind.PIPX),
     ("/.cache/pypoetry/virtualenvs/", EnvKind.POETRY),
-    ("/Library/Caches/pypoetry/virtualenvs/", EnvKind.POETRY),
     ("/.local/share/pdm/venvs/", EnvKind.PDM),
     ("/.local/share/hatch/env/", EnvKind.HATCH),
+    # macOS (~/Library)
+    ("/Library/Caches/pypoetry/virtualenvs/", EnvKind.POETRY),
+    ("/Library/Application Support/pipx/venvs/", EnvKind.PIPX),
+    ("/Library/Application Support/pdm/venvs/", EnvKind.PDM),
+    ("/Library/Application Support/hatch/env/", EnvKind.HATCH),
+    # Windows (%USERPROFILE%, %APPDATA%, %LOCALAPPDATA%)
+    ("/.pyenv/pyenv-win/versions/", EnvKind.PYENV),
+    ("/AppData/Roaming/uv/python/", EnvKind.UV_PYTHON),
+    ("/AppData/Roaming/uv/tools/", EnvKind.UV_TOOL),
+    ("/AppData/Local/pipx/pipx/venvs/", EnvKind.PIPX),
+    ("/pipx/venvs/", EnvKind.PIPX),
+    ("/AppData/Local/pypoetry/Cache/virtualenvs/", EnvKind.POETRY),
+    ("/AppData/Local/pdm/pdm/venvs/", EnvKind.PDM),
+    ("/AppData/Local/hatch/env/", EnvKind.HATCH),
+    # any OS
     ("/.tox/", EnvKind.TOX),
     ("/.nox/", EnvKind.NOX),
     ("/.virtualenvs/", EnvKind.VIRTUALENVWRAPPER),
 )
-"""Path fragments that say which tool made an environment; the first match wins."""
+"""Path fragments that say which tool made an environment (matched without regard to case);
+the first match wins."""
 
-SYSTEM_PREFIXES = frozenset({"/usr", "/usr/local", "/", "/opt/homebrew", "/usr/pkg"})
+LAYOUT_KINDS: Tuple[Tuple[str, EnvKind, str], ...] = (
+    (r"/Applications/Xcode[^/]*\.app/Contents/Developer/", EnvKind.XCODE, "Xcode"),
+    (r"^/Library/Developer/CommandLineTools/", EnvKind.COMMAND_LINE_TOOLS, "Command Line Tools"),
+    (r"^/(opt/homebrew|usr/local)/Cellar/", EnvKind.HOMEBREW, "Homebrew Cellar"),
+    (r"^/opt/homebrew(/|$)", EnvKind.HOMEBREW, "Homebrew (Apple silicon)"),
+    (r"\.app/Contents/", EnvKind.APP_BUNDLE, "macOS application bundle"),
+    (r"^/Library/Frameworks/Python\.framework/", EnvKind.PYTHON_ORG, "python.org framework"),
+    (
+        r"^/Program Files/WindowsApps/PythonSoftwareFoundation\.Python\.",
+        EnvKind.MS_STORE,
+        "Microsoft Store Python",
+    ),
+    (r"^/Program Files( \(x86\))?/Python\d+[^/]*$", EnvKind.PYTHON_ORG, "python.org, all users"),
+    (r"/AppData/Local/Programs/Python/Python\d+[^/]*$", EnvKind.PYTHON_ORG, "python.org, per user"),
+)
+"""(pattern over the prefix, kind, what it is) for installations known by where they live
+(macOS and Windows; matched without regard to case); the first match wins, after the tool
+locations and the conda/venv markers."""
 
-_LIB_PYTHON = re.compile(r"^(?P<prefix>.*)/lib(?:64|32)?/python(?P<ver>\d+(?:\.\d+)?t?)/[^/]+$")
-_WIN_LIB = re.compile(r"^(?P<prefix>.*)/Lib/site-packages$")
+SITE_LAYOUTS: Tuple[Tuple[str, Optional[EnvKind], str], ...] = (
+    (r"^(?P<prefix>.*/Library/Python/(?P<ver>\d+\.\d+))/lib/python/site-packages$", EnvKind.USER,
+     "macOS user site"),
+    (r"^(?P<prefix>.*/AppData/Roaming/Python/Python(?P<ver>\d{2,3}))/site-packages$", EnvKind.USER,
+     "Windows user site"),
+    (r"^(?P<prefix>.*/LocalCache/local-packages/Python(?P<ver>\d{2,3}))/site-packages$",
+     EnvKind.USER, "Microsoft Store Python user site"),
+    (r"^(?P<prefix>.*)/lib(?:64|32)?/python(?P<ver>\d+(?:\.\d+)?t?)/[^/]+$", None, ""),
+    (r"^(?P<prefix>.*)/Lib/site-packages$", None, ""),
+    (r"^(?P<prefix>.*)/app_packages$", EnvKind.APP_BUNDLE, "Briefcase app_packages"),
+    (r"^(?P<prefix>.*)/pkgs$", EnvKind.APP_BUNDLE, "pynsist pkgs"),
+)  # fmt: skip
+"""(pattern over a site dir giving its prefix and maybe its version, the kind it implies, what
+it is); the first match wins. ``Lib`` matches without regard to case."""
+
+PACKAGE_DIR_NAMES = frozenset({"app_packages", "pkgs"})
+"""Directory names that hold packages outside a ``site-packages`` (the walk notes them)."""
+PYNSIST_MARK = "Python"
+"""A ``pkgs`` directory is pynsist's only beside the bundled ``Python`` directory."""
+
+VERSION_IN_PATH: Tuple[str, ...] = (
+    r"/Python(?P<major>\d)(?P<minor>\d{1,2})(?:-32|-arm64)?(?:/|$)",
+    r"PythonSoftwareFoundation\.Python\.(?P<ver>\d+\.\d+)",
+    r"/cpython-(?P<ver>\d+\.\d+\.\d+)",
+    r"/versions/(?P<ver>\d+\.\d+(?:\.\d+)?)(?:/|$)",
+    r"/python@(?P<ver>\d+\.\d+)/",
+)
+"""Where a prefix's own path names its Python version (Windows ``Python312``, Store packages,
+uv's ``cpython-3.12.1-...``, pyenv and pyenv-win ``versions/3.12.1``, Homebrew ``python@3.12``)."""
+_WIN_DLL = re.compile(r"^python(?P<major>3)(?P<minor>\d{1,2})\.(dll|zip|_pth)$", re.IGNORECASE)
+"""``python312.dll``, ``python312.zip``, ``python312._pth`` in a Windows prefix."""
+
+SYSTEM_PREFIXES = frozenset({"/usr", "/usr/local", "/", "/usr/pkg"})
+HOMEBREW_INTEL_MARKS = ("/usr/local/Cellar", "/usr/local/Homebrew")
+"""``/usr/local`` is Homebrew's (Intel macOS) when one of these exists."""
+
+_SITE_LAYOUTS = tuple(
+    (re.compile(p, 0 if p.startswith(r"^(?P<prefix>.*)/lib(") else re.IGNORECASE), k, d)
+    for p, k, d in SITE_LAYOUTS
+)
+_LAYOUT_KINDS = tuple((re.compile(p, re.IGNORECASE), k, d) for p, k, d in LAYOUT_KINDS)
+_VERSION_IN_PATH = tuple(re.compile(p, re.IGNORECASE) for p in VERSION_IN_PATH)
+_TOOL_LOCATIONS = tuple((frag.lower(), kind) for frag, kind in TOOL_LOCATIONS)
 _CONDA_PY = re.compile(r"^python-(\d+\.\d+(?:\.\d+)?)-")
 _CFG_VERSION = re.compile(r"^\s*(version|version_info)\s*=\s*(\S+)", re.MULTILINE)
 _CFG_HOME = re.compile(r"^\s*home\s*=\s*(.+?)\s*$", re.MULTILINE)
@@ -46,27 +120,63 @@ PYVENV_CFG_LIMIT = 64 * 1024
 
 
 def split_site_dir(site: str) -> Tuple[str, Optional[str], bool]:
-    """Return (prefix, version, recognised) for a site-packages or dist-packages path.
+    """Return (prefix, version, recognised) for a site dir (site-packages, app_packages ...).
 
-    ``recognised`` is False for a site dir outside any ``lib/pythonX.Y`` or ``Lib`` layout
-    (a vendored copy): its prefix is then its parent directory.
+    ``recognised`` is False for a site dir outside every known layout (a vendored copy): its
+    prefix is then its parent directory.
     """
-    match = _LIB_PYTHON.match(site)
-    if match:
-        return match.group("prefix") or "/", match.group("ver"), True
-    match = _WIN_LIB.match(site)
-    if match:
-        return match.group("prefix") or "/", None, True
-    parent = site.rsplit("/", 1)[0] or "/"
-    return parent, None, False
+    prefix, version, recognised, _, _ = _layout(site)
+    return prefix, version, recognised
+
+
+def _layout(site: str) -> Tuple[str, Optional[str], bool, Optional[EnvKind], str]:
+    """(prefix, version, recognised, kind implied, what it is) of a site dir."""
+    for pattern, kind, what in _SITE_LAYOUTS:
+        match = pattern.match(site)
+        if match:
+            groups = match.groupdict()
+            return match.group("prefix") or "/", _dotted(groups.get("ver")), True, kind, what
+    return site.rsplit("/", 1)[0] or "/", None, False, None, ""
+
+
+def _dotted(version: Optional[str]) -> Optional[str]:
+    """``312`` -> ``3.12`` (Windows directory names); anything else unchanged."""
+    if version and version.isdigit() and len(version) >= 2:
+        return f"{version[0]}.{version[1:]}"
+    return version
+
+
+def path_version(prefix: str) -> Optional[str]:
+    """The Python version a prefix's own path names, if any (:data:`VERSION_IN_PATH`)."""
+    for pattern in _VERSION_IN_PATH:
+        match = pattern.search(prefix)
+        if match:
+            groups = match.groupdict()
+            if groups.get("ver"):
+                return groups["ver"]
+            return f"{groups['major']}.{groups['minor']}"
+    return None
 
 
 def _tool_kind(prefix: str) -> Optional[EnvKind]:
-    probe = prefix + "/"
-    return next((kind for frag, kind in TOOL_LOCATIONS if frag in probe), None)
+    probe = prefix.lower() + "/"
+    return next((kind for frag, kind in _TOOL_LOCATIONS if frag in probe), None)
 
 
-def _kind(prefix: str, recognised: bool, markers: Set[str], homes: Iterable[str]) -> EnvKind:
+def _layout_kind(prefix: str) -> Optional[Tuple[EnvKind, str]]:
+    for pattern, kind, what in _LAYOUT_KINDS:
+        if pattern.search(prefix):
+            return kind, what
+    return None
+
+
+def _kind(
+    prefix: str,
+    recognised: bool,
+    markers: Set[str],
+    homes: Iterable[str],
+    implied: Optional[EnvKind],
+) -> EnvKind:
     tool = _tool_kind(prefix)
     if tool is not None:
         return tool
@@ -74,8 +184,17 @@ def _kind(prefix: str, recognised: bool, markers: Set[str], homes: Iterable[str]
         return EnvKind.CONDA
     if "pyvenv.cfg" in markers:
         return EnvKind.VENV
+    if "_pth" in markers:
+        return EnvKind.EMBEDDABLE
     if any(prefix == home.rstrip("/") + "/.local" for home in homes):
         return EnvKind.USER
+    layout = _layout_kind(prefix)
+    if layout is not None and implied is not EnvKind.USER:
+        return layout[0]
+    if implied is not None:
+        return implied
+    if "homebrew" in markers:
+        return EnvKind.HOMEBREW
     if prefix in SYSTEM_PREFIXES:
         return EnvKind.SYSTEM
     return EnvKind.EMBEDDED if recognised else EnvKind.VENDORED
@@ -92,14 +211,51 @@ class _Builder:
         self.versions: Dict[str, Set[str]] = {}
         self.recognised: Dict[str, bool] = {}
         self.markers: Dict[str, Set[str]] = {}
+        self.implied: Dict[str, Tuple[Optional[EnvKind], str]] = {}
         self.gaps: List[Gap] = []
+        self._intel_homebrew: Optional[bool] = None
 
     def add_site(self, site: HostPath) -> None:
-        prefix, version, recognised = split_site_dir(site)
+        prefix, version, recognised, kind, what = _layout(site)
+        name = site.rpartition("/")[2]
+        if name == "pkgs" and not self._exists(f"{prefix.rstrip('/')}/{PYNSIST_MARK}"):
+            return  # a directory called pkgs (conda's cache ...), not pynsist's packages
         self.sites.setdefault(prefix, []).append(site)
         self.recognised[prefix] = self.recognised.get(prefix, False) or recognised
+        if kind is not None:
+            self.implied.setdefault(prefix, (kind, what))
         if version:
             self.versions.setdefault(prefix, set()).add(version)
+        if name.lower() != "site-packages" or site.lower().endswith("/lib/site-packages"):
+            self._windows_files(prefix, name)
+
+    def _windows_files(self, prefix: str, name: str) -> None:
+        """Versions (and the embeddable ``._pth``) from ``pythonXY.dll/.zip/._pth`` names."""
+        places = [prefix.rstrip("/") or "/"]
+        if name in PACKAGE_DIR_NAMES:
+            places.append(f"{places[0].rstrip('/')}/{PYNSIST_MARK}")
+        for place in places:
+            try:
+                names = [e.name for e in self.root.listdir(place)]
+            except HostReadError:
+                continue
+            for match in filter(None, map(_WIN_DLL.match, names)):
+                version = f"{match.group('major')}.{match.group('minor')}"
+                self.versions.setdefault(prefix, set()).add(version)
+                if match.group(0).lower().endswith("._pth") and place == places[0]:
+                    self.markers.setdefault(prefix, set()).add("_pth")
+
+    def _exists(self, path: str) -> bool:
+        try:
+            self.root.lstat(path)
+        except HostReadError:
+            return False
+        return True
+
+    def _homebrew_intel(self) -> bool:
+        if self._intel_homebrew is None:
+            self._intel_homebrew = any(self._exists(p) for p in HOMEBREW_INTEL_MARKS)
+        return self._intel_homebrew
 
     def add_marker(self, prefix: HostPath, marker: str) -> None:
         self.markers.setdefault(prefix, set()).add(marker)
@@ -118,7 +274,15 @@ class _Builder:
             versions.update([cfg_version] if cfg_version else [])
         if "conda-meta" in markers:
             versions.update(self._conda_versions(prefix))
-        kind = _kind(prefix, self.recognised.get(prefix, True), markers, self.homes)
+        named = path_version(prefix)
+        versions.update([named] if named else [])
+        if prefix == "/usr/local" and self._homebrew_intel():
+            markers = markers | {"homebrew"}
+        implied, what = self.implied.get(prefix, (None, ""))
+        kind = _kind(prefix, self.recognised.get(prefix, True), markers, self.homes, implied)
+        layout = _layout_kind(prefix)
+        if not detail and kind is not EnvKind.VENV:
+            detail = what or (layout[1] if layout and layout[0] is kind else "")
         if any(prefix.startswith(p) for p in CONTAINER_STORAGE):
             kind, detail = EnvKind.CONTAINER, f"{kind} inside container storage"
         return PythonEnv(

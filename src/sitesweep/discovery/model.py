@@ -28,6 +28,22 @@ class EnvKind(StrEnum):
     EMBEDDED = "embedded"
     VENDORED = "vendored"
     CONTAINER = "container-layer"
+    PYTHON_ORG = "python.org"
+    """A python.org installer's Python: the macOS framework, ``Program Files\\PythonXY``,
+    ``AppData\\Local\\Programs\\Python\\PythonXY``."""
+    COMMAND_LINE_TOOLS = "command-line-tools"
+    """Apple's Command Line Tools' Python3.framework."""
+    XCODE = "xcode"
+    """The Python inside Xcode.app."""
+    HOMEBREW = "homebrew"
+    """Homebrew's Python: ``/opt/homebrew`` (Apple silicon), ``/usr/local`` + Cellar (Intel)."""
+    MS_STORE = "ms-store"
+    """The Microsoft Store's Python (``WindowsApps\\PythonSoftwareFoundation.Python...``)."""
+    APP_BUNDLE = "app-bundle"
+    """An application's own Python or packages (a macOS ``.app``, Briefcase ``app_packages``,
+    pynsist ``pkgs``)."""
+    EMBEDDABLE = "embeddable"
+    """Windows' embeddable zip distribution (``pythonXY._pth`` beside ``pythonXY.zip``)."""
 
 
 class FsPolicy(StrEnum):

@@ -87,6 +87,9 @@ class WalkSpec:
     requirements: bool = False
     prune: FrozenSet[str] = DEFAULT_PRUNE
     config_names: FrozenSet[str] = frozenset()
+    package_dir_names: FrozenSet[str] = frozenset()
+    """Directory names noted like site dirs (``app_packages``, ``pkgs``: packages kept outside a
+    ``site-packages``); discovery decides which of them are package directories."""
 
 
 def read_mounts(path: str = "/proc/self/mounts") -> Dict[str, str]:
@@ -115,6 +118,7 @@ class _Walker:
         self.root_dev = root.stat_result("/").st_dev
         self.prune_names = frozenset(p for p in spec.prune if "/" not in p)
         self.prune_pairs = frozenset(p for p in spec.prune if "/" in p)
+        self.site_names = SITE_DIR_NAMES | spec.package_dir_names
         self.noted = frozenset(
             {"pyvenv.cfg", *spec.names, *spec.lockfile_names, *spec.config_names}
         )
@@ -204,7 +208,7 @@ class _Walker:
             return False
         if not self.cross_all and not self._crosses(path):
             return False
-        if name in SITE_DIR_NAMES:
+        if name in self.site_names:
             self.result.site_dirs.append(HostPath(path))
         elif name == "conda-meta":
             self.result.conda_prefixes.append(HostPath(path.rpartition("/")[0] or "/"))
