@@ -39,9 +39,12 @@ def reduced_checks(live: bool = True) -> Tuple[Tuple[str, str], ...]:
     """
     reduced: List[Tuple[str, str]] = []
     if live and ("psutil" in _PLACEHOLDERS or importlib.util.find_spec("psutil") is None):
-        reduced.append(
-            ("processes", "psutil unavailable on target: read from /proc, without connections")
+        how = (
+            "read from /proc, without connections"
+            if sys.platform.startswith("linux")
+            else "not collected (no /proc on this OS)"
         )
+        reduced.append(("processes", f"psutil unavailable on target: {how}"))
         reduced.append(("identity", "psutil unavailable on target: no interface addresses"))
     if importlib.util.find_spec("yara") is None:
         reduced.append(("yara", "yara-python unavailable on target; YARA runs in analyze"))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import pwd
 import types
 from typing import Any, Dict, Iterator, List
 
@@ -93,6 +92,8 @@ class Process:
             if line.startswith("Uid:"):
                 uid = int(line.split()[1])
                 try:
+                    import pwd  # POSIX only: the stand-in serves Linux's /proc
+
                     return pwd.getpwuid(uid).pw_name
                 except KeyError:
                     return str(uid)
@@ -131,8 +132,8 @@ def process_iter() -> Iterator[Process]:
     """Every process listed in ``/proc``."""
     try:
         names = os.listdir("/proc")  # noqa: PTH208 - pid names only
-    except OSError:
-        return
+    except OSError as exc:  # macOS, Windows: no /proc; never report "no processes"
+        raise Error(f"processes not readable without psutil here (no /proc: {exc})") from exc
     for name in sorted(names, key=lambda n: (len(n), n)):
         if name.isdigit():
             yield Process(int(name))

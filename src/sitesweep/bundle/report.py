@@ -11,6 +11,8 @@ from collections import Counter
 from typing import List
 
 from sitesweep.model import Finding, Severity
+from sitesweep.osprofile.model import OsInfo
+from sitesweep.osprofile.paths import display_path
 from sitesweep.outcome import Outcome, ScanResult, grouped, outcome_of, remedies
 from sitesweep.textsafe import printable, printable_lines
 
@@ -31,9 +33,9 @@ def rotation_checklist(outcome: Outcome) -> List[str]:
     return out
 
 
-def _finding_lines(f: Finding) -> List[str]:
+def _finding_lines(f: Finding, os_info: OsInfo) -> List[str]:
     out = [f"    [{f.severity}] {printable(f.title)}"]
-    out.extend(f"        path: {printable(p)}" for p in f.paths)
+    out.extend(f"        path: {printable(display_path(p, os_info))}" for p in f.paths)
     out.extend(
         f"        {printable(e.label)}: {printable(e.value)}"
         + (f" (line {e.line})" if e.line else "")
@@ -70,11 +72,11 @@ def render_text_report(result: ScanResult, threshold: Severity = Severity.HIGH) 
                 out.extend(f"    {line}".rstrip() for line in printable_lines(text))
     out += ["", f"Findings ({len(result.findings)})", "--------"]
     for env, by_pack in grouped(result.findings):
-        out.append(f"environment: {printable(env)}")
+        out.append(f"environment: {printable(display_path(env, inv.os))}")
         for pack, found in by_pack:
             out.append(f"  pack: {printable(pack)}")
             for f in found:
-                out += _finding_lines(f)
+                out += _finding_lines(f, inv.os)
     if not result.findings:
         out.append("none" if result.matched else "not matched yet (observations only)")
     kinds = Counter(str(e.kind) for e in inv.environments)

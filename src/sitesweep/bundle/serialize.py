@@ -11,6 +11,8 @@ from sitesweep import timefmt
 from sitesweep.bundle import jsontext, layout
 from sitesweep.discovery.model import PythonEnv
 from sitesweep.model import Finding, Gap, Severity
+from sitesweep.osprofile.model import OsInfo
+from sitesweep.osprofile.paths import display_path
 from sitesweep.outcome import ScanResult, outcome_of
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
@@ -130,5 +132,13 @@ def findings_doc(result: ScanResult, threshold: Severity = Severity.HIGH) -> Dic
         "schema_version": layout.SCHEMA_VERSION,
         "host": host_doc(result),
         "outcome": outcome_of(result, threshold).doc(),
-        "findings": [finding_dict(f) for f in result.findings],
+        "findings": [_shown(finding_dict(f), result.inventory.os) for f in result.findings],
     }
+
+
+def _shown(doc: Dict[str, Any], os_info: OsInfo) -> Dict[str, Any]:
+    """A finding's paths written as the scanned host writes them (``C:\\...`` on Windows)."""
+    doc["paths"] = [display_path(p, os_info) for p in doc["paths"]]
+    if doc.get("environment"):
+        doc["environment"] = display_path(doc["environment"], os_info)
+    return doc

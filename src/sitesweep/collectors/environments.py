@@ -14,8 +14,9 @@ from sitesweep.metadata.caches import collect_caches
 from sitesweep.metadata.integrity import verify_records
 from sitesweep.metadata.lockfiles import LOCKFILE_NAMES, LockFile, read_lockfiles
 from sitesweep.metadata.model import Distribution, HostFile, PthFile, StartupHook
-from sitesweep.model import Gap, HostPath
+from sitesweep.model import Gap, GapReason, HostPath
 from sitesweep.osprofile.model import KNOWN_OSES
+from sitesweep.osprofile.profiles import profile_for
 
 
 class WalkCollector(Collector):
@@ -37,9 +38,10 @@ class WalkCollector(Collector):
 
     def collect(self, ctx: CollectContext) -> Collected:
         spec = ctx.spec
+        skip = profile_for(ctx.os).live_skip if ctx.root.is_live else ()
         walk_spec = WalkSpec(
             spec.names,
-            spec.exclude,
+            (*spec.exclude, *skip),
             spec.fs_policy,
             LOCKFILE_NAMES,
             True,
@@ -56,7 +58,16 @@ class WalkCollector(Collector):
             "dirs_walked": found.dirs_walked,
             "files_seen": found.files_seen,
         }
-        return Collected(values, found.gaps)
+        skipped = tuple(
+            Gap(
+                self.id,
+                HostPath(p),
+                GapReason.PRUNED,
+                "system volume of the running Mac: not walked",
+            )
+            for p in skip
+        )
+        return Collected(values, (*found.gaps, *skipped))
 
 
 class SiteDirsCollector(Collector):

@@ -22,6 +22,16 @@ USER_RECORDS = (
     "/var/db/dslocal/nodes/Default/users",
 )
 """Local directory service user records, one binary plist per account."""
+LIVE_SKIP = (
+    "/System/Volumes/Data",
+    "/System/Volumes/Preboot",
+    "/System/Volumes/VM",
+    "/System/Volumes/Update",
+    "/System/Volumes/Recovery",
+)
+"""On a running Mac these mounts show the data volume (already walked as ``/``) or hold no
+environments; a live walk skips them. A mounted image is walked whole (its layout is the
+analyst's)."""
 PLIST_LIMIT = 1 << 20
 MAX_RECORDS = 10_000
 

@@ -30,6 +30,8 @@ class OsProfile:
         fixed_homes: (account, home) pairs that are homes without being under a parent.
         identify: reads the host's names and OS version.
         accounts: reads the account database (a gap when it cannot be read).
+        live_skip: host paths a live walk does not enter (macOS's system volumes, which show
+            ``/`` a second time through firmlinks), each recorded as a ``pruned`` gap.
     """
 
     family: OsFamily
@@ -39,6 +41,7 @@ class OsProfile:
     fixed_homes: Tuple[Tuple[str, str], ...]
     identify: Callable[[HostRoot, List[Gap]], Tuple[HostIdentity, OsInfo]]
     accounts: Callable[[HostRoot, List[Gap]], Tuple[User, ...]]
+    live_skip: Tuple[str, ...] = ()
 
 
 def _unknown_identify(root: HostRoot, gaps: List[Gap]) -> Tuple[HostIdentity, OsInfo]:
@@ -64,6 +67,7 @@ PROFILES: Dict[OsFamily, OsProfile] = {
         fixed_homes=(("root", "/private/var/root"),),
         identify=macos.identify,
         accounts=macos.accounts,
+        live_skip=macos.LIVE_SKIP,
     ),
     OsFamily.WINDOWS: OsProfile(
         family=OsFamily.WINDOWS,
