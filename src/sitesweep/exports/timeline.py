@@ -14,7 +14,7 @@ so several hosts' timelines can be merged.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
 from sitesweep.exports.common import (
@@ -31,8 +31,6 @@ from sitesweep.exports.common import (
 )
 from sitesweep.exports.stream import environment_finder
 from sitesweep.model import Category, Finding, Severity
-from sitesweep.osprofile.model import OsInfo, PathStyle
-from sitesweep.osprofile.paths import display_path
 from sitesweep.outcome import ScanResult
 
 COLUMNS = (
@@ -259,18 +257,7 @@ def build_timeline(result: ScanResult) -> Tuple[TimelineEvent, ...]:
         *_host_state(result, by_path, show),
         *_history(result, show),
     ]
-    os_info = result.inventory.os
-    if os_info.path_style is not PathStyle.POSIX:
-        events = [_shown(e, os_info) for e in events]
     return tuple(sorted(events, key=lambda e: (e.epoch, e.path, e.timestamp_desc, e.message)))
-
-
-def _shown(event: TimelineEvent, os_info: OsInfo) -> TimelineEvent:
-    """``event`` with its paths written as the host writes them (in its message too)."""
-    path = display_path(event.path, os_info)
-    message = event.message.replace(event.path, path) if event.path else event.message
-    environment = display_path(event.environment, os_info)
-    return replace(event, path=path, message=message, environment=environment)
 
 
 def exposure_window(events: Tuple[TimelineEvent, ...]) -> Optional[ExposureWindow]:
