@@ -1,7 +1,7 @@
 """Real packages that do legitimate work at import (plugin loaders, native-code packages, .pth
 helpers, editable finders, pywin32, matplotlib) raise nothing above low with no pack loaded.
 
-The files are real, unchanged (``tests/samples/clean_corpus/README.md`` says from which wheels).
+The files are real, unchanged (``tests/corpus_clean/README.md`` says from which wheels).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from scanrun import SITE, load, scan
 from sitesweep.model import Severity
 from waves import base_host
 
-CORPUS = Path(__file__).resolve().parents[1] / "samples" / "clean_corpus" / "site-packages"
+CORPUS = Path(__file__).resolve().parents[1] / "corpus_clean" / "site-packages"
 
 
 def test_clean_corpus_raises_nothing_above_low(fake_root: FakeRoot, tmp_path: Path) -> None:
