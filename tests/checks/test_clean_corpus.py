@@ -21,7 +21,7 @@ def test_clean_corpus_raises_nothing_above_low(fake_root: FakeRoot, tmp_path: Pa
     base_host(fake_root)
     shutil.copytree(CORPUS, fake_root.host(SITE), dirs_exist_ok=True)
     code, bundle = scan(fake_root.path, tmp_path / "out", "--no-builtin-packs")
-    found = load(bundle, "findings.json")
+    found = load(bundle, "findings.json")["findings"]
     too_high = [
         (f["severity"], f["rule"], f["title"])
         for f in found

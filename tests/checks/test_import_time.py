@@ -241,7 +241,11 @@ def test_files_not_in_record_are_attributed_to_their_mechanic(
     fake_root.add_file(f"{SITE}/tidyjson/_speed.so", ELF)
     fake_root.add_file(f"{SITE}/tidyjson/dist/steal.js", b"fetch('x')\n")
     _, bundle = scan(fake_root.path, tmp_path / "out", "--no-builtin-packs", "--verify-record")
-    found = [f for f in load(bundle, "findings.json") if f["rule"] == "heuristic/record-modified"]
+    found = [
+        f
+        for f in load(bundle, "findings.json")["findings"]
+        if f["rule"] == "heuristic/record-modified"
+    ]
     assert found
     assert found[0]["severity"] == "high"
     unlisted = [e["value"] for e in found[0]["evidence"] if e["label"] == "unlisted"]
