@@ -22,6 +22,7 @@ HOME = "/Users/alice"
 AGENTS = f"{HOME}/Library/LaunchAgents"
 TELEMETRY_AGENT = f"{AGENTS}/com.apple.systemtelemetry.plist"
 TMP_DAEMON = "/Library/LaunchDaemons/com.helper.update.plist"
+ALL_USERS_AGENT = "/Library/LaunchAgents/com.apple.telemetry.plist"
 CRONTAB = "/private/var/at/tabs/alice"
 ZSHRC = f"{HOME}/.zshrc"
 PIP_CONF = f"{HOME}/Library/Application Support/pip/pip.conf"
@@ -41,6 +42,7 @@ BROKEN = f"{AGENTS}/com.broken.plist"
 PLANTED = {
     TELEMETRY_AGENT: Severity.CRITICAL,
     TMP_DAEMON: Severity.HIGH,
+    ALL_USERS_AGENT: Severity.CRITICAL,
     CRONTAB: Severity.HIGH,
     ZSHRC: Severity.MEDIUM,
     PIP_CONF: Severity.MEDIUM,
@@ -62,6 +64,13 @@ def macos_tree(tmp_path: Path) -> FakeRoot:
             ["/usr/bin/python3", SYSMON],
             binary=True,
             keep_alive=True,
+        ),
+    )
+    root.add_file(  # the same service for every user, through a shell, script in plain sight
+        ALL_USERS_AGENT,
+        launchd_plist(
+            "com.apple.telemetry",
+            ["/bin/sh", "-c", "exec /usr/bin/python3 '/Users/Shared/Telemetry/poll.py'"],
         ),
     )
     root.add_file(

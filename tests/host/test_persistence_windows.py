@@ -32,6 +32,7 @@ TELEMETRY_LNK = f"{STARTUP}/System Telemetry.lnk"
 TELEMETRY_TASK = f"{TASKS}/SystemTelemetry"
 VBS = f"{ALL_STARTUP}/update.vbs"
 BAT = f"{STARTUP}/sync.bat"
+MOVED = f"{STARTUP}/helper.bat"  # the poller's name, somewhere else: no telemetry name
 PS_PROFILE = f"{HOME}/Documents/WindowsPowerShell/Microsoft.PowerShell_profile.ps1"
 PIP_INI = f"{HOME}/AppData/Roaming/pip/pip.ini"
 UV_TOML = f"{HOME}/AppData/Roaming/uv/uv.toml"
@@ -88,6 +89,7 @@ PLANTED = {
     SYSMON: Severity.CRITICAL,
     VBS: Severity.HIGH,
     BAT: Severity.HIGH,
+    MOVED: Severity.HIGH,
     PS_PROFILE: Severity.HIGH,
     PIP_INI: Severity.MEDIUM,
     UV_TOML: Severity.MEDIUM,
@@ -144,6 +146,7 @@ def windows_drive(tmp_path: Path) -> FakeRoot:
         'start "" /b "C:\\Users\\alice\\AppData\\Local\\Temp\\upd\\python.exe" '
         '"C:\\Users\\alice\\AppData\\Local\\Temp\\upd\\run.py"\r\n',
     )
+    root.add_file(MOVED, "@echo off\r\npythonw.exe %APPDATA%\\sysmon\\sysmon.py\r\n")
     root.add_file(
         PS_PROFILE,
         b"\xef\xbb\xbf# profile\r\n"

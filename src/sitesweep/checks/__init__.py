@@ -23,7 +23,7 @@ from sitesweep.checks.persistence import (
     PythonFromHiddenDir,
     RunsFromWritableDir,
 )
-from sitesweep.checks.persistence_forms import PosingPersistence
+from sitesweep.checks.persistence_forms import PackScriptStarted, PosingPersistence
 from sitesweep.checks.processes import InlineDecodeExec, ProcessIndicators, SuspiciousLocation
 from sitesweep.checks.staging import StagedInTemp
 from sitesweep.checks.startup import CustomizeHooks, PthExecutableLines
@@ -50,6 +50,7 @@ CHECKS: Tuple[Type[Check], ...] = (
     SuspiciousLocation,
     PackPersistencePaths,
     PosingPersistence,
+    PackScriptStarted,
     PythonFromHiddenDir,
     RunsFromWritableDir,
     ModifiedInWindow,

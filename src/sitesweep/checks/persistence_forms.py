@@ -23,7 +23,7 @@ MASQUERADES: Tuple[Tuple[str, str, Pattern[str], str], ...] = (
     (
         "litellm-2026-03",
         "telemetry-service",
-        re.compile(r"system[\s._-]*telemetry|(^|[^a-z0-9])sysmon([^a-z0-9]|$)", re.IGNORECASE),
+        re.compile(r"telemetry|sysmon", re.IGNORECASE),
         'the TeamPCP backdoor posing as a "System Telemetry Service" (sysmon) that runs a hidden '
         "Python poller of checkmarx.zone (iocs.md 1.8), in its macOS or Windows form",
     ),
@@ -97,3 +97,55 @@ class PosingPersistence(Check):
                     pack=pack.id,
                     id=entry_finding_id(f"{pack.id}/persistence/{indicator}", entry),
                 )
+
+
+SCRIPT_NAME_SUFFIXES = (".py", ".pyc", ".pyw", ".pyz", ".sh")
+"""Pack persistence paths whose file name is looked for wherever an entry starts it."""
+
+
+class PackScriptStarted(Check):
+    """A persistence entry starts a script named as a pack's persistence script, elsewhere.
+
+    The litellm poller is ``~/.config/sysmon/sysmon.py`` on Linux; on another OS, or moved, the
+    same name started at log-in is high (the name alone, as a file, is too common to report).
+    Entries that start the pack's exact path are reported by ``persistence/pack-path``.
+    """
+
+    id = "persistence/pack-script-name"
+    default_severity = Severity.HIGH
+
+    def run(self, ctx: CheckContext) -> Iterator[Finding]:
+        """Yield one finding per (pack indicator, entry) starting a script of that name."""
+        for pack in ctx.packs.packs:
+            for ind in pack.persistence:
+                name = ind.path.rsplit("/", 1)[-1].lower()
+                if not name.endswith(SCRIPT_NAME_SUFFIXES):
+                    continue
+                exact = {p.casefold() for _s, p in persistence_paths(ctx.inventory, ind.path)}
+                for entry in ctx.inventory.persistence:
+                    started = [
+                        p
+                        for p in entry.programs
+                        if p.rsplit("/", 1)[-1].lower() == name and p.casefold() not in exact
+                    ]
+                    if entry.context or not started:
+                        continue
+                    rule = f"{pack.id}/persistence/{ind.id}-name"
+                    yield Finding(
+                        rule=rule,
+                        severity=Severity.HIGH,
+                        category=Category.PERSISTENCE,
+                        title=f"{entry.kind} {entry.path} starts {started[0]}, named as "
+                        f"{pack.id}'s {ind.path}",
+                        paths=(HostPath(entry.path),),
+                        evidence=(
+                            Evidence("indicator", ind.description),
+                            Evidence("kind", str(entry.kind)),
+                            *(Evidence("registry key", k) for k in (entry.key,) if k),
+                            *(Evidence("name", n) for n in (entry.label,) if n),
+                            *(Evidence("runs", c) for c in entry.commands),
+                        ),
+                        remediation=pack.remediation,
+                        pack=pack.id,
+                        id=entry_finding_id(rule, entry),
+                    )
