@@ -260,8 +260,9 @@ class _SiteReader:
             if not str(dist.path).endswith(".dist-info"):
                 continue
             tops = [wanted[_norm(dist.name)]] if _norm(dist.name) in wanted else []
-            text = self._small(f"{dist.path}/top_level.txt")
-            tops += [t.strip() for t in (text or "").splitlines() if t.strip() in packages]
+            if not tops:  # other top-levels of a matched release are found by RECORD if needed
+                text = self._small(f"{dist.path}/top_level.txt")
+                tops = [t.strip() for t in (text or "").splitlines() if t.strip() in packages]
             if not tops:
                 continue
             tags, pure = wheel_tags(self._small(f"{dist.path}/WHEEL") or "")
