@@ -263,3 +263,24 @@ def test_pth_named_after_no_distribution_is_low(fake_root: FakeRoot, tmp_path: P
     orphans = [f for f in found if f["rule"] == "heuristic/pth-without-owner"]
     assert [str(f["paths"][0]).rsplit("/", 1)[-1] for f in orphans] == ["zz_sync.pth"]  # type: ignore[index]
     assert orphans[0]["severity"] == "low"
+
+
+def test_namespace_package_native_code_of_another_release_is_not_a_shape_anomaly(
+    fake_root: FakeRoot, tmp_path: Path
+) -> None:
+    base_host(fake_root)
+    fake_root.add_dist(SITE, "google-auth", "2.29.0", {"google/auth/__init__.py": b"X = 1\n"})
+    fake_root.add_file(f"{SITE}/google_auth-2.29.0.dist-info/top_level.txt", "google\n")
+    fake_root.add_dist(
+        SITE,
+        "protobuf",
+        "5.28.0",
+        {"google/_upb/_message.abi3.so": ELF, "google/protobuf/x.py": b""},
+    )
+    set_wheel_tag(fake_root, "protobuf", "5.28.0", "cp38-abi3-manylinux2014_x86_64")
+    found = findings(fake_root, tmp_path / "out")
+    assert worst(found, SHAPE).rank <= Severity.LOW.rank, found
+    # A native file no release lists stays an anomaly of the pure release holding it.
+    fake_root.add_file(f"{SITE}/google/auth/_shim.so", ELF)
+    found = findings(fake_root, tmp_path / "again")
+    assert worst(found, SHAPE) is Severity.HIGH

@@ -213,11 +213,12 @@ class PythonFromHiddenDir(Check):
             )
 
 
-TOOL_HIDDEN_DIRS = BENIGN_HIDDEN_DIRS | frozenset(
+TOOL_HIDDEN_DIRS = (BENIGN_HIDDEN_DIRS - {".cache"}) | frozenset(
     {".cargo", ".rustup", ".nvm", ".volta", ".deno", ".bun", ".sdkman", ".rbenv", ".goenv",
      ".nodenv", ".dotnet", ".linuxbrew", ".krew", ".npm-global", ".juliaup", ".ghcup"}
 )  # fmt: skip
-"""Dot-directories where version managers install programs that units and profiles run."""
+"""Dot-directories where version managers install programs that units and profiles run (not
+``.cache``: nothing should be started from a cache)."""
 USER_BIN = re.compile(r"^(?:/home/[^/]+|/root|/Users/[^/]+|/var/home/[^/]+)/(?:\.local/)?bin/")
 """A user's own ``bin`` directory (``~/.local/bin``, ``~/bin``): writable by that user."""
 _EXEC_PREFIX = re.compile(r"^(?:Exec\w*=|[A-Za-z]*Exec=)")

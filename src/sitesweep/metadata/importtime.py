@@ -270,6 +270,21 @@ class _SiteReader:
             for top in tops:
                 self.owners.setdefault(top, owner)
 
+    def _not_claimed(self, files: List[HostPath], owner: str) -> List[HostPath]:
+        """``files`` less those another release's RECORD lists (``google/`` holds pure
+        google-auth and protobuf's native ``_upb``); RECORDs are read only here."""
+        claimed: Set[str] = set()
+        for dist in self.dists:
+            if dist.name == owner or not str(dist.path).endswith(".dist-info"):
+                continue
+            rows = (
+                dist.record
+                if dist.record_rows is not None
+                else read_record(self.root, dist, []).record
+            )
+            claimed.update(f"{self.base}/{row.path}" for row in rows)
+        return [f for f in files if f not in claimed]
+
     def _owner_by_record(self, package: str) -> Optional[_Owner]:
         """The release whose RECORD lists files of ``package`` (RECORDs read only here, for a
         package carrying something unusual that no name or ``top_level.txt`` attributes)."""
@@ -403,6 +418,10 @@ class _SiteReader:
         if owner is None:
             owner = self._owner_by_record(package)
             if owner is not None and owner.pure is False:
+                return
+        if native and owner is not None and owner.pure:
+            native = self._not_claimed(native, owner.name)  # namespace packages share a dir
+            if not (native or js or runtimes):
                 return
         self.out.shapes.append(
             PackageShape(
