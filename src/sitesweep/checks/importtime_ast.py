@@ -21,7 +21,7 @@ from typing import Dict, FrozenSet, Iterable, List, Optional, Set, Tuple, Union
 from sitesweep.checks.pth_ast import Scanner
 from sitesweep.checks.pth_findings import MAX_INPUT_CHARS, Budget, Feature, Findings
 from sitesweep.checks.pth_resolve import NameResolver, str_value
-from sitesweep.checks.pth_textscan import network_in_text
+from sitesweep.checks.pth_textscan import FETCHER, network_in_text
 
 _FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef)
 FuncDef = Union[ast.FunctionDef, ast.AsyncFunctionDef]
@@ -84,8 +84,11 @@ class ImportScanner(Scanner):
             return
         if isinstance(self.parents.get(id(node)), ast.Expr):
             return
+        fetcher = FETCHER.search(text)
+        if fetcher:  # a fetcher on a command line (curl, wget, /dev/tcp) is network use
+            self.add(Feature.NETWORK, f"{fetcher.group(0)!r} in a string", self._line(node))
         network = network_in_text(text)
-        if network:
+        if network:  # a URL alone is not: packages name their homepages
             self.add(Feature.URL_LITERAL, network, self._line(node))
         if STARTUP_LOCATIONS.search(text):
             self.add(None, f"names startup location {text[:80]!r}", self._line(node))
@@ -138,7 +141,7 @@ def import_time_nodes(
 
     Function bodies run only when something reaches them: a module-level call, a thread or
     ``atexit`` target, a decorator; any reference to a function's name from code that runs
-    counts as reaching it. Lambdas are left out.
+    counts as reaching it. Lambda bodies count as running (a thread target runs them).
     """
     defs = _definitions(tree)
     out: List[ast.AST] = []
@@ -162,7 +165,7 @@ def import_time_nodes(
             if isinstance(child, _FUNCS):
                 queue.extend(child.decorator_list)
                 queue.extend(d for d in (*child.args.defaults, *child.args.kw_defaults) if d)
-            elif not isinstance(child, ast.Lambda):
+            else:  # lambdas included: a thread or atexit target runs them
                 queue.append(child)
     return out, reached
 
