@@ -228,6 +228,8 @@ def test_windows_persistence_found_at_its_severity_and_decoys_stay_low(tmp_path:
         assert worst(result.findings, decoy).rank <= Severity.LOW.rank, decoy
     posing = {p for f in result.findings if f.rule.endswith("/telemetry-service") for p in f.paths}
     assert posing == {TELEMETRY_LNK, TELEMETRY_TASK, NTUSER}
+    titles = [f.title for f in result.findings if f.rule.endswith("/telemetry-service")]
+    assert any("C:\\Windows\\System32\\Tasks\\SystemTelemetry" in t for t in titles)
     assert "pat-51c0ffee" not in repr(result)
     assert not root.marker.exists()
 

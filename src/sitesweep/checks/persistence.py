@@ -17,6 +17,8 @@ from sitesweep.host.commandline import INTERPRETERS, posix_host_path, split_posi
 from sitesweep.host.commandline import SCRIPT_SUFFIXES as ANY_SCRIPT_SUFFIXES
 from sitesweep.host.model import PersistenceEntry
 from sitesweep.model import Category, Evidence, Finding, HostPath, Severity
+from sitesweep.osprofile.model import OsInfo
+from sitesweep.osprofile.paths import display_path
 from sitesweep.packs.model import Pack, PersistenceIndicator
 
 PUBLIC_INDEXES: Tuple[str, ...] = (
@@ -152,11 +154,15 @@ class PackPersistencePaths(Check):
                         if e.path == path or _same_unit(e, path) or _runs(e, path)
                     ]
                     if hits:
-                        yield self._finding(pack, ind, scope, hits)
+                        yield self._finding(pack, ind, scope, hits, ctx.inventory.os)
 
     @staticmethod
     def _finding(
-        pack: Pack, ind: PersistenceIndicator, scope: str, hits: List[PersistenceEntry]
+        pack: Pack,
+        ind: PersistenceIndicator,
+        scope: str,
+        hits: List[PersistenceEntry],
+        os: OsInfo,
     ) -> Finding:
         evidence = [Evidence("indicator", ind.description), Evidence("scope", scope)]
         for hit in hits:
@@ -165,7 +171,8 @@ class PackPersistencePaths(Check):
             rule=f"{pack.id}/persistence/{ind.id}",
             severity=ind.severity,
             category=Category.PERSISTENCE,
-            title=f"{pack.id} persistence present: {', '.join(h.path for h in hits)}",
+            title=f"{pack.id} persistence present: "
+            f"{', '.join(display_path(h.path, os) for h in hits)}",
             paths=tuple(HostPath(h.path) for h in hits),
             evidence=tuple(evidence),
             remediation=pack.remediation,
@@ -191,15 +198,21 @@ class PythonFromHiddenDir(Check):
             reasons = [(c, python_from_hidden_dir(c)) for c in entry.commands]
             hits = [(c, why) for c, why in reasons if why]
             if not hits:  # macOS and Windows entries: the programs their commands name
+                os = ctx.inventory.os
                 reasons = [(p, program_from_hidden_dir(p)) for p in entry.programs]
-                hits = [(c, why) for c, why in reasons if why]
+                hits = [
+                    (display_path(c, os), why.replace(c, display_path(c, os)))
+                    for c, why in reasons
+                    if why
+                ]
             if not hits:
                 continue
             yield Finding(
                 rule="heuristic/persistence-python-hidden-dir",
                 severity=Severity.HIGH,
                 category=Category.PERSISTENCE,
-                title=f"{entry.kind} entry {entry.path} starts {hits[0][1]}",
+                title=f"{entry.kind} entry {display_path(entry.path, ctx.inventory.os)} "
+                f"starts {hits[0][1]}",
                 paths=(entry.path,),
                 evidence=(
                     *(Evidence("command", c) for c, _ in hits),

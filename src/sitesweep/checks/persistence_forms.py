@@ -18,6 +18,7 @@ from sitesweep.checks.execution import persistence_paths
 from sitesweep.checks.persistence import INTERPRETER, SCRIPT_SUFFIXES, entry_finding_id
 from sitesweep.host.model import PersistenceEntry
 from sitesweep.model import Category, Evidence, Finding, HostPath, Severity
+from sitesweep.osprofile.paths import display_path
 
 MASQUERADES: Tuple[Tuple[str, str, Pattern[str], str], ...] = (
     (
@@ -81,7 +82,8 @@ class PosingPersistence(Check):
                     rule=f"{pack.id}/persistence/{indicator}",
                     severity=Severity.CRITICAL,
                     category=Category.PERSISTENCE,
-                    title=f"{pack.id} persistence: {entry.kind} {entry.path} ({name}) runs Python",
+                    title=f"{pack.id} persistence: {entry.kind} "
+                    f"{display_path(entry.path, ctx.inventory.os)} ({name}) runs Python",
                     paths=(HostPath(entry.path),),
                     evidence=(
                         Evidence("indicator", what),
@@ -135,7 +137,8 @@ class PackScriptStarted(Check):
                         rule=rule,
                         severity=Severity.HIGH,
                         category=Category.PERSISTENCE,
-                        title=f"{entry.kind} {entry.path} starts {started[0]}, named as "
+                        title=f"{entry.kind} {display_path(entry.path, ctx.inventory.os)} "
+                        f"starts {display_path(started[0], ctx.inventory.os)}, named as "
                         f"{pack.id}'s {ind.path}",
                         paths=(HostPath(entry.path),),
                         evidence=(
