@@ -300,3 +300,11 @@ def test_namespace_package_native_code_of_another_release_is_not_a_shape_anomaly
     fake_root.add_file(f"{SITE}/google/auth/_shim.so", ELF)
     found = findings(fake_root, tmp_path / "again")
     assert worst(found, SHAPE) is Severity.HIGH
+
+
+def test_finding_on_a_pth_target_names_the_pth_too(fake_root: FakeRoot, tmp_path: Path) -> None:
+    base_host(fake_root)
+    pth_bundled_module(fake_root)
+    found = findings(fake_root, tmp_path / "out")
+    assert _at(found, IMPORT, "helper_boot.pth") is Severity.HIGH
+    assert not fake_root.marker.exists()

@@ -99,7 +99,7 @@ class ImportTimeCode(Check):
                 severity=severity,
                 category=Category.FILE,
                 title=f"{module.module} ({owner}): code run at {where} {why}",
-                paths=(module.path,),
+                paths=(module.path, module.via) if module.via != module.path else (module.path,),
                 environment=ctx.env_prefix(module.path),
                 distribution=module.distribution,
                 version=module.version,
