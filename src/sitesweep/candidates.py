@@ -77,10 +77,11 @@ def yara_candidates(inventory: Inventory, packs: PackSet) -> Tuple[HostPath, ...
 
 
 def persistence_candidates(inventory: Inventory) -> Iterator[HostPath]:
-    """Small persistence files, unless they may hold a secret (credentials are never read)."""
+    """Small persistence files, unless they may hold a secret (credentials are never read) or
+    are the OS's own, read for context only (macOS ``/System/Library`` jobs)."""
     secrets = {c.path for c in inventory.credentials}  # authorized_keys is both
     for entry in inventory.persistence:
-        if entry.path in secrets or not entry.copyable or not entry.sha256:
+        if entry.path in secrets or not entry.copyable or not entry.sha256 or entry.context:
             continue
         if entry.size <= PERSISTENCE_LIMIT:
             yield entry.path

@@ -9,6 +9,7 @@ from typing import Dict
 from builders import FakeRoot
 from osimages import macos_image
 from persistbuild import launchd_plist, login_items_archive, worst
+from sitesweep.candidates import yara_candidates
 from sitesweep.engine import ScanResult
 from sitesweep.host.identity import User
 from sitesweep.host.model import PersistenceEntry, PersistenceKind
@@ -124,6 +125,9 @@ def test_macos_persistence_found_at_its_severity_and_decoys_stay_low(tmp_path: P
     rules = {f.rule for f in result.findings if TELEMETRY_AGENT in f.paths}
     assert "litellm-2026-03/persistence/telemetry-service" in rules
     assert "litellm-2026-03/persistence/sysmon-script" in rules
+    candidates = yara_candidates(result.inventory, result.packs)
+    assert TELEMETRY_AGENT in candidates  # copied and matched
+    assert APPLE_DAEMON not in candidates  # Apple's own job: context only
     assert not fake_root.marker.exists()
 
 
