@@ -189,3 +189,21 @@ def test_report_formats_print_the_fleet_on_stdout(
     sarif = run_cli("report", str(out), "--format", "sarif")
     assert sarif.code == 2
     assert "scan or analyze" in sarif.err
+
+
+def test_fail_on_is_the_threshold_of_the_bundle_too(
+    fake_root: FakeRoot, tmp_path: Path, run_cli: RunCli
+) -> None:
+    _host(fake_root, infected=True)
+    out = tmp_path / "out"
+    run = run_cli("scan", "--root", str(fake_root.path), "--output", str(out), "--fail-on", "info")
+    assert run.code == 1
+    bundle = only_bundle(out)
+    assert load(bundle, "findings.json")["outcome"]["threshold"] == "info"
+    assert "at or above info" in (bundle / "report.txt").read_text(encoding="utf-8")
+    analysed = run_cli(
+        "analyze", str(bundle), "--fail-on", "critical", "--output", str(tmp_path / "a")
+    )
+    analysis = next((tmp_path / "a").iterdir())
+    assert analysed.code == 1
+    assert load(analysis, "findings.json")["outcome"]["threshold"] == "critical"

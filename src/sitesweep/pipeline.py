@@ -19,6 +19,7 @@ from sitesweep.engine import analyze
 from sitesweep.host.live_identity import read_live_host
 from sitesweep.hostfs import HostRoot
 from sitesweep.inventory import CollectSpec, collect_inventory
+from sitesweep.model import Severity
 from sitesweep.outcome import ScanResult
 from sitesweep.packs import load_packs
 from sitesweep.packs.model import PackSet
@@ -78,6 +79,8 @@ class ScanOptions:
     encrypt_to: Tuple[str, ...] = ()
     prune: FrozenSet[str] = DEFAULT_PRUNE
     kubernetes: bool = False
+    threshold: Severity = Severity.HIGH
+    """The ``--fail-on`` severity: the bundle's verdict is told at it, as the terminal's is."""
     image: Optional[Path] = None
     evidence: str = "policy"
 
@@ -129,6 +132,7 @@ def _run_info(opts: ScanOptions, root: HostRoot, started: datetime, mode: str) -
         custody=Custody(opts.case_id, opts.examiner, opts.note),
         live_host=read_live_host() if root.is_live else None,
         encrypt_to=opts.encrypt_to,
+        threshold=opts.threshold,
         evidence=opts.evidence,
     )
 
@@ -181,6 +185,7 @@ def run_analyze(
     packs: Optional[PackSet] = None,
     index: Optional[IndexSource] = None,
     index_workers: int = 4,
+    threshold: Severity = Severity.HIGH,
 ) -> AnalyzeOutcome:
     """Match the current packs against a bundle's observations, without touching any host.
 
@@ -213,7 +218,14 @@ def run_analyze(
     if output is not None:
         from sitesweep.bundle.writer import RunInfo, write_analysis
 
-        run = RunInfo(argv, started, datetime.now(timezone.utc), mode="analyze", custody=custody)
+        run = RunInfo(
+            argv,
+            started,
+            datetime.now(timezone.utc),
+            mode="analyze",
+            custody=custody,
+            threshold=threshold,
+        )
         from sitesweep.intel.report import INDEX_WITNESS, witness_json
 
         extra = {} if witness is None else {INDEX_WITNESS: witness_json(witness)}

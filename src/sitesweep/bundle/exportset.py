@@ -24,6 +24,7 @@ from sitesweep.exports.timeline import (
     timeline_jsonl_chunks,
 )
 from sitesweep.host.live_identity import LiveHost
+from sitesweep.model import Severity
 from sitesweep.outcome import ScanResult
 
 
@@ -59,7 +60,7 @@ def export_files(result: ScanResult, facts: CollectionFacts, seed: str) -> Dict[
 
 
 def export_parts(
-    result: ScanResult, facts: CollectionFacts, seed: str
+    result: ScanResult, facts: CollectionFacts, seed: str, threshold: Severity = Severity.HIGH
 ) -> Iterator[Tuple[str, Iterable[str]]]:
     """:func:`export_files` one file at a time, each text in pieces to write as they come.
 
@@ -68,7 +69,7 @@ def export_parts(
     """
     events = build_timeline(result)
     host = host_cells(result)
-    yield layout.REPORT_HTML, (render_html(result, facts, events),)
+    yield layout.REPORT_HTML, (render_html(result, facts, events, threshold),)
     yield layout.TIMELINE_CSV, timeline_csv_chunks(events, host)
     yield layout.TIMELINE_JSONL, timeline_jsonl_chunks(events, host)
     yield layout.INVENTORY_CSV, inventory_csv_chunks(result)

@@ -40,7 +40,7 @@ from sitesweep.errors import HostReadError, OutputError
 from sitesweep.host.live_identity import LiveHost
 from sitesweep.host.model import PersistenceKind
 from sitesweep.hostfs import HostRoot
-from sitesweep.model import Gap
+from sitesweep.model import Gap, Severity
 from sitesweep.outcome import BundleRef, ScanResult
 from sitesweep.redact import redact_config
 
@@ -80,6 +80,7 @@ class RunInfo:
     custody: Custody = NO_CUSTODY
     live_host: Optional[LiveHost] = None
     encrypt_to: Tuple[str, ...] = ()
+    threshold: Severity = Severity.HIGH
     evidence: str = "policy"
     """The evidence policy: ``policy`` (content where it matters) or ``full``."""
 
@@ -217,7 +218,7 @@ class _Writer:
         facts = collection_facts(
             self.result, run.mode, (run.started, run.finished), run.argv, run.custody, run.live_host
         )
-        for name, parts in export_parts(self.result, facts, seed):
+        for name, parts in export_parts(self.result, facts, seed, run.threshold):
             self.write_parts(name, parts)
 
     def manifest(self, run: RunInfo, extra_gaps: Sequence[Gap]) -> Dict[str, object]:
@@ -316,14 +317,14 @@ def write_bundle(
         writer = _Writer(result, root, staging, run.evidence)
         writer.write(layout.EVIDENCE_INDEX, dumps(writer.copy_evidence()))
         if result.matched:  # observations only: no findings file, nothing judged
-            writer.write(layout.FINDINGS, dumps(findings_doc(result)))
+            writer.write(layout.FINDINGS, dumps(findings_doc(result, run.threshold)))
         writer.write(
             layout.ENVIRONMENTS,
             dumps([environment_dict(e) for e in result.inventory.environments]),
         )
         writer.write_parts(layout.INVENTORY, inventory_chunks(result))
         writer.write(layout.COVERAGE, dumps(coverage_doc(result, writer.gaps)))
-        writer.write(layout.REPORT_TEXT, render_text_report(result))
+        writer.write(layout.REPORT_TEXT, render_text_report(result, run.threshold))
         writer.write_exports(run, f"{name}|{result.inventory.identity.machine_id}")
         for doc_name, text in (extra or {}).items():
             writer.write(doc_name, text)
@@ -362,15 +363,17 @@ def write_analysis(
     target = output / _unused_name(output, f"{base}-analysis-{stamp}")
     try:
         target.mkdir(parents=True)
-        (target / layout.FINDINGS).write_text(dumps(findings_doc(result)), encoding="utf-8")
+        (target / layout.FINDINGS).write_text(
+            dumps(findings_doc(result, run.threshold)), encoding="utf-8"
+        )
         (target / layout.COVERAGE).write_text(dumps(coverage_doc(result)), encoding="utf-8")
         (target / layout.REPORT_TEXT).write_text(
-            render_text_report(result), encoding="utf-8", errors="backslashreplace"
+            render_text_report(result, run.threshold), encoding="utf-8", errors="backslashreplace"
         )
         facts = collection_facts(
             result, "analyze", (run.started, run.finished), run.argv, run.custody, None, str(source)
         )
-        for name, parts in export_parts(result, facts, target.name):
+        for name, parts in export_parts(result, facts, target.name, run.threshold):
             _write_parts(target / name, parts)
         for name, data in (extra or {}).items():
             (target / name).write_bytes(data)

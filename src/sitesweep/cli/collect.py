@@ -143,6 +143,7 @@ def analyze(
         identity=identity,
         index=index,
         index_workers=index_workers,
+        threshold=Severity(fail_on),
     )
     if outcome.written is not None:
         stderr.print(f"Analysis: {printable(outcome.written)}", markup=False, soft_wrap=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Optional, Tuple
 
@@ -82,6 +83,7 @@ def scan(
         builtin_packs=builtin_packs,
         evidence=evidence,
     )
+    opts = replace(opts, threshold=Severity(fail_on))  # the bundle tells the same verdict
     apply_priorities(gentle)
     with RichProgress() as progress:
         outcome = run_scan(opts, progress)
