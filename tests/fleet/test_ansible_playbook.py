@@ -136,11 +136,11 @@ def _script(path: Path, text: str) -> Path:
 
 
 def _run_playbook(
-    inventory: Path, extra: Dict[str, Any], tmp_path: Path, *args: str
+    inventory: Path, extra: Dict[str, Any], tmp_path: Path, *args: str, strategy: str = "linear"
 ) -> subprocess.CompletedProcess[str]:
     run = subprocess.run(
         [_ansible_playbook(), "-i", str(inventory), str(PLAYBOOK), "-e", json.dumps(extra), *args],
-        env=_env(tmp_path),
+        env={**_env(tmp_path), "ANSIBLE_STRATEGY": strategy},
         capture_output=True,
         text=True,
         timeout=300,
@@ -218,11 +218,12 @@ def test_playbook_honours_the_inventory_bounds_hung_hosts_and_retries_by_limit(
     while left := [p for p in Path("/proc").glob("[0-9]*") if _runs(p, str(tmp_path))]:
         assert time.monotonic() < deadline, [(p / "cmdline").read_bytes()[:300] for p in left]
         time.sleep(0.5)
-    retry = sorted((out / "retry.txt").read_text().split())
-    assert retry == sorted(h for h, s in status.items() if s != ["ok"])
+    retried = sorted((out / "retry.txt").read_text().split())
+    assert retried == sorted(h for h, s in status.items() if s != ["ok"])
     # The responder fixes the hung host and re-runs the failed ones with --limit @retry.txt.
     inventory.write_text(text.replace(f"sitesweep_python={hangs}", f"sitesweep_python={good}"))
-    again = _run_playbook(inventory, extra, tmp_path, "--limit", f"@{out / 'retry.txt'}")
+    retry = f"@{out / 'retry.txt'}"
+    again = _run_playbook(inventory, extra, tmp_path, "--limit", retry, strategy="free")
     assert again.returncode == 0, (tmp_path / "ansible.log").read_text()
     attempts = _journal(out)
     assert [a["status"] for a in attempts["hung"]] == ["timeout", "ok"]
