@@ -91,3 +91,23 @@ def test_unreadable_bundle_is_a_row_not_a_crash(tmp_path: Path, run_cli: RunCli)
     (row,) = _hosts(tmp_path / "r" / "fleet.json").values()
     assert row["verdict"] == "unchecked"
     assert row["status"] == "bad_bundle"
+
+
+def test_report_analyses_in_a_process_pool_as_it_would_alone(tmp_path: Path) -> None:
+    from sitesweep.fleet.summary import fleet_doc, summarize
+    from sitesweep.fleet.views import CACHE_DIR
+
+    fleet = tmp_path / "fleet"
+    _collect(infected_root(tmp_path / "infected"), fleet / "a")
+    _collect(clean_root(tmp_path / "clean"), fleet / "b")
+    other = clean_root(tmp_path / "other")
+    other.add_hostname("third-host")
+    _collect(other, fleet / "c")
+    pooled = fleet_doc(summarize((fleet,), workers=2))
+    caches = sorted(fleet.rglob(f"{CACHE_DIR}/*.json"))
+    assert len(caches) == 3, "each worker caches the view it computed"
+    for cache in caches:
+        cache.unlink()
+    alone = fleet_doc(summarize((fleet,), workers=1))
+    assert pooled == alone
+    assert pooled["counts"] == {"clean": 2, "compromised": 1}

@@ -13,6 +13,9 @@ not a host of its own, and bundles copied by hand count once per machine id.
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
@@ -21,7 +24,7 @@ from sitesweep.bundle import layout
 from sitesweep.errors import BundleError
 from sitesweep.fleet.journal import JOURNAL_DIR, Attempt, good_bundle, latest, read_attempts
 from sitesweep.fleet.sweep import SWEEP_FILE
-from sitesweep.fleet.views import BundleView, manifest_of, packs_digest, view_bundle
+from sitesweep.fleet.views import BundleView, cached_view, manifest_of, packs_digest, view_bundle
 from sitesweep.model import Severity
 from sitesweep.outcome import Verdict
 from sitesweep.packs import load_packs
@@ -190,6 +193,30 @@ class _Views:
         self.digest = packs_digest(packs)
         self.done: Dict[Path, Tuple[Optional[BundleView], str]] = {}
 
+    def prefetch(self, bundles: Iterable[Path], signatures: Tuple[Path, ...], workers: int) -> None:
+        """Analyse the uncached ``bundles`` in a pool of ``workers`` processes (across cores:
+        the analysis is Python code that threads would serialise), caching each view."""
+        todo: List[Path] = []
+        for bundle in dict.fromkeys(bundles):
+            try:
+                cached, _ = cached_view(bundle, self.digest, self.threshold)
+            except BundleError as exc:
+                self.done[bundle] = (None, str(exc))
+                continue
+            if cached is not None:
+                self.done[bundle] = (cached, "")
+            else:
+                todo.append(bundle)
+        if workers < 2 or len(todo) < 2:
+            return
+        context = multiprocessing.get_context("spawn")  # no fork of a process with threads
+        with ProcessPoolExecutor(
+            min(workers, len(todo)), context, _load_worker_packs, (signatures,)
+        ) as pool:
+            views = pool.map(_view_in_worker, todo, [self.threshold] * len(todo))
+            for bundle, outcome in zip(todo, views):
+                self.done[bundle] = outcome
+
     def get(self, bundle: Path) -> Tuple[Optional[BundleView], str]:
         if bundle not in self.done:
             try:
@@ -200,6 +227,25 @@ class _Views:
             except BundleError as exc:
                 self.done[bundle] = (None, str(exc))
         return self.done[bundle]
+
+
+_WORKER_PACKS: List[PackSet] = []
+
+
+def _load_worker_packs(signatures: Tuple[Path, ...]) -> None:
+    """A pool worker loads (and compiles) the packs once."""
+    _WORKER_PACKS.append(load_packs(signatures))
+
+
+def _view_in_worker(bundle: Path, threshold: Severity) -> Tuple[Optional[BundleView], str]:
+    try:
+        return view_bundle(bundle, _WORKER_PACKS[0], threshold), ""
+    except BundleError as exc:
+        return None, str(exc)
+
+
+POOL_FROM = 8
+"""Uncached bundles from which ``report`` analyses in a process pool."""
 
 
 def _journalled_rows(
@@ -279,20 +325,31 @@ def summarize(
     signatures: Tuple[Path, ...] = (),
     threshold: Severity = Severity.HIGH,
     packs: Optional[PackSet] = None,
+    workers: Optional[int] = None,
 ) -> FleetSummary:
     """Analyse every bundle found under ``paths`` and merge in the sweep journals.
 
     ``packs`` are packs loaded already (the sweep's); else they are loaded from ``signatures``.
+    Bundles without a cached view are analysed in a pool of ``workers`` processes (default: the
+    usable cores, up to 8, from :data:`POOL_FROM` bundles on; never with given ``packs``).
 
     Raises:
         PackError: a signature pack is invalid.
         BundleError: a ``sweep.json`` is unreadable.
     """
     bundles, sweeps, dirs = find_inputs(paths)
+    pool = packs is None
     packs = load_packs(signatures) if packs is None else packs  # once for every bundle
     views = _Views(packs, threshold)
     attempts = [pair for d in dirs for pair in read_attempts(d)]
     attempts += _legacy_attempts(sweeps)
+    if pool:
+        chosen = [good_bundle(a, base) for a, base in latest(attempts).values()]
+        named = {(base / a.bundle).resolve() for a, base in attempts if a.bundle is not None}
+        wanted = [b for b in chosen if b is not None] + [b for b in bundles if b not in named]
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+        default = min(cores, 8) if len(wanted) >= POOL_FROM else 1
+        views.prefetch(wanted, signatures, default if workers is None else workers)
     rows, named = _journalled_rows(attempts, views)
     loose: List[Tuple[Path, BundleView]] = []
     for bundle in bundles:

@@ -158,6 +158,23 @@ def store_view(path: Optional[Path], view: BundleView) -> None:
         return
 
 
+def cached_view(
+    bundle: Path, digest: str, threshold: Severity
+) -> Tuple[Optional[BundleView], Optional[Path]]:
+    """The cached view of ``bundle`` (``None`` when there is none) and where it is (to be) cached.
+
+    Raises:
+        BundleError: the bundle cannot be read.
+    """
+    try:
+        cached_at = cache_path(bundle, digest, threshold)
+    except OSError as exc:
+        raise BundleError(f"{bundle}: {exc}") from exc
+    if cached_at is not None and cached_at.is_file():
+        return _load_cached(cached_at), cached_at
+    return None, cached_at
+
+
 def view_bundle(
     bundle: Path, packs: PackSet, threshold: Severity, digest: Optional[str] = None
 ) -> BundleView:
@@ -166,14 +183,9 @@ def view_bundle(
     Raises:
         BundleError: the bundle cannot be read.
     """
-    try:
-        cached_at = cache_path(bundle, digest or packs_digest(packs), threshold)
-    except OSError as exc:
-        raise BundleError(f"{bundle}: {exc}") from exc
-    if cached_at is not None and cached_at.is_file():
-        cached = _load_cached(cached_at)
-        if cached is not None:
-            return cached
+    cached, cached_at = cached_view(bundle, digest or packs_digest(packs), threshold)
+    if cached is not None:
+        return cached
     view = view_of(run_analyze(bundle, packs=packs).result, manifest_of(bundle), threshold)
     store_view(cached_at, view)
     return view
