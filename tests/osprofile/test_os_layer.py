@@ -3,8 +3,11 @@ the gaps when the OS or its account database cannot be read."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Dict
+
+import pytest
 
 from builders import FakeRoot
 from osimages import DOMAIN_SID, macos_image, windows_image
@@ -136,3 +139,15 @@ def test_unknown_os_scan_finishes_with_the_gap_named_and_every_home_walked(
     assert inventory["environments"]
     assert load(bundle, "manifest.json")["host"]["os"]["family"] == "unknown"
     assert not root.marker.exists()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the tree must be owned by uid 0 (root in passwd)")
+def test_a_walked_home_never_renames_an_account_of_the_same_uid(fake_root: FakeRoot) -> None:
+    """``/home/shared`` owned by uid 0 like everything here: uid 0 stays ``root``."""
+    fake_root.add_os_release()
+    fake_root.add_dir("/home/shared")
+    fake_root.add_venv("/home/alice/app/.venv")
+    inv = _collect(fake_root)
+    assert _homes(inv)["/home/shared"].source == "home-walk"
+    owners = {str(e.prefix): e.owner for e in inv.environments}
+    assert owners["/home/alice/app/.venv"] == "root"

@@ -41,6 +41,8 @@ class AccountsCollector(Collector):
         gaps: List[Gap] = []
         profile = profile_for(ctx.os)
         listed = profile.accounts(ctx.root, gaps)
-        walked = walk_homes(ctx.root, profile.home_parents, profile.skip_homes, gaps)
+        walked = walk_homes(
+            ctx.root, profile.home_parents, profile.skip_homes, gaps, profile.home_owner_ids
+        )
         fixed = [User(name, 0, home, source="fixed") for name, home in profile.fixed_homes]
         return Collected({"users": merge(listed, walked, fixed)}, tuple(gaps))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Mapping, Optional, Sequence, Tuple
+from typing import Dict, Mapping, Optional, Sequence, Tuple
 
 from sitesweep.discovery.classify import classify
 from sitesweep.discovery.model import EnvKind, FsPolicy, PythonEnv
@@ -34,7 +34,10 @@ def discover(
 ) -> Discovery:
     """Walk the host once and classify every Python environment on it."""
     result = walk(root, spec, progress)
-    names = {u.uid: u.name for u in users}
+    names: Dict[int, str] = {}
+    for user in users:  # the account database's name first, a walked home's after
+        if user.uid >= 0:
+            names.setdefault(user.uid, user.name)
     homes = sorted({u.home for u in users if u.home not in ("", "/")})
     envs, gaps = classify(
         root, result.site_dirs, result.venv_prefixes, result.conda_prefixes, names, homes

@@ -19,9 +19,17 @@ MAX_WALKED_HOMES = 10_000
 
 
 def walk_homes(
-    root: HostRoot, parents: Sequence[str], skip: FrozenSet[str], gaps: List[Gap]
+    root: HostRoot,
+    parents: Sequence[str],
+    skip: FrozenSet[str],
+    gaps: List[Gap],
+    owner_ids: bool = True,
 ) -> List[User]:
-    """Every directory directly under ``parents`` (not a link, not hidden, not in ``skip``)."""
+    """Every directory directly under ``parents`` (not a link, not hidden, not in ``skip``).
+
+    Its uid is the directory's owner (``owner_ids``), else -1 (a Windows drive's owners say
+    nothing about accounts).
+    """
     found: List[User] = []
     for parent in parents:
         try:
@@ -38,7 +46,8 @@ def walk_homes(
             names = names[:MAX_WALKED_HOMES]
         for name in names:
             home = f"{parent.rstrip('/')}/{name}"
-            found.append(User(name, _owner(root, home), home, source="home-walk"))
+            uid = _owner(root, home) if owner_ids else -1
+            found.append(User(name, uid, home, source="home-walk"))
     return found
 
 
@@ -50,9 +59,14 @@ def _owner(root: HostRoot, path: str) -> int:
 
 
 def merge(*groups: Iterable[User]) -> Tuple[User, ...]:
-    """Accounts from every source, one per home (the first source wins), ordered by uid."""
+    """Accounts from every source, one per home (the first source wins), ordered by uid, the
+    account database's entry before a walked home of the same uid."""
     by_home: Dict[str, User] = {}
     for group in groups:
         for user in group:
             by_home.setdefault(user.home.rstrip("/") or "/", user)
-    return tuple(sorted(by_home.values(), key=lambda u: (u.uid, u.name, u.home)))
+    return tuple(sorted(by_home.values(), key=_order))
+
+
+def _order(user: User) -> Tuple[int, bool, str, str]:
+    return (user.uid, user.source == "home-walk", user.name, user.home)

@@ -30,6 +30,7 @@ class OsProfile:
         fixed_homes: (account, home) pairs that are homes without being under a parent.
         identify: reads the host's names and OS version.
         accounts: reads the account database (a gap when it cannot be read).
+        home_owner_ids: a walked home's owner uid names its account (not on Windows drives).
         live_skip: host paths a live walk does not enter (macOS's system volumes, which show
             ``/`` a second time through firmlinks), each recorded as a ``pruned`` gap.
     """
@@ -42,6 +43,7 @@ class OsProfile:
     identify: Callable[[HostRoot, List[Gap]], Tuple[HostIdentity, OsInfo]]
     accounts: Callable[[HostRoot, List[Gap]], Tuple[User, ...]]
     live_skip: Tuple[str, ...] = ()
+    home_owner_ids: bool = True
 
 
 def _unknown_identify(root: HostRoot, gaps: List[Gap]) -> Tuple[HostIdentity, OsInfo]:
@@ -77,6 +79,7 @@ PROFILES: Dict[OsFamily, OsProfile] = {
         fixed_homes=(),
         identify=windows.identify,
         accounts=windows.accounts,
+        home_owner_ids=False,
     ),
     OsFamily.UNKNOWN: OsProfile(
         family=OsFamily.UNKNOWN,
