@@ -260,3 +260,30 @@ def test_only_http_indexes_are_asked(tmp_path: Path, url: str) -> None:
     build_host(root)
     _, bundle = scan(root.path, tmp_path / "out")
     assert main(["analyze", str(bundle), "--index", url]) == 2
+
+
+def test_report_asks_the_index_for_every_bundle_and_its_snapshot_agrees(
+    tmp_path: Path, index: Tuple[Index, str]
+) -> None:
+    state, url = index
+    serve_releases(state)
+    bundles = []
+    for name in ("web1", "web2"):
+        root = FakeRoot(tmp_path / name)
+        root.add_hostname(name)
+        build_host(root)
+        _, bundle = scan(root.path, tmp_path / f"out-{name}", "--verify-record")
+        bundles.append(str(bundle))
+    without = tmp_path / "fleet-plain"
+    assert main(["report", *bundles, "--output", str(without)]) != 1
+    live = tmp_path / "fleet-live"
+    cache = tmp_path / "index-cache"
+    argv = ["report", *bundles, "--output", str(live), "--index", url, "--index-cache", str(cache)]
+    assert main(argv) == 1, "files that differ from the published wheel compromise both hosts"
+    hits = len(state.hits)
+    offline = tmp_path / "fleet-offline"
+    argv = ["report", *bundles, "--output", str(offline), "--index-snapshot", str(cache)]
+    assert main(argv) == 1
+    assert len(state.hits) == hits
+    verdicts = [h["verdict"] for h in json.loads((offline / "fleet.json").read_text())["hosts"]]
+    assert verdicts == ["compromised", "compromised"]

@@ -21,6 +21,7 @@ from sitesweep.cli.params import (
     fail_on_option,
     gentle_options,
     identity_option,
+    index_options,
     kubernetes_option,
     scan_target_options,
     signatures_option,
@@ -32,7 +33,7 @@ from sitesweep.pipeline import run_analyze, run_collect
 from sitesweep.textsafe import printable
 
 if TYPE_CHECKING:
-    from sitesweep.intel.index import IndexSource
+    from sitesweep.intel.index import IndexSource, IndexSpec
 
 
 @click.command()
@@ -89,31 +90,10 @@ def collect(
 @builtin_packs_option
 @fail_on_option
 @identity_option
-@click.option(
-    "--index",
-    "index_url",
-    metavar="URL",
-    help="Ask this package index (PEP 691 simple API root, e.g. https://pypi.org/simple/) whether "
-    "each installed release is still published, yanked or gone, and whether its files match the "
-    "published wheel. Only this machine asks; nothing is asked without this option.",
-)
-@click.option(
-    "--index-snapshot",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Read the index's answers from a directory kept by --index-cache (offline).",
-)
-@click.option(
-    "--index-cache",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Keep the index's answers in this directory and reuse them (default: inside --output).",
-)
+@index_options
 @click.option(
     "--index-workers", type=click.IntRange(1, 32), default=4, show_default=True,
     help="Questions to the index under way at once.",
-)  # fmt: skip
-@click.option(
-    "--index-interval", type=click.FloatRange(0, 60), default=0.2, show_default=True,
-    help="Least time in seconds between two requests to the index.",
 )  # fmt: skip
 @format_option
 def analyze(
@@ -159,19 +139,36 @@ def index_source(
     interval: float,
 ) -> Optional[IndexSource]:
     """Build the package index the analysis asks, or ``None`` when none was named."""
+    spec = index_spec(url, snapshot, cache, output, interval)
+    if spec is None:
+        return None
+    from sitesweep.intel.index import IndexUnavailable
+
+    try:
+        return spec.open()
+    except IndexUnavailable as exc:
+        raise click.UsageError(str(exc)) from exc
+
+
+def index_spec(
+    url: Optional[str],
+    snapshot: Optional[Path],
+    cache: Optional[Path],
+    output: Optional[Path],
+    interval: float,
+) -> Optional[IndexSpec]:
+    """The index options as one value (``None`` when no index was named).
+
+    Raises:
+        click.UsageError: the options contradict each other.
+    """
     if url is not None and snapshot is not None:
         raise click.UsageError("--index and --index-snapshot exclude each other")
     if url is None and snapshot is None:
         if cache is not None:
             raise click.UsageError("--index-cache needs --index")
         return None
-    from sitesweep.intel.index import HttpIndex, IndexUnavailable, SnapshotIndex
+    from sitesweep.intel.index import IndexSpec
 
-    try:
-        if snapshot is not None:
-            return SnapshotIndex(snapshot)
-        assert url is not None  # noqa: S101 - one of the two is set here
-        store = cache if cache is not None else (output / "index-cache" if output else None)
-        return HttpIndex(url, store, interval=interval)
-    except IndexUnavailable as exc:
-        raise click.UsageError(str(exc)) from exc
+    store = cache if cache is not None else (output / "index-cache" if output else None)
+    return IndexSpec(url, snapshot, None if snapshot is not None else store, interval)

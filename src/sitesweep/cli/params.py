@@ -239,6 +239,44 @@ def gentle_options(func: F) -> F:
     return cast(F, command)
 
 
+def index_options(func: F) -> F:
+    """Add the package-index options (``--index``, ``--index-snapshot``, ``--index-cache``,
+    ``--index-interval``) that ``analyze``, ``report`` and ``sweep`` share."""
+    for option in reversed(
+        (
+            click.option(
+                "--index",
+                "index_url",
+                metavar="URL",
+                help="Ask this package index (PEP 691 simple API root, e.g. "
+                "https://pypi.org/simple/) whether each installed release is still published, "
+                "yanked or gone, and whether its files match the published wheel. Only this "
+                "machine asks; nothing is asked without this option.",
+            ),
+            click.option(
+                "--index-snapshot",
+                type=click.Path(file_okay=False, path_type=Path),
+                help="Read the index's answers from a directory kept by --index-cache (offline).",
+            ),
+            click.option(
+                "--index-cache",
+                type=click.Path(file_okay=False, path_type=Path),
+                help="Keep the index's answers in this directory and reuse them (default: inside "
+                "--output).",
+            ),
+            click.option(
+                "--index-interval",
+                type=click.FloatRange(0, 60),
+                default=0.2,
+                show_default=True,
+                help="Least time in seconds between two requests to the index.",
+            ),
+        )
+    ):
+        func = option(func)
+    return func
+
+
 def evidence_option(func: F) -> F:
     """Add ``--evidence policy|full``: which files' content the bundle keeps."""
     option = click.option(

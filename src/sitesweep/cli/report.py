@@ -8,9 +8,10 @@ from typing import Optional, Tuple
 import click
 
 from sitesweep.bundle.layout import MANIFEST
+from sitesweep.cli.collect import index_spec
 from sitesweep.cli.console import stderr
 from sitesweep.cli.fleet_view import emit_fleet, exit_code, fleet_line
-from sitesweep.cli.params import fail_on_option, signatures_option
+from sitesweep.cli.params import fail_on_option, index_options, signatures_option
 from sitesweep.cli.render import FormatUnavailableError, format_option
 from sitesweep.fleet.output import write_fleet
 from sitesweep.fleet.summary import summarize
@@ -28,6 +29,7 @@ from sitesweep.textsafe import printable
 @signatures_option
 @fail_on_option
 @format_option
+@index_options
 def report(
     paths: Tuple[Path, ...],
     output: Optional[Path],
@@ -35,6 +37,10 @@ def report(
     fail_on: str,
     output_format: str = "text",
     as_json: bool = False,
+    index_url: Optional[str] = None,
+    index_snapshot: Optional[Path] = None,
+    index_cache: Optional[Path] = None,
+    index_interval: float = 0.2,
 ) -> int:
     """Summarise bundles (files or directories, e.g. a sweep's output) into one fleet report.
 
@@ -47,10 +53,11 @@ def report(
         raise FormatUnavailableError(
             "--format sarif describes one host's findings: use it on scan or analyze"
         )
-    summary = summarize(paths, signatures, Severity(fail_on))
     if output is None:  # the one directory given, unless it is a bundle (never write into one)
         one = paths[0] if len(paths) == 1 and paths[0].is_dir() else None
         output = one if one is not None and not (one / MANIFEST).exists() else Path()
+    index = index_spec(index_url, index_snapshot, index_cache, output, index_interval)
+    summary = summarize(paths, signatures, Severity(fail_on), index=index)
     emit_fleet(summary, fmt)
     stderr.print(printable(fleet_line(summary)), markup=False, highlight=False, soft_wrap=True)
     json_path, html_path = write_fleet(summary, output)

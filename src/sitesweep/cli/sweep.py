@@ -12,6 +12,7 @@ from typing import Iterator, List, Optional, Tuple
 
 import click
 
+from sitesweep.cli.collect import index_spec
 from sitesweep.cli.console import stderr
 from sitesweep.cli.exit_codes import ExitCode
 from sitesweep.cli.fleet_view import SweepProgress, exit_code, render_fleet
@@ -21,6 +22,7 @@ from sitesweep.cli.params import (
     custody_options,
     fail_on_option,
     gentle_options,
+    index_options,
     signatures_option,
 )
 from sitesweep.discovery.walk import DEFAULT_PRUNE
@@ -138,6 +140,7 @@ def _hosts(
 @custody_options
 @signatures_option
 @fail_on_option
+@index_options
 def sweep(
     root: Optional[str],
     hosts_file: Optional[Path],
@@ -162,6 +165,10 @@ def sweep(
     custody: CustodyArgs,
     signatures: Tuple[Path, ...],
     fail_on: str,
+    index_url: Optional[str] = None,
+    index_snapshot: Optional[Path] = None,
+    index_cache: Optional[Path] = None,
+    index_interval: float = 0.2,
 ) -> int:
     """Sweep hosts over SSH with the agent, analyse the bundles here, write one fleet report.
 
@@ -206,10 +213,11 @@ def sweep(
         stop=stop,
         agent_args=agent_arguments(exclude, gentle, custody),
     )
+    index = index_spec(index_url, index_snapshot, index_cache, output, index_interval)
     if hosts:
         with SweepProgress(len(hosts)) as progress, _stopped_by_signals(stop):
             run_sweep(hosts, settings, progress.event)
-    summary = summarize((output,), signatures, Severity(fail_on))
+    summary = summarize((output,), signatures, Severity(fail_on), index=index)
     render_fleet(stderr, summary)
     json_path, html_path = write_fleet(summary, output)
     stderr.print(printable(f"Fleet report: {json_path}  {html_path}"), markup=False, soft_wrap=True)

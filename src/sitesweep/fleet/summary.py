@@ -18,17 +18,20 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from sitesweep.bundle import layout
 from sitesweep.errors import BundleError
 from sitesweep.fleet.journal import JOURNAL_DIR, Attempt, good_bundle, latest, read_attempts
 from sitesweep.fleet.sweep import SWEEP_FILE
-from sitesweep.fleet.views import BundleView, cached_view, manifest_of, packs_digest, view_bundle
+from sitesweep.fleet.views import BundleView, cached_view, manifest_of, view_bundle, views_digest
 from sitesweep.model import Severity
 from sitesweep.outcome import Verdict
 from sitesweep.packs import load_packs
 from sitesweep.packs.model import PackSet
+
+if TYPE_CHECKING:
+    from sitesweep.intel.index import IndexSpec
 
 COMPROMISED = Verdict.COMPROMISED.value
 INCOMPLETE = Verdict.INCOMPLETE.value
@@ -187,10 +190,13 @@ def _row_of(name: str, status: str, detail: str, view: BundleView, bundle: Path)
 class _Views:
     """Each bundle analysed once per summary."""
 
-    def __init__(self, packs: PackSet, threshold: Severity) -> None:
+    def __init__(
+        self, packs: PackSet, threshold: Severity, index: Optional[IndexSpec] = None
+    ) -> None:
         self.packs = packs
         self.threshold = threshold
-        self.digest = packs_digest(packs)
+        self.index = index
+        self.digest = views_digest(packs, index)
         self.done: Dict[Path, Tuple[Optional[BundleView], str]] = {}
 
     def prefetch(self, bundles: Iterable[Path], signatures: Tuple[Path, ...], workers: int) -> None:
@@ -213,7 +219,8 @@ class _Views:
         with ProcessPoolExecutor(
             min(workers, len(todo)), context, _load_worker_packs, (signatures,)
         ) as pool:
-            views = pool.map(_view_in_worker, todo, [self.threshold] * len(todo))
+            n = len(todo)
+            views = pool.map(_view_in_worker, todo, [self.threshold] * n, [self.index] * n)
             for bundle, outcome in zip(todo, views):
                 self.done[bundle] = outcome
 
@@ -221,7 +228,7 @@ class _Views:
         if bundle not in self.done:
             try:
                 self.done[bundle] = (
-                    view_bundle(bundle, self.packs, self.threshold, self.digest),
+                    view_bundle(bundle, self.packs, self.threshold, self.digest, self.index),
                     "",
                 )
             except BundleError as exc:
@@ -237,9 +244,11 @@ def _load_worker_packs(signatures: Tuple[Path, ...]) -> None:
     _WORKER_PACKS.append(load_packs(signatures))
 
 
-def _view_in_worker(bundle: Path, threshold: Severity) -> Tuple[Optional[BundleView], str]:
+def _view_in_worker(
+    bundle: Path, threshold: Severity, index: Optional[IndexSpec] = None
+) -> Tuple[Optional[BundleView], str]:
     try:
-        return view_bundle(bundle, _WORKER_PACKS[0], threshold), ""
+        return view_bundle(bundle, _WORKER_PACKS[0], threshold, index=index), ""
     except BundleError as exc:
         return None, str(exc)
 
@@ -326,12 +335,14 @@ def summarize(
     threshold: Severity = Severity.HIGH,
     packs: Optional[PackSet] = None,
     workers: Optional[int] = None,
+    index: Optional[IndexSpec] = None,
 ) -> FleetSummary:
     """Analyse every bundle found under ``paths`` and merge in the sweep journals.
 
     ``packs`` are packs loaded already (the sweep's); else they are loaded from ``signatures``.
     Bundles without a cached view are analysed in a pool of ``workers`` processes (default: the
     usable cores, up to 8, from :data:`POOL_FROM` bundles on; never with given ``packs``).
+    ``index`` is a package index asked about every bundle's releases (``report --index``).
 
     Raises:
         PackError: a signature pack is invalid.
@@ -340,7 +351,7 @@ def summarize(
     bundles, sweeps, dirs = find_inputs(paths)
     pool = packs is None
     packs = load_packs(signatures) if packs is None else packs  # once for every bundle
-    views = _Views(packs, threshold)
+    views = _Views(packs, threshold, index)
     attempts = [pair for d in dirs for pair in read_attempts(d)]
     attempts += _legacy_attempts(sweeps)
     if pool:

@@ -14,7 +14,7 @@ import os
 import tarfile
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path, PurePosixPath
-from typing import Any, Dict, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Optional, Tuple
 
 import sitesweep
 from sitesweep.bundle import layout
@@ -25,6 +25,9 @@ from sitesweep.model import Severity
 from sitesweep.outcome import ScanResult, Verdict, outcome_of
 from sitesweep.packs.model import PackSet
 from sitesweep.pipeline import run_analyze
+
+if TYPE_CHECKING:
+    from sitesweep.intel.index import IndexSpec
 
 CACHE_DIR = ".fleet-cache"
 _MANIFEST_LIMIT = 16 << 20
@@ -115,6 +118,12 @@ def packs_digest(packs: PackSet) -> str:
     return sha.hexdigest()
 
 
+def views_digest(packs: PackSet, index: Optional[IndexSpec] = None) -> str:
+    """The cache key part of a fleet view's judges: the packs, and the index asked if any."""
+    digest = packs_digest(packs)
+    return digest if index is None else f"{digest}|index={index.label}"
+
+
 def file_sha256(path: Path) -> str:
     """SHA-256 of a file, read in chunks."""
     sha = hashlib.sha256()
@@ -176,16 +185,33 @@ def cached_view(
 
 
 def view_bundle(
-    bundle: Path, packs: PackSet, threshold: Severity, digest: Optional[str] = None
+    bundle: Path,
+    packs: PackSet,
+    threshold: Severity,
+    digest: Optional[str] = None,
+    index: Optional[IndexSpec] = None,
 ) -> BundleView:
     """The view of one bundle: from the cache, else analysed now (and cached).
+
+    ``index`` is a package index asked about the bundle's releases (its label is part of the
+    cache key: a view with the index's answers is not one without them).
 
     Raises:
         BundleError: the bundle cannot be read.
     """
-    cached, cached_at = cached_view(bundle, digest or packs_digest(packs), threshold)
+    key = digest or views_digest(packs, index)
+    cached, cached_at = cached_view(bundle, key, threshold)
     if cached is not None:
         return cached
-    view = view_of(run_analyze(bundle, packs=packs).result, manifest_of(bundle), threshold)
+    source = None
+    if index is not None:
+        from sitesweep.intel.index import IndexUnavailable
+
+        try:
+            source = index.open()
+        except IndexUnavailable as exc:
+            raise BundleError(f"{bundle}: {exc}") from exc
+    outcome = run_analyze(bundle, packs=packs, index=source)
+    view = view_of(outcome.result, manifest_of(bundle), threshold)
     store_view(cached_at, view)
     return view

@@ -109,6 +109,41 @@ class ProjectPage:
         return any(normal_version(v) == want for v in self.versions)
 
 
+@dataclass(frozen=True)
+class IndexSpec:
+    """Which index to ask, as the responder named it: a value that crosses process boundaries
+    (the fleet report analyses bundles in a process pool), opened where it is used.
+
+    Attributes:
+        url: a live index's simple API root (``--index``).
+        snapshot: a store directory read offline (``--index-snapshot``).
+        cache: a store directory the live index's answers are kept in (``--index-cache``).
+        interval: the least time between two requests.
+    """
+
+    url: Optional[str] = None
+    snapshot: Optional[Path] = None
+    cache: Optional[Path] = None
+    interval: float = 0.2
+
+    @property
+    def label(self) -> str:
+        """What the responder named: the URL or the snapshot directory."""
+        return self.url or str(self.snapshot)
+
+    def open(self) -> IndexSource:
+        """Return the source that answers for this spec.
+
+        Raises:
+            IndexUnavailable: a snapshot that is not a directory, or a URL that is not http(s).
+        """
+        if self.snapshot is not None:
+            return SnapshotIndex(self.snapshot)
+        if self.url is None:
+            raise IndexUnavailable("no index named (--index URL or --index-snapshot DIR)")
+        return HttpIndex(self.url, self.cache, interval=self.interval)
+
+
 def normal_version(text: str) -> str:
     """Return ``text`` in PEP 440 normal form, or as it is when it does not parse."""
     from packaging.version import InvalidVersion, Version
