@@ -177,7 +177,7 @@ def test_an_inflating_inventory_is_refused_in_proportion_to_its_archive(
 
 
 def test_report_never_follows_planted_links_nor_writes_into_a_bundle(
-    fake_root: FakeRoot, tmp_path: Path, run_cli: RunCli
+    fake_root: FakeRoot, tmp_path: Path, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     bundle = _bundle(fake_root, tmp_path, run_cli)
     out = tmp_path / "out"
@@ -193,8 +193,12 @@ def test_report_never_follows_planted_links_nor_writes_into_a_bundle(
     into = run_cli("report", str(bundle), "--output", str(bundle))
     assert into.code == 2
     assert "is a bundle directory" in into.err
+    here = tmp_path / "cwd"
+    here.mkdir()
+    monkeypatch.chdir(here)  # the default output for one bundle is the current directory
     alone = run_cli("report", str(bundle))  # the default output is never the bundle itself
     assert not (bundle / "fleet.json").exists()
+    assert (here / "fleet.json").is_file()
     assert alone.code == 0, alone.err
     assert run_cli("verify", str(bundle)).code == 0
 
