@@ -214,8 +214,31 @@ class HostRoot:
         """Read a regular file as UTF-8 text; undecodable bytes are kept as surrogate escapes."""
         return self.read_bytes(host, limit).decode("utf-8", "surrogateescape")
 
-    def digest(self, host: str, limit: int) -> Digest:
-        """Stream a regular file of at most ``limit`` bytes through SHA-256."""
+    def read_head(self, host: str, limit: int) -> bytes:
+        """The first ``limit`` bytes of a regular file, however large it is (never ``TOO_LARGE``).
+
+        Raises:
+            HostReadError: the file is not regular, unreadable or gone.
+        """
+        chunks: List[bytes] = []
+        total = 0
+        with self._open(host, True) as fh:
+            while total < limit:
+                chunk = fh.read(min(_CHUNK, limit - total))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                total += len(chunk)
+        return b"".join(chunks)
+
+    def digest(
+        self, host: str, limit: int, sink: Optional[Callable[[bytes], None]] = None
+    ) -> Digest:
+        """Stream a regular file of at most ``limit`` bytes through SHA-256 (and ``sink``).
+
+        ``sink``, when given, is called with every chunk hashed, in order: a caller that needs
+        to look at a large file's content reads it once.
+        """
         sha = hashlib.sha256()
         total = 0
         with self._open(host, True) as fh:
@@ -228,6 +251,8 @@ class HostRoot:
                 if total > limit:
                     raise HostReadError(host, GapReason.TOO_LARGE, f"larger than {limit} bytes")
                 sha.update(chunk)
+                if sink is not None:
+                    sink(chunk)
                 if len(chunk) < want and total == fh.size:
                     break
                 want = _CHUNK

@@ -40,7 +40,8 @@ from sitesweep.errors import HostReadError, OutputError
 from sitesweep.host.live_identity import LiveHost
 from sitesweep.host.model import PersistenceKind
 from sitesweep.hostfs import HostRoot
-from sitesweep.model import Gap, Severity
+from sitesweep.metadata import PTH_LIMIT
+from sitesweep.model import Gap, GapReason, Severity
 from sitesweep.outcome import BundleRef, ScanResult
 from sitesweep.redact import redact_config
 
@@ -166,6 +167,7 @@ class _Writer:
         evidence_dir = self.staging / layout.EVIDENCE_DIR
         evidence_dir.mkdir()
         masked = config_paths(self.result)
+        cut = {p.file.path for p in self.result.inventory.pth_files if p.truncated}
         result = self.result
         for item in evidence.plan(result.inventory, result.packs, result.findings, self.policy):
             path, file = item.path, item.known
@@ -192,7 +194,7 @@ class _Writer:
             }
             base = _SAFE.sub("_", path.rsplit("/", 1)[-1])[:100]
             try:
-                data = HostContent(self.root).read(path, EVIDENCE_LIMIT)  # no final symlink
+                data = self._copy_of(path, path in cut, entry)
             except HostReadError as exc:
                 self.gaps.append(Gap("bundle", path, exc.reason, exc.detail))
                 entry["copied"] = False
@@ -213,6 +215,21 @@ class _Writer:
                 entry["copied_sha256"] = digest
             index.append(entry)
         return index
+
+    def _copy_of(self, path: str, truncatable: bool, entry: Dict[str, object]) -> bytes:
+        """The bytes to copy; an oversized ``.pth`` gives its first PTH_LIMIT bytes (the part
+        split line by line), and its index entry says ``truncated`` beside the true size and hash.
+
+        Raises:
+            HostReadError: nothing can be copied (a gap).
+        """
+        try:
+            return HostContent(self.root).read(path, EVIDENCE_LIMIT)  # no final symlink
+        except HostReadError as exc:
+            if not truncatable or exc.reason is not GapReason.TOO_LARGE:
+                raise
+        entry["truncated"] = True
+        return self.root.read_head(path, PTH_LIMIT)
 
     def write_exports(self, run: RunInfo, seed: str) -> None:
         facts = collection_facts(

@@ -10,14 +10,17 @@ from sitesweep.errors import HostReadError
 from sitesweep.hostfs import HostEntry, HostRoot
 from sitesweep.metadata.distinfo import read_distribution, read_record
 from sitesweep.metadata.model import Distribution, HostFile, PthFile, StartupHook
-from sitesweep.metadata.pth import parse_pth
-from sitesweep.model import Gap, HostPath
+from sitesweep.metadata.pth import PthStream, parse_pth
+from sitesweep.model import Gap, GapReason, HostPath
 from sitesweep.parsing import guarded
 
 __all__ = ["SiteInventory", "hash_file", "read_site"]
 
 PTH_LIMIT = 1 << 20
-"""A real .pth is a few lines; the litellm one was 34 KB. Larger ones are recorded as gaps."""
+"""A real .pth is a few lines; the litellm one was 34 KB. A larger one is read in a stream: every
+line of its first PTH_LIMIT bytes and every executable line after them are kept (a gap says so)."""
+PTH_SCAN_LIMIT = 256 << 20
+"""How far an oversized .pth is streamed and hashed; beyond that it is unread (a gap says so)."""
 HOOK_LIMIT = 1 << 20
 STARTUP_HOOK_NAMES = ("sitecustomize", "usercustomize")
 
@@ -49,13 +52,52 @@ def _read_pth(root: HostRoot, site: HostPath, path: str, inv: SiteInventory) -> 
         info = root.lstat(path)
         data = root.read_bytes(path, PTH_LIMIT)
     except HostReadError as exc:
-        inv.gaps.append(Gap("inventory", HostPath(path), exc.reason, exc.detail))
+        if exc.reason is GapReason.TOO_LARGE:
+            _read_large_pth(root, site, path, inv)
+        else:
+            inv.gaps.append(Gap("inventory", HostPath(path), exc.reason, exc.detail))
         return
     file = HostFile(
         HostPath(path), len(data), hashlib.sha256(data).hexdigest(), info.mtime, info.mode, info.uid
     )
     text = data.decode("utf-8", "surrogateescape")
     inv.pth_files.append(PthFile(site, file, parse_pth(text)))
+
+
+def _read_large_pth(root: HostRoot, site: HostPath, path: str, inv: SiteInventory) -> None:
+    """A ``.pth`` over the cap: streamed once, hashed whole, its executable lines all kept.
+
+    Python runs a padded ``.pth`` as readily as a small one, so the size cap must not hide it:
+    the first :data:`PTH_LIMIT` bytes are split as usual, every executable line after them is
+    kept too, and the file's true size and hash are recorded. Past :data:`PTH_SCAN_LIMIT` bytes
+    nothing more is read (no hash, a gap).
+    """
+    stream = PthStream(PTH_LIMIT)
+    sha256: Optional[str] = None
+    try:
+        info = root.lstat(path)
+        size = info.size
+        try:
+            digest = root.digest(path, PTH_SCAN_LIMIT, stream.feed)
+            sha256, size = digest.sha256, digest.size
+            read = f"read whole ({size} bytes)"
+        except HostReadError as exc:
+            if exc.reason is not GapReason.TOO_LARGE:
+                raise
+            read = f"{size} bytes: only the first {PTH_SCAN_LIMIT} were read; not hashed"
+    except HostReadError as exc:
+        inv.gaps.append(Gap("inventory", HostPath(path), exc.reason, exc.detail))
+        return
+    lines = stream.close()
+    detail = (
+        f"over the {PTH_LIMIT}-byte cap, {read}: every line of the first {PTH_LIMIT} bytes and "
+        f"every executable line after them kept"
+    )
+    if stream.dropped:
+        detail += f" ({stream.dropped} executable lines beyond the kept {PTH_LIMIT} bytes dropped)"
+    inv.gaps.append(Gap("inventory", HostPath(path), GapReason.TOO_LARGE, detail))
+    file = HostFile(HostPath(path), size, sha256, info.mtime, info.mode, info.uid)
+    inv.pth_files.append(PthFile(site, file, lines, truncated=True))
 
 
 def _read_hook(root: HostRoot, site: HostPath, path: str, name: str, inv: SiteInventory) -> None:

@@ -107,11 +107,21 @@ class HostFile:
 
 @dataclass(frozen=True)
 class PthFile:
-    """A ``.pth`` file in a site dir, read as text (never processed)."""
+    """A ``.pth`` file in a site dir, read as text (never processed).
+
+    Attributes:
+        site_dir: the site dir holding it.
+        file: its identity; ``size`` and ``sha256`` are always the whole file's (``sha256`` is
+            ``None`` when it was larger than the scan limit, and a gap says so).
+        lines: its path and executable lines.
+        truncated: the file was over the read cap: ``lines`` holds every line of its first
+            part and every executable line after it (a gap says how much was read).
+    """
 
     site_dir: HostPath
     file: HostFile
     lines: Tuple[PthLine, ...]
+    truncated: bool = False
 
     @property
     def exec_lines(self) -> Tuple[PthLine, ...]:
