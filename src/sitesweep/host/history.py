@@ -10,11 +10,12 @@ Reads ``.bash_history`` (``#<epoch>`` lines give times when ``HISTTIMEFORMAT`` w
 from __future__ import annotations
 
 import re
+from collections import deque
 from dataclasses import dataclass
-from typing import Iterator, List, Optional, Sequence, Tuple
+from typing import Deque, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from sitesweep.errors import HostReadError
-from sitesweep.host.history_parse import HistoryPackage, parse_command
+from sitesweep.host.history_parse import HistoryPackage, InstallCommand, parse_command
 from sitesweep.host.identity import User
 from sitesweep.host.locations import confine, homes, lstat_quiet
 from sitesweep.hostfs import HostRoot
@@ -24,6 +25,10 @@ from sitesweep.parsing import guarded
 AREA = "history"
 HISTORY_LIMIT = 16 << 20
 """Largest history file read (bytes); a larger one is a gap."""
+MAX_PARSED = 2_000
+"""Installer lines parsed per history file (a real one holds a few hundred); see :func:`_parse`."""
+MAX_ROWS = 50_000
+"""Install rows kept per scan (every home's histories together); the rest are a gap."""
 
 HISTORY_FILES: Tuple[Tuple[str, str], ...] = (
     ("bash", ".bash_history"),
@@ -72,41 +77,94 @@ def collect_history(
     """Read every home's shell histories; return the install lines and what was unreadable."""
     found: List[HistoryInstall] = []
     gaps: List[Gap] = []
+    parsed: Dict[Tuple[int, int, int, int, str], _Parsed] = {}  # one parse per file, per shell
     for user, home in homes(users):
         for shell, relative in HISTORY_FILES:
             path = f"{home}/{relative}"
-            found += guarded(AREA, path, gaps, [], _read_one, root, user, shell, path, gaps)
+            none: List[HistoryInstall] = []
+            rows = guarded(AREA, path, gaps, none, _read_one, root, user, shell, path, gaps, parsed)
+            if len(found) + len(rows) > MAX_ROWS:
+                detail = f"more than {MAX_ROWS} install rows in this scan's histories; not kept"
+                gaps.append(Gap(AREA, HostPath(path), GapReason.BUDGET, detail))
+                rows = rows[: max(0, MAX_ROWS - len(found))]
+            found += rows
     return tuple(sorted(found, key=lambda h: (h.path, h.line))), tuple(gaps)
 
 
+_Hit = Tuple[int, Optional[float], InstallCommand]
+_Parsed = Tuple[List[_Hit], Optional[str]]
+"""A file's installer invocations, and what its row budget left out (``None``: nothing)."""
+
+
 def _read_one(
-    root: HostRoot, user: str, shell: str, path: str, gaps: List[Gap]
+    root: HostRoot,
+    user: str,
+    shell: str,
+    path: str,
+    gaps: List[Gap],
+    parsed: Dict[Tuple[int, int, int, int, str], _Parsed],
 ) -> List[HistoryInstall]:
     info = lstat_quiet(root, path, AREA, gaps)
     if info is None:
         return []
     try:
-        data = root.read_bytes(confine(root, path), HISTORY_LIMIT)
+        real = confine(root, path)
+        st = root.stat_result(real)
+        key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, shell)
+        known = parsed.get(key)
+        if known is None:
+            data = root.read_bytes(real, HISTORY_LIMIT)
+            known = parsed[key] = _parse(data, shell)
     except HostReadError as exc:
         if exc.reason is not GapReason.VANISHED:
             gaps.append(Gap(AREA, HostPath(path), exc.reason, exc.detail))
         return []
+    hits, left_out = known
+    if left_out is not None:  # every path of a linked file says so
+        gaps.append(Gap(AREA, HostPath(path), GapReason.BUDGET, left_out))
+    return [
+        HistoryInstall(
+            HostPath(path), user, shell, line, epoch, info.mtime, hit.tool, hit.command,
+            hit.packages,
+        )
+        for line, epoch, hit in hits
+    ]  # fmt: skip
+
+
+def _parse(data: bytes, shell: str) -> _Parsed:
+    """The installer invocations of one history file, within :data:`MAX_PARSED` lines.
+
+    Only lines naming an installer are parsed (a cheap pattern picks them); past
+    :data:`MAX_PARSED` of those, the first and the last ``MAX_PARSED // 2`` are parsed (the
+    oldest and the newest history) and a gap counts the rest.
+    """
     if shell == "zsh":
         data = unmetafy(data)
     text = data.decode("utf-8", "replace")
+    del data
     entries = {"bash": _bash, "zsh": _zsh, "fish": _fish}[shell](text)
-    found: List[HistoryInstall] = []
-    for line, epoch, command in entries:
-        if not _INSTALLERS.search(command):
+    half = MAX_PARSED // 2
+    head: List[Entry] = []
+    tail: Deque[Entry] = deque(maxlen=half)
+    candidates = 0
+    for entry in entries:
+        if not _INSTALLERS.search(entry[2]):
             continue
-        found.extend(
-            HistoryInstall(
-                HostPath(path), user, shell, line, epoch, info.mtime, hit.tool, hit.command,
-                hit.packages,
-            )
-            for hit in parse_command(command)
-        )  # fmt: skip
-    return found
+        candidates += 1
+        if len(head) < half:
+            head.append(entry)
+        else:
+            tail.append(entry)
+    left_out = None
+    if candidates > MAX_PARSED:
+        left_out = (
+            f"{candidates} lines name an installer; the first and last {half} were parsed, "
+            f"{candidates - MAX_PARSED} were not"
+        )
+    hits: List[_Hit] = []
+    for line, epoch, command in (*head, *tail):
+        hits.extend((line, epoch, hit) for hit in parse_command(command))
+    return hits, left_out
 
 
 def unmetafy(data: bytes) -> bytes:

@@ -11,9 +11,11 @@ extracted; nothing in them is run.
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass
 from typing import Iterable, List, Optional, Sequence, Set, Tuple
 
+from sitesweep.budget import SPARSE_MIN, hash_file, is_sparse
 from sitesweep.errors import HostReadError
 from sitesweep.hostfs import HostEntry, HostRoot
 from sitesweep.metadata.archives import (
@@ -173,6 +175,10 @@ class _CacheWalker:
             return
         try:
             info = self.root.lstat(path)
+            if info.size >= SPARSE_MIN and _sparse(self.root.stat_result(path)):
+                detail = f"sparse file: {info.size} bytes, far fewer allocated; not read"
+                self.gap(path, GapReason.SPARSE_FILE, detail)
+                return
             if info.size > LIST_LIMIT:
                 self._large(path, kind, found)
                 return
@@ -198,7 +204,7 @@ class _CacheWalker:
     def _large(self, path: str, kind: Optional[ArtifactKind], found: Optional[NameVersion]) -> None:
         """Hash a file too large to list; an unnamed one also gets a gap (members not read)."""
         try:
-            digest = self.root.digest(path, self.hash_limit)
+            digest = hash_file(self.root, path, self.hash_limit)
         except HostReadError as exc:
             self.gap(path, exc.reason, exc.detail)
             return
@@ -220,6 +226,10 @@ class _CacheWalker:
         self.found.append(
             CachedArtifact(HostPath(path), self.tool, kind, name, version, sha256, size, members)
         )
+
+
+def _sparse(st: os.stat_result) -> bool:
+    return is_sparse(st.st_size, getattr(st, "st_blocks", st.st_size // 512 + 1))
 
 
 def cache_locations(

@@ -17,6 +17,7 @@ import stat
 from dataclasses import dataclass
 from typing import Dict, FrozenSet, Iterable, List, Mapping, Optional, Set, Tuple
 
+from sitesweep.budget import Allowance, hash_file
 from sitesweep.errors import HostReadError
 from sitesweep.hostfs import HostRoot
 from sitesweep.metadata.model import DistFormat, Distribution, HostFile, RecordEntry
@@ -148,6 +149,9 @@ class _Verifier:
         self.modified: List[ModifiedFile] = []
         self.missing: List[HostPath] = []
         self.skipped: List[SkippedEntry] = []
+        self.allowance = Allowance()
+        self.stopped: Optional[HostReadError] = None
+        """The budget error that ended the verification (the rest of RECORD is unverified)."""
 
     def host_path(self, rel: str) -> Optional[str]:
         """Resolve a RECORD path against the site dir; ``None`` when it leaves the prefix."""
@@ -172,7 +176,9 @@ class _Verifier:
         try:
             file, actual = self.measure(path, algorithm)
         except HostReadError as exc:
-            if exc.reason is GapReason.VANISHED:
+            if exc.reason is GapReason.BUDGET:
+                self.stopped = exc
+            elif exc.reason is GapReason.VANISHED:
                 if is_bytecode(entry.path):
                     self.missing_bytecode += 1
                 else:
@@ -200,7 +206,7 @@ class _Verifier:
                 "(symlink)"
             )
         if algorithm == "sha256":
-            digest = self.root.digest(path, self.hash_limit)
+            digest = hash_file(self.root, path, self.hash_limit, self.allowance)
             sha256, size = digest.sha256, digest.size
             actual = record_b64(bytes.fromhex(sha256))
         else:
@@ -244,6 +250,7 @@ def _unlisted_files(
     listed: FrozenSet[str],
     hash_limit: int,
     gaps: List[Gap],
+    allowance: Allowance,
 ) -> Tuple[HostFile, ...]:
     files: List[HostFile] = []
     for top in tops:
@@ -259,7 +266,7 @@ def _unlisted_files(
                 files.append(HostFile(path, size, None, info.mtime, info.mode, info.uid))
                 continue
             try:
-                digest = root.digest(path, hash_limit)
+                digest = hash_file(root, path, hash_limit, allowance)
                 size, sha256 = digest.size, digest.sha256
             except HostReadError as exc:
                 gaps.append(Gap(AREA, path, exc.reason, exc.detail))
@@ -303,15 +310,33 @@ def verify_distribution(
         gaps: where unreadable files are recorded.
     """
     verifier = _Verifier(root, dist, prefix, hash_limit, gaps)
-    for entry in dist.record[:MAX_VERIFIED_ROWS]:
+    seen: Set[str] = set()
+    repeated = 0
+    for number, entry in enumerate(dist.record[:MAX_VERIFIED_ROWS]):
+        key = posixpath.normpath(entry.path)
+        if key in seen:  # a row listed again is the same file: verified once
+            repeated += 1
+            continue
+        seen.add(key)
         verifier.check(entry)
+        if verifier.stopped is not None:
+            left = min(len(dist.record), MAX_VERIFIED_ROWS) - number - 1
+            detail = f"{verifier.stopped.detail}: verification stopped, {left} rows not verified"
+            gaps.append(Gap(AREA, dist.path, GapReason.BUDGET, detail))
+            break
+    if repeated:
+        verifier.skipped.append(
+            SkippedEntry(f"{repeated} repeated rows", "listed more than once; verified once")
+        )
     if len(dist.record) > MAX_VERIFIED_ROWS:
         detail = (
             f"RECORD lists {len(dist.record)} rows; the first {MAX_VERIFIED_ROWS} were verified"
         )
         gaps.append(Gap(AREA, dist.path, GapReason.TOO_LARGE, detail))
     tops = top_levels(root, dist)
-    unlisted = _unlisted_files(root, verifier.site, tops, listed, hash_limit, gaps)
+    unlisted = _unlisted_files(
+        root, verifier.site, tops, listed, hash_limit, gaps, verifier.allowance
+    )
     return RecordVerification(
         distribution=dist.path,
         site_dir=dist.site_dir,

@@ -1,0 +1,131 @@
+"""Budgets, not only per-file caps: what one scan may spend hashing, and on what.
+
+A per-file cap stops one huge file; it does not stop many. A targeted RECORD can list one sparse
+255 MiB file 50,000 times (14 hours of hashing, row by row), a pip cache can hold 200,000 sparse
+wheels, 20 homes can link the same 15 MiB history. So every file a collector hashes in bulk goes
+through :func:`hash_file`, which
+
+* hashes each file once per scan: the result is remembered by (device, inode, size, mtime), so a
+  file listed 50,000 times, or linked from 20 places, costs one read;
+* refuses a sparse file (far fewer bytes allocated than its size says; a real package file never
+  is) above :data:`SPARSE_MIN` bytes: a gap [``sparse_file``], no read;
+* counts every byte hashed against the scan's budget (:data:`SCAN_HASH_BYTES`) and, when given,
+  a distribution's (:class:`Allowance`, :data:`DIST_HASH_BYTES`): past either, a gap
+  [``budget_exhausted``] and no read.
+
+The budget lives beside the :class:`~sitesweep.hostfs.HostRoot` of the scan (one per scan) and
+goes when it goes. The figures are in ``docs/robustness.md``.
+"""
+
+from __future__ import annotations
+
+import stat
+import weakref
+from dataclasses import dataclass, field
+from typing import Dict, Optional, Tuple
+
+from sitesweep.errors import HostReadError
+from sitesweep.hostfs import Digest, HostRoot
+from sitesweep.model import GapReason
+
+__all__ = [
+    "DIST_HASH_BYTES",
+    "SCAN_HASH_BYTES",
+    "SPARSE_MIN",
+    "Allowance",
+    "ScanBudget",
+    "budget_of",
+    "hash_file",
+]
+
+SCAN_HASH_BYTES = 32 << 30
+"""Bytes one scan may hash in bulk (RECORD verification, caches, indicator files): 32 GiB, about
+half a minute of SHA-256 here, several times the largest real environment (CUDA wheels)."""
+DIST_HASH_BYTES = 8 << 30
+"""Bytes the verification of one distribution may hash (8 GiB: torch with CUDA is about 4)."""
+SPARSE_MIN = 8 << 20
+"""Files smaller than this are hashed even when sparse (cheap either way)."""
+SPARSE_RATIO = 8
+"""A file is sparse when its size is more than this many times the bytes allocated to it."""
+
+_MEMO_MIN = 1 << 20
+_Key = Tuple[int, int, int, int]
+
+
+@dataclass
+class Allowance:
+    """What one unit of work (one distribution's verification) may still hash."""
+
+    left: int = DIST_HASH_BYTES
+    exhausted: bool = False
+
+
+@dataclass
+class ScanBudget:
+    """What one scan has hashed, and what it remembers of it."""
+
+    limit: int = SCAN_HASH_BYTES
+    hashed: int = 0
+    exhausted: bool = False
+    digests: Dict[_Key, Digest] = field(default_factory=dict)
+    reused: int = 0
+    """Hashes answered from memory (the same file again)."""
+    sparse: int = 0
+    """Sparse files refused."""
+
+
+_BUDGETS: weakref.WeakKeyDictionary[HostRoot, ScanBudget] = weakref.WeakKeyDictionary()
+
+
+def budget_of(root: HostRoot) -> ScanBudget:
+    """The budget of the scan reading ``root`` (made on first use)."""
+    budget = _BUDGETS.get(root)
+    if budget is None:
+        budget = _BUDGETS[root] = ScanBudget()
+    return budget
+
+
+def is_sparse(st_size: int, st_blocks: int) -> bool:
+    """Whether a file of ``st_size`` bytes with ``st_blocks`` 512-byte blocks counts as sparse."""
+    return st_size >= SPARSE_MIN and st_blocks * 512 * SPARSE_RATIO < st_size
+
+
+def hash_file(
+    root: HostRoot, path: str, limit: int, allowance: Optional[Allowance] = None
+) -> Digest:
+    """SHA-256 of a host file, within the scan's budget (and ``allowance``), once per file.
+
+    Raises:
+        HostReadError: as :meth:`HostRoot.digest`, and ``sparse_file`` for a sparse file,
+            ``budget_exhausted`` when the scan's or the allowance's bytes are spent.
+    """
+    budget = budget_of(root)
+    st = root.stat_result(path)
+    key: Optional[_Key] = None
+    if stat.S_ISREG(st.st_mode):
+        key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+        known = budget.digests.get(key)
+        if known is not None:
+            budget.reused += 1
+            return known
+        if is_sparse(st.st_size, getattr(st, "st_blocks", st.st_size // 512 + 1)):
+            budget.sparse += 1
+            allocated = getattr(st, "st_blocks", 0) * 512
+            detail = f"sparse file: {st.st_size} bytes, {allocated} allocated; not hashed"
+            raise HostReadError(path, GapReason.SPARSE_FILE, detail)
+    cost = min(st.st_size, limit)
+    if budget.hashed + cost > budget.limit:
+        budget.exhausted = True
+        detail = f"the scan's hashing budget ({budget.limit} bytes) is spent; not hashed"
+        raise HostReadError(path, GapReason.BUDGET, detail)
+    if allowance is not None and cost > allowance.left:
+        allowance.exhausted = True
+        detail = f"this distribution's hashing budget ({DIST_HASH_BYTES} bytes) is spent"
+        raise HostReadError(path, GapReason.BUDGET, detail)
+    digest = root.digest(path, limit)
+    budget.hashed += digest.size
+    if allowance is not None:
+        allowance.left -= digest.size
+    if key is not None and (st.st_nlink > 1 or st.st_size >= _MEMO_MIN):
+        budget.digests[key] = digest  # only what may come again: a linked or a large file
+    return digest

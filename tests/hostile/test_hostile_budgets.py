@@ -1,0 +1,130 @@
+"""Budgets, not only per-file caps: shapes that stalled or exhausted the scanner finish now.
+
+Each test runs the hostile tree and the same tree without the hostile part as separate processes
+(``python -I -m sitesweep scan``), and asserts the hostile run costs under ten times the normal
+one in time and in peak RSS (plus a fixed slack for a busy CI machine): generous bounds, never
+tight timings. Before issue 18 these were: a targeted RECORD listing one sparse 255 MiB file
+50,000 times, about 14 hours; a pip cache of sparse wheels, 0.3 s per wheel; a 15 MiB
+``.bash_history`` 96 s and 1.16 GB, and 20 homes linked to it, killed at 2.56 GB.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Callable, Tuple
+
+import pytest
+
+from builders import FakeRoot
+from scanrun import SITE, VENV, gap_paths, load, only_bundle
+
+pytestmark = pytest.mark.nonroot
+
+SPARSE = 255 << 20
+
+
+def _run(root: Path, out: Path) -> Tuple[int, float, int]:
+    """Scan ``root`` in a child process: exit code, seconds, peak RSS in KiB."""
+    argv = [sys.executable, "-I", "-m", "sitesweep", "scan", "--root", str(root)]
+    started = time.monotonic()
+    child = subprocess.Popen(
+        [*argv, "--output", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    _pid, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    return child.returncode, time.monotonic() - started, usage.ru_maxrss
+
+
+def _compare(
+    tmp_path: Path, build: Callable[[FakeRoot], None], hostile: Callable[[FakeRoot], None]
+) -> Path:
+    """Scan a normal tree and the same tree made hostile; assert the bounds; return the bundle."""
+    normal = FakeRoot(tmp_path / "normal")
+    normal.add_passwd([("alice", 1000, "/home/alice")])
+    build(normal)
+    code, base_time, base_rss = _run(normal.path, tmp_path / "normal-out")
+    assert code in (0, 1)
+    bad = FakeRoot(tmp_path / "hostile")
+    bad.add_passwd([("alice", 1000, "/home/alice")])
+    build(bad)
+    hostile(bad)
+    code, took, rss = _run(bad.path, tmp_path / "hostile-out")
+    assert code in (0, 1), "exit by findings, with a bundle"
+    assert took < 10 * base_time + 20, f"{took:.1f}s against {base_time:.1f}s for the normal tree"
+    assert rss < 10 * base_rss, f"{rss} KiB against {base_rss} KiB for the normal tree"
+    figures = f"normal {base_time:.1f}s {base_rss} KiB; hostile {took:.1f}s {rss} KiB"
+    print(figures)  # noqa: T201 - shown with -s: the figures in docs/robustness.md
+    return only_bundle(tmp_path / "hostile-out")
+
+
+def _sparse(path: Path, size: int = SPARSE) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as fh:
+        fh.truncate(size)
+
+
+def _litellm(root: FakeRoot) -> None:
+    root.add_venv(VENV)
+    root.add_dist(SITE, "litellm", "1.82.6")  # a pack names it: its RECORD is always verified
+
+
+def test_record_listing_one_sparse_file_50000_times(tmp_path: Path) -> None:
+    def hostile(root: FakeRoot) -> None:
+        _sparse(root.host(f"{SITE}/litellm/big.bin"))
+        digest = "sha256=" + base64.urlsafe_b64encode(b"\1" * 32).rstrip(b"=").decode()
+        record = root.host(f"{SITE}/litellm-1.82.6.dist-info/RECORD")
+        rows = f"litellm/big.bin,{digest},{SPARSE}\n" * 50_000
+        record.write_text(record.read_text() + rows)
+
+    bundle = _compare(tmp_path, _litellm, hostile)
+    assert f"{SITE}/litellm/big.bin" in gap_paths(bundle, "sparse_file")
+    (check,) = [
+        c for c in load(bundle, "inventory.json")["record_checks"] if c["name"] == "litellm"
+    ]
+    why = "listed more than once; verified once"
+    repeated = [s for s in check["skipped"] if s["reason"] == why]
+    assert repeated
+    assert int(repeated[0]["entry"].split()[0]) > 49_000
+
+
+def test_pip_cache_of_sparse_wheels(tmp_path: Path) -> None:
+    wheels = "/home/alice/.cache/pip/wheels/ab/cd"
+
+    def build(root: FakeRoot) -> None:
+        _litellm(root)
+        root.add_dir(wheels)
+
+    def hostile(root: FakeRoot) -> None:
+        for n in range(300):
+            _sparse(root.host(f"{wheels}/pkg{n}-1.0-py3-none-any.whl"))
+
+    bundle = _compare(tmp_path, build, hostile)
+    sparse = gap_paths(bundle, "sparse_file")
+    assert {f"{wheels}/pkg{n}-1.0-py3-none-any.whl" for n in range(300)} <= sparse
+
+
+def test_one_15_mib_history_linked_into_20_homes(tmp_path: Path) -> None:
+    users = [(f"user{n}", 1000 + n, f"/home/user{n}") for n in range(20)]
+
+    def build(root: FakeRoot) -> None:
+        _litellm(root)
+        root.add_passwd(users)
+
+    def hostile(root: FakeRoot) -> None:
+        line = b"pip install litellm==1.82.6 requests==2.31.0 --index-url https://x.example/s\n"
+        shared = root.add_file("/srv/history", line * ((15 << 20) // len(line)))
+        for _name, _uid, home in users:
+            target = root.host(f"{home}/.bash_history")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.link(shared, target)
+
+    bundle = _compare(tmp_path, build, hostile)
+    budget = gap_paths(bundle, "budget_exhausted")
+    assert {f"/home/user{n}/.bash_history" for n in range(20)} <= budget
+    rows = load(bundle, "inventory.json")["history_installs"]
+    assert {r["path"] for r in rows} == {f"/home/user{n}/.bash_history" for n in range(20)}
