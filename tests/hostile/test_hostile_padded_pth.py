@@ -26,7 +26,7 @@ PTH = f"{SITE}/zz_padded.pth"
 
 
 def _pth_findings(bundle: Path) -> List[Dict[str, Any]]:
-    findings = load(bundle, "findings.json")
+    findings = load(bundle, "findings.json")["findings"]
     return [f for f in findings if PTH in f["paths"] and f["severity"] in ("critical", "high")]
 
 
