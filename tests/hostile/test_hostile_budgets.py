@@ -20,7 +20,7 @@ from typing import Callable, Tuple
 
 import pytest
 
-from builders import FakeRoot
+from builders import FakeRoot, malicious_pth_content
 from scanrun import SITE, VENV, gap_paths, load, only_bundle
 
 pytestmark = pytest.mark.nonroot
@@ -128,3 +128,24 @@ def test_one_15_mib_history_linked_into_20_homes(tmp_path: Path) -> None:
     assert {f"/home/user{n}/.bash_history" for n in range(20)} <= budget
     rows = load(bundle, "inventory.json")["history_installs"]
     assert {r["path"] for r in rows} == {f"/home/user{n}/.bash_history" for n in range(20)}
+
+
+def test_yara_total_time_budget_is_a_gap_per_file_left(fake_root: FakeRoot) -> None:
+    """Spent before the first file (``total=0``): every candidate is a gap, none is matched."""
+    from sitesweep.packs.yararules import YaraLimits, unavailable_reason
+    from sitesweep.pipeline import ScanOptions, run_scan
+
+    if unavailable_reason() is not None:
+        pytest.skip(f"no YARA here: {unavailable_reason()}")
+    fake_root.add_venv(VENV)
+    fake_root.add_pth(SITE, "renamed", malicious_pth_content(fake_root.marker))
+    fake_root.add_pth(SITE, "plain", "/opt/lib\n")
+    spent = run_scan(ScanOptions(root=fake_root.path, yara_limits=YaraLimits(total=0))).result
+    budget = {
+        g.path for g in spent.gaps if g.area == "file/yara" and g.reason.value == "budget_exhausted"
+    }
+    assert {f"{SITE}/renamed.pth", f"{SITE}/plain.pth"} <= budget
+    assert not [f for f in spent.findings if "/yara/" in f.rule]
+    normal = run_scan(ScanOptions(root=fake_root.path)).result
+    assert [f for f in normal.findings if "/yara/" in f.rule], "with time left the rule matches"
+    assert not fake_root.marker.exists()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import math
+import time
 from dataclasses import replace
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Dict, Iterator, List, Optional, Set, Tuple
 
 from sitesweep.candidates import (
     CACHED_LIMIT,
@@ -82,6 +84,10 @@ class YaraRules(Check):
 
     def __init__(self) -> None:
         self._gaps: List[Gap] = []
+        self._deadline = 0.0
+        """When the scan's YARA time budget (``YaraLimits.total``) runs out (monotonic)."""
+        self._spent: Set[str] = set()
+        """Paths already given a budget gap (an archive's members share one)."""
         self._by_digest: Dict[bytes, Tuple[YaraHit, ...]] = {}
         """Matches by content digest: the same bytes in many environments are matched once."""
         self.reused = 0
@@ -105,6 +111,8 @@ class YaraRules(Check):
         self._gaps = []
         self._by_digest = {}
         self.reused = 0
+        self._deadline = time.monotonic() + ctx.yara_limits.total
+        self._spent = set()
         rules, content = ctx.packs.yara, ctx.content
         if rules is None or content is None:
             return
@@ -188,8 +196,15 @@ class YaraRules(Check):
         self, rules: CompiledRules, data: bytes, limits: YaraLimits, path: HostPath
     ) -> Optional[Tuple[YaraHit, ...]]:
         """The rules' hits in ``data``; ``None`` (and a gap) when matching failed."""
+        left = self._deadline - time.monotonic()
+        if left <= 0:  # the scan's total: without it N slow files cost N per-file timeouts
+            if path not in self._spent:
+                self._spent.add(path)
+                detail = f"the scan's YARA time budget ({limits.total:g} s) is spent; not matched"
+                self._gaps.append(Gap(self.id, path, GapReason.BUDGET, detail))
+            return None
         try:
-            return rules.match(data, limits.timeout)
+            return rules.match(data, max(1, min(limits.timeout, math.ceil(left))))
         except YaraTimeoutError as exc:
             self._gaps.append(Gap(self.id, path, GapReason.TIMEOUT, str(exc)))
         except YaraScanError as exc:

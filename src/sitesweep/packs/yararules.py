@@ -50,6 +50,9 @@ DEFAULT_TIMEOUT = 10
 RULE_FILE_LIMIT = 4 << 20
 """Largest YARA rule file a pack may carry."""
 
+DEFAULT_TOTAL = 900.0
+"""Seconds of YARA matching per scan (a normal scan needs a few)."""
+
 MAX_STRING_HITS = 1000
 """Offsets kept per matched string identifier (a rule may match a string millions of times)."""
 
@@ -59,15 +62,19 @@ _SEVERITIES = {severity.value for severity in Severity}
 
 @dataclass(frozen=True)
 class YaraLimits:
-    """Bounds on matching one file.
+    """Bounds on matching one file, and on all of a scan's matching.
 
     Attributes:
         max_size: largest file matched, in bytes.
         timeout: seconds allowed for matching one file.
+        total: seconds allowed for all the matching of one scan (files left when it is spent
+            are ``budget_exhausted`` gaps): the per-file timeout alone lets N slow files cost N
+            timeouts.
     """
 
     max_size: int = DEFAULT_MAX_SIZE
     timeout: int = DEFAULT_TIMEOUT
+    total: float = DEFAULT_TOTAL
 
 
 @dataclass(frozen=True)
