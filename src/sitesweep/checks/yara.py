@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import threading
 import time
 from dataclasses import replace
 from typing import Dict, Iterator, List, Optional, Set, Tuple
@@ -90,6 +91,9 @@ class YaraRules(Check):
         """Paths already given a budget gap (an archive's members share one)."""
         self._by_digest: Dict[bytes, Tuple[YaraHit, ...]] = {}
         """Matches by content digest: the same bytes in many environments are matched once."""
+        self._pending: Dict[bytes, threading.Event] = {}
+        """Digests being matched right now by another thread (files are matched in threads)."""
+        self._lock = threading.Lock()
         self.reused = 0
         """Files whose bytes had been matched already in this run (same content elsewhere)."""
 
@@ -110,6 +114,7 @@ class YaraRules(Check):
         """Yield one finding per (rule, file) match; unreadable files become gaps."""
         self._gaps = []
         self._by_digest = {}
+        self._pending = {}
         self.reused = 0
         self._deadline = time.monotonic() + ctx.yara_limits.total
         self._spent = set()
@@ -161,16 +166,35 @@ class YaraRules(Check):
         except HostReadError as exc:
             self._gaps.append(Gap(self.id, path, exc.reason, exc.detail))
             return ()
-        key = hashlib.sha256(data).digest()
-        hits = self._by_digest.get(key)
-        if hits is None:
+        hits = self._once(hashlib.sha256(data).digest(), rules, data, limits, path)
+        return tuple((hit, None) for hit in hits or ())
+
+    def _once(
+        self, key: bytes, rules: CompiledRules, data: bytes, limits: YaraLimits, path: HostPath
+    ) -> Optional[Tuple[YaraHit, ...]]:
+        """Match ``data`` unless the same bytes were (or are being) matched: then wait for and
+        reuse that result. ``None`` when matching failed (a gap for this path)."""
+        with self._lock:
+            hits = self._by_digest.get(key)
+            waiting = self._pending.get(key) if hits is None else None
+            if hits is None and waiting is None:
+                self._pending[key] = threading.Event()
+        if hits is None and waiting is not None:
+            waiting.wait()
+            hits = self._by_digest.get(key)
+        if hits is not None:
+            with self._lock:
+                self.reused += 1
+            return hits
+        if waiting is not None:  # the first try failed: this path is matched on its own
+            return self._match_bytes(rules, data, limits, path)
+        try:
             hits = self._match_bytes(rules, data, limits, path)
-            if hits is None:  # a timeout or scan error: a gap for this path, nothing to reuse
-                return ()
-            self._by_digest[key] = hits
-        else:
-            self.reused += 1
-        return tuple((hit, None) for hit in hits)
+            if hits is not None:
+                self._by_digest[key] = hits
+            return hits
+        finally:
+            self._pending[key].set()
 
     def _match_archive(
         self, ctx: CheckContext, rules: CompiledRules, content: ContentSource, path: HostPath
