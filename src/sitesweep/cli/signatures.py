@@ -148,15 +148,21 @@ def import_osv_command(
 _EXCHANGE_FORMATS = ("misp", "stix")
 
 
+def _exchange_format(func: _F) -> _F:
+    """Add ``--format misp|stix`` (export and import share it)."""
+    option = click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(_EXCHANGE_FORMATS),
+        required=True,
+        help="misp: a MISP event (JSON); stix: a STIX 2.1 bundle.",
+    )
+    return option(func)
+
+
 @signatures.command("export")
 @click.argument("pack_id")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(_EXCHANGE_FORMATS),
-    required=True,
-    help="misp: a MISP event (JSON); stix: a STIX 2.1 bundle.",
-)
+@_exchange_format
 @click.option(
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -170,12 +176,13 @@ def export_command(
     pack = load_packs(signatures).get(pack_id)
     if pack is None:
         raise click.UsageError(f"no pack {pack_id!r} (see: sitesweep signatures list)")
-    from sitesweep.intel.misp import MispUnavailable, pack_to_misp
-    from sitesweep.intel.stix import StixUnavailable, pack_to_stix
+    from sitesweep.intel import ExtraMissing
+    from sitesweep.intel.misp import pack_to_misp
+    from sitesweep.intel.stix import pack_to_stix
 
     try:
         text = pack_to_misp(pack) if fmt == "misp" else pack_to_stix(pack)
-    except (MispUnavailable, StixUnavailable) as exc:
+    except ExtraMissing as exc:
         stderr.print(printable(str(exc)), markup=False, highlight=False, soft_wrap=True)
         return ExitCode.ERROR
     if output is None:
@@ -194,13 +201,7 @@ def export_command(
 @click.argument(
     "source", metavar="FILE", type=click.Path(exists=True, dir_okay=False, path_type=Path)
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(_EXCHANGE_FORMATS),
-    required=True,
-    help="misp: a MISP event (JSON); stix: a STIX 2.1 bundle.",
-)
+@_exchange_format
 @click.option(
     "--output",
     required=True,
@@ -218,8 +219,9 @@ def import_command(
     source: Path, fmt: str, output: Path, affected: Tuple[str, ...], force: bool
 ) -> int:
     """Turn a MISP event or a STIX 2.1 bundle into a pack (needs the intel extra)."""
-    from sitesweep.intel.misp import MispUnavailable, misp_to_draft
-    from sitesweep.intel.stix import StixUnavailable, stix_to_draft
+    from sitesweep.intel import ExtraMissing
+    from sitesweep.intel.misp import misp_to_draft
+    from sitesweep.intel.stix import stix_to_draft
     from sitesweep.packs.draft import write_draft
 
     try:
@@ -227,7 +229,7 @@ def import_command(
         draft = (
             misp_to_draft(data, str(source)) if fmt == "misp" else stix_to_draft(data, str(source))
         )
-    except (MispUnavailable, StixUnavailable) as exc:
+    except ExtraMissing as exc:
         stderr.print(printable(str(exc)), markup=False, highlight=False, soft_wrap=True)
         return ExitCode.ERROR
     except (OSError, ValueError) as exc:

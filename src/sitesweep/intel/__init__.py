@@ -5,3 +5,12 @@ source (``analyze --index URL`` or ``--index-snapshot DIR``).
 """
 
 from __future__ import annotations
+
+
+class ExtraMissing(Exception):  # noqa: N818 - reads as a sentence at the raise site
+    """A library of the optional extra ``intel`` (PyMISP, stix2) is not installed."""
+
+    @classmethod
+    def needing(cls, library: str, purpose: str) -> ExtraMissing:
+        """The error for ``purpose`` lacking ``library``, saying how to install it."""
+        return cls(f"{purpose} needs {library}: pip install -r requirements-intel.lock")

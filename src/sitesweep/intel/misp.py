@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
+from sitesweep.intel import ExtraMissing
 from sitesweep.packs.draft import PackDraft
 from sitesweep.packs.model import Pack
 from sitesweep.packs.values import ADVISORY_ID
@@ -20,16 +21,11 @@ TAG = "sitesweep"
 """Tag on every event sitesweep exports."""
 
 
-class MispUnavailable(Exception):  # noqa: N818 - reads as a sentence at the raise site
-    """PyMISP is not installed (the optional extra ``intel``)."""
-
-
 def _pymisp() -> Any:
     try:
         import pymisp
     except ImportError as exc:
-        message = "MISP support needs PyMISP: pip install -r requirements-intel.lock"
-        raise MispUnavailable(message) from exc
+        raise ExtraMissing.needing("pymisp", "MISP support") from exc
     return pymisp
 
 

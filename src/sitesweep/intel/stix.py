@@ -16,6 +16,7 @@ import json
 import re
 from typing import Any, Dict, Iterator, List, Tuple
 
+from sitesweep.intel import ExtraMissing
 from sitesweep.packs.draft import PackDraft
 from sitesweep.packs.model import Pack
 
@@ -25,16 +26,11 @@ _COMPARISON = re.compile(
 )
 
 
-class StixUnavailable(Exception):  # noqa: N818 - reads as a sentence at the raise site
-    """The stix2 library is not installed (the optional extra ``intel``)."""
-
-
 def _stix2() -> Any:
     try:
         import stix2
     except ImportError as exc:
-        message = "STIX support needs stix2: pip install -r requirements-intel.lock"
-        raise StixUnavailable(message) from exc
+        raise ExtraMissing.needing("stix2", "STIX support") from exc
     return stix2
 
 
