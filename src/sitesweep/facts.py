@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Iterator, Optional, Set, Tuple
+from typing import Iterator, List, Optional, Set, Tuple
 
 from sitesweep.candidates import record_paths
 from sitesweep.inventory import Inventory
+from sitesweep.metadata.model import HostFile
 from sitesweep.model import HostPath
 
 
@@ -48,3 +49,14 @@ def recorded_hashes(inventory: Inventory) -> Iterator[Tuple[HostPath, str, Optio
             digest = record_hex(entry.hash) if entry else None
             if entry is not None and digest is not None:
                 yield path, digest, entry.size
+
+
+def hashed_files(inventory: Inventory) -> List[HostFile]:
+    """Every file the inventory read and hashed: files of interest, .pth files, startup hooks,
+    and files that fail their RECORD or are in none."""
+    return [
+        *inventory.files,
+        *(p.file for p in inventory.pth_files),
+        *(h.file for h in inventory.startup_hooks),
+        *(f for c in inventory.record_checks for f in (*(m.file for m in c.modified), *c.unlisted)),
+    ]

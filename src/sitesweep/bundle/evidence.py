@@ -17,7 +17,7 @@ from typing import Dict, FrozenSet, Iterator, List, Optional, Tuple
 
 from sitesweep.candidates import record_paths, yara_candidates
 from sitesweep.content import HASHED_ONLY as CONTENT_HASHED_ONLY
-from sitesweep.facts import recorded_hashes
+from sitesweep.facts import hashed_files, recorded_hashes
 from sitesweep.inventory import Inventory
 from sitesweep.metadata.model import Distribution, HostFile
 from sitesweep.model import Finding, HostPath
@@ -87,10 +87,7 @@ def plan(
 def _known(inventory: Inventory) -> Dict[str, HostFile]:
     """What the inventory hashed, by host path."""
     files = [
-        *inventory.files,
-        *(p.file for p in inventory.pth_files),
-        *(h.file for h in inventory.startup_hooks),
-        *(f for c in inventory.record_checks for f in (*(m.file for m in c.modified), *c.unlisted)),
+        *hashed_files(inventory),
         *(
             HostFile(e.path, e.size, e.sha256, e.mtime, e.mode, e.uid)
             for e in inventory.persistence

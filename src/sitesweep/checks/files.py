@@ -5,22 +5,10 @@ from __future__ import annotations
 from typing import Dict, Iterator, List, Tuple
 
 from sitesweep.checks.base import Check, CheckContext
-from sitesweep.facts import recorded_hashes
+from sitesweep.facts import hashed_files, recorded_hashes
 from sitesweep.metadata.model import HostFile
 from sitesweep.model import Category, Evidence, Finding, Severity
 from sitesweep.packs.model import FileIndicator, Pack
-
-
-def hashed_files(ctx: CheckContext) -> List[HostFile]:
-    """Every file the inventory hashed: files of interest, .pth files, startup hooks, and files
-    that fail their RECORD or are in none."""
-    inv = ctx.inventory
-    return [
-        *inv.files,
-        *(p.file for p in inv.pth_files),
-        *(h.file for h in inv.startup_hooks),
-        *(f for c in inv.record_checks for f in (*(m.file for m in c.modified), *c.unlisted)),
-    ]
 
 
 def _finding(
@@ -65,7 +53,7 @@ class IndicatorFiles(Check):
                 for digest in ind.sha256:
                     by_hash.setdefault(digest, []).append((pack, ind))
         seen = set()
-        for file in hashed_files(ctx):
+        for file in hashed_files(ctx.inventory):
             if file.path in seen:
                 continue
             seen.add(file.path)
@@ -107,7 +95,7 @@ class ArtifactHashes(Check):
             for p, d, s in recorded_hashes(ctx.inventory)
             if d in artifacts
         )
-        for file in (*hashed_files(ctx), *recorded):
+        for file in (*hashed_files(ctx.inventory), *recorded):
             hit = artifacts.get(file.sha256 or "")
             if hit is None:
                 continue
