@@ -120,9 +120,8 @@ def _content_reasons(
         p for f in findings if "/yara/" in f.rule or f.pack for p in f.paths
     )
     keep(iter(hits), "named by a finding")
-    names = {str(a.name) for pack in packs.packs for a in pack.affected}
     for artifact in inventory.cached_artifacts:
-        if artifact.name in names and any(
+        if any(
             a.name == artifact.name and a.matches(artifact.version or "") is not False
             for pack in packs.packs
             for a in pack.affected

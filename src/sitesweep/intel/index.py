@@ -25,6 +25,7 @@ import zipfile
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import urljoin, urlsplit
@@ -36,6 +37,7 @@ from packaging.utils import (
     parse_sdist_filename,
     parse_wheel_filename,
 )
+from packaging.version import InvalidVersion, Version
 
 from sitesweep import __version__
 from sitesweep.intel.model import Exchange
@@ -98,15 +100,26 @@ class ProjectPage:
     files: Tuple[ReleaseFile, ...] = ()
     versions: Tuple[str, ...] = ()
 
+    @cached_property
+    def normal_versions(self) -> Tuple[str, ...]:
+        """The listed versions in PEP 440 normal form, worked out once per page (one page
+        serves every environment holding the project)."""
+        return tuple(normal_version(v) for v in self.versions)
+
     def files_of(self, version: str) -> Tuple[ReleaseFile, ...]:
-        """Return the files of ``version`` (compared in PEP 440 normal form where it parses)."""
+        """Return the files of ``version`` (compared in PEP 440 normal form where it parses;
+        a file's ``version`` is in that form already, see :func:`file_version`)."""
         want = normal_version(version)
-        return tuple(f for f in self.files if f.version and normal_version(f.version) == want)
+        return tuple(f for f in self.files if f.version and f.version == want)
 
     def has_version(self, version: str) -> bool:
         """Return whether the index lists ``version``."""
+        return normal_version(version) in self.normal_versions
+
+    def other_versions(self, version: str) -> int:
+        """Return how many listed versions are not ``version``."""
         want = normal_version(version)
-        return any(normal_version(v) == want for v in self.versions)
+        return sum(1 for v in self.normal_versions if v != want)
 
 
 @dataclass(frozen=True)
@@ -146,8 +159,6 @@ class IndexSpec:
 
 def normal_version(text: str) -> str:
     """Return ``text`` in PEP 440 normal form, or as it is when it does not parse."""
-    from packaging.version import InvalidVersion, Version
-
     try:
         return str(Version(text))
     except InvalidVersion:

@@ -47,7 +47,11 @@ def ask_index(
                 pages[name] = page
             else:
                 gaps.append(Gap(AREA, None, GapReason.OS_ERROR, f"{name}: {page}"))
-        jobs = [(d, pages[canonicalize_name(d.name)]) for d in asked if d.name in pages]
+        jobs = [
+            (d, pages[canonicalize_name(d.name)])
+            for d in asked
+            if canonicalize_name(d.name) in pages
+        ]
         results = list(pool.map(lambda job: _witness(source, *job), jobs))
     releases = [r for r, _ in results]
     gaps += [g for _, found in results for g in found]
@@ -78,7 +82,7 @@ def _witness(
     base = ReleaseWitness(dist.path, dist.name, dist.version, ReleaseState.PROJECT_MISSING)
     if not page.found:
         return base, ()
-    others = len([v for v in page.versions if not _same(v, dist.version)])
+    others = page.other_versions(dist.version)
     files = page.files_of(dist.version)
     if not page.has_version(dist.version) and not files:
         return ReleaseWitness(
@@ -93,12 +97,6 @@ def _witness(
         dist.path, dist.name, dist.version, state, reason, others, wheel, compared, differing
     )
     return witness, gaps
-
-
-def _same(a: str, b: str) -> bool:
-    from sitesweep.intel.index import normal_version
-
-    return normal_version(a) == normal_version(b)
 
 
 def _compare(
