@@ -106,32 +106,15 @@ def _write_affected(doc: TomlWriter, draft: PackDraft) -> None:
 
 def _write_files(doc: TomlWriter, draft: PackDraft, seen: Dict[str, None]) -> None:
     for item in draft.files:
-        doc.blank()
-        doc.array_table("files")
-        doc.value("id", indicator_id(f"file-{item.name or item.site_path}", seen))
-        if item.name:
-            doc.value("name", item.name)
-        if item.site_path:
-            doc.value("site_path", item.site_path)
-        if item.sha256:
-            doc.value("sha256", _unique(item.sha256))
-        doc.value("severity", "critical")
-        doc.value("description", item.description)
-        if item.name_is_indicator:
-            doc.value("name_is_indicator", True)
+        file_table(doc, indicator_id(f"file-{item.name or item.site_path}", seen), item)
 
 
 def _write_artifacts(doc: TomlWriter, draft: PackDraft) -> None:
     hashes: Dict[str, None] = {}
     for sha, filename, description in draft.artifacts:
-        if sha in hashes:
-            continue
-        hashes[sha] = None
-        doc.blank()
-        doc.array_table("artifacts")
-        doc.value("sha256", sha)
-        doc.value("filename", filename)
-        doc.value("description", description)
+        if sha not in hashes:
+            hashes[sha] = None
+            artifact_table(doc, sha, filename, description)
 
 
 def _write_network(doc: TomlWriter, draft: PackDraft) -> None:
@@ -145,12 +128,51 @@ def _write_network(doc: TomlWriter, draft: PackDraft) -> None:
 
 def _write_persistence(doc: TomlWriter, draft: PackDraft, seen: Dict[str, None]) -> None:
     for path, description in draft.persistence:
-        doc.blank()
-        doc.array_table("persistence")
-        doc.value("id", indicator_id(f"persist-{path}", seen))
-        doc.value("path", path)
-        doc.value("description", description)
-        doc.value("severity", "critical")
+        persistence_table(doc, indicator_id(f"persist-{path}", seen), path, description)
+
+
+def file_table(doc: TomlWriter, ident: str, item: DraftFile, comment: Optional[str] = None) -> None:
+    """Write one ``[[files]]`` table (a critical indicator), after ``comment`` if given."""
+    _open(doc, "files", comment)
+    doc.value("id", ident)
+    if item.name:
+        doc.value("name", item.name)
+    if item.site_path:
+        doc.value("site_path", item.site_path)
+    if item.sha256:
+        doc.value("sha256", _unique(item.sha256))
+    doc.value("severity", "critical")
+    doc.value("description", item.description)
+    if item.name_is_indicator:
+        doc.value("name_is_indicator", True)
+
+
+def artifact_table(
+    doc: TomlWriter, sha: str, filename: str, description: str, comment: Optional[str] = None
+) -> None:
+    """Write one ``[[artifacts]]`` table, after ``comment`` if given."""
+    _open(doc, "artifacts", comment)
+    doc.value("sha256", sha)
+    doc.value("filename", filename)
+    doc.value("description", description)
+
+
+def persistence_table(
+    doc: TomlWriter, ident: str, path: str, description: str, comment: Optional[str] = None
+) -> None:
+    """Write one ``[[persistence]]`` table (critical), after ``comment`` if given."""
+    _open(doc, "persistence", comment)
+    doc.value("id", ident)
+    doc.value("path", path)
+    doc.value("description", description)
+    doc.value("severity", "critical")
+
+
+def _open(doc: TomlWriter, table: str, comment: Optional[str]) -> None:
+    doc.blank()
+    if comment is not None:
+        doc.comment(comment)
+    doc.array_table(table)
 
 
 _REMEDIATION = """\

@@ -15,7 +15,13 @@ from pathlib import Path
 from typing import Dict, List, Pattern, Sequence, Tuple
 
 from sitesweep.errors import OsvImportError
-from sitesweep.packs.draft import indicator_id
+from sitesweep.packs.draft import (
+    DraftFile,
+    artifact_table,
+    file_table,
+    indicator_id,
+    persistence_table,
+)
 from sitesweep.packs.loader import FORMAT_VERSION, PACK_FILE, load_pack
 from sitesweep.packs.model import Pack
 from sitesweep.packs.osv import OsvRecord, OsvSkip, read_records
@@ -232,25 +238,21 @@ def _write_files(doc: TomlWriter, records: Sequence[OsvRecord]) -> None:
         for path, sha in record.files:
             hashes.setdefault(path, []).append(sha)
         for path, values in hashes.items():
-            ident = indicator_id(f"file-{path}", seen)
-            doc.blank()
-            doc.comment(f"{record.id}: injected file (indicators.evidence_files)")
-            doc.array_table("files")
-            doc.value("id", ident)
-            doc.value("site_path", path)
-            doc.value("sha256", tuple(values))
-            doc.value("severity", "critical")
-            doc.value("description", f"{path} as published in the malicious release ({record.id})")
+            description = f"{path} as published in the malicious release ({record.id})"
+            file_table(
+                doc,
+                indicator_id(f"file-{path}", seen),
+                DraftFile(None, path, values, description),
+                f"{record.id}: injected file (indicators.evidence_files)",
+            )
         for name in record.names:
-            ident = indicator_id(f"name-{name}", seen)
-            doc.blank()
-            doc.comment(f"{record.id}: a second stage or persistence unit, matched by name")
-            doc.array_table("files")
-            doc.value("id", ident)
-            doc.value("name", name)
-            doc.value("severity", "critical")
-            doc.value("description", f"{name}, dropped or run by the payload ({record.id})")
-            doc.value("name_is_indicator", True)
+            description = f"{name}, dropped or run by the payload ({record.id})"
+            file_table(
+                doc,
+                indicator_id(f"name-{name}", seen),
+                DraftFile(name, None, [], description, name_is_indicator=True),
+                f"{record.id}: a second stage or persistence unit, matched by name",
+            )
 
 
 def _write_artifacts(doc: TomlWriter, records: Sequence[OsvRecord]) -> None:
@@ -258,15 +260,10 @@ def _write_artifacts(doc: TomlWriter, records: Sequence[OsvRecord]) -> None:
     seen: Dict[str, None] = {}
     for record in records:
         for filename, sha in record.artifacts:
-            if sha in seen:
-                continue
-            seen[sha] = None
-            doc.blank()
-            doc.comment(f"{record.id}: indicators.package_integrity or second_stage")
-            doc.array_table("artifacts")
-            doc.value("sha256", sha)
-            doc.value("filename", filename)
-            doc.value("description", f"{filename} from {record.id}")
+            if sha not in seen:
+                seen[sha] = None
+                comment = f"{record.id}: indicators.package_integrity or second_stage"
+                artifact_table(doc, sha, filename, f"{filename} from {record.id}", comment)
 
 
 def _write_persistence(doc: TomlWriter, records: Sequence[OsvRecord]) -> None:
@@ -274,14 +271,13 @@ def _write_persistence(doc: TomlWriter, records: Sequence[OsvRecord]) -> None:
     seen: Dict[str, None] = {}
     for record in records:
         for path in record.persistence:
-            ident = indicator_id(f"persist-{path}", seen)
-            doc.blank()
-            doc.comment(f"{record.id}: second_stage.persistence")
-            doc.array_table("persistence")
-            doc.value("id", ident)
-            doc.value("path", path)
-            doc.value("description", f"Persistence of the payload of {record.id}")
-            doc.value("severity", "critical")
+            persistence_table(
+                doc,
+                indicator_id(f"persist-{path}", seen),
+                path,
+                f"Persistence of the payload of {record.id}",
+                f"{record.id}: second_stage.persistence",
+            )
 
 
 BASELINE_CREDENTIALS = (
