@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Dict, FrozenSet, Iterator, List, Optional, Tuple
 
 from sitesweep.candidates import record_paths, yara_candidates
-from sitesweep.content import HASHED_ONLY as CONTENT_HASHED_ONLY
 from sitesweep.facts import hashed_files, recorded_hashes
 from sitesweep.inventory import Inventory
 from sitesweep.metadata.model import Distribution, HostFile
@@ -28,9 +27,6 @@ POLICY = "policy"
 FULL = "full"
 """Content of every candidate (``--evidence full``)."""
 MODES = (POLICY, FULL)
-
-HASHED_ONLY = CONTENT_HASHED_ONLY
-"""The evidence index's ``kept`` value for a file whose facts, not content, are in the bundle."""
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ from sitesweep.bundle.serialize import (
     findings_doc,
     inventory_chunks,
 )
-from sitesweep.content import HostContent
+from sitesweep.content import HASHED_ONLY, HostContent
 from sitesweep.errors import HostReadError, OutputError
 from sitesweep.host.live_identity import LiveHost
 from sitesweep.host.model import PersistenceKind
@@ -179,7 +179,7 @@ class _Writer:
                         "sha256": digest,
                         "size": size,
                         "copied": False,
-                        "kept": evidence.HASHED_ONLY,
+                        "kept": HASHED_ONLY,
                         "reason": "facts only (evidence policy): content not needed to judge it",
                     }
                 )
