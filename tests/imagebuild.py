@@ -14,6 +14,16 @@ from pathlib import Path
 from typing import Any, Dict, List, Mapping, Sequence, Union
 
 OCI_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
+OCI_ZSTD_LAYER = "application/vnd.oci.image.layer.v1.tar+zstd"
+
+
+def compress(data: bytes, how: str) -> bytes:
+    """``data`` as ``gzip`` (mtime 0) or ``zstd`` (a real frame, by the zstandard library)."""
+    if how == "zstd":
+        import zstandard
+
+        return zstandard.ZstdCompressor(write_checksum=True).compress(data)
+    return gzip.compress(data, mtime=0)
 
 
 def layer_bytes(tree: Path) -> bytes:
@@ -49,8 +59,9 @@ def oci_image(
     config: Mapping[str, Any],
     name: str = "registry.example/app:1",
     as_dir: bool = False,
+    layers: str = "gzip",
 ) -> Dict[str, Any]:
-    """Write an OCI image layout (gzip layers) at ``out``, a tarball unless ``as_dir``.
+    """Write an OCI image layout (``layers``: gzip or zstd) at ``out``, a tarball unless ``as_dir``.
 
     Returns the digests: ``{"layers": [...], "config": ..., "manifest": ...}``.
     """
@@ -58,10 +69,11 @@ def oci_image(
     blobs: Dict[str, bytes] = {}
     layer_descs: List[Dict[str, Any]] = []
     for data in raw:
-        packed = gzip.compress(data, mtime=0)
+        packed = compress(data, layers)
         blobs[_sha(packed)] = packed
+        kind = OCI_ZSTD_LAYER if layers == "zstd" else OCI_LAYER
         layer_descs.append(
-            {"mediaType": OCI_LAYER, "digest": f"sha256:{_sha(packed)}", "size": len(packed)}
+            {"mediaType": kind, "digest": f"sha256:{_sha(packed)}", "size": len(packed)}
         )
     cfg = json.dumps(image_config(raw, history, config)).encode()
     blobs[_sha(cfg)] = cfg

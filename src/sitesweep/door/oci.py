@@ -10,9 +10,11 @@ straight from the tar member:
 
 - an uncompressed layer (``docker save``'s ``layer.tar``) is read in place, at the member's offset
   inside the image file;
-- a gzip layer is decompressed once, as a stream, into an anonymous temporary file (unlinked at
-  creation, so nothing is left behind if the scan is killed), bounded by :data:`MAX_LAYER_BYTES`,
-  and its members are read from there. Files are never written out one by one.
+- a gzip or zstd layer is decompressed once, as a stream, into an anonymous temporary file
+  (unlinked at creation, so nothing is left behind if the scan is killed), bounded by
+  :data:`MAX_LAYER_BYTES`, and its members are read from there. Files are never written out one
+  by one. zstd needs the ``zstandard`` library of the optional extra ``images`` (imported only
+  when a zstd stream is met).
 
 Symlinks resolve inside the image exactly as in a directory tree (an absolute target restarts at
 the image's ``/``, ``..`` stops there): nothing outside the image is ever read.
@@ -32,7 +34,7 @@ import zlib
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Deque, Dict, List, Optional, Tuple
+from typing import IO, Any, Deque, Dict, Iterator, List, Optional, Tuple
 
 from sitesweep.door.base import DIR, FILE, LINK, MAX_SYMLINK_HOPS, OTHER, Listed, parts
 from sitesweep.errors import HostReadError, SitesweepError
@@ -47,6 +49,13 @@ MAX_JSON_BYTES = 16 << 20
 MAX_ENTRIES = 5_000_000
 """Most tar members indexed over all layers."""
 _GZIP = b"\x1f\x8b"
+_ZSTD = b"\x28\xb5\x2f\xfd"
+_ZSTD_FEED = 2048
+"""Compressed bytes handed to the zstd decoder at a time: it has no output bound of its own, and
+a zstd block expands at most 32768 times, so one call yields at most 64 MiB."""
+IMAGES_EXTRA = (
+    "the optional extra 'images' (pip install --require-hashes -r requirements-images.lock)"
+)
 _OPAQUE = ".wh..wh..opq"
 _WHITEOUT = ".wh."
 _CHUNK = 1 << 20
@@ -357,8 +366,9 @@ class _Blobs:
         fd = _open_ro(path)
         self.fds.append(fd)
         size = os.fstat(fd).st_size
-        if _pread(fd, 2, 0) == _GZIP:
-            fd, size = _gunzip(_Source(fd, 0, size), f"{path.name}", self.fds)
+        kind = _compression(_pread(fd, 4, 0))
+        if kind:
+            fd, size = _inflate(_Source(fd, 0, size), kind, f"{path.name}", self.fds)
         self._fd, self._size = fd, size
         try:
             with tarfile.open(fileobj=_reader(fd, 0, size), mode="r:") as outer:
@@ -430,6 +440,15 @@ def open_image(path: Path) -> ImageDoor:
     """
     if not path.exists():
         raise ImageError(f"{path}: no such image file or directory")
+    try:
+        return _open(path)
+    except ImageError as exc:
+        if str(path) in str(exc):
+            raise
+        raise ImageError(f"{path}: {exc}") from exc
+
+
+def _open(path: Path) -> ImageDoor:
     blobs = _Blobs(path)
     try:
         info, layers = _manifest(blobs, path)
@@ -557,46 +576,106 @@ def _info(
 
 
 def _layer_source(blobs: _Blobs, layer: _Layer) -> _Source:
-    if "zstd" in layer.media_type:
-        raise ImageError(f"layer {layer.digest}: zstd-compressed layers are not supported")
     source = blobs.source(layer.blob)
-    if "gzip" in layer.media_type or _pread(source.fd, 2, source.start) == _GZIP:
-        fd, size = _gunzip(source, f"layer {layer.digest}", blobs.fds)
+    kind = _compression(_pread(source.fd, 4, source.start))
+    if not kind and "zstd" in layer.media_type:
+        kind = "zstd"
+    elif not kind and "gzip" in layer.media_type:
+        kind = "gzip"
+    if kind:
+        fd, size = _inflate(source, kind, f"layer {layer.digest}", blobs.fds)
         return _Source(fd, 0, size)
     return source
 
 
-def _gunzip(source: _Source, what: str, fds: List[int]) -> Tuple[int, int]:
-    """Decompress a gzip stream once into an anonymous temporary file; return its fd and size."""
+def _compression(head: bytes) -> str:
+    """``gzip`` or ``zstd`` by a stream's magic bytes; empty for anything else (a plain tar)."""
+    if head.startswith(_GZIP):
+        return "gzip"
+    if head.startswith(_ZSTD):
+        return "zstd"
+    return ""
+
+
+def _inflate(source: _Source, kind: str, what: str, fds: List[int]) -> Tuple[int, int]:
+    """Decompress a gzip or zstd stream once into an anonymous temporary file; return its fd
+    and size (at most :data:`MAX_LAYER_BYTES`; concatenated members or frames all read)."""
+    if kind == "zstd":
+        try:
+            import zstandard
+        except ImportError:
+            raise ImageError(f"{what}: zstd-compressed, reading it needs {IMAGES_EXTRA}") from None
+        errors: Tuple[type[Exception], ...] = (zstandard.ZstdError,)
+    else:
+        errors = (zlib.error,)
     with tempfile.TemporaryFile(prefix="sitesweep-layer-") as tmp:
         fd = os.dup(tmp.fileno())
     fds.append(fd)
-    inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    done, total, fed = 0, 0, False
+    decoder = _Decoder(kind)
+    done, total = 0, 0
     try:
         while done < source.size:
             chunk = _pread(source.fd, min(_CHUNK, source.size - done), source.start + done)
             if not chunk:
                 break
             done += len(chunk)
-            while chunk:
-                fed = True
-                out = inflate.decompress(chunk, _CHUNK)
+            for out in decoder.feed(chunk):
                 total += len(out)
                 if total > MAX_LAYER_BYTES:
                     raise ImageError(f"{what}: decompresses to more than {MAX_LAYER_BYTES} bytes")
                 _write_all(fd, out)
-                if inflate.eof:  # a multi-member gzip: start the next member
-                    chunk = inflate.unused_data
-                    inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
-                    fed = False
-                else:
-                    chunk = inflate.unconsumed_tail
-        if fed or done < source.size or not total:
-            raise ImageError(f"{what}: truncated gzip stream")
-    except zlib.error as exc:
-        raise ImageError(f"{what}: corrupt gzip stream: {exc}") from exc
+        if decoder.pending or done < source.size or not total:
+            raise ImageError(f"{what}: truncated {kind} stream")
+    except errors as exc:
+        raise ImageError(f"{what}: corrupt {kind} stream: {exc}") from exc
     return fd, total
+
+
+class _Decoder:
+    """A gzip or zstd stream decoder yielding bounded pieces of output; ``pending`` is true while
+    a member (gzip) or frame (zstd) has begun and not ended."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.pending = False
+        self._new()
+
+    def _new(self) -> None:
+        if self.kind == "zstd":
+            import zstandard
+
+            self._zstd = zstandard.ZstdDecompressor().decompressobj()
+        else:
+            self._gzip = zlib.decompressobj(16 + zlib.MAX_WBITS)
+
+    def feed(self, chunk: bytes) -> Iterator[bytes]:
+        if self.kind == "zstd":
+            yield from self._feed_zstd(chunk)
+            return
+        while chunk:
+            self.pending = True
+            out = self._gzip.decompress(chunk, _CHUNK)
+            yield out
+            if self._gzip.eof:  # a multi-member gzip: start the next member
+                chunk = self._gzip.unused_data
+                self._new()
+                self.pending = False
+            else:
+                chunk = self._gzip.unconsumed_tail
+
+    def _feed_zstd(self, chunk: bytes) -> Iterator[bytes]:
+        view = memoryview(chunk)
+        while view:
+            piece, view = view[:_ZSTD_FEED], view[_ZSTD_FEED:]
+            while piece:
+                self.pending = True
+                yield self._zstd.decompress(piece)
+                if not self._zstd.eof:
+                    break
+                # a frame ended: the rest of the piece starts the next frame
+                piece = memoryview(self._zstd.unused_data)
+                self._new()
+                self.pending = False
 
 
 def _write_all(fd: int, data: bytes) -> None:
