@@ -15,12 +15,12 @@ from __future__ import annotations
 import argparse
 import hashlib
 import importlib.util
-import shutil
 import sys
-import tempfile
 import zipfile
 from pathlib import Path, PurePosixPath
 from typing import List, Optional, Sequence, Tuple
+
+from sitesweep.scratch import scratch_dir
 
 BUNDLE_LINE = "SITESWEEP-BUNDLE"
 """First word of the line that names the written bundle."""
@@ -145,8 +145,7 @@ def _collect(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from sitesweep.pipeline import ScanOptions, run_collect
 
     archive = _archive_path()
-    scratch = Path(tempfile.mkdtemp(prefix="sitesweep-agent-"))
-    try:
+    with scratch_dir("sitesweep-agent-") as scratch:
         signatures: Tuple[Path, ...] = ()
         if archive is not None:
             signatures = (_extract_packs(archive, scratch),)
@@ -166,8 +165,6 @@ def _collect(args: argparse.Namespace, argv: Sequence[str]) -> int:
             encrypt_to=tuple(args.encrypt_to),
         )
         outcome = run_collect(opts)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
     assert outcome.bundle is not None  # noqa: S101 - output is always set
     tarball = outcome.bundle.archive
     line = f"{BUNDLE_LINE} {tarball.name} {_sha256(tarball)} {tarball.stat().st_size}"

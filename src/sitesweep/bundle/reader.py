@@ -11,7 +11,6 @@ import os
 import shutil
 import stat
 import tarfile
-import tempfile
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from typing import Any, Dict, Iterator, Optional, Tuple
@@ -21,6 +20,7 @@ from sitesweep.bundle.age import decrypt_file, is_encrypted
 from sitesweep.bundle.decode import from_plain, parse_json
 from sitesweep.errors import BundleError
 from sitesweep.inventory import Inventory
+from sitesweep.scratch import scratch_dir
 
 MAX_MEMBERS = 200_000
 MAX_MEMBER_SIZE = 1 << 30
@@ -107,24 +107,27 @@ def open_bundle(path: Path, identity: Optional[Path] = None) -> Iterator[Path]:
         return
     if not path.is_file():
         raise BundleError(f"{path}: no such bundle")
-    scratch = Path(tempfile.mkdtemp(prefix="sitesweep-bundle-"))
-    try:
-        archive = path
-        if is_encrypted(path):
-            if identity is None:
-                raise BundleError(f"{path}: an age-encrypted bundle: pass --identity KEYFILE")
-            archive = scratch / "decrypted.tar.gz"
-            decrypt_file(path, identity, archive)
-        unpacked = scratch / "unpacked"
-        unpacked.mkdir()
-        directory = _extract(archive, unpacked)
-        _JSON_CAPS[str(directory)] = json_cap(archive.stat().st_size)
-        yield directory
-    finally:
-        _JSON_CAPS.pop(str(scratch / "unpacked"), None)
-        for key in [k for k in _JSON_CAPS if k.startswith(str(scratch))]:
-            del _JSON_CAPS[key]
-        shutil.rmtree(scratch, ignore_errors=True)
+    with scratch_dir("sitesweep-bundle-") as scratch:
+        try:
+            yield _unpack(path, scratch, identity)
+        finally:
+            for key in [k for k in _JSON_CAPS if k.startswith(str(scratch))]:
+                del _JSON_CAPS[key]
+
+
+def _unpack(path: Path, scratch: Path, identity: Optional[Path]) -> Path:
+    """Decrypt (if need be) and unpack the archive ``path`` into ``scratch``; the bundle dir."""
+    archive = path
+    if is_encrypted(path):
+        if identity is None:
+            raise BundleError(f"{path}: an age-encrypted bundle: pass --identity KEYFILE")
+        archive = scratch / "decrypted.tar.gz"
+        decrypt_file(path, identity, archive)
+    unpacked = scratch / "unpacked"
+    unpacked.mkdir()
+    directory = _extract(archive, unpacked)
+    _JSON_CAPS[str(directory)] = json_cap(archive.stat().st_size)
+    return directory
 
 
 def read_json(bundle: Path, name: str) -> Any:

@@ -28,7 +28,6 @@ import json
 import os
 import stat
 import tarfile
-import tempfile
 import threading
 import zlib
 from collections import deque
@@ -39,6 +38,7 @@ from typing import IO, Any, Deque, Dict, Iterator, List, Optional, Tuple
 from sitesweep.door.base import DIR, FILE, LINK, MAX_SYMLINK_HOPS, OTHER, Listed, parts
 from sitesweep.errors import HostReadError, SitesweepError
 from sitesweep.model import Gap, GapReason, HostPath
+from sitesweep.scratch import anonymous_file
 
 __all__ = ["MAX_LAYER_BYTES", "ImageDoor", "ImageError", "ImageInfo", "LayerInfo", "open_image"]
 
@@ -608,7 +608,7 @@ def _inflate(source: _Source, kind: str, what: str, fds: List[int]) -> Tuple[int
         errors: Tuple[type[Exception], ...] = (zstandard.ZstdError,)
     else:
         errors = (zlib.error,)
-    with tempfile.TemporaryFile(prefix="sitesweep-layer-") as tmp:
+    with anonymous_file("sitesweep-layer-") as tmp:
         fd = os.dup(tmp.fileno())
     fds.append(fd)
     decoder = _Decoder(kind)

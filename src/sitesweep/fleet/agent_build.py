@@ -15,7 +15,6 @@ import hashlib
 import importlib.util
 import shutil
 import stat
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import Optional
 import sitesweep
 from sitesweep.errors import OutputError
 from sitesweep.packs import builtin_signatures_dir
+from sitesweep.scratch import scratch_dir
 
 ENTRY_POINT = "sitesweep.agent:run"
 SHEBANG = b"#!/usr/bin/env python3\n"
@@ -146,14 +146,12 @@ def build_agent(output: Path) -> AgentArtifact:
     Raises:
         OutputError: the archive cannot be written.
     """
-    scratch = Path(tempfile.mkdtemp(prefix="sitesweep-agent-build-"))
     try:
-        staging = scratch / "agent"
-        stage_agent(staging)
-        output.parent.mkdir(parents=True, exist_ok=True)
-        write_zipapp(staging, output)
+        with scratch_dir("sitesweep-agent-build-") as scratch:
+            staging = scratch / "agent"
+            stage_agent(staging)
+            output.parent.mkdir(parents=True, exist_ok=True)
+            write_zipapp(staging, output)
     except OSError as exc:
         raise OutputError(f"cannot build the agent at {output}: {exc}") from exc
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
     return AgentArtifact(output, hashlib.sha256(output.read_bytes()).hexdigest())

@@ -10,11 +10,10 @@ of the journal rewritten at the end, kept for readers of earlier versions.
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -51,6 +50,7 @@ from sitesweep.model import Severity, StrEnum
 from sitesweep.packs import load_packs
 from sitesweep.packs.model import PackSet
 from sitesweep.pipeline import run_analyze
+from sitesweep.scratch import scratch_dir
 
 SWEEP_FILE = "sweep.json"
 DEFAULT_MAX_BUNDLE = 2 << 30
@@ -388,10 +388,10 @@ def run_sweep(
     # the YARA rules are compiled once (compiled rules are shared safely between threads).
     packs = load_packs(settings.signatures)
     agent_sha256 = file_sha256(settings.agent)
-    control: Optional[Path] = None
+    scratch = ExitStack()
     if settings.multiplex and settings.ssh.control_dir is None:
         # Short and private: a socket path must stay under ~100 bytes, and only we may use it.
-        control = Path(tempfile.mkdtemp(prefix="ss-ssh-"))
+        control = scratch.enter_context(scratch_dir("ss-ssh-"))
         settings = replace(settings, ssh=replace(settings.ssh, control_dir=control))
 
     def one(host: Host) -> Optional[HostResult]:
@@ -409,8 +409,7 @@ def run_sweep(
         with ThreadPoolExecutor(max_workers=max(1, settings.parallel)) as pool:
             results = tuple(r for r in pool.map(one, hosts) if r is not None)
     finally:
-        if control is not None:
-            shutil.rmtree(control, ignore_errors=True)
+        scratch.close()
         write_sweep_file(settings.output, started, agent_sha256, settings.parallel)
     return results
 

@@ -8,7 +8,6 @@ accepts or writes nothing) and only then places it at the output.
 from __future__ import annotations
 
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
@@ -17,6 +16,7 @@ from sitesweep.errors import OsvImportError
 from sitesweep.packs.loader import FORMAT_VERSION, PACK_FILE, load_pack
 from sitesweep.packs.model import Pack
 from sitesweep.packs.tomlwrite import TomlWriter
+from sitesweep.scratch import scratch_dir
 
 _ID = re.compile(r"[a-z0-9](?:[a-z0-9._-]*[a-z0-9])?")
 
@@ -201,7 +201,7 @@ def write_draft(draft: PackDraft, output: Path, source: str, *, overwrite: bool)
             "and version)"
         )
     text = render_draft(pack_id, draft, source)
-    with tempfile.TemporaryDirectory(prefix="sitesweep-import-") as scratch:
+    with scratch_dir("sitesweep-import-") as scratch:
         directory = Path(scratch) / pack_id
         directory.mkdir()
         (directory / PACK_FILE).write_text(text, encoding="utf-8")

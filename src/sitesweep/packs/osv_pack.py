@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Pattern, Sequence, Tuple
@@ -27,6 +26,7 @@ from sitesweep.packs.model import Pack
 from sitesweep.packs.osv import OsvRecord, OsvSkip, read_records
 from sitesweep.packs.tomlwrite import TomlWriter
 from sitesweep.packs.values import ADVISORY_ID
+from sitesweep.scratch import scratch_dir
 
 __all__ = ["OsvImport", "import_osv", "render_pack"]
 
@@ -143,7 +143,7 @@ def _nothing_message(source: Path, skipped: Sequence[OsvSkip]) -> str:
 
 def _check_in_scratch(pack_id: str, text: str) -> None:
     """Load the pack from a scratch directory; raises PackError if it is invalid."""
-    with tempfile.TemporaryDirectory(prefix="sitesweep-osv-") as scratch:
+    with scratch_dir("sitesweep-osv-") as scratch:
         directory = Path(scratch) / pack_id
         directory.mkdir()
         (directory / PACK_FILE).write_text(text, encoding="utf-8")
