@@ -6,7 +6,9 @@ standard library, sitesweep's collection code and the pure-Python packages shipp
 it runs on any Linux python3 >= 3.9 with ``-I -S``: the target's site-packages and its ``.pth``
 files are never processed. Where psutil is missing, :mod:`sitesweep.agent_psutil` stands in.
 The built-in packs are read from inside the archive (copied to a private temporary directory
-that is removed before exit). The last line on stdout names the bundle:
+that is removed before exit). With ``--match`` the agent also matches them, as ``analyze`` would
+(every check but YARA, which needs compiled code: the controller runs it over the evidence the
+bundle carries and merges its findings with the agent's). The last line on stdout names the bundle:
 ``SITESWEEP-BUNDLE <file name> <sha256> <size>``.
 """
 
@@ -108,6 +110,12 @@ def _parser() -> argparse.ArgumentParser:
     collect.add_argument("--examiner", help="who runs the collection, recorded in the manifest")
     collect.add_argument("--note", help="free text for the manifest")
     collect.add_argument(
+        "--match",
+        action="store_true",
+        help="also match the packs here (every check but YARA, which needs compiled code and "
+        "runs on the controller over the shipped evidence); the findings go into the bundle",
+    )
+    collect.add_argument(
         "--encrypt-to",
         action="append",
         default=[],
@@ -142,7 +150,7 @@ def _collect(args: argparse.Namespace, argv: Sequence[str]) -> int:
     _be_gentle(args)
     from sitesweep.discovery.model import FsPolicy
     from sitesweep.discovery.walk import DEFAULT_PRUNE
-    from sitesweep.pipeline import ScanOptions, run_collect
+    from sitesweep.pipeline import ScanOptions, run_collect, run_scan
 
     archive = _archive_path()
     with scratch_dir("sitesweep-agent-") as scratch:
@@ -164,7 +172,7 @@ def _collect(args: argparse.Namespace, argv: Sequence[str]) -> int:
             note=args.note,
             encrypt_to=tuple(args.encrypt_to),
         )
-        outcome = run_collect(opts)
+        outcome = run_scan(opts) if args.match else run_collect(opts)
     assert outcome.bundle is not None  # noqa: S101 - output is always set
     tarball = outcome.bundle.archive
     line = f"{BUNDLE_LINE} {tarball.name} {_sha256(tarball)} {tarball.stat().st_size}"

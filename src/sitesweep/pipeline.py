@@ -172,6 +172,9 @@ class AnalyzeOutcome:
     result: ScanResult
     written: Optional[Path]
     index: Optional[IndexWitness] = None
+    how: str = "analysed"
+    """How the result was reached: analysed here, or (``host_findings``) the host's findings
+    merged with this machine's own checks (:mod:`sitesweep.merge`), or why they were not."""
 
 
 def run_analyze(
@@ -186,8 +189,13 @@ def run_analyze(
     index: Optional[IndexSource] = None,
     index_workers: int = 4,
     threshold: Severity = Severity.HIGH,
+    host_findings: bool = False,
 ) -> AnalyzeOutcome:
     """Match the current packs against a bundle's observations, without touching any host.
+
+    ``host_findings``: a bundle matched on its host with these very packs (the fleet agent's)
+    keeps its findings, and only the checks the host could not run are run here (YARA, the
+    index): :func:`sitesweep.merge.judge`. Other bundles are analysed in full.
 
     ``identity`` is an age identity file that opens an encrypted bundle (``.tar.gz.age``).
     ``packs`` are packs loaded already (a caller analysing many bundles loads them once);
@@ -212,8 +220,16 @@ def run_analyze(
             from sitesweep.intel.witness import ask_index
 
             witness = ask_index(inventory.distributions, index, index_workers)
-        result = analyze(inventory, packs, content=content, index=witness)
-        result = replace(result, reduced=reduced_checks(read_manifest(directory)))
+        manifest = read_manifest(directory)
+        how = "analysed"
+        if host_findings:
+            from sitesweep.merge import judge
+
+            judged = judge(directory, manifest, inventory, packs, content, witness)
+            result, how = judged.result, judged.how
+        else:
+            result = analyze(inventory, packs, content=content, index=witness)
+        result = replace(result, reduced=reduced_checks(manifest))
     written = None
     if output is not None:
         from sitesweep.bundle.writer import RunInfo, write_analysis
@@ -230,7 +246,7 @@ def run_analyze(
 
         extra = {} if witness is None else {INDEX_WITNESS: witness_json(witness)}
         written = write_analysis(result, bundle, manifest_sha, output, run, extra)
-    return AnalyzeOutcome(result, written, witness)
+    return AnalyzeOutcome(result, written, witness, how)
 
 
 def run_scan(opts: ScanOptions, progress: Optional[Progress] = None) -> ScanOutcome:

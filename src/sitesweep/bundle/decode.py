@@ -8,6 +8,7 @@ without touching this module. Input is a possibly hostile bundle: every mismatch
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 import sys
@@ -29,7 +30,11 @@ NUMBER_LIMIT = 2**63
 infinities are refused as well."""
 
 
+@functools.cache
 def _hints(cls: type) -> Dict[str, Any]:
+    """The resolved type hints of a dataclass, worked out once per class (a bundle's inventory
+    holds thousands of objects of a few dozen classes; resolving them each time was most of the
+    cost of reading it)."""
     module = sys.modules[cls.__module__]
     return typing.get_type_hints(cls, vars(module))
 
@@ -120,7 +125,7 @@ def from_plain(cls: Type[T], data: Any, where: str = "$") -> T:
     """
     if not isinstance(data, dict):
         raise BundleError(f"{where}: expected an object for {cls.__name__}")
-    hints = _hints(cls)
+    hints = _hints(cls)  # type: ignore[arg-type] # a class is hashable
     kwargs: Dict[str, Any] = {}
     for field in dataclasses.fields(cls):  # type: ignore[arg-type]
         if not field.init:

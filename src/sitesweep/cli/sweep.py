@@ -136,6 +136,15 @@ def _hosts(
     "or never tried); without a host list, the hosts journalled there.",
 )
 @click.option("--exclude", multiple=True, help="Host path the agent does not walk (repeatable).")
+@click.option(
+    "--match-on",
+    type=click.Choice(["target", "controller"]),
+    default="target",
+    show_default=True,
+    help="Where the packs are matched: on the target by the agent (this machine verifies the "
+    "bundle, takes the host's findings when the agent's packs are its own, and adds its YARA "
+    "over the shipped evidence), or all here (the agent only collects).",
+)
 @gentle_options
 @custody_options
 @signatures_option
@@ -161,6 +170,7 @@ def sweep(
     ssh_retries: int,
     retry_failed: bool,
     exclude: Tuple[str, ...],
+    match_on: str,
     gentle: GentleArgs,
     custody: CustodyArgs,
     signatures: Tuple[Path, ...],
@@ -212,6 +222,7 @@ def sweep(
         threshold=Severity(fail_on),
         stop=stop,
         agent_args=agent_arguments(exclude, gentle, custody),
+        match_on_target=match_on == "target",
     )
     index = index_spec(index_url, index_snapshot, index_cache, output, index_interval)
     if hosts:

@@ -64,6 +64,8 @@ class HostRow:
         bundle: the bundle's path.
         machine_id: the host's ``/etc/machine-id`` (from the bundle).
         attempts: sweep attempts journalled for this host.
+        judged: how the findings were reached: the host's (matched on the target) merged
+            with the controller's YARA, or analysed on the controller and why.
     """
 
     name: str
@@ -81,6 +83,7 @@ class HostRow:
     bundle: Optional[str] = None
     machine_id: Optional[str] = None
     attempts: int = 0
+    judged: str = ""
 
 
 _ORDER = tuple(v.value for v in Verdict)
@@ -184,6 +187,7 @@ def _row_of(name: str, status: str, detail: str, view: BundleView, bundle: Path)
         incomplete=view.incomplete,
         bundle=str(bundle),
         machine_id=view.machine_id,
+        judged=view.judged,
     )
 
 

@@ -93,6 +93,9 @@ class SweepSettings:
         multiplex: one SSH connection per host for all its steps (ControlMaster, with the
             sockets in a private temp dir removed at the end).
         agent_args: extra options for the agent's ``collect`` (exclude, prune, nice, custody).
+        match_on_target: the agent matches the packs on the target (``collect --match``) and
+            the controller merges its findings with its own YARA (:mod:`sitesweep.merge`);
+            ``False``: the agent only collects and everything is matched here.
     """
 
     output: Path
@@ -109,6 +112,7 @@ class SweepSettings:
     stop: Optional[threading.Event] = field(default=None, compare=False)
     multiplex: bool = True
     agent_args: Tuple[str, ...] = ()
+    match_on_target: bool = True
 
 
 @dataclass(frozen=True)
@@ -220,7 +224,7 @@ class _HostSweep:
             self.host.root,
             self.settings.become,
             max(1, int(budget) - 5),
-            self.settings.agent_args,
+            (*(("--match",) if self.settings.match_on_target else ()), *self.settings.agent_args),
         )
         result = self.transport.run(command, budget, self.settings.max_stdout)
         if self.settings.become and result.returncode != 0 and become_failure(result.stderr):
@@ -272,20 +276,27 @@ class _HostSweep:
         result = self.transport.run(command, budget, interruptible=False)
         return result.returncode == 0
 
-    def analyse(self, archive: Path) -> Path:
-        """Analyse the bundle once: its analysis directory, and its fleet view in the cache."""
+    def analyse(self, archive: Path) -> Tuple[Path, str]:
+        """Judge the bundle once (the host's findings merged with the controller's YARA, or
+        analysed here in full): its analysis directory and how it was judged; its fleet view
+        goes into the cache."""
         try:
             outcome = run_analyze(
-                archive, self.settings.signatures, output=self.local_dir, packs=self.packs
+                archive,
+                self.settings.signatures,
+                output=self.local_dir,
+                packs=self.packs,
+                threshold=self.settings.threshold,
+                host_findings=True,
             )
             if self.packs is not None:
                 threshold = self.settings.threshold
-                view = view_of(outcome.result, manifest_of(archive), threshold)
+                view = view_of(outcome.result, manifest_of(archive), threshold, outcome.how)
                 store_view(cache_path(archive, packs_digest(self.packs), threshold), view)
         except BundleError as exc:
             raise _StepError(HostStatus.BAD_OUTPUT, f"bundle rejected: {exc}") from exc
         assert outcome.written is not None  # noqa: S101 - output is given
-        return outcome.written
+        return outcome.written, outcome.how
 
 
 def sweep_host(host: Host, settings: SweepSettings, packs: Optional[PackSet] = None) -> HostResult:
@@ -313,7 +324,7 @@ def sweep_host(host: Host, settings: SweepSettings, packs: Optional[PackSet] = N
                 cleaned = job.cleanup(temp)
         finally:
             job.transport.close()
-        analysis = job.analyse(archive)
+        analysis, how = job.analyse(archive)
     except _StepError as failed:
         return HostResult(
             host.name,
@@ -329,7 +340,7 @@ def sweep_host(host: Host, settings: SweepSettings, packs: Optional[PackSet] = N
         host.name,
         host.address,
         HostStatus.OK,
-        " ".join(filter(None, ("collected and analysed", job.note, job.retry_note()))),
+        " ".join(filter(None, (f"collected; {how}", job.note, job.retry_note()))),
         bundle=archive.resolve().relative_to(relative).as_posix(),
         sha256=sha256,
         analysis=analysis.resolve().relative_to(relative).as_posix(),

@@ -48,6 +48,9 @@ class BundleView:
     gaps: int
     reduced: Tuple[str, ...]
     incomplete: Tuple[str, ...]
+    judged: str = ""
+    """How the findings were reached (:mod:`sitesweep.merge`): the host's merged with the
+    controller's YARA, or analysed on the controller and why."""
 
 
 def _archive_manifest(archive: Path) -> Dict[str, Any]:
@@ -82,8 +85,11 @@ def _reduced(manifest: Dict[str, Any]) -> Tuple[Tuple[str, str], ...]:
     return tuple((str(i.get("area")), str(i.get("detail"))) for i in items if isinstance(i, dict))
 
 
-def view_of(result: ScanResult, manifest: Dict[str, Any], threshold: Severity) -> BundleView:
-    """What the fleet view keeps of one analysis (``manifest``: the bundle's)."""
+def view_of(
+    result: ScanResult, manifest: Dict[str, Any], threshold: Severity, judged: str = ""
+) -> BundleView:
+    """What the fleet view keeps of one analysis (``manifest``: the bundle's; ``judged``: how
+    its findings were reached)."""
     reduced = _reduced(manifest)
     outcome = outcome_of(replace(result, reduced=reduced or result.reduced), threshold)
     verdict, reasons = outcome.verdict, outcome.incomplete
@@ -102,6 +108,7 @@ def view_of(result: ScanResult, manifest: Dict[str, Any], threshold: Severity) -
         gaps=len(result.gaps),
         reduced=tuple(f"{a}: {d}" for a, d in reduced),
         incomplete=reasons,
+        judged=judged,
     )
 
 
@@ -211,7 +218,7 @@ def view_bundle(
             source = index.open()
         except IndexUnavailable as exc:
             raise BundleError(f"{bundle}: {exc}") from exc
-    outcome = run_analyze(bundle, packs=packs, index=source)
-    view = view_of(outcome.result, manifest_of(bundle), threshold)
+    outcome = run_analyze(bundle, packs=packs, index=source, host_findings=True)
+    view = view_of(outcome.result, manifest_of(bundle), threshold, outcome.how)
     store_view(cached_at, view)
     return view
