@@ -13,6 +13,7 @@ from sitesweep.discovery.model import EnvKind, PythonEnv
 from sitesweep.errors import HostReadError
 from sitesweep.hostfs import HostRoot
 from sitesweep.model import Gap, GapReason, HostPath
+from sitesweep.parsing import guarded
 
 CONTAINER_STORAGE = ("/var/lib/docker/", "/var/lib/containers/", "/var/lib/containerd/")
 """Container image layers and container filesystems live below these."""
@@ -263,7 +264,25 @@ class _Builder:
         self.recognised.setdefault(prefix, True)
 
     def build(self) -> List[PythonEnv]:
-        return [self._env(prefix) for prefix in sorted(self.sites)]
+        """One environment per prefix; a prefix whose markers cannot be read (a hostile
+        ``pyvenv.cfg`` or ``conda-meta``) is a gap and still an environment, of its bare kind."""
+        return [
+            guarded("discovery", prefix, self.gaps, None, self._env, prefix) or self._bare(prefix)
+            for prefix in sorted(self.sites)
+        ]
+
+    def _bare(self, prefix: str) -> PythonEnv:
+        markers = self.markers.get(prefix, set())
+        implied = self.implied.get(prefix, (None, ""))[0]
+        kind = _kind(prefix, self.recognised.get(prefix, True), markers, self.homes, implied)
+        return PythonEnv(
+            prefix=HostPath(prefix),
+            kind=kind,
+            site_dirs=tuple(sorted(self.sites[prefix])),
+            python_versions=(),
+            owner=None,
+            detail="its markers could not be read (see the gap)",
+        )
 
     def _env(self, prefix: str) -> PythonEnv:
         markers = self.markers.get(prefix, set())

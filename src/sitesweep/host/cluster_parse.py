@@ -6,11 +6,12 @@ environments, arguments, labels and annotations (which may hold secrets) are nev
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timezone
 from typing import Any, Dict, List, Optional, Tuple
 
 from sitesweep.host.cluster_model import ClusterPod, HostMount
+from sitesweep.model import Gap
+from sitesweep.parsing import PARSE_ERRORS, guarded, loads_json
 
 CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
 
@@ -86,19 +87,28 @@ def parse_pod(item: Dict[str, Any]) -> ClusterPod:
     )
 
 
-def parse_pods(data: bytes) -> Tuple[Tuple[ClusterPod, ...], int]:
-    """Every pod of a ``kind: List`` document, and how many items were not objects.
+def parse_pods(data: bytes, gaps: Optional[List[Gap]] = None) -> Tuple[Tuple[ClusterPod, ...], int]:
+    """Every pod of a ``kind: List`` document, and how many items were not objects or could
+    not be read (each of those is a gap [``parse_error``] in ``gaps`` naming the item).
 
     Raises:
-        ClusterParseError: the text is not JSON, or not an object with an ``items`` list.
+        ClusterParseError: the text is not JSON (or nests deeper than
+            :data:`~sitesweep.parsing.MAX_DEPTH`), or not an object with an ``items`` list.
     """
     try:
-        doc = json.loads(data)
-    except (ValueError, RecursionError) as exc:
+        doc = loads_json(data.decode("utf-8", "surrogateescape"))
+    except PARSE_ERRORS as exc:
         raise ClusterParseError(f"not JSON: {exc}") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("items"), list):
         raise ClusterParseError("not a Kubernetes list (no items array)")
     items: List[Any] = doc["items"]
-    pods = [parse_pod(item) for item in items if isinstance(item, dict)]
+    failed: List[Gap] = [] if gaps is None else gaps
+    pods: List[ClusterPod] = []
+    for number, item in enumerate(items):
+        if isinstance(item, dict):
+            where = f"kubectl get pods: items[{number}]"
+            pod = guarded("kubernetes", where, failed, None, parse_pod, item)
+            if pod is not None:
+                pods.append(pod)
     skipped = len(items) - len(pods)
     return tuple(sorted(pods, key=lambda p: (p.namespace, p.name))), skipped

@@ -142,13 +142,15 @@ def query_cluster(
     out, gap = _run(query_argv(kubectl, timeout), timeout, limit)
     if gap is not None:
         return ClusterObservation(gaps=(gap,))
+    failed: List[Gap] = []
     try:
-        pods, skipped = parse_pods(out)
+        pods, skipped = parse_pods(out, failed)
     except ClusterParseError as exc:
         return _gap(GapReason.PARSE_ERROR, f"kubectl output: {exc}")
-    gaps: Tuple[Gap, ...] = ()
-    if skipped:
-        gaps = (Gap(AREA, None, GapReason.PARSE_ERROR, f"{skipped} pod entries not objects"),)
+    gaps: Tuple[Gap, ...] = tuple(failed)
+    if skipped > len(failed):
+        detail = f"{skipped - len(failed)} pod entries not objects"
+        gaps += (Gap(AREA, None, GapReason.PARSE_ERROR, detail),)
     return ClusterObservation(pods, gaps)
 
 

@@ -17,6 +17,7 @@ Usage::
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import threading
 from typing import TYPE_CHECKING, Dict, List, Optional, Tuple, Union
@@ -45,13 +46,31 @@ class HiveKeyError(LookupError):
 class Hive:
     """One parsed hive. Key paths are backslash-separated below the root, case-insensitive.
 
-    Every method raises only :class:`HiveKeyError` for a missing key; other failures inside the
-    parser surface as exceptions that the collector guard turns into gaps.
+    Every method answers a missing key as empty (``None``, ``()``, ``{}``). A hive that opens but
+    breaks further in (truncated, a corrupt cell: regipy raises many types) answers the same, and
+    its first failure is one gap [``parse_error``] naming the hive and the reason: the caller's
+    other keys, the other hives and the rest of the collector go on.
     """
 
-    def __init__(self, path: HostPath, parsed: RegistryHive) -> None:
+    def __init__(
+        self,
+        path: HostPath,
+        parsed: RegistryHive,
+        area: str = "registry",
+        gaps: Optional[List[Gap]] = None,
+    ) -> None:
         self.path = path
         self._hive = parsed
+        self._area = area
+        self._gaps = gaps
+        self.broken = False
+        """Whether a read of this hive failed inside the parser (the gap is recorded once)."""
+
+    def _broken(self, exc: Exception, key: str) -> None:
+        if not self.broken and self._gaps is not None:
+            detail = f"registry hive breaks at {key!r}: {type(exc).__name__}: {exc}"[:400]
+            self._gaps.append(Gap(self._area, self.path, GapReason.PARSE_ERROR, detail))
+        self.broken = True
 
     def _key(self, key: str) -> NKRecord:
         from regipy.exceptions import RegistryKeyNotFoundException
@@ -60,6 +79,9 @@ class Hive:
         try:
             return self._hive.get_key("\\" + "\\".join(parts)) if parts else self._hive.root
         except RegistryKeyNotFoundException as exc:
+            raise HiveKeyError(key) from exc
+        except Exception as exc:
+            self._broken(exc, key)
             raise HiveKeyError(key) from exc
 
     def has_key(self, key: str) -> bool:
@@ -76,7 +98,12 @@ class Hive:
             node = self._key(key)
         except HiveKeyError:
             return ()
-        return tuple(str(sub.name) for sub in node.iter_subkeys())
+        names: List[str] = []
+        try:
+            names.extend(str(sub.name) for sub in node.iter_subkeys())
+        except Exception as exc:  # noqa: BLE001 - regipy raises many types on a corrupt hive
+            self._broken(exc, key)
+        return tuple(names)
 
     def values(self, key: str) -> Dict[str, RegData]:
         """``key``'s values by name (``""`` is the default value; empty for a missing key)."""
@@ -85,8 +112,11 @@ class Hive:
         except HiveKeyError:
             return {}
         found: Dict[str, RegData] = {}
-        for value in node.iter_values(max_len=VALUE_LIMIT):
-            found[str(value.name)] = _plain(value.value)
+        try:
+            for value in node.iter_values(max_len=VALUE_LIMIT):
+                found[str(value.name)] = _plain(value.value)
+        except Exception as exc:  # noqa: BLE001 - regipy raises many types on a corrupt hive
+            self._broken(exc, key)
         return found
 
     def value(self, key: str, name: str) -> RegData:
@@ -122,6 +152,7 @@ def open_hive(root: HostRoot, path: str, area: str, gaps: List[Gap]) -> Optional
         detail = "regipy is not installed here: registry hives are not read (reduced form)"
         gaps.append(Gap(area, HostPath(path), GapReason.CHECK_SKIPPED, detail))
         return None
+    logging.getLogger("regipy").setLevel(logging.CRITICAL)  # its errors become our gaps
     try:
         data = root.read_bytes(path, HIVE_LIMIT)
     except HostReadError as exc:
@@ -134,7 +165,7 @@ def open_hive(root: HostRoot, path: str, area: str, gaps: List[Gap]) -> Optional
         detail = f"not a readable registry hive: {type(exc).__name__}: {exc}"[:400]
         gaps.append(Gap(area, HostPath(path), GapReason.PARSE_ERROR, detail))
         return None
-    return Hive(HostPath(path), parsed)
+    return Hive(HostPath(path), parsed, area, gaps)
 
 
 def _pipe_of(data: bytes) -> int:
