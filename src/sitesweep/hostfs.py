@@ -102,14 +102,34 @@ class HostRoot:
 
     @classmethod
     def image(cls, path: Path) -> HostRoot:
-        """A container image (OCI layout directory or ``docker save`` tarball) as the host.
+        """An image as the host, its kind told by its bytes (:func:`sitesweep.door.sniff.sniff`):
+        a container image (OCI layout directory, OCI archive or ``docker save`` tarball) or a
+        disk image (raw, split raw, qcow2, VMDK, VHD, VHDX, E01; the ``images`` extra).
 
         Raises:
-            ImageError: the image cannot be read (see :func:`sitesweep.door.oci.open_image`).
+            ImageError: the image cannot be read (see :func:`sitesweep.door.oci.open_image`
+                and :func:`sitesweep.door.disk.open_disk`).
         """
-        from sitesweep.door.oci import open_image
+        from sitesweep.door.oci import ImageError, open_image
+        from sitesweep.door.sniff import OCI, sniff
 
-        return cls(path, door=open_image(path))
+        try:
+            found = sniff(path)
+        except OSError as exc:
+            raise ImageError(f"{path}: cannot be read: {exc.strerror or exc}") from exc
+        if found is not None and found.kind != OCI:
+            from sitesweep.door.disk import open_disk
+
+            return cls(path, door=open_disk(path, found.kind, found.why))
+        try:
+            return cls(path, door=open_image(path))
+        except ImageError as exc:
+            if found is not None:
+                raise
+            raise ImageError(
+                f"{exc} (nor a disk image: no qcow2, VMDK, VHD/VHDX, E01, partition table or "
+                "filesystem signature in its first sectors)"
+            ) from exc
 
     @property
     def door(self) -> Door:

@@ -1,0 +1,802 @@
+"""The door to a disk image, read where it lies: never mounted, nothing written or extracted.
+
+:func:`open_disk` opens the container and the volume system (:mod:`sitesweep.door.diskvol`),
+opens every filesystem it has a reader for (ext2/3/4, XFS, NTFS, APFS: libyal's libfsext,
+libfsxfs, libfsntfs, libfsapfs, from the optional ``images`` extra), and picks the host:
+
+- the **root** is the filesystem holding an operating system (``/etc/os-release``,
+  ``/usr/lib/os-release``, macOS's ``SystemVersion.plist`` or Windows' ``System32/config``; the
+  first in disk order when several do); with none, the largest filesystem;
+- other filesystems are **placed** where the root's ``/etc/fstab`` mounts them (by ``UUID=``,
+  ``LABEL=``, ``PARTUUID=``, ``PARTLABEL=``, ``/dev/disk/by-*/`` or an LVM ``/dev/mapper/vg-lv``
+  name);
+- every volume not scanned (no reader for its type, encrypted, unreadable, not placed) is a
+  coverage gap naming it, and :class:`DiskInfo` records what the disk holds.
+
+The door serves the assembled tree as a host: symlinks resolve inside it exactly as in a
+directory (an absolute target restarts at the image's ``/``, ``..`` stops there, 40 links at
+most), special files are refused, reads are bounded by the callers as usual, and a corrupt
+structure met while reading a path is a ``parse_error`` gap for that path, never a crash.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+from collections import OrderedDict, deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Deque, Dict, List, Optional, Tuple
+
+from sitesweep.door.base import DIR, FILE, LINK, MAX_SYMLINK_HOPS, OTHER, Listed, parts
+from sitesweep.door.diskvol import (
+    LIBYAL_ERRORS,
+    LOCK,
+    Media,
+    Stream,
+    Volume,
+    Volumes,
+    find_volumes,
+    first_line,
+    libyal,
+    open_media,
+    probe,
+)
+from sitesweep.door.oci import ImageError
+from sitesweep.errors import HostReadError
+from sitesweep.model import Gap, GapReason, HostPath
+
+__all__ = ["DiskDoor", "DiskInfo", "VolumeFacts", "open_disk"]
+
+READERS = ("ext2", "ext3", "ext4", "xfs", "ntfs", "apfs")
+"""Filesystem types read (the others are named in a gap)."""
+OS_MARKERS: Tuple[Tuple[str, ...], ...] = (
+    ("etc", "os-release"),
+    ("usr", "lib", "os-release"),
+    ("System", "Library", "CoreServices", "SystemVersion.plist"),
+    ("Windows", "System32", "config"),
+)
+"""Files that tell a filesystem holds an operating system (what the OS layer reads)."""
+MAX_FSTAB = 1 << 20
+MAX_CACHED_DIRS = 1024
+"""Directories whose listing is kept (least recently used dropped first)."""
+_NTFS_EPOCH = 116444736000000000  # 1970-01-01 in 100 ns units since 1601
+_NTFS_REPARSE = 0x400
+
+
+@dataclass(frozen=True)
+class VolumeFacts:
+    """One volume of the disk, as ``image.json`` records it.
+
+    Attributes:
+        name: ``p1``, ``p5``, ``vg0/root``, ``apfs:p2/1`` (an APFS volume), or ``disk``.
+        scheme: ``gpt``, ``mbr``, ``lvm``, ``apfs`` or ``none`` (no partition table).
+        type: the partition type (``0x83``, a GPT type GUID), or what holds it.
+        offset: first byte on the disk (0 for logical and APFS volumes).
+        size: bytes.
+        filesystem: what its superblock says (``ext4``, ``vfat``, ``crypto_LUKS`` ...; ``""``
+            when nothing is recognised).
+        uuid: the filesystem UUID (``UUID=`` in fstab).
+        label: the filesystem label (``LABEL=``).
+        part_uuid: the partition's GUID or MBR id (``PARTUUID=``).
+        mount_point: ``/`` for the root, where fstab placed it, or ``""`` when not scanned.
+        scanned: whether its files are part of the scan.
+        note: why it is not scanned, or how it was placed.
+    """
+
+    name: str
+    scheme: str
+    type: str
+    offset: int
+    size: int
+    filesystem: str
+    uuid: str
+    label: str
+    part_uuid: str
+    mount_point: str
+    scanned: bool
+    note: str
+
+
+@dataclass(frozen=True)
+class DiskInfo:
+    """What the disk image is and holds (``image.json``'s ``disk`` section)."""
+
+    source: str
+    format: str
+    """``raw``, ``split raw``, ``qcow2``, ``vmdk``, ``vhd``, ``vhdx`` or ``ewf``."""
+    sniffed: str
+    """What in the file's bytes told its format."""
+    files: Tuple[str, ...]
+    """The files read (segments, extents)."""
+    media_size: int
+    partition_table: str
+    """``gpt``, ``mbr`` or ``none``."""
+    volumes: Tuple[VolumeFacts, ...]
+    root: str
+    """The name of the volume scanned as ``/`` (``""``: none could be read)."""
+    root_reason: str
+    """Why that one (the OS file found, or "largest filesystem: no OS found")."""
+
+
+# -- filesystem readers ------------------------------------------------------------------------
+
+
+class _Fs:
+    """One opened filesystem: a libyal volume and how to read its entries."""
+
+    posix = True
+
+    def __init__(self, kind: str, volume: Any, dev: int) -> None:
+        self.kind, self.volume, self.dev = kind, volume, dev
+
+    def root(self) -> Any:
+        return self.volume.get_root_directory()
+
+    def children(self, entry: Any) -> List[Tuple[str, Any]]:
+        out = []
+        for index in range(entry.get_number_of_sub_file_entries()):
+            child = entry.get_sub_file_entry(index)
+            name = child.get_name()
+            if name and name not in (".", ".."):
+                out.append((name, child))
+        return out
+
+    def kind_of(self, entry: Any) -> int:
+        fmt = stat.S_IFMT(entry.get_file_mode() or 0)
+        if fmt == stat.S_IFREG:
+            return FILE
+        if fmt == stat.S_IFDIR:
+            return DIR
+        if fmt == stat.S_IFLNK:
+            return LINK
+        return OTHER
+
+    def inode(self, entry: Any) -> int:
+        return int(entry.get_inode_number())
+
+    def link(self, entry: Any) -> str:
+        return str(entry.get_symbolic_link_target() or "")
+
+    def stat(self, entry: Any, kind: int) -> os.stat_result:
+        mode = int(entry.get_file_mode() or 0)
+        size = 0 if kind == DIR else int(entry.get_size() or 0)
+        if kind == LINK:
+            size = len(self.link(entry).encode("utf-8", "surrogateescape"))
+        return os.stat_result(
+            (
+                mode,
+                self.inode(entry),
+                self.dev,
+                int(entry.get_number_of_links() or 1),
+                int(entry.get_owner_identifier() or 0),
+                int(entry.get_group_identifier() or 0),
+                size,
+                _posix(entry.get_access_time_as_integer()),
+                _posix(entry.get_modification_time_as_integer()),
+                _posix(entry.get_inode_change_time_as_integer()),
+            )
+        )
+
+    def close(self) -> None:
+        close = getattr(self.volume, "close", None)
+        if close is not None:
+            close()
+
+
+class _Apfs(_Fs):
+    def inode(self, entry: Any) -> int:
+        return int(entry.get_identifier())
+
+    def close(self) -> None:
+        pass  # the container is closed with the image
+
+
+class _Ntfs(_Fs):
+    """NTFS: no POSIX mode or owner (files 0644, directories 0755, owner 0), FILETIME times;
+    a reparse point with a target is a symlink (``\\??\\C:\\x`` becomes ``/x``)."""
+
+    posix = False
+
+    def children(self, entry: Any) -> List[Tuple[str, Any]]:
+        out = []
+        top = (entry.get_file_reference() & 0xFFFFFFFFFFFF) == 5
+        for index in range(entry.get_number_of_sub_file_entries()):
+            child = entry.get_sub_file_entry(index)
+            name = child.get_name()
+            if not name or name in (".", ".."):
+                continue
+            if top and (child.get_file_reference() & 0xFFFFFFFFFFFF) < 16:
+                continue  # $MFT, $LogFile, $Bitmap ...: the filesystem's own records
+            out.append((name, child))
+        return out
+
+    def kind_of(self, entry: Any) -> int:
+        if (entry.get_file_attribute_flags() or 0) & _NTFS_REPARSE and self.link(entry):
+            return LINK
+        return DIR if entry.has_directory_entries_index() else FILE
+
+    def inode(self, entry: Any) -> int:
+        return int(entry.get_file_reference()) & 0xFFFFFFFFFFFF
+
+    def link(self, entry: Any) -> str:
+        try:
+            target = str(entry.get_symbolic_link_target() or "")
+        except LIBYAL_ERRORS:
+            return ""
+        target = target.replace("\\", "/")
+        for prefix in ("/??/", "//?/"):
+            if target.startswith(prefix):
+                target = target[len(prefix) :]
+        if len(target) >= 2 and target[1] == ":":
+            target = target[2:] or "/"
+        return target
+
+    def stat(self, entry: Any, kind: int) -> os.stat_result:
+        mode = {DIR: stat.S_IFDIR | 0o755, LINK: stat.S_IFLNK | 0o777}.get(
+            kind, stat.S_IFREG | 0o644
+        )
+        size = 0 if kind == DIR else int(entry.get_size() or 0)
+        return os.stat_result(
+            (
+                mode,
+                self.inode(entry),
+                self.dev,
+                1,
+                0,
+                0,
+                size,
+                _filetime(entry.get_access_time_as_integer()),
+                _filetime(entry.get_modification_time_as_integer()),
+                _filetime(entry.get_entry_modification_time_as_integer()),
+            )
+        )
+
+
+def _posix(ns: Optional[int]) -> float:
+    sec, nsec = divmod(int(ns or 0), 1_000_000_000)
+    return sec + nsec * 1e-9  # as os.stat computes st_mtime
+
+
+def _filetime(value: Optional[int]) -> float:
+    if not value:
+        return 0.0
+    sec, rest = divmod(int(value) - _NTFS_EPOCH, 10_000_000)
+    return sec + rest * 100 * 1e-9
+
+
+class _Node:
+    """An entry of the assembled tree: which filesystem, the library's entry, its kind."""
+
+    __slots__ = ("entry", "fs", "kind")
+
+    def __init__(self, fs: _Fs, entry: Any, kind: int) -> None:
+        self.fs, self.entry, self.kind = fs, entry, kind
+
+
+class _File:
+    """A regular file of a filesystem in the image, read at offsets (nothing copied out)."""
+
+    def __init__(self, host: str, node: _Node, size: int) -> None:
+        self._host, self._node, self.size, self._pos = host, node, size, 0
+
+    def read(self, size: int) -> bytes:
+        want = min(size, self.size - self._pos)
+        if want <= 0:
+            return b""
+        try:
+            with LOCK:
+                data = bytes(self._node.entry.read_buffer_at_offset(want, self._pos))
+        except LIBYAL_ERRORS as exc:
+            raise _corrupt(self._host, self._node.fs, exc) from exc
+        self._pos += len(data)
+        return data
+
+    def close(self) -> None:
+        self._pos = self.size
+
+
+def _corrupt(host: str, fs: _Fs, exc: BaseException) -> HostReadError:
+    detail = f"unreadable {fs.kind} structure in the image: {first_line(exc)}"
+    return HostReadError(host, GapReason.PARSE_ERROR, detail)
+
+
+# -- the door ----------------------------------------------------------------------------------
+
+
+class DiskDoor:
+    """A door backend serving a disk image's host filesystem (see the module docstring).
+
+    Use :func:`open_disk` to build one.
+    """
+
+    is_live = False
+
+    def __init__(self, info: DiskInfo, root: Optional[_Fs], media: Media, keep: List[Any]):
+        self.info = info
+        self.gaps: Tuple[Gap, ...] = ()
+        """Volumes not scanned and structures not read, each naming what and why."""
+        self._media = media
+        self._keep = keep
+        self._fss: List[_Fs] = [root] if root is not None else []
+        self._mounts: Dict[Tuple[str, ...], _Fs] = {}
+        self._dirs: OrderedDict[Tuple[int, int], Dict[str, _Node]] = OrderedDict()
+        self._root = self._root_node(root) if root is not None else None
+
+    def close(self) -> None:
+        with LOCK:
+            self._dirs.clear()
+            while self._fss:
+                with contextlib.suppress(*LIBYAL_ERRORS):
+                    self._fss.pop().close()
+            while self._keep:
+                closer = self._keep.pop()
+                with contextlib.suppress(*LIBYAL_ERRORS):
+                    closer()
+            self._media.close()
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self.close()
+
+    def mount(self, at: str, fs: _Fs) -> None:
+        """Serve ``fs`` at ``at`` (a directory path of the root filesystem)."""
+        self._fss.append(fs)
+        self._mounts[tuple(parts(at))] = fs
+
+    # -- the door ------------------------------------------------------------------------------
+
+    def lstat(self, host: str) -> os.stat_result:
+        node = self._node(host, follow=False)
+        try:
+            with LOCK:
+                return node.fs.stat(node.entry, node.kind)
+        except LIBYAL_ERRORS as exc:
+            raise _corrupt(host, node.fs, exc) from exc
+
+    def readlink(self, host: str) -> str:
+        node = self._node(host, follow=False)
+        if node.kind != LINK:
+            raise HostReadError(host, GapReason.OS_ERROR, "Invalid argument: not a symbolic link")
+        with LOCK:
+            return node.fs.link(node.entry)
+
+    def scandir(self, host: str, follow: bool = True, inode: int = 0) -> List[Listed]:
+        names, node, rest = self._walk(host, follow_last=follow)
+        if rest or node is None:
+            raise HostReadError(host, GapReason.VANISHED, "No such file or directory")
+        if node.kind == LINK:
+            raise HostReadError(host, GapReason.SYMLINK_LOOP, "symbolic link: not followed")
+        if node.kind != DIR:
+            raise HostReadError(host, GapReason.VANISHED, "Not a directory")
+        children = self._children(host, tuple(names), node)
+        with LOCK:
+            return [(n, c.kind, c.fs.inode(c.entry)) for n, c in children.items()]
+
+    def open(self, host: str, follow: bool) -> _File:
+        node = self._node(host, follow=False)
+        if node.kind == LINK:
+            if not follow:
+                raise HostReadError(host, GapReason.SPECIAL_FILE, "symbolic link: not followed")
+            node = self._node(host, follow=True)
+            if node.kind == LINK:
+                raise HostReadError(host, GapReason.SYMLINK_LOOP, "symlink cannot be resolved")
+        if node.kind != FILE:
+            kind = "directory" if node.kind == DIR else "special file"
+            raise HostReadError(host, GapReason.SPECIAL_FILE, f"not a regular file ({kind})")
+        try:
+            with LOCK:
+                size = int(node.entry.get_size() or 0)
+        except LIBYAL_ERRORS as exc:
+            raise _corrupt(host, node.fs, exc) from exc
+        return _File(host, node, size)
+
+    def resolve(self, host: str) -> HostPath:
+        names, _node, rest = self._walk(host, follow_last=True)
+        return HostPath("/" + "/".join([*names, *rest]))
+
+    # -- lookup --------------------------------------------------------------------------------
+
+    def _root_node(self, fs: _Fs) -> _Node:
+        with LOCK:
+            return _Node(fs, fs.root(), DIR)
+
+    def _children(self, host: str, names: Tuple[str, ...], node: _Node) -> Dict[str, _Node]:
+        """The listing of directory ``node`` (at ``names``), mount points laid over it."""
+        try:
+            with LOCK:
+                key = (node.fs.dev, node.fs.inode(node.entry))
+                cached = self._dirs.get(key)
+                if cached is None:
+                    cached = {
+                        name: _Node(node.fs, entry, node.fs.kind_of(entry))
+                        for name, entry in node.fs.children(node.entry)
+                    }
+                    self._dirs[key] = cached
+                    if len(self._dirs) > MAX_CACHED_DIRS:
+                        self._dirs.popitem(last=False)
+                else:
+                    self._dirs.move_to_end(key)
+        except LIBYAL_ERRORS as exc:
+            raise _corrupt(host, node.fs, exc) from exc
+        if not self._mounts:
+            return cached
+        here = dict(cached)
+        for at, fs in self._mounts.items():
+            if at[:-1] == names:
+                here[at[-1]] = self._root_node(fs)
+        return here
+
+    def _node(self, host: str, follow: bool) -> _Node:
+        _names, node, rest = self._walk(host, follow_last=follow)
+        if rest or node is None:
+            raise HostReadError(host, GapReason.VANISHED, "No such file or directory")
+        return node
+
+    def _walk(self, host: str, follow_last: bool) -> Tuple[List[str], Optional[_Node], List[str]]:
+        """Resolve ``host`` inside the image; return the canonical names, the node (``None``
+        when missing) and the unresolved tail (kept as given)."""
+        if self._root is None:
+            return [], None, parts(host) or [""]
+        trailing = host.endswith("/") or host.endswith("/.") or host.endswith("/..")
+        pending: Deque[str] = deque(parts(host))
+        stack: List[_Node] = [self._root]
+        names: List[str] = []
+        hops = 0
+        while pending:
+            part = pending.popleft()
+            if part == "..":
+                if names:
+                    names.pop()
+                    stack.pop()
+                continue
+            child = self._children(host, tuple(names), stack[-1]).get(part)
+            if child is None:
+                return names, None, [part, *pending]
+            if child.kind == LINK and (pending or follow_last or trailing):
+                hops += 1
+                if hops > MAX_SYMLINK_HOPS:
+                    detail = "too many levels of symbolic links"
+                    raise HostReadError(host, GapReason.SYMLINK_LOOP, detail)
+                with LOCK:
+                    target = child.fs.link(child.entry)
+                if target.startswith("/"):
+                    del names[:]
+                    del stack[1:]
+                pending.extendleft(reversed(parts(target)))
+                continue
+            if pending and child.kind != DIR:
+                return [*names, part], None, list(pending)
+            names.append(part)
+            stack.append(child)
+        node = stack[-1]
+        if trailing and node.kind != DIR:
+            return names, None, [""]
+        return names, node, []
+
+
+# -- opening a disk image ----------------------------------------------------------------------
+
+
+@dataclass
+class _Candidate:
+    volume: Volume
+    facts: Dict[str, Any]
+    fs: Optional[_Fs] = None
+    marker: str = ""
+
+
+def open_disk(path: Path, kind: str, why: str) -> DiskDoor:
+    """Open the disk image ``path`` (``kind`` as sniffed) as a door; see the module docstring.
+
+    Raises:
+        ImageError: the extra is missing, or the container or its volume system cannot be read
+            at all (a single unreadable filesystem is a gap, not an error).
+    """
+    media = open_media(path, kind)
+    keep: List[Any] = []
+    try:
+        return _assemble(path, kind, why, media, keep)
+    except BaseException:
+        for closer in reversed(keep):
+            with contextlib.suppress(*LIBYAL_ERRORS):
+                closer()
+        media.close()
+        raise
+
+
+def _assemble(path: Path, kind: str, why: str, media: Media, keep: List[Any]) -> DiskDoor:
+    source = str(path)
+    found = find_volumes(media.reader, source)
+    keep.extend(found.closers)
+    gaps: List[Gap] = [
+        Gap("image", None, GapReason.PARSE_ERROR, f"{source}: {name}: {what}")
+        for name, what in found.problems
+    ]
+    candidates: List[_Candidate] = []
+    for volume in found.volumes:
+        candidates.extend(_open_volume(volume, source, keep, len(candidates)))
+    readable = [c for c in candidates if c.fs is not None]
+    if not readable:
+        raise ImageError(_nothing_readable(source, candidates))
+    root, reason = _pick_root(readable)
+    assert root.fs is not None
+    root.facts.update(mount_point="/", scanned=True, note=reason)
+    info = _info(path, kind, why, media, found, candidates, root, reason)
+    door = DiskDoor(info, root.fs, media, keep)
+    _place(door, root, readable, source, gaps)
+    for cand in candidates:
+        if not cand.facts.get("scanned"):
+            gaps.append(_not_scanned(source, cand))
+    door.info = _info(path, kind, why, media, found, candidates, root, reason)
+    door.gaps = tuple(gaps)
+    return door
+
+
+def _open_volume(volume: Volume, source: str, keep: List[Any], seq: int) -> List[_Candidate]:
+    head = volume.reader.read_at(0, 65536 + 4096)
+    fstype, fsuuid, label = probe(head)
+    facts: Dict[str, Any] = {
+        "name": volume.name,
+        "scheme": volume.scheme,
+        "type": volume.type,
+        "offset": volume.offset,
+        "size": volume.size,
+        "filesystem": fstype,
+        "uuid": fsuuid,
+        "label": label,
+        "part_uuid": volume.uuid,
+        "part_label": volume.label,
+        "mount_point": "",
+        "scanned": False,
+        "note": "",
+    }
+    cand = _Candidate(volume, facts)
+    if len(head) < min(volume.size, 4096):
+        facts["note"] = "its first sectors cannot be read (truncated image?)"
+        return [cand]
+    if fstype == "apfs":
+        return _open_apfs(volume, source, facts, keep, seq)
+    if fstype not in READERS:
+        facts["note"] = _why_not(fstype)
+        return [cand]
+    module, label_of = {
+        "xfs": ("pyfsxfs", None),
+        "ntfs": ("pyfsntfs", "get_name"),
+    }.get(fstype, ("pyfsext", None))
+    try:
+        lib = libyal(module, f"{source}: {volume.name} ({fstype})")
+    except ImageError as exc:
+        facts["note"] = str(exc)
+        return [cand]
+    try:
+        with LOCK:
+            handle = lib.volume()
+            handle.open_file_object(Stream(volume.reader))
+            reader = _Ntfs if fstype == "ntfs" else _Fs
+            cand.fs = reader(fstype, handle, seq + 1)
+            cand.fs.root()
+            if label_of is not None and not facts["label"]:
+                facts["label"] = str(getattr(handle, label_of)() or "")
+    except LIBYAL_ERRORS as exc:
+        facts["note"] = f"{fstype} filesystem unreadable (corrupt or truncated): {first_line(exc)}"
+        cand.fs = None
+    return [cand]
+
+
+def _open_apfs(
+    volume: Volume, source: str, facts: Dict[str, Any], keep: List[Any], seq: int
+) -> List[_Candidate]:
+    try:
+        pyfsapfs = libyal("pyfsapfs", f"{source}: {volume.name} (apfs)")
+    except ImageError as exc:
+        facts["note"] = str(exc)
+        return [_Candidate(volume, facts)]
+    out: List[_Candidate] = []
+    try:
+        with LOCK:
+            container = pyfsapfs.container()
+            container.open_file_object(Stream(volume.reader))
+            keep.append(container.close)
+            for index in range(container.get_number_of_volumes()):
+                apfs = container.get_volume(index)
+                sub = dict(facts)
+                sub.update(
+                    name=f"{volume.name}/apfs{index + 1}",
+                    scheme="apfs",
+                    type=f"APFS volume in {volume.name}",
+                    offset=0,
+                    size=int(apfs.get_size() or 0),
+                    uuid=str(apfs.get_identifier() or ""),
+                    label=str(apfs.get_name() or ""),
+                )
+                cand = _Candidate(volume, sub)
+                if apfs.is_locked():
+                    sub["note"] = "encrypted APFS volume (locked): not read"
+                else:
+                    cand.fs = _Apfs("apfs", apfs, seq + len(out) + 1)
+                    cand.fs.root()
+                out.append(cand)
+    except LIBYAL_ERRORS as exc:
+        facts["note"] = f"apfs container unreadable (corrupt or truncated): {first_line(exc)}"
+        return [*out, _Candidate(volume, facts)]
+    return out or [_Candidate(volume, facts)]
+
+
+def _why_not(fstype: str) -> str:
+    if fstype in ("crypto_LUKS", "BitLocker"):
+        return f"encrypted volume ({fstype}): not read"
+    if fstype == "swap":
+        return "swap space: no files"
+    if fstype:
+        return f"{fstype} filesystem: no reader for it"
+    return "no filesystem recognised"
+
+
+def _nothing_readable(source: str, candidates: List[_Candidate]) -> str:
+    if not candidates:
+        return f"{source}: no volume found on the disk"
+    said = "; ".join(f"{c.facts['name']}: {c.facts['note']}" for c in candidates[:6])
+    return f"{source}: no filesystem of the disk can be read ({said})"
+
+
+def _lookup(fs: _Fs, names: Tuple[str, ...]) -> bool:
+    """Whether ``names`` exists in ``fs`` (no link followed; names matched case-insensitively
+    on NTFS)."""
+    try:
+        with LOCK:
+            entry = fs.root()
+            for name in names:
+                children = dict(fs.children(entry))
+                found = children.get(name)
+                if found is None and not fs.posix:
+                    folded = {n.casefold(): e for n, e in children.items()}
+                    found = folded.get(name.casefold())
+                if found is None:
+                    return False
+                entry = found
+            return True
+    except LIBYAL_ERRORS:
+        return False
+
+
+def _pick_root(readable: List[_Candidate]) -> Tuple[_Candidate, str]:
+    for cand in readable:
+        assert cand.fs is not None
+        for marker in OS_MARKERS:
+            if _lookup(cand.fs, marker):
+                cand.marker = "/" + "/".join(marker)
+                return cand, f"holds {cand.marker}"
+    if len(readable) == 1:
+        return readable[0], "the only filesystem (no operating system file found)"
+    largest = max(readable, key=lambda c: int(c.facts["size"]))
+    return largest, "the largest filesystem (no operating system file found on any)"
+
+
+def _place(
+    door: DiskDoor, root: _Candidate, readable: List[_Candidate], source: str, gaps: List[Gap]
+) -> None:
+    """Mount the other filesystems where the root's ``/etc/fstab`` says."""
+    others = [c for c in readable if c is not root]
+    if not others:
+        return
+    text = _read_fstab(door)
+    for spec, where in _fstab(text):
+        if where == "/" or not where.startswith("/"):
+            continue
+        match = next((c for c in others if _names(c, spec)), None)
+        if match is None or match.fs is None or match.facts.get("scanned"):
+            continue
+        try:
+            node = door._node(where, follow=True)
+        except HostReadError:
+            node = None
+        if node is None or node.kind != DIR:
+            note = f"fstab mounts it at {where}, which is no directory of the root filesystem"
+            match.facts["note"] = note
+            continue
+        door.mount(str(door.resolve(where)), match.fs)
+        match.facts.update(mount_point=where, scanned=True, note=f"placed by /etc/fstab ({spec})")
+
+
+def _read_fstab(door: DiskDoor) -> str:
+    try:
+        handle = door.open("/etc/fstab", True)
+    except HostReadError:
+        return ""
+    try:
+        return handle.read(MAX_FSTAB).decode("utf-8", "replace")
+    except HostReadError:
+        return ""
+
+
+def _fstab(text: str) -> List[Tuple[str, str]]:
+    """(what is mounted, where) for each ``/etc/fstab`` line (comments, swap, none skipped)."""
+    out = []
+    for line in text.splitlines():
+        fields = line.split("#", 1)[0].split()
+        if len(fields) < 3 or fields[2] in ("swap", "proc", "sysfs", "tmpfs", "none"):
+            continue
+        where = fields[1].replace("\\040", " ")
+        out.append((fields[0], where))
+    return out
+
+
+def _names(cand: _Candidate, spec: str) -> bool:
+    """Whether fstab's ``spec`` names this volume."""
+    facts = cand.facts
+    key, _, value = spec.partition("=")
+    if value:
+        wanted = {
+            "UUID": facts["uuid"],
+            "LABEL": facts["label"],
+            "PARTUUID": facts["part_uuid"],
+            "PARTLABEL": facts["part_label"],
+        }.get(key.upper(), "")
+        return bool(wanted) and wanted.lower() == value.strip('"').lower()
+    for prefix, field in (
+        ("/dev/disk/by-uuid/", "uuid"),
+        ("/dev/disk/by-label/", "label"),
+        ("/dev/disk/by-partuuid/", "part_uuid"),
+        ("/dev/disk/by-partlabel/", "part_label"),
+    ):
+        if spec.startswith(prefix):
+            have = str(facts[field])
+            return bool(have) and have.lower() == spec[len(prefix) :].lower()
+    if facts["scheme"] == "lvm" and "/" in facts["name"]:
+        group, _, lv = str(facts["name"]).partition("/")
+        mapper = f"/dev/mapper/{group.replace('-', '--')}-{lv.replace('-', '--')}"
+        return spec in (mapper, f"/dev/{group}/{lv}")
+    return False
+
+
+def _not_scanned(source: str, cand: _Candidate) -> Gap:
+    facts = cand.facts
+    what = facts["filesystem"] or "unknown content"
+    note = facts["note"] or "not mounted by the root filesystem's /etc/fstab: not scanned"
+    detail = f"{source}: volume {facts['name']} ({what}, {facts['size']} bytes): {note}"
+    reason = GapReason.PARSE_ERROR if "unreadable" in note else GapReason.CHECK_SKIPPED
+    if not facts["note"]:
+        facts["note"] = note
+    return Gap("image", None, reason, detail)
+
+
+def _info(
+    path: Path,
+    kind: str,
+    why: str,
+    media: Media,
+    found: Volumes,
+    candidates: List[_Candidate],
+    root: _Candidate,
+    reason: str,
+) -> DiskInfo:
+    volumes = tuple(
+        VolumeFacts(
+            name=str(c.facts["name"]),
+            scheme=str(c.facts["scheme"]),
+            type=str(c.facts["type"]),
+            offset=int(c.facts["offset"]),
+            size=int(c.facts["size"]),
+            filesystem=str(c.facts["filesystem"]),
+            uuid=str(c.facts["uuid"]),
+            label=str(c.facts["label"]),
+            part_uuid=str(c.facts["part_uuid"]),
+            mount_point=str(c.facts["mount_point"]),
+            scanned=bool(c.facts["scanned"]),
+            note=str(c.facts["note"]),
+        )
+        for c in candidates
+    )
+    return DiskInfo(
+        source=str(path),
+        format=media.format,
+        sniffed=why,
+        files=media.files,
+        media_size=media.reader.size,
+        partition_table=found.table,
+        volumes=volumes,
+        root=str(root.facts["name"]),
+        root_reason=reason,
+    )
