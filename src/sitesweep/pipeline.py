@@ -142,7 +142,14 @@ def _image_docs(root: HostRoot, result: ScanResult) -> Dict[str, str]:
     from sitesweep.door.oci import ImageDoor
 
     if not isinstance(root.door, ImageDoor):
-        return {}
+        from sitesweep.door.disk import DiskDoor
+
+        if not isinstance(root.door, DiskDoor):
+            return {}
+        from sitesweep.bundle.serialize import dumps
+        from sitesweep.diskscan import IMAGE_DOC, disk_doc
+
+        return {IMAGE_DOC: dumps(disk_doc(root.door))}
     from sitesweep.bundle.serialize import dumps
     from sitesweep.imagescan import IMAGE_DOC, image_doc
 
@@ -286,7 +293,7 @@ def _run(opts: ScanOptions, progress: Optional[Progress], match: bool) -> ScanOu
 
         if isinstance(root.door, ImageDoor):
             result = name_layers(result, root.door)
-            result = replace(result, gaps=(*result.gaps, *root.door.gaps))
+        result = replace(result, gaps=(*result.gaps, *getattr(root.door, "gaps", ())))
     bundle = None
     if opts.output is not None:
         from sitesweep.bundle.writer import write_bundle

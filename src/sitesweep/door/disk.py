@@ -521,14 +521,11 @@ def _assemble(path: Path, kind: str, why: str, media: Media, keep: List[Any]) ->
     if not readable:
         raise ImageError(_nothing_readable(source, candidates))
     root, reason = _pick_root(readable)
-    assert root.fs is not None
     root.facts.update(mount_point="/", scanned=True, note=reason)
     info = _info(path, kind, why, media, found, candidates, root, reason)
     door = DiskDoor(info, root.fs, media, keep)
     _place(door, root, readable, source, gaps)
-    for cand in candidates:
-        if not cand.facts.get("scanned"):
-            gaps.append(_not_scanned(source, cand))
+    gaps.extend(_not_scanned(source, c) for c in candidates if not c.facts.get("scanned"))
     door.info = _info(path, kind, why, media, found, candidates, root, reason)
     door.gaps = tuple(gaps)
     return door
@@ -663,9 +660,8 @@ def _lookup(fs: _Fs, names: Tuple[str, ...]) -> bool:
 
 def _pick_root(readable: List[_Candidate]) -> Tuple[_Candidate, str]:
     for cand in readable:
-        assert cand.fs is not None
         for marker in OS_MARKERS:
-            if _lookup(cand.fs, marker):
+            if cand.fs is not None and _lookup(cand.fs, marker):
                 cand.marker = "/" + "/".join(marker)
                 return cand, f"holds {cand.marker}"
     if len(readable) == 1:

@@ -43,7 +43,7 @@ def sniff(path: Path) -> Optional[Sniffed]:
     Raises:
         OSError: the path cannot be opened or read.
     """
-    st = os.stat(path)
+    st = path.stat()
     if stat.S_ISDIR(st.st_mode):
         return Sniffed(OCI, "a directory (OCI image layout)")
     flags = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
@@ -59,27 +59,29 @@ def sniff(path: Path) -> Optional[Sniffed]:
     return _kind(head, tail)
 
 
+_CONTAINERS: Tuple[Tuple[int, bytes, str, str], ...] = (
+    (0, b"QFI\xfb", QCOW2, "qcow magic 'QFI\\xfb'"),
+    (0, b"KDMV", VMDK, "VMDK sparse extent magic 'KDMV'"),
+    (0, b"COWD", VMDK, "VMDK COWD extent magic"),
+    (0, b"vhdxfile", VHDX, "VHDX signature 'vhdxfile'"),
+    (0, b"conectix", VHD, "VHD footer copy 'conectix'"),
+    (0, b"EVF\x09\x0d\x0a\xff\x00", EWF, "EWF (E01) signature"),
+    (0, b"EVF2\x0d\x0a\x81\x00", EWF, "EWF2 (Ex01) signature"),
+    (0, b"\x1f\x8b", OCI, "gzip stream (compressed image tarball)"),
+    (0, b"\x28\xb5\x2f\xfd", OCI, "zstd stream (compressed image tarball)"),
+    (257, b"ustar", OCI, "tar archive"),
+)
+"""(offset, magic, kind, what it is) of the formats told by a signature in the first bytes."""
+
+
 def _kind(head: bytes, tail: bytes) -> Optional[Sniffed]:
-    if head[:4] == b"QFI\xfb":
-        return Sniffed(QCOW2, "qcow magic 'QFI\\xfb'")
-    if head[:4] == b"KDMV":
-        return Sniffed(VMDK, "VMDK sparse extent magic 'KDMV'")
-    if head[:4] == b"COWD":
-        return Sniffed(VMDK, "VMDK COWD extent magic")
+    for offset, magic, kind, why in _CONTAINERS:
+        if head[offset : offset + len(magic)] == magic:
+            return Sniffed(kind, why)
     if b"# Disk DescriptorFile" in head[:1024]:
         return Sniffed(VMDK, "VMDK descriptor file")
-    if head[:8] == b"vhdxfile":
-        return Sniffed(VHDX, "VHDX signature 'vhdxfile'")
-    if tail[:8] == b"conectix" or head[:8] == b"conectix":
+    if tail[:8] == b"conectix":
         return Sniffed(VHD, "VHD footer 'conectix'")
-    if head[:8] == b"EVF\x09\x0d\x0a\xff\x00":
-        return Sniffed(EWF, "EWF (E01) signature")
-    if head[:8] == b"EVF2\x0d\x0a\x81\x00":
-        return Sniffed(EWF, "EWF2 (Ex01) signature")
-    if head[:2] == b"\x1f\x8b":
-        return Sniffed(OCI, "gzip stream (compressed image tarball)")
-    if head[257:262] == b"ustar":
-        return Sniffed(OCI, "tar archive")
     raw = _raw(head)
     if raw is not None:
         return Sniffed(RAW, raw)

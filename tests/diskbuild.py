@@ -1,0 +1,225 @@
+"""Real disk images built from fixture trees with the OS's own tools (no mount, no root).
+
+ext4 with ``mkfs.ext4 -d``; containers with ``qemu-img convert`` (qcow2, vmdk, vhdx, vpc) and
+``ewfacquire -u`` (E01); partition tables with ``sfdisk`` on a regular file, a filesystem put in
+its partition with ``dd conv=notrunc``; XFS with ``mkfs.xfs -p`` and a protofile; NTFS with
+``mkntfs -F`` and ``ntfscp``. A test needing a tool that is not installed is skipped, naming it
+(``.ci/run`` installs them all).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import subprocess
+import uuid
+from pathlib import Path
+from typing import List, Sequence, Tuple
+
+import pytest
+
+MIB = 1 << 20
+
+
+def need(*tools: str) -> None:
+    """Skip the test unless every tool is on PATH (or in /sbin, /usr/sbin)."""
+    path = os.environ.get("PATH", "") + ":/usr/sbin:/sbin"
+    missing = [t for t in tools if shutil.which(t, path=path) is None]
+    if missing:
+        pytest.skip(f"needs {', '.join(missing)} (Debian: e2fsprogs, qemu-utils, fdisk, ...)")
+
+
+def _run(*argv: str) -> None:
+    path = os.environ.get("PATH", "") + ":/usr/sbin:/sbin"
+    tool = shutil.which(argv[0], path=path) or argv[0]
+    env = {**os.environ, "PATH": path, "E2FSPROGS_FAKE_TIME": "", "MKE2FS_SYNC": ""}
+    proc = subprocess.run([tool, *argv[1:]], capture_output=True, text=True, env=env, check=False)
+    assert proc.returncode == 0, f"{argv}: {proc.stdout}{proc.stderr}"
+
+
+def tree_bytes(tree: Path) -> int:
+    """Bytes of the files under ``tree`` (to size an image)."""
+    total = 0
+    for base, _dirs, files in os.walk(tree):
+        for name in files:
+            st = (Path(base) / name).lstat()
+            if stat.S_ISREG(st.st_mode):
+                total += st.st_size
+    return total
+
+
+def whole_seconds(tree: Path) -> None:
+    """Drop the sub-second part of every time under ``tree`` (mkfs.ext4 1.47.0 ``-d`` keeps
+    seconds only, so a scan of the tree and of its image would differ by that alone)."""
+    for base, dirs, files in os.walk(tree):
+        for name in [*dirs, *files]:
+            path = Path(base) / name
+            st = path.lstat()
+            os.utime(path, (int(st.st_atime), int(st.st_mtime)), follow_symlinks=False)
+    st = os.lstat(tree)
+    os.utime(tree, (int(st.st_atime), int(st.st_mtime)))
+
+
+def ext4(tree: Path, image: Path, fs_uuid: str = "", label: str = "") -> Path:
+    """An ext4 filesystem image holding ``tree`` (``mkfs.ext4 -d``), sized to fit."""
+    need("mkfs.ext4")
+    size = max(8 * MIB, (tree_bytes(tree) * 2 + 6 * MIB) // MIB * MIB)
+    with open(image, "wb") as fh:
+        fh.truncate(size)
+    extra: List[str] = []
+    if fs_uuid:
+        extra += ["-U", fs_uuid]
+    if label:
+        extra += ["-L", label]
+    _run(
+        "mkfs.ext4",
+        "-q",
+        "-F",
+        "-I",
+        "256",
+        "-E",
+        "root_owner",
+        *extra,
+        "-d",
+        str(tree),
+        str(image),
+    )
+    return image
+
+
+def convert(raw: Path, fmt: str, out: Path) -> Path:
+    """``qemu-img convert -O fmt`` (qcow2, vmdk, vhdx, vpc)."""
+    need("qemu-img")
+    _run("qemu-img", "convert", "-f", "raw", "-O", fmt, str(raw), str(out))
+    return out
+
+
+def partitioned(
+    out: Path, label: str, parts: Sequence[Tuple[str, int, Path | None]], extended: bool = False
+) -> List[int]:
+    """A disk with a partition table (``sfdisk``) and filesystems copied into its partitions.
+
+    Args:
+        label: ``gpt`` or ``dos``.
+        parts: (sfdisk type, size in MiB, filesystem image or ``None``) per partition, in order.
+        extended: (``dos`` only) the first partition is primary, the others logical partitions
+            in an extended one.
+
+    Returns:
+        The first sector of each partition given (in order).
+    """
+    need("sfdisk")
+    total = sum(p[1] for p in parts) + 2 + len(parts)
+    with open(out, "wb") as fh:
+        fh.truncate(total * MIB)
+    lines = [f"label: {label}", "unit: sectors"]
+    starts: List[int] = []
+    at = 2048
+    for number, (kind, size, _image) in enumerate(parts):
+        if extended and number == 1:
+            rest = (total * MIB // 512) - at - 2048
+            lines.append(f"start={at}, size={rest}, type=5")
+            at += 2048
+        lines.append(f"start={at}, size={size * MIB // 512}, type={kind}")
+        starts.append(at)
+        at += size * MIB // 512 + 2048
+    script = "\n".join(lines) + "\n"
+    proc = subprocess.run(
+        [
+            shutil.which("sfdisk", path="/usr/sbin:/sbin:" + os.environ["PATH"]) or "sfdisk",
+            "--no-reread",
+            "--no-tell-kernel",
+            "-q",
+            str(out),
+        ],
+        input=script,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    for start, (_kind, size, image) in zip(starts, parts):
+        if image is not None:
+            assert image.stat().st_size <= size * MIB, (image, size)
+            _run(
+                "dd",
+                f"if={image}",
+                f"of={out}",
+                "bs=512",
+                f"seek={start}",
+                "conv=notrunc",
+                "status=none",
+            )
+    return starts
+
+
+def ewf(raw: Path, target: Path, segment_bytes: int = MIB) -> Path:
+    """An E01 set made by ``ewfacquire -u`` (segments .E01, .E02 ... of ``segment_bytes``)."""
+    need("ewfacquire")
+    _run(
+        "ewfacquire",
+        "-u",
+        "-q",
+        "-c",
+        "fast",
+        "-S",
+        str(segment_bytes),
+        "-t",
+        str(target),
+        str(raw),
+    )
+    return target.with_suffix(".E01")
+
+
+def fs_uuid() -> str:
+    """A fresh filesystem UUID."""
+    return str(uuid.uuid4())
+
+
+def xfs(tree: Path, image: Path) -> Path:
+    """An XFS filesystem image holding ``tree``, built from a protofile (``mkfs.xfs -p``)."""
+    need("mkfs.xfs")
+    proto = image.with_suffix(".proto")
+    lines = ["/dev/null", "0 0", _proto_mode(tree)]
+    _proto(tree, lines, 1)
+    lines.append("$")
+    proto.write_text("\n".join(lines) + "\n")
+    with open(image, "wb") as fh:
+        fh.truncate(320 * MIB)  # mkfs.xfs's smallest filesystem; sparse, a few MB on disk
+    _run("mkfs.xfs", "-q", "-f", "-p", str(proto), str(image))
+    return image
+
+
+def _proto_mode(path: Path) -> str:
+    st = os.lstat(path)
+    kind = "d" if stat.S_ISDIR(st.st_mode) else "l" if stat.S_ISLNK(st.st_mode) else "-"
+    perm = stat.S_IMODE(st.st_mode)
+    setuid = "u" if perm & stat.S_ISUID else "-"
+    setgid = "g" if perm & stat.S_ISGID else "-"
+    return f"{kind}{setuid}{setgid}{perm & 0o777:03o} {st.st_uid} {st.st_gid}"
+
+
+def _proto(directory: Path, lines: List[str], depth: int) -> None:
+    pad = " " * depth
+    for child in sorted(directory.iterdir()):
+        mode = _proto_mode(child)
+        if child.is_symlink():
+            lines.append(f"{pad}{child.name} {mode} {child.readlink()}")
+        elif child.is_dir():
+            lines.append(f"{pad}{child.name} {mode}")
+            _proto(child, lines, depth + 1)
+            lines.append(f"{pad}$")
+        elif child.is_file():
+            lines.append(f"{pad}{child.name} {mode} {child}")
+
+
+def ntfs(files: Sequence[Tuple[Path, str]], image: Path, size_mib: int = 8) -> Path:
+    """An NTFS image (``mkntfs -F``) holding ``files`` copied in with ``ntfscp`` (no mount)."""
+    need("mkntfs", "ntfscp")
+    with open(image, "wb") as fh:
+        fh.truncate(size_mib * MIB)
+    _run("mkntfs", "-q", "-F", "-f", str(image))
+    for source, dest in files:
+        _run("ntfscp", "-f", str(image), str(source), dest)
+    return image

@@ -1,0 +1,410 @@
+"""``scan --image`` on disk images: raw, qcow2, VMDK, VHD(X), E01, partitioned (GPT, MBR with
+logical partitions) and filesystems placed by ``/etc/fstab``, read without mounting.
+
+The suspect host is :func:`evidence_host.build_wide` (litellm 1.82.8 and its ``.pth`` at known
+times, the sysmon unit through a symlink, AWS credentials at 0600) plus a hard link and a 3 MiB
+file, packed with the OS's own tools (:mod:`diskbuild`). Each image must give what ``scan
+--root`` gives on the same tree: the same findings, the same verdict, the same inventory.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Set, Tuple
+
+import pytest
+
+from builders import FakeRoot
+from clirun import RunCli
+from diskbuild import MIB, convert, ewf, ext4, fs_uuid, partitioned, whole_seconds
+from evidence_host import SITE, build_wide
+from scanrun import load, only_bundle
+
+BIG = f"{SITE}/litellm/proxy/big_model_map.bin"
+HARD = "/home/alice/.config/sysmon/sysmon-copy.py"
+
+
+@pytest.fixture(scope="module")
+def suspect(tmp_path_factory: pytest.TempPathFactory) -> Tuple[FakeRoot, Path, Path]:
+    """The suspect tree, its ``--root`` bundle and its raw ext4 image (built once)."""
+    base = tmp_path_factory.mktemp("suspect")
+    root = FakeRoot(base / "host")
+    build_wide(root)
+    root.add_file(BIG, os.urandom(3 * MIB))
+    os.link(root.host("/home/alice/.config/sysmon/sysmon.py"), root.host(HARD))
+    whole_seconds(root.path)
+    raw = ext4(root.path, base / "disk.img")
+    out = base / "by-root"
+    code = _main("scan", "--root", str(root.path), "--output", str(out))
+    assert code == 1
+    return root, only_bundle(out), raw
+
+
+def _main(*args: str) -> int:
+    from sitesweep.cli import main
+
+    return main(list(args))
+
+
+def _findings(bundle: Path) -> Set[Tuple[str, str, str, Tuple[str, ...]]]:
+    return {
+        (f["id"], f["rule"], f["severity"], tuple(f["paths"]))
+        for f in load(bundle, "findings.json")["findings"]
+    }
+
+
+def _same_scan(by_root: Path, by_image: Path, skipped_volumes: bool = False) -> None:
+    """Same findings, verdict and inventory (the image's ext4 adds only /lost+found); volumes
+    not scanned make the outcome say the scan is incomplete, never silently clean."""
+    assert _findings(by_image) == _findings(by_root)
+    outcome = load(by_root, "findings.json")["outcome"]
+    told = load(by_image, "findings.json")["outcome"]
+    if skipped_volumes:
+        assert told.pop("incomplete") == ["check(s) that did not run or finish: image"]
+        outcome = {k: v for k, v in outcome.items() if k != "incomplete"}
+    assert told == outcome
+    assert outcome["verdict"] == "compromised"
+    inv_root, inv_image = load(by_root, "inventory.json"), load(by_image, "inventory.json")
+    assert inv_image.pop("dirs_walked") == inv_root.pop("dirs_walked") + 1  # /lost+found
+    assert inv_image == inv_root
+
+
+@pytest.mark.parametrize("fmt", ["raw", "qcow2", "vmdk", "vhdx", "vpc"])
+def test_a_disk_image_gives_the_scan_of_its_tree(
+    suspect: Tuple[FakeRoot, Path, Path], tmp_path: Path, run_cli: RunCli, fmt: str
+) -> None:
+    root, by_root, raw = suspect
+    image = raw if fmt == "raw" else convert(raw, fmt, tmp_path / f"disk.{fmt}")
+    run = run_cli("scan", "--image", str(image), "--output", str(tmp_path / "out"))
+    assert run.code == 1, run.err
+    bundle = only_bundle(tmp_path / "out")
+    _same_scan(by_root, bundle)
+
+    inventory = load(bundle, "inventory.json")
+    files = {f["path"]: f for f in inventory["files"]}
+    pth = f"{SITE}/litellm_init.pth"
+    assert pth in {p["file"]["path"] for p in inventory["pth_files"]}
+    big = root.host(BIG)
+    if BIG in files:  # hashed as a file of interest: the 3 MiB read back whole
+        import hashlib
+
+        assert files[BIG]["sha256"] == hashlib.sha256(big.read_bytes()).hexdigest()
+    doc = load(bundle, "image.json")
+    assert doc["kind"] == "disk"
+    disk = doc["disk"]
+    assert disk["format"] == {"vpc": "vhd"}.get(fmt, fmt)
+    assert disk["partition_table"] == "none"
+    (volume,) = disk["volumes"]
+    assert (volume["filesystem"], volume["mount_point"], volume["scanned"]) == ("ext4", "/", True)
+    assert load(bundle, "manifest.json")["scan_root"] == str(image)
+    assert not root.marker.exists()
+
+
+def test_the_disk_door_reads_what_the_tree_holds(
+    suspect: Tuple[FakeRoot, Path, Path], tmp_path: Path
+) -> None:
+    """Times, modes, owners, symlinks, hard links and a large file read back as on the tree."""
+    from sitesweep.hostfs import HostRoot
+
+    root, _bundle, raw = suspect
+    tree = HostRoot(root.path)
+    image = HostRoot.image(convert(raw, "qcow2", tmp_path / "disk.qcow2"))
+    try:
+        for host in (
+            "/etc/os-release",
+            f"{SITE}/litellm_init.pth",
+            "/home/alice/.aws/credentials",
+            "/home/alice/.config/systemd/user/default.target.wants/sysmon.service",
+            BIG,
+            HARD,
+        ):
+            a, b = tree.stat_result(host), image.stat_result(host)
+            assert (b.st_mode, b.st_uid, b.st_gid, b.st_size) == (
+                a.st_mode,
+                a.st_uid,
+                a.st_gid,
+                a.st_size,
+            ), host
+            assert b.st_mtime == a.st_mtime, host
+            assert b.st_nlink == a.st_nlink, host
+        link = "/home/alice/.config/systemd/user/default.target.wants/sysmon.service"
+        assert image.readlink(link) == tree.readlink(link)
+        assert image.resolve_host(link) == tree.resolve_host(link)
+        assert image.digest(BIG, 64 * MIB) == tree.digest(BIG, 64 * MIB)
+        original = image.stat_result("/home/alice/.config/sysmon/sysmon.py")
+        assert image.stat_result(HARD).st_ino == original.st_ino
+        assert image.read_bytes(HARD, 4096) == root.host(HARD).read_bytes()
+    finally:
+        image.close()
+        tree.close()
+
+
+def test_a_gpt_disk_scans_its_root_partition_and_names_the_others(
+    suspect: Tuple[FakeRoot, Path, Path], tmp_path: Path, run_cli: RunCli
+) -> None:
+    _root, by_root, raw = suspect
+    size = raw.stat().st_size // MIB
+    disk = tmp_path / "gpt.img"
+    partitioned(disk, "gpt", [("U", 1, None), ("L", size, raw), ("L", 1, None)])
+    run = run_cli("scan", "--image", str(disk), "--output", str(tmp_path / "out"))
+    assert run.code == 1, run.err
+    bundle = only_bundle(tmp_path / "out")
+    _same_scan(by_root, bundle, skipped_volumes=True)
+    disk_doc = load(bundle, "image.json")["disk"]
+    assert disk_doc["partition_table"] == "gpt"
+    assert disk_doc["root"] == "p2"
+    by_name = {v["name"]: v for v in disk_doc["volumes"]}
+    assert set(by_name) == {"p1", "p2", "p3"}
+    assert by_name["p2"]["offset"] == 2048 * 512 + MIB + 2048 * 512
+    assert by_name["p1"]["type"] == "c12a7328-f81f-11d2-ba4b-00a0c93ec93b"  # EFI system
+    assert not by_name["p1"]["scanned"]
+    assert not by_name["p3"]["scanned"]
+    skipped = [g for g in load(bundle, "coverage.json")["gaps"] if g["area"] == "image"]
+    assert {g["detail"].split(": ")[1] for g in skipped} == {
+        "volume p1 (unknown content, 1048576 bytes)",
+        "volume p3 (unknown content, 1048576 bytes)",
+    }
+
+
+def test_an_mbr_disk_with_logical_partitions_mounts_home_by_fstab(
+    tmp_path: Path, run_cli: RunCli
+) -> None:
+    """Root and /home on two logical partitions: the venv under /home is found only if the
+    second filesystem is placed where the root's fstab mounts it."""
+    whole = FakeRoot(tmp_path / "whole")
+    build_wide(whole)
+    whole_seconds(whole.path)
+    by_root = tmp_path / "by-root"
+    assert _main("scan", "--root", str(whole.path), "--output", str(by_root)) == 1
+
+    home_id, other_id = fs_uuid(), fs_uuid()
+    rootfs = tmp_path / "rootfs"
+    subprocess.run(["cp", "-a", str(whole.path), str(rootfs)], check=True)
+    homefs = tmp_path / "homefs"
+    (rootfs / "home").rename(homefs)
+    (rootfs / "home").mkdir()
+    fstab = (
+        "# <file system> <mount point> <type> <options> <dump> <pass>\n"
+        "UUID=00000000-0000-0000-0000-000000000001 / ext4 errors=remount-ro 0 1\n"
+        f"UUID={home_id} /home ext4 defaults 0 2\n"
+        "/dev/sdb1 /srv/backup ext4 defaults 0 2\n"
+        "proc /proc proc defaults 0 0\n"
+    )
+    (rootfs / "etc" / "fstab").write_text(fstab)
+    whole_seconds(rootfs)
+    whole_seconds(homefs)
+    root_img = ext4(rootfs, tmp_path / "root.img", "00000000-0000-0000-0000-000000000001")
+    home_img = ext4(homefs, tmp_path / "home.img", home_id)
+    spare = ext4(tmp_path / "whole" / "etc", tmp_path / "spare.img", other_id, label="spare")
+    disk = tmp_path / "mbr.img"
+    sizes = [p.stat().st_size // MIB for p in (root_img, home_img, spare)]
+    partitioned(
+        disk,
+        "dos",
+        [
+            ("83", 1, None),
+            ("83", sizes[0], root_img),
+            ("83", sizes[1], home_img),
+            ("83", sizes[2], spare),
+        ],
+        extended=True,
+    )
+    run = run_cli("scan", "--image", str(disk), "--output", str(tmp_path / "out"))
+    assert run.code == 1, run.err
+    bundle = only_bundle(tmp_path / "out")
+    assert _findings(bundle) == _findings(only_bundle(by_root))
+
+    doc = load(bundle, "image.json")["disk"]
+    assert doc["partition_table"] == "mbr"
+    by_name = {v["name"]: v for v in doc["volumes"]}
+    assert set(by_name) == {"p1", "p5", "p6", "p7"}
+    assert doc["root"] == "p5"
+    assert (by_name["p6"]["mount_point"], by_name["p6"]["uuid"]) == ("/home", home_id)
+    assert by_name["p7"]["label"] == "spare"
+    assert not by_name["p7"]["scanned"]
+    gaps = [g["detail"] for g in load(bundle, "coverage.json")["gaps"] if g["area"] == "image"]
+    assert any("volume p7 (ext4" in d and "not mounted" in d for d in gaps), gaps
+    assert any("volume p1 (unknown content" in d for d in gaps), gaps
+
+
+def test_an_e01_set_in_segments_is_read(
+    suspect: Tuple[FakeRoot, Path, Path], tmp_path: Path, run_cli: RunCli
+) -> None:
+    _root, by_root, raw = suspect
+    first = ewf(raw, tmp_path / "evidence")
+    assert first.with_suffix(".E02").exists(), "expected a set of several segments"
+    run = run_cli("scan", "--image", str(first), "--output", str(tmp_path / "out"))
+    assert run.code == 1, run.err
+    bundle = only_bundle(tmp_path / "out")
+    _same_scan(by_root, bundle)
+    disk = load(bundle, "image.json")["disk"]
+    assert disk["format"] == "ewf"
+    assert len(disk["files"]) >= 2
+
+
+def test_a_split_raw_image_is_read_as_one_disk(
+    suspect: Tuple[FakeRoot, Path, Path], tmp_path: Path, run_cli: RunCli
+) -> None:
+    _root, by_root, raw = suspect
+    data = raw.read_bytes()
+    step = 5 * MIB
+    for number, start in enumerate(range(0, len(data), step), start=1):
+        (tmp_path / f"disk.{number:03d}").write_bytes(data[start : start + step])
+    run = run_cli("scan", "--image", str(tmp_path / "disk.001"), "--output", str(tmp_path / "o"))
+    assert run.code == 1, run.err
+    bundle = only_bundle(tmp_path / "o")
+    _same_scan(by_root, bundle)
+    assert load(bundle, "image.json")["disk"]["format"] == "split raw"
+
+
+def _cut(raw: Path, tmp_path: Path) -> Path:
+    image = convert(raw, "qcow2", tmp_path / "cut.qcow2")
+    data = image.read_bytes()
+    image.write_bytes(data[: len(data) // 3])
+    return image
+
+
+def _garbled_inodes(raw: Path, tmp_path: Path) -> Path:
+    """The ext4 superblock kept, its group descriptors and inode tables overwritten."""
+    data = bytearray(raw.read_bytes())
+    junk = bytes(range(256)) * 4096
+    data[4096 : 4096 + 2 * MIB] = junk[: 2 * MIB]
+    image = tmp_path / "garbled.img"
+    image.write_bytes(bytes(data))
+    return image
+
+
+def _truncated_raw(raw: Path, tmp_path: Path) -> Path:
+    image = tmp_path / "short.img"
+    image.write_bytes(raw.read_bytes()[: 3 * MIB])
+    return image
+
+
+def _bad_qcow_header(raw: Path, tmp_path: Path) -> Path:
+    image = convert(raw, "qcow2", tmp_path / "bad.qcow2")
+    data = bytearray(image.read_bytes())
+    data[8:64] = b"\xff" * 56
+    image.write_bytes(bytes(data))
+    return image
+
+
+@pytest.mark.parametrize(
+    "make",
+    [_cut, _garbled_inodes, _truncated_raw, _bad_qcow_header],
+    ids=["truncated-qcow2", "garbled-inode-tables", "truncated-raw", "corrupt-qcow2-header"],
+)
+def test_a_broken_disk_image_is_exit_2_or_a_scan_with_gaps(
+    suspect: Tuple[FakeRoot, Path, Path], tmp_path: Path, run_cli: RunCli, make: Any
+) -> None:
+    _root, _bundle, raw = suspect
+    image = make(raw, tmp_path)
+    run = run_cli("scan", "--image", str(image), "--output", str(tmp_path / "out"))
+    assert "Traceback" not in run.err + run.out
+    assert "internal error" not in run.err, run.err
+    if run.code == 2:
+        lines = [line for line in run.err.splitlines() if line.strip()]
+        assert len(lines) == 1, lines
+        assert lines[0].startswith("error: ")
+        assert str(image) in lines[0], lines
+        return
+    assert run.code in (0, 1), run.err
+    gaps = load(only_bundle(tmp_path / "out"), "coverage.json")["gaps"]
+    assert any(g["reason"] in ("parse_error", "vanished") for g in gaps), gaps
+
+
+_NO_EXTRA = """
+import sys
+for name in ("pyewf", "pyqcow", "pyvmdk", "pyvhdi", "pyvsgpt", "pyvslvm", "pyfsext", "pyfsntfs",
+             "pyfsxfs", "pyfsapfs"):
+    sys.modules[name] = None  # an import of it fails, as when the extra is not installed
+from sitesweep.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_without_the_extra_a_disk_image_is_one_line_naming_it(
+    suspect: Tuple[FakeRoot, Path, Path], tmp_path: Path
+) -> None:
+    from imagebuild import docker_image
+
+    _root, _bundle, raw = suspect
+    for image in (raw, convert(raw, "qcow2", tmp_path / "disk.qcow2")):
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                _NO_EXTRA,
+                "scan",
+                "--image",
+                str(image),
+                "--output",
+                str(tmp_path / "out"),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert proc.returncode == 2, proc.stderr
+        lines = [line for line in proc.stderr.splitlines() if line.strip()]
+        assert len(lines) == 1, lines
+        assert "'images' extra" in lines[0]
+        assert "pip install --require-hashes -r requirements-images.lock" in lines[0]
+    layer = FakeRoot(tmp_path / "layer")
+    layer.add_file("/etc/os-release", "ID=debian\n")
+    oci = tmp_path / "image.tar"
+    docker_image(oci, [layer.path], ["ADD base"], {})
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _NO_EXTRA,
+            "scan",
+            "--image",
+            str(oci),
+            "--output",
+            str(tmp_path / "oci-out"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_links_resolve_inside_the_disk_image(tmp_path: Path) -> None:
+    from sitesweep.errors import HostReadError
+    from sitesweep.hostfs import HostRoot
+    from sitesweep.model import GapReason
+
+    tree = FakeRoot(tmp_path / "tree")
+    tree.add_file("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\n")
+    tree.add_symlink("/srv/abs", "/etc/passwd")
+    tree.add_symlink("/srv/climb", "../../../../../etc/passwd")
+    tree.add_symlink("/srv/loop", "/srv/loop")
+    tree.add_symlink("/srv/dir", "/etc")
+    os.mkfifo(tree.host("/srv/fifo"))
+    image = HostRoot.image(ext4(tree.path, tmp_path / "links.img"))
+    try:
+        assert image.read_text("/srv/abs", 100).startswith("root:x:0:0")
+        assert image.read_text("/srv/climb", 100) == image.read_text("/srv/abs", 100)
+        assert image.resolve_host("/srv/climb") == "/etc/passwd"
+        assert image.resolve_host("/srv/dir/../srv/abs") == "/etc/passwd"
+        assert image.resolve_host("/srv/dir/../../srv") == "/srv"
+        assert [e.name for e in image.listdir("/srv/dir")] == ["passwd"]
+        with pytest.raises(HostReadError) as caught:
+            image.read_text("/srv/loop", 100)
+        assert caught.value.reason is GapReason.SYMLINK_LOOP
+        with pytest.raises(HostReadError) as caught:
+            image.open_nofollow("/srv/abs")
+        assert caught.value.reason is GapReason.SPECIAL_FILE
+        with pytest.raises(HostReadError) as caught:
+            image.read_bytes("/srv/fifo", 100)
+        assert caught.value.reason is GapReason.SPECIAL_FILE
+        kinds = {e.name: e for e in image.listdir("/srv")}
+        assert kinds["abs"].is_symlink()
+        assert not kinds["fifo"].is_file()
+    finally:
+        image.close()
