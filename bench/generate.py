@@ -12,10 +12,16 @@ Everything is drawn from ``random.Random(seed)``: the same seed and size give th
 ``--real N`` adds N real environments (``python3 -m venv`` + ``pip install`` of small pure-Python
 wheels from the configured package index); that needs the network and is never done by tests.
 
+``--size realistic`` writes the host of issue 13 instead (``bench/realistic.py``): real wheels
+unpacked from ``--wheels DIR`` (fetch them with ``--download``), or ``--synthetic`` files with
+the same counts and sizes when offline.
+
 Usage::
 
     python3 bench/generate.py --size small --out /tmp/sitesweep-bench/small
     python3 bench/generate.py --size large --out /tmp/sitesweep-bench/large --real 2
+    python3 bench/generate.py --size realistic --wheels /tmp/wheels --download --out /tmp/b/real
+    python3 bench/generate.py --size realistic --synthetic --out /tmp/b/real-synthetic
 """
 
 from __future__ import annotations
@@ -297,10 +303,38 @@ def add_real_envs(base: Path, count: int) -> int:
     return dists
 
 
+def realistic_main(args: argparse.Namespace, base: Path) -> int:
+    """Write the realistic host (bench/realistic.py) from real wheels or their size profile."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import realistic  # a sibling script, not a package
+
+    if (args.wheels is None) == (not args.synthetic):
+        print("--size realistic needs --wheels DIR or --synthetic", file=sys.stderr)
+        return 2
+    if args.download:
+        realistic.download(args.wheels)
+    if base.exists():
+        if not args.force:
+            print(f"{base} exists; --force replaces it", file=sys.stderr)
+            return 2
+        shutil.rmtree(base)
+    started = time.monotonic()
+    summary = realistic.build(base, args.wheels, args.seed)
+    summary["seconds"] = round(time.monotonic() - started, 1)
+    (base / "BENCH.json").write_text(json.dumps(summary, indent=2) + "\n")
+    print(json.dumps(summary))
+    return 0
+
+
 def main() -> int:
     """Parse arguments and write the tree."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--size", choices=sorted(SIZES), default="small")
+    parser.add_argument("--size", choices=[*sorted(SIZES), "realistic"], default="small")
+    parser.add_argument("--wheels", type=Path, help="realistic: the directory of real wheels")
+    parser.add_argument("--download", action="store_true", help="realistic: fetch the wheels")
+    parser.add_argument(
+        "--synthetic", action="store_true", help="realistic: no wheels, their size profile"
+    )
     parser.add_argument("--out", type=Path, help=f"tree root (default {DEFAULT_OUT}/SIZE)")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--real", type=int, default=0, help="real venvs to add (needs network)")
@@ -311,8 +345,10 @@ def main() -> int:
         help="only add the YARA workload to a tree generated before that step existed",
     )
     args = parser.parse_args()
-    size = SIZES[args.size]
     base: Path = args.out or DEFAULT_OUT / args.size
+    if args.size == "realistic":
+        return realistic_main(args, base)
+    size = SIZES[args.size]
     if args.extend_yara:
         summary = json.loads((base / "BENCH.json").read_text())
         w = Writer()

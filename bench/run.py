@@ -1,9 +1,11 @@
 """Benchmark sitesweep against the floor (``find``) and a responder's alternatives.
 
 Every measured thing runs as a child process; its wall time comes from the parent's clock, its
-CPU time (user + sys) and peak RSS from ``os.wait4``. Each is run once to warm the page cache,
-then timed ``--repeat`` times; the fastest run (by wall time) is reported. All rows of one tree
-are measured in the same run on the same tree, and ratios are taken to that tree's floor.
+CPU time (user + sys) and peak RSS from ``os.wait4``. Rows are measured in paired rounds: one
+warm-up round (page cache), then ``--repeat`` rounds, each running the floor (``find``) and then
+every other row once; a row reports the median of its rounds, and its ratio to the floor is the
+median of the per-round ratios (each against the same round's ``find``), so load from other
+work on the machine weighs on both sides of a pair. The load average is recorded before and after.
 
 Usage (trees from ``bench/generate.py``)::
 
@@ -23,7 +25,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -35,7 +37,7 @@ PIP_LIST_MAX_DISTS = 5_000
 
 @dataclass
 class Measure:
-    """One measured command (or loop of commands): the fastest of the timed runs."""
+    """One measured command (or loop of commands): one run, or the median of the rounds."""
 
     name: str
     wall: float
@@ -78,13 +80,66 @@ def run_loop(argvs: Sequence[Sequence[str]]) -> Measure:
     )
 
 
-def best_of(name: str, repeat: int, measure: Callable[[], Measure]) -> Measure:
-    """Warm once, then keep the fastest of ``repeat`` timed runs."""
-    measure()
-    runs = [measure() for _ in range(repeat)]
-    best = min(runs, key=lambda m: m.wall)
-    best.name = name
-    return best
+def median(values: Sequence[float]) -> float:
+    """The median (the middle value of an odd count, the mean of the two middle ones)."""
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def paired(named: Sequence[Tuple[str, Callable[[], Measure]]], repeat: int) -> List[Measure]:
+    """Measure every row in rounds: each round runs the floor and then every other row once.
+
+    One warm-up round first (page cache), then ``repeat`` timed rounds. A row's wall and CPU
+    are the medians of its rounds; its ratios to the floor are the medians of the per-round
+    ratios (each against the floor run of the same round, so machine load shared by the pair
+    cancels out), kept in ``facts['wall_ratio']`` and ``facts['cpu_ratio']``.
+    """
+    for _, measure in named:
+        measure()
+    rounds = [{name: measure() for name, measure in named} for _ in range(repeat)]
+    out: List[Measure] = []
+    for name, _ in named:
+        runs = [r[name] for r in rounds]
+        floors = [r[FLOOR] for r in rounds]
+        facts = dict(runs[len(runs) // 2].facts)
+        facts["walls"] = [round(m.wall, 4) for m in runs]
+        facts["cpus"] = [round(m.cpu, 4) for m in runs]
+        facts["wall_ratio"] = median([m.wall / f.wall for m, f in zip(runs, floors)])
+        facts["cpu_ratio"] = median([m.cpu / max(f.cpu, 1e-6) for m, f in zip(runs, floors)])
+        if "match_seconds" in runs[0].facts:
+            facts["match_seconds"] = median([float(str(m.facts["match_seconds"])) for m in runs])
+        rss = max(m.rss_mb for m in runs)
+        out.append(
+            Measure(name, median([m.wall for m in runs]), median([m.cpu for m in runs]), rss, facts)
+        )
+    return out
+
+
+def env_python(site: str) -> Optional[str]:
+    """The environment's own interpreter, where the bench made a real venv holding pip.
+
+    ``PREFIX/lib/pythonX.Y/site-packages`` with ``PREFIX/pyvenv.cfg``, a ``PREFIX/bin/python``
+    and ``pip`` in the site dir; else ``None`` (the bench's interpreter lists it with ``--path``).
+    """
+    path = Path(site)
+    prefix = path.parents[2] if len(path.parents) > 2 else path
+    python = prefix / "bin" / "python"
+    if (prefix / "pyvenv.cfg").is_file() and python.exists() and (path / "pip").is_dir():
+        return str(python)
+    return None
+
+
+def pip_list_argvs(sites: Sequence[str]) -> List[List[str]]:
+    """One ``pip list`` per environment: its own ``bin/python -m pip`` or ours ``--path``."""
+    argvs = []
+    for site in sites:
+        own = env_python(site)
+        if own is not None:
+            argvs.append([own, "-m", "pip", "list", "--disable-pip-version-check"])
+        else:
+            argvs.append([sys.executable, "-m", "pip", "list", "--path", site])
+    return argvs
 
 
 def cli_rules(work: Path) -> List[Path]:
@@ -111,62 +166,82 @@ def yara_cli_argv(rules: Sequence[Path], scan_list: Path) -> List[str]:
     return ["yara", "-N", "-w", "-s", "-m", "-e", *named, "--scan-list", str(scan_list)]
 
 
+def bundle_facts(out: Path) -> Dict[str, object]:
+    """The archive's size and what its evidence kept (content or hashed only)."""
+    archives = sorted(out.rglob("*.tar.gz"))
+    facts: Dict[str, object] = {"archive_bytes": sum(a.stat().st_size for a in archives)}
+    unpacked = 0
+    for path in out.rglob("*"):
+        if path.is_file() and not path.name.endswith(".tar.gz"):
+            unpacked += path.stat().st_size
+    facts["unpacked_bytes"] = unpacked
+    for index in out.rglob("evidence/index.json"):
+        entries = json.loads(index.read_text())
+        kept: Dict[str, int] = {}
+        for entry in entries:
+            kept[str(entry.get("kept"))] = kept.get(str(entry.get("kept")), 0) + 1
+        facts["evidence_entries"] = len(entries)
+        facts["evidence_kept"] = kept
+    return facts
+
+
 def measure_tree(root: Path, repeat: int, pip_list: Optional[bool]) -> Dict[str, object]:
-    """Measure every row on one tree; return the tree's facts and the measures."""
+    """Measure every row on one tree, in paired rounds; return the tree's facts and measures."""
     work = Path(tempfile.mkdtemp(prefix="sitesweep-bench-"))
     try:
+        load_before = os.getloadavg()
         prep = run_child([*CHILD, "prep", str(root), str(work)], capture=True).facts
         sites = (work / "sites.txt").read_text().split()
         generated = json.loads((root / "BENCH.json").read_text())
-        rows: List[Measure] = []
         marker = ["(", "-name", "pyvenv.cfg", "-o", "-name", "*.dist-info", "-o", "-name"]
         marker += ["*.egg-info", "-o", "-name", "*.pth", ")"]
-        rows.append(best_of(FLOOR, repeat, lambda: run_child(["find", str(root), *marker])))
-        rows.append(
-            best_of(
+        named: List[Tuple[str, Callable[[], Measure]]] = [
+            (FLOOR, lambda: run_child(["find", str(root), *marker])),
+            (
                 "importlib.metadata",
-                repeat,
                 lambda: run_child([*CHILD, "stdlib", str(work / "sites.txt")], capture=True),
-            )
-        )
+            ),
+        ]
         dists = int(str(prep["distributions"]))
+        pips = pip_list_argvs(sites)
         if pip_list or (pip_list is None and dists <= PIP_LIST_MAX_DISTS):
-            pips = [[sys.executable, "-m", "pip", "list", "--path", s] for s in sites]
-            rows.append(best_of("pip list loop", repeat, lambda: run_loop(pips)))
-        rows.append(
-            best_of(
+            named.append(("pip list loop", lambda: run_loop(pips)))
+        named.append(
+            (
                 "sitesweep discovery+inventory",
-                repeat,
                 lambda: run_child([*CHILD, "inventory", str(root)], capture=True),
             )
         )
-        rows.append(
-            best_of(
-                "sitesweep full scan",
-                repeat,
-                lambda: run_child([*CHILD, "scan", str(root)], capture=True),
-            )
+        named.append(
+            ("sitesweep full scan", lambda: run_child([*CHILD, "scan", str(root)], capture=True))
         )
         bundle_out = work / "bundle"
         cli = [str(Path(sys.executable).parent / "sitesweep"), "scan", "--root", str(root)]
 
         def scan_cli() -> Measure:
             shutil.rmtree(bundle_out, ignore_errors=True)
-            return run_child([*cli, "--output", str(bundle_out)])
+            measure = run_child([*cli, "--output", str(bundle_out)])
+            measure.facts.update(bundle_facts(bundle_out))
+            return measure
 
-        rows.append(best_of("sitesweep scan CLI (+bundle)", repeat, scan_cli))
-        rows.append(
-            best_of(
+        named.append(("sitesweep scan CLI (+bundle)", scan_cli))
+        named.append(
+            (
                 "sitesweep YARA pass",
-                repeat,
                 lambda: run_child([*CHILD, "yara", str(work), str(root)], capture=True),
             )
         )
-        yara_note = add_yara_cli(rows, work, repeat)
+        yara_note = add_yara_cli(named, work)
+        rows = paired(named, repeat)
         return {
             "root": str(root),
             "generated": generated,
             "prep": prep,
+            "pip_list": {
+                "own_interpreter": sum(1 for a in pips if a[0] != sys.executable),
+                "with_path": sum(1 for a in pips if a[0] == sys.executable),
+            },
+            "load_average": {"before": load_before, "after": os.getloadavg()},
             "yara_note": yara_note,
             "rows": [asdict(r) for r in rows],
         }
@@ -174,18 +249,16 @@ def measure_tree(root: Path, repeat: int, pip_list: Optional[bool]) -> Dict[str,
         shutil.rmtree(work, ignore_errors=True)
 
 
-def add_yara_cli(rows: List[Measure], work: Path, repeat: int) -> str:
-    """Time the yara CLI over the same candidates (and over one file, its start-up cost)."""
+def add_yara_cli(named: List[Tuple[str, Callable[[], Measure]]], work: Path) -> str:
+    """Add the yara CLI over the same candidates (and over one file, its start-up cost)."""
     if shutil.which("yara") is None:
         return "yara CLI not installed: row skipped (apt-get install yara)"
     rules = cli_rules(work)
     scan_list = work / "candidates.txt"
     one = work / "one.txt"
     one.write_text(scan_list.read_text().splitlines()[0] + "\n")
-    rows.append(best_of("yara CLI", repeat, lambda: run_child(yara_cli_argv(rules, scan_list))))
-    rows.append(
-        best_of("yara CLI (1 file: start-up)", repeat, lambda: run_child(yara_cli_argv(rules, one)))
-    )
+    named.append(("yara CLI", lambda: run_child(yara_cli_argv(rules, scan_list))))
+    named.append(("yara CLI (1 file: start-up)", lambda: run_child(yara_cli_argv(rules, one))))
     return ""
 
 
@@ -222,8 +295,8 @@ def tree_table(tree: Dict[str, object]) -> str:
             f"{r['wall']:.3f}",
             f"{r['cpu']:.3f}",
             f"{r['rss_mb']:.0f}",
-            f"{r['wall'] / floor['wall']:.2f}x",
-            f"{r['cpu'] / max(floor['cpu'], 1e-6):.2f}x",
+            f"{r['facts'].get('wall_ratio', r['wall'] / floor['wall']):.2f}x",
+            f"{r['facts'].get('cpu_ratio', r['cpu'] / max(floor['cpu'], 1e-6)):.2f}x",
         ]
         for r in rows
     ]
