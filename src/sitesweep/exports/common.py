@@ -23,6 +23,7 @@ from typing import (
 from sitesweep import timefmt
 from sitesweep.model import Finding, Severity
 from sitesweep.osprofile.paths import display_path
+from sitesweep.textsafe import printable
 
 if TYPE_CHECKING:  # annotations only: the bundle custody (--version) need not import the engine
     from sitesweep.metadata.model import HostFile
@@ -120,13 +121,20 @@ def worst_by_distribution(findings: Iterable[Finding]) -> Dict[Tuple[str, str, s
 
 
 def safe_cell(value: object) -> str:
-    """A CSV cell a spreadsheet will not run: text starting like a formula gets a ``'`` prefix.
+    """A CSV cell a spreadsheet will not run, holding no control character.
 
     Host data is hostile; ``=HYPERLINK(...)`` in a file name must stay text when a responder opens
-    the CSV in a spreadsheet. Host paths start with ``/`` and are never changed.
+    the CSV in a spreadsheet: text starting like a formula gets a ``'`` prefix (host paths start
+    with ``/`` and are never changed). Every value goes through
+    :func:`~sitesweep.textsafe.printable` (a newline in a file name is ``\\n``, as in every other
+    rendered document); a multi-valued cell is a tuple or list, its values escaped one by one
+    and joined with newlines (the only line breaks a cell holds).
     """
-    # Exactly str first (most cells); a str subclass such as an enum goes through str().
-    text = value if value.__class__ is str else "" if value is None else str(value)
+    if isinstance(value, (tuple, list)):
+        text = "\n".join(printable(v) for v in value)
+    else:
+        # Exactly str first (most cells); a str subclass such as an enum goes through str().
+        text = printable(value if value.__class__ is str else "" if value is None else str(value))
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 

@@ -19,6 +19,7 @@ from sitesweep.exports.common import (
 )
 from sitesweep.exports.stream import environment_finder
 from sitesweep.outcome import ScanResult
+from sitesweep.textsafe import printable_lines
 
 COLUMNS = (
     *HOST_COLUMNS,
@@ -66,15 +67,15 @@ def findings_csv(result: ScanResult) -> str:
             f.rule,
             f.pack or "",
             f.title,
-            "\n".join(show(p) for p in f.paths),
+            tuple(show(p) for p in f.paths),
             show(f.environment) if f.environment else "",
             f.distribution or "",
             f.version or "",
-            "\n".join(
+            tuple(
                 f"{e.label}: {e.value}" + (f" (line {e.line})" if e.line else "")
                 for e in f.evidence
             ),
-            f.remediation or "",
+            tuple(printable_lines(f.remediation)) if f.remediation else "",
         )
         for f in result.findings
     )

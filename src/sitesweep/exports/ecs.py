@@ -34,6 +34,7 @@ from sitesweep.metadata.model import HostFile
 from sitesweep.model import Category, Finding
 from sitesweep.osprofile.model import OsFamily, OsInfo
 from sitesweep.outcome import ScanResult
+from sitesweep.textsafe import printable_tree
 
 ECS_VERSION = "8.17.0"
 
@@ -254,12 +255,16 @@ def ecs_document(
     return doc
 
 
+_PROSE = frozenset({"remediation"})
+"""Keys whose text is a pack's multi-line remediation (line breaks kept, each line escaped)."""
+
+
 def findings_jsonl(result: ScanResult, timestamp: str) -> str:
     """Every finding as one ECS JSON document per line."""
     labeller, files, show = Labeller(result), hashed_files(result), path_shower(result)
     lines: List[str] = [
         json.dumps(
-            ecs_document(result, f, timestamp, labeller, files, show),
+            printable_tree(ecs_document(result, f, timestamp, labeller, files, show), _PROSE),
             sort_keys=True,
             ensure_ascii=True,
         )

@@ -13,6 +13,7 @@ from functools import lru_cache
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import jinja2
+import markupsafe
 
 from sitesweep.exports.common import PathShower, path_shower
 from sitesweep.exports.facts import CollectionFacts
@@ -20,6 +21,7 @@ from sitesweep.exports.picture import affected_tree, timeline_chart
 from sitesweep.exports.timeline import TimelineEvent, exposure_window
 from sitesweep.model import Finding, Severity
 from sitesweep.outcome import Outcome, ScanResult, Verdict, outcome_of
+from sitesweep.textsafe import printable, printable_lines
 
 TEMPLATE = "report.html.j2"
 TIMELINE_ROWS = 2000
@@ -29,13 +31,29 @@ GAP_ROWS = 500
 
 @lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.PackageLoader("sitesweep.exports", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=_shown,
     )
+    env.filters["prose"] = _prose
+    return env
+
+
+def _shown(value: object) -> object:
+    """Every value the page shows goes through :func:`printable` (then HTML escaping): a name
+    reads as in every other rendered document; markup the template built is left alone."""
+    if isinstance(value, str) and not isinstance(value, markupsafe.Markup):
+        return printable(value)
+    return value
+
+
+def _prose(text: str) -> markupsafe.Markup:
+    """A pack's multi-line text: each line escaped (printable, then HTML), line breaks kept."""
+    return markupsafe.Markup("\n").join(markupsafe.escape(line) for line in printable_lines(text))
 
 
 @dataclass(frozen=True)

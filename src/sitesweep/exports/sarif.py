@@ -21,6 +21,7 @@ from sitesweep.exports.attack import Labeller, rule_name
 from sitesweep.exports.common import path_shower
 from sitesweep.model import Finding, Severity
 from sitesweep.outcome import Outcome, Verdict, outcome_of
+from sitesweep.textsafe import printable_tree
 
 if TYPE_CHECKING:
     from sitesweep.outcome import ScanResult
@@ -182,7 +183,11 @@ def sarif_log(result: ScanResult, outcome: Optional[Outcome] = None) -> Dict[str
     return {"$schema": SCHEMA, "version": VERSION, "runs": [run]}
 
 
+_PROSE = frozenset({"help"})
+"""Keys whose text is a pack's multi-line remediation (line breaks kept, each line escaped)."""
+
+
 def render_sarif(result: ScanResult, outcome: Optional[Outcome] = None) -> str:
     """``findings.sarif``: :func:`sarif_log` as JSON text."""
-    log = sarif_log(result, outcome)
+    log = printable_tree(sarif_log(result, outcome), _PROSE)
     return json.dumps(log, indent=2, sort_keys=True, ensure_ascii=True) + "\n"

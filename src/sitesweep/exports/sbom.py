@@ -27,6 +27,7 @@ from sitesweep.exports.stream import environment_finder
 from sitesweep.metadata.model import Distribution
 from sitesweep.model import Severity
 from sitesweep.outcome import ScanResult
+from sitesweep.textsafe import printable, printable_tree
 
 if TYPE_CHECKING:
     from sitesweep.discovery.model import PythonEnv
@@ -65,7 +66,7 @@ class _Prop:
 
 
 def _prop(name: str, value: str) -> _Prop:
-    return _Prop(f"sitesweep:{name}", value)
+    return _Prop(f"sitesweep:{name}", printable(value))
 
 
 def _component(
@@ -100,7 +101,7 @@ def _component(
 
 
 def _ref(path: str) -> str:
-    return f"dist:{path}"
+    return f"dist:{printable(path)}"
 
 
 def _components(result: ScanResult) -> Iterator[Dict[str, Any]]:
@@ -115,7 +116,7 @@ def _components(result: ScanResult) -> Iterator[Dict[str, Any]]:
             n += 1
             ref = f"{_ref(dist.path)}#{n}"
         refs.add(ref)
-        yield _component(env_of, dist, ref, show)
+        yield printable_tree(_component(env_of, dist, ref, show))
 
 
 def _source(ident: str) -> Dict[str, str]:
@@ -224,6 +225,7 @@ def sbom_chunks(result: ScanResult, seed: str, timestamp: str) -> Iterator[str]:
     }
     found = vulnerabilities(result)
     if found:
-        doc["vulnerabilities"] = found
+        doc["vulnerabilities"] = printable_tree(found, frozenset({"recommendation"}))
+    doc["metadata"] = printable_tree(doc["metadata"])
     yield from chunks(doc)  # json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=True)
     yield "\n"

@@ -32,6 +32,7 @@ from sitesweep.exports.common import (
 from sitesweep.exports.stream import environment_finder
 from sitesweep.model import Category, Finding, Severity
 from sitesweep.outcome import ScanResult
+from sitesweep.textsafe import printable_tree
 
 COLUMNS = (
     "datetime",
@@ -308,4 +309,4 @@ def timeline_jsonl_chunks(events: Tuple[TimelineEvent, ...], host: HostCells) ->
     """:func:`timeline_jsonl` in pieces (the same text)."""
     dumps = json.JSONEncoder(sort_keys=True, ensure_ascii=True).encode
     for block in blocks(events):
-        yield "".join([dumps(e.row(host)) + "\n" for e in block])
+        yield "".join([dumps(printable_tree(e.row(host))) + "\n" for e in block])
