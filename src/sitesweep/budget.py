@@ -13,6 +13,11 @@ through :func:`hash_file`, which
   a distribution's (:class:`Allowance`, :data:`DIST_HASH_BYTES`): past either, a gap
   [``budget_exhausted``] and no read.
 
+Other bulk reads of host files are charged to the same scan budget with :func:`charge` (a
+padded ``.pth`` streamed up to 256 MiB). Evidence copies have a sibling budget, the bytes one
+bundle may copy off the host (:data:`EVIDENCE_BYTES`, :func:`charge_copy`): past it a file's
+copy is a gap [``budget_exhausted``] and its facts (path, size, SHA-256) are still kept.
+
 The budget lives beside the :class:`~sitesweep.hostfs.HostRoot` of the scan (one per scan) and
 goes when it goes. The figures are in ``docs/robustness.md``.
 """
@@ -30,11 +35,14 @@ from sitesweep.model import GapReason
 
 __all__ = [
     "DIST_HASH_BYTES",
+    "EVIDENCE_BYTES",
     "SCAN_HASH_BYTES",
     "SPARSE_MIN",
     "Allowance",
     "ScanBudget",
     "budget_of",
+    "charge",
+    "charge_copy",
     "hash_file",
 ]
 
@@ -43,6 +51,9 @@ SCAN_HASH_BYTES = 32 << 30
 half a minute of SHA-256 here, several times the largest real environment (CUDA wheels)."""
 DIST_HASH_BYTES = 8 << 30
 """Bytes the verification of one distribution may hash (8 GiB: torch with CUDA is about 4)."""
+EVIDENCE_BYTES = 2 << 30
+"""Bytes one bundle may copy off the host as evidence (2 GiB: an incident's evidence is
+kilobytes to a few hundred MiB; each file is also capped at 64 MiB)."""
 SPARSE_MIN = 8 << 20
 """Files smaller than this are hashed even when sparse (cheap either way)."""
 SPARSE_RATIO = 8
@@ -64,8 +75,11 @@ class Allowance:
 class ScanBudget:
     """What one scan has hashed, and what it remembers of it."""
 
-    limit: int = SCAN_HASH_BYTES
+    limit: int = field(default_factory=lambda: SCAN_HASH_BYTES)
     hashed: int = 0
+    copy_limit: int = field(default_factory=lambda: EVIDENCE_BYTES)
+    copied: int = 0
+    """Bytes copied into the bundle's evidence."""
     exhausted: bool = False
     digests: Dict[_Key, Digest] = field(default_factory=dict)
     reused: int = 0
@@ -88,6 +102,36 @@ def budget_of(root: HostRoot) -> ScanBudget:
 def is_sparse(st_size: int, st_blocks: int) -> bool:
     """Whether a file of ``st_size`` bytes with ``st_blocks`` 512-byte blocks counts as sparse."""
     return st_size >= SPARSE_MIN and st_blocks * 512 * SPARSE_RATIO < st_size
+
+
+def charge(root: HostRoot, path: str, cost: int) -> None:
+    """Count ``cost`` bytes about to be read from ``path`` against the scan's hashing budget.
+
+    Raises:
+        HostReadError: ``budget_exhausted`` when they do not fit (nothing is counted).
+    """
+    budget = budget_of(root)
+    if budget.hashed + cost > budget.limit:
+        budget.exhausted = True
+        detail = f"the scan's hashing budget ({budget.limit} bytes) is spent; not read"
+        raise HostReadError(path, GapReason.BUDGET, detail)
+    budget.hashed += cost
+
+
+def charge_copy(root: HostRoot, path: str, cost: int) -> None:
+    """Count ``cost`` bytes about to be copied from ``path`` into the bundle's evidence.
+
+    Raises:
+        HostReadError: ``budget_exhausted`` when they do not fit (nothing is counted).
+    """
+    budget = budget_of(root)
+    if budget.copied + cost > budget.copy_limit:
+        detail = (
+            f"the bundle's evidence budget ({budget.copy_limit} bytes copied) is spent; "
+            "not copied (its path, size and SHA-256 are kept)"
+        )
+        raise HostReadError(path, GapReason.BUDGET, detail)
+    budget.copied += cost
 
 
 def hash_file(

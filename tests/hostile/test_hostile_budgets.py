@@ -21,7 +21,8 @@ from typing import Callable, Tuple
 import pytest
 
 from builders import FakeRoot, malicious_pth_content
-from scanrun import SITE, VENV, gap_paths, load, only_bundle
+from scanrun import SITE, VENV, gap_paths, load, only_bundle, scan
+from sitesweep import budget
 
 pytestmark = pytest.mark.nonroot
 
@@ -149,3 +150,61 @@ def test_yara_total_time_budget_is_a_gap_per_file_left(fake_root: FakeRoot) -> N
     normal = run_scan(ScanOptions(root=fake_root.path)).result
     assert [f for f in normal.findings if "/yara/" in f.rule], "with time left the rule matches"
     assert not fake_root.marker.exists()
+
+
+# -- every bulk read is under a budget ---------------------------------------------------------
+
+
+def _random_file(root: FakeRoot, path: str, size: int) -> None:
+    root.add_file(path, os.urandom(size))
+
+
+def test_indicator_file_hashes_are_under_the_scan_budget(
+    fake_root: FakeRoot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Files a pack names (``sysmon.py`` anywhere) were hashed outside the budget."""
+    monkeypatch.setattr(budget, "SCAN_HASH_BYTES", 5 << 20)
+    fake_root.add_passwd([("alice", 1000, "/home/alice")])
+    for n in range(8):
+        _random_file(fake_root, f"/home/alice/dir{n}/sysmon.py", 1 << 20)
+    code, bundle = scan(fake_root.path, tmp_path / "out")
+    assert code in (0, 1)
+    spent = {p for p in gap_paths(bundle, "budget_exhausted") if p.endswith("/sysmon.py")}
+    hashed = {f["path"] for f in load(bundle, "inventory.json")["files"]}
+    assert spent, hashed
+    assert hashed, spent
+    assert len(spent) + len(hashed & {f"/home/alice/dir{n}/sysmon.py" for n in range(8)}) == 8
+
+
+def test_a_large_persistence_file_is_hashed_under_the_scan_budget(
+    fake_root: FakeRoot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A unit over the 1 MiB read cap was digested whole outside the budget."""
+    monkeypatch.setattr(budget, "SCAN_HASH_BYTES", 1 << 20)
+    fake_root.add_passwd([("alice", 1000, "/home/alice")])
+    unit = "/home/alice/.config/systemd/user/big.service"
+    fake_root.add_file(unit, b"[Service]\nExecStart=/bin/true\n" + b"#" * (3 << 20) + b"\n")
+    code, bundle = scan(fake_root.path, tmp_path / "out")
+    assert code in (0, 1)
+    assert unit in gap_paths(bundle, "budget_exhausted")
+    assert unit in {p["path"] for p in load(bundle, "inventory.json")["persistence"]}
+
+
+def test_evidence_copies_are_under_the_bundle_copy_budget(
+    fake_root: FakeRoot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Evidence copies had no total: each file was capped, the bundle was not."""
+    monkeypatch.setattr(budget, "EVIDENCE_BYTES", 1 << 20)
+    fake_root.add_passwd([("alice", 1000, "/home/alice")])
+    fake_root.add_venv(VENV)
+    for n in range(4):
+        fake_root.add_pth(SITE, f"big{n}.pth", "import os\n" + "#" * (400 << 10) + "\n")
+    code, bundle = scan(fake_root.path, tmp_path / "out")
+    assert code in (0, 1)
+    index = {e["host_path"]: e for e in load(bundle, "evidence/index.json")}
+    pths = [f"{SITE}/big{n}.pth" for n in range(4)]
+    copied = [p for p in pths if index[p]["copied"]]
+    refused = [p for p in pths if not index[p]["copied"]]
+    assert len(copied) == 2, index
+    assert set(refused) <= gap_paths(bundle, "budget_exhausted")
+    assert all(index[p]["sha256"] for p in refused), "the facts are kept"

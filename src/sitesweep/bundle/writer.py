@@ -16,6 +16,7 @@ from itertools import chain
 from pathlib import Path
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
+from sitesweep.budget import charge_copy
 from sitesweep.bundle import evidence, layout
 from sitesweep.bundle.custody import (
     NO_CUSTODY,
@@ -220,10 +221,15 @@ class _Writer:
         """The bytes to copy; an oversized ``.pth`` gives its first PTH_LIMIT bytes (the part
         split line by line), and its index entry says ``truncated`` beside the true size and hash.
 
+        Every copy is charged to the bundle's evidence budget first
+        (:func:`sitesweep.budget.charge_copy`).
+
         Raises:
-            HostReadError: nothing can be copied (a gap).
+            HostReadError: nothing can be copied (a gap), ``budget_exhausted`` included.
         """
+        size = self.root.lstat(path).size
         try:
+            charge_copy(self.root, path, min(size, EVIDENCE_LIMIT))
             return HostContent(self.root).read(path, EVIDENCE_LIMIT)  # no final symlink
         except HostReadError as exc:
             if not truncatable or exc.reason is not GapReason.TOO_LARGE:

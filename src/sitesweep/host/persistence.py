@@ -13,6 +13,7 @@ import hashlib
 import stat
 from typing import Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
 
+from sitesweep.budget import hash_file
 from sitesweep.errors import HostReadError
 from sitesweep.host.commandline import programs_of, split_windows
 from sitesweep.host.identity import User
@@ -210,7 +211,7 @@ class _Collector:
     def _read(self, kind: PersistenceKind, info: FileInfo) -> Tuple[Optional[str], Parsed]:
         try:
             if info.size > READ_LIMIT:
-                return self.root.digest(info.path, self.hash_limit).sha256, Parsed()
+                return hash_file(self.root, info.path, self.hash_limit).sha256, Parsed()
             data = self.root.read_bytes(info.path, READ_LIMIT)
         except HostReadError as exc:
             self.gap(info.path, exc)

@@ -6,6 +6,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import FrozenSet, List, Optional
 
+from sitesweep import budget
 from sitesweep.errors import HostReadError
 from sitesweep.hostfs import HostEntry, HostRoot
 from sitesweep.metadata.distinfo import read_distribution, read_record
@@ -37,10 +38,11 @@ class SiteInventory:
 
 
 def hash_file(root: HostRoot, path: str, limit: int, gaps: List[Gap]) -> Optional[HostFile]:
-    """Stat and hash one host file; failures become gaps and give ``None``."""
+    """Stat and hash one host file within the scan's budget (:func:`sitesweep.budget.hash_file`:
+    once per file, sparse files refused); failures become gaps and give ``None``."""
     try:
         info = root.lstat(path)
-        digest = root.digest(path, limit)
+        digest = budget.hash_file(root, path, limit)
     except HostReadError as exc:
         gaps.append(Gap("inventory", HostPath(path), exc.reason, exc.detail))
         return None
@@ -78,6 +80,7 @@ def _read_large_pth(root: HostRoot, site: HostPath, path: str, inv: SiteInventor
         info = root.lstat(path)
         size = info.size
         try:
+            budget.charge(root, path, min(size, PTH_SCAN_LIMIT))
             digest = root.digest(path, PTH_SCAN_LIMIT, stream.feed)
             sha256, size = digest.sha256, digest.size
             read = f"read whole ({size} bytes)"
