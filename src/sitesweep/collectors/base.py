@@ -80,6 +80,9 @@ class Observed:
     """Lockfiles and requirement files the walk noted, not yet read."""
     dirs_walked: int = 0
     files_seen: int = 0
+    package_listings: Mapping[str, Tuple[int, Tuple[str, ...]]] = field(default_factory=dict)
+    """What the walk kept of the directories of site dirs' packages (the release-shape reader
+    lists only the others; see :data:`sitesweep.metadata.importtime.Listings`)."""
     distributions: Tuple[Distribution, ...] = ()
     pth_files: Tuple[PthFile, ...] = ()
     startup_hooks: Tuple[StartupHook, ...] = ()

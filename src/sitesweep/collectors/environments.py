@@ -11,6 +11,7 @@ from sitesweep.discovery.classify import PACKAGE_DIR_NAMES
 from sitesweep.host.devtools import DEVTOOL_NAMES
 from sitesweep.metadata import SiteInventory, hash_file, read_site
 from sitesweep.metadata.caches import collect_caches
+from sitesweep.metadata.importtime import SHAPE_DEPTH, maybe_carried
 from sitesweep.metadata.integrity import verify_records
 from sitesweep.metadata.lockfiles import LOCKFILE_NAMES, LockFile, read_lockfiles
 from sitesweep.metadata.model import Distribution, HostFile, PthFile, StartupHook
@@ -31,6 +32,7 @@ class WalkCollector(Collector):
         "devtool_paths",
         "dirs_walked",
         "files_seen",
+        "package_listings",
     )
     needs = ("users",)
     stage = "discover"
@@ -48,6 +50,8 @@ class WalkCollector(Collector):
             prune=spec.prune,
             config_names=DEVTOOL_NAMES,
             package_dir_names=PACKAGE_DIR_NAMES,
+            listing_depth=SHAPE_DEPTH,
+            listing_filter=maybe_carried,
         )
         found = discover(ctx.root, walk_spec, ctx.observed.users, ctx.progress)
         values = {
@@ -57,6 +61,7 @@ class WalkCollector(Collector):
             "devtool_paths": found.config_files,
             "dirs_walked": found.dirs_walked,
             "files_seen": found.files_seen,
+            "package_listings": found.package_listings,
         }
         skipped = tuple(
             Gap(

@@ -17,7 +17,7 @@ class ImportTimeCollector(Collector):
     id = "import-time"
     oses = KNOWN_OSES
     observes = ("import_modules", "package_shapes")
-    needs = ("environments", "distributions", "pth_files")
+    needs = ("environments", "distributions", "pth_files", "package_listings")
     summary = (
         "package __init__ files, what they and .pth lines import, read statically; native code, "
         "JavaScript and JS runtimes in pure-Python releases"
@@ -26,7 +26,12 @@ class ImportTimeCollector(Collector):
     def collect(self, ctx: CollectContext) -> Collected:
         gaps: List[Gap] = []
         observed = ctx.observed
-        reader = ImportTimeReader(ctx.root, observed.distributions, observed.pth_files)
+        reader = ImportTimeReader(
+            ctx.root,
+            observed.distributions,
+            observed.pth_files,
+            listings=observed.package_listings,
+        )
         for site in sorted({site for env in observed.environments for site in env.site_dirs}):
             guarded(self.id, site, gaps, partial(reader.site, site), None)
         found = reader.finish()

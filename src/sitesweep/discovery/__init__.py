@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Dict, Mapping, Optional, Sequence, Tuple
 
 from sitesweep.discovery.classify import classify
 from sitesweep.discovery.model import EnvKind, FsPolicy, PythonEnv
-from sitesweep.discovery.walk import WalkSpec, walk
+from sitesweep.discovery.walk import PackageListing, WalkSpec, walk
 from sitesweep.host.identity import User
 from sitesweep.hostfs import HostRoot
 from sitesweep.model import Gap, HostPath
@@ -27,6 +27,8 @@ class Discovery:
     files_seen: int
     lockfiles: Tuple[HostPath, ...] = ()
     config_files: Tuple[HostPath, ...] = ()
+    package_listings: Mapping[str, PackageListing] = field(default_factory=dict)
+    """What the walk kept of the directories of site dirs' packages (``WalkSpec``)."""
 
 
 def discover(
@@ -52,6 +54,7 @@ def discover(
         files_seen=result.files,
         lockfiles=tuple(sorted(result.lockfiles)),
         config_files=tuple(sorted(result.config_files)),
+        package_listings=result.package_listings,
     )
 
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import stat
 from dataclasses import dataclass, field
-from typing import Dict, FrozenSet, List, Optional, Tuple
+from typing import Callable, Dict, FrozenSet, List, Optional, Tuple
 
 from sitesweep.discovery.model import FsPolicy
-from sitesweep.door.base import DIR, FILE, LINK
+from sitesweep.door.base import DIR, FILE, LINK, Listed
 from sitesweep.errors import HostReadError
 from sitesweep.hostfs import HostRoot
 from sitesweep.model import Gap, GapReason, HostPath
@@ -36,6 +36,11 @@ LOCAL_FS_TYPES = frozenset(
 running containers, whose layers are walked on disk anyway) become coverage gaps."""
 
 _PROGRESS_EVERY = 2000
+
+PackageListing = Tuple[int, Tuple[str, ...]]
+"""What the walk kept of a directory inside a site dir's package: its number of entries, and the
+names of its subdirectories (``name/``, ``__pycache__`` left out) and of the files the caller's
+filter kept, sorted by name as :meth:`HostRoot.listdir` sorts them."""
 
 DEFAULT_PRUNE = frozenset({".git/objects"})
 """Directories never entered by default: git object stores hold only objects named by hash.
@@ -62,6 +67,10 @@ class WalkResult:
     """Site dirs that are symlinks (the path walked -> the directory it resolves to)."""
     config_files: List[HostPath] = field(default_factory=list)
     """Files named like a developer tool's configuration (``WalkSpec.config_names``)."""
+    package_listings: Dict[str, PackageListing] = field(default_factory=dict)
+    """Directory path -> what the walk kept of its listing, for the directories of site dirs'
+    packages down to ``WalkSpec.listing_depth`` (``WalkSpec.listing_filter``); the release-shape
+    reader uses them instead of listing those directories again."""
 
 
 @dataclass(frozen=True)
@@ -90,6 +99,12 @@ class WalkSpec:
     package_dir_names: FrozenSet[str] = frozenset()
     """Directory names noted like site dirs (``app_packages``, ``pkgs``: packages kept outside a
     ``site-packages``); discovery decides which of them are package directories."""
+    listing_depth: int = -1
+    """Keep a :data:`PackageListing` of every directory of a site dir's packages (the site dir's
+    subdirectories without a dot in their name) this many levels below the package (``0``: the
+    package directory only; ``-1``: none)."""
+    listing_filter: Optional[Callable[[str], bool]] = None
+    """Which file names a kept listing names (``None``: none; only the count)."""
 
 
 def read_mounts(path: str = "/proc/self/mounts") -> Dict[str, str]:
@@ -125,12 +140,19 @@ class _Walker:
         self.cross_all = spec.fs_policy is FsPolicy.ALL or (
             spec.fs_policy is FsPolicy.LOCAL and not self.mounts
         )
+        self.listed_sites = self.site_names if spec.listing_depth >= 0 else frozenset()
 
     def run(self) -> WalkResult:
-        stack: List[Tuple[str, int]] = [("/", 0)]
+        # (directory, inode its parent listed, keep): keep -1 a plain directory, -2 a site dir,
+        # >= 0 a directory of a site dir's package (see _visit_listed)
+        stack: List[Tuple[str, int, int]] = [("/", 0, -1)]
+        visit, listed = self._visit, self._visit_listed
         while stack:
-            directory, inode = stack.pop()
-            self._visit(directory, inode, stack)
+            directory, inode, keep = stack.pop()
+            if keep == -1:
+                visit(directory, inode, stack)
+            else:
+                listed(directory, inode, keep, stack)
         for pattern, count in sorted(self.result.pruned.items()):
             if pattern not in DEFAULT_PRUNE:
                 detail = f"{count} directories matching {pattern!r} not walked (pruned)"
@@ -140,7 +162,7 @@ class _Walker:
     def _gap(self, host: str, reason: GapReason, detail: str) -> None:
         self.result.gaps.append(Gap("discovery", HostPath(host), reason, detail))
 
-    def _visit(self, directory: str, inode: int, stack: List[Tuple[str, int]]) -> None:
+    def _visit(self, directory: str, inode: int, stack: List[Tuple[str, int, int]]) -> None:
         """List one directory through the door: note what matters, push the directories to enter.
 
         The hot loop of a scan (every entry of the tree passes here once), so it is written for
@@ -160,6 +182,7 @@ class _Walker:
         requirements = self.spec.requirements
         prune_names = self.prune_names
         pairs = self.prune_pairs
+        sites = self.listed_sites
         parent_name = directory.rpartition("/")[2]
         base = "" if directory == "/" else directory
         files = 0
@@ -174,10 +197,78 @@ class _Walker:
                 if name in prune_names or (pairs and self._pruned(name, parent_name)):
                     self._count_prune(name, parent_name)
                 elif self._enter(base + "/" + name, name):
-                    stack.append((base + "/" + name, child_inode))
+                    stack.append((base + "/" + name, child_inode, -2 if name in sites else -1))
             elif kind == LINK:
                 self._check_link(base + "/" + name, name)
         result.files += files
+
+    def _visit_listed(
+        self, directory: str, inode: int, keep: int, stack: List[Tuple[str, int, int]]
+    ) -> None:
+        """:meth:`_visit` for a site dir (``keep`` -2) and the directories of its packages: the
+        same notes, and a :data:`PackageListing` of a directory ``keep`` (>= 0) levels above the
+        last one kept; a site dir's subdirectories without a dot (its packages) are kept
+        ``WalkSpec.listing_depth`` levels down."""
+        entries = self._list(directory, inode)
+        if entries is None:
+            return
+        result = self.result
+        spec = self.spec
+        noted = self.noted
+        keep_file = spec.listing_filter if keep >= 0 else None
+        parent_name = directory.rpartition("/")[2]
+        site = parent_name in self.listed_sites
+        base = "" if directory == "/" else directory
+        kept: List[Tuple[str, str]] = []
+        files = 0
+        for name, kind, child_inode in entries:
+            if kind == FILE:
+                files += 1
+                if name in noted or (
+                    spec.requirements and name[:12] == "requirements" and name[-4:] == ".txt"
+                ):
+                    self._note_file(base, name)
+                if keep_file is not None and keep_file(name):
+                    kept.append((name, name))
+            elif kind == DIR:
+                if keep >= 0 and name != "__pycache__":
+                    kept.append((name, name + "/"))
+                if name in self.prune_names or (
+                    self.prune_pairs and self._pruned(name, parent_name)
+                ):
+                    self._count_prune(name, parent_name)
+                elif self._enter(base + "/" + name, name):
+                    child = self._child_keep(name, keep, site)
+                    stack.append((base + "/" + name, child_inode, child))
+            elif kind == LINK:
+                self._check_link(base + "/" + name, name)
+        result.files += files
+        if keep >= 0:
+            kept.sort()
+            result.package_listings[directory] = (len(entries), tuple(k for _, k in kept))
+
+    def _list(self, directory: str, inode: int) -> Optional[List[Listed]]:
+        """List a directory for :meth:`_visit_listed` (``None``: a gap, recorded)."""
+        result = self.result
+        result.dirs += 1
+        if result.dirs % _PROGRESS_EVERY == 0:
+            self.progress.advance(result.dirs)
+        try:
+            return self.root.scandir(directory, inode)
+        except HostReadError as exc:
+            self._gap(directory, exc.reason, exc.detail)
+            return None
+
+    def _child_keep(self, name: str, keep: int, site: bool) -> int:
+        """The ``keep`` of a subdirectory ``name`` of a directory kept ``keep`` levels up."""
+        child = -1
+        if keep > 0 and name not in ("__pycache__", "node_modules"):
+            child = keep - 1
+        if site and "." not in name:
+            child = max(child, self.spec.listing_depth)  # a package of this site dir
+        elif child < 0 and name in self.listed_sites:
+            child = -2  # a site dir: listed like one, itself not kept
+        return child
 
     def _note_file(self, base: str, name: str) -> None:
         """Note a file the walk looks out for (pyvenv.cfg, indicator names, lockfiles)."""

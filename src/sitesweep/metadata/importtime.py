@@ -22,7 +22,7 @@ import hashlib
 import re
 import stat
 from dataclasses import dataclass, field
-from typing import Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
+from typing import Dict, FrozenSet, List, Mapping, Optional, Sequence, Set, Tuple
 
 from sitesweep.door.base import HostEntry
 from sitesweep.errors import HostReadError
@@ -195,6 +195,25 @@ class ImportTimeResult:
     analysed: int = 0
 
 
+Listings = Mapping[str, Tuple[int, Tuple[str, ...]]]
+"""Directory -> (entries, kept names) the walk kept of the directories of site dirs' packages
+(:data:`sitesweep.discovery.walk.PackageListing`: subdirectories as ``name/``, files that
+:func:`maybe_carried` lets through, in listing order)."""
+
+_MAGIC_SUFFIXES = (".bin", ".exe", ".node")
+"""Names besides those without a dot whose first bytes are read for native-code magic."""
+_CARRIED_SUFFIXES = (*JS_SUFFIXES, *NATIVE_SUFFIXES, *_MAGIC_SUFFIXES)
+
+
+def maybe_carried(name: str) -> bool:
+    """Whether a file of this name may be native code, JavaScript or a JavaScript runtime (what
+    the release-shape reader looks at; everything else it passes over by name alone)."""
+    if "." not in name:
+        return True
+    lower = name.lower()
+    return lower.endswith(_CARRIED_SUFFIXES) or ".so." in lower or lower in JS_RUNTIMES
+
+
 def _beside(root: HostRoot, module: str, loads: Sequence[str]) -> Tuple[str, ...]:
     """The native loads that take a library shipped beside the module: a path built from
     ``__file__``, or a literal name present in the module's directory (system libraries such as
@@ -241,8 +260,10 @@ class _SiteReader:
         budget: ImportBudget,
         cache: Dict[Tuple[str, str, bool, FrozenSet[str]], object],
         out: ImportTimeResult,
+        listings: Listings,
     ) -> None:
         self.root = root
+        self.listings = listings
         self.site = site
         self.base = site.rstrip("/")
         self.dists = dists
@@ -438,39 +459,56 @@ class _SiteReader:
         )
 
     def _carried(self, top: str) -> Tuple[List[HostPath], List[JsFile], List[HostPath]]:
-        """Native files, JavaScript and JS runtimes below ``top`` (bounded walk)."""
+        """Native files, JavaScript and JS runtimes below ``top`` (bounded walk).
+
+        A directory the walk kept (:data:`~sitesweep.discovery.walk.PackageListing`) is not
+        listed again: its kept names are the subdirectories and the files
+        :func:`maybe_carried` lets through, in the order of a listing, so what is found, in
+        what order and where the bound stops, is what listing it here would give.
+        """
         native: List[HostPath] = []
         js: List[JsFile] = []
         runtimes: List[HostPath] = []
         stack = [(top, 0)]
         looked = 0
+        listings = self.listings
         while stack and looked < SHAPE_ENTRIES:
             directory, depth = stack.pop()
-            try:
-                entries = self.root.listdir(directory)
-            except HostReadError:
-                continue
-            for entry in entries:
-                looked += 1
-                path = f"{directory}/{entry.name}"
-                if entry.is_dir():
-                    if entry.name == "node_modules":
+            kept = listings.get(directory)
+            if kept is None:
+                try:
+                    entries = self.root.listdir(directory)
+                except HostReadError:
+                    continue
+                count = len(entries)
+                names: Sequence[str] = [
+                    e.name + "/" if e.is_dir() else e.name
+                    for e in entries
+                    if e.is_file() or (e.is_dir() and e.name != "__pycache__")
+                ]
+            else:
+                count, names = kept
+            looked += count
+            for name in names:
+                if name[-1:] == "/":
+                    name = name[:-1]
+                    path = f"{directory}/{name}"
+                    if name == "node_modules":
                         js.append(JsFile(HostPath(path), 0, ("node_modules directory",)))
-                    elif depth < SHAPE_DEPTH and entry.name != "__pycache__":
+                    elif depth < SHAPE_DEPTH:
                         stack.append((path, depth + 1))
-                elif entry.is_file():
-                    self._classify(entry, path, native, js, runtimes)
+                else:
+                    self._classify(name, f"{directory}/{name}", native, js, runtimes)
         return native, js, runtimes
 
     def _classify(
         self,
-        entry: HostEntry,
+        name: str,
         path: str,
         native: List[HostPath],
         js: List[JsFile],
         runtimes: List[HostPath],
     ) -> None:
-        name = entry.name
         lower = name.lower()
         if lower.endswith(JS_SUFFIXES):
             js.append(self._js(path))
@@ -481,7 +519,7 @@ class _SiteReader:
         if lower.endswith(NATIVE_SUFFIXES) or ".so." in lower:
             native.append(HostPath(path))
             return
-        if "." in name and not lower.endswith((".bin", ".exe", ".node")):
+        if "." in name and not lower.endswith(_MAGIC_SUFFIXES):
             return
         if LAUNCHERS.match(lower):
             return  # the Windows script launchers pip, setuptools and distlib ship
@@ -522,6 +560,8 @@ class ImportTimeReader:
         dists: every installed distribution (their ``WHEEL`` and ``top_level.txt`` are read).
         pths: every ``.pth`` file (their executable lines name the modules they run).
         budget: what the scan may spend; a fresh default budget when ``None``.
+        listings: what the walk kept of the package directories it listed (:data:`Listings`);
+            the others are listed here.
     """
 
     def __init__(
@@ -530,8 +570,10 @@ class ImportTimeReader:
         dists: Sequence[Distribution],
         pths: Sequence[PthFile],
         budget: Optional[ImportBudget] = None,
+        listings: Optional[Listings] = None,
     ) -> None:
         self.root = root
+        self.listings: Listings = listings or {}
         self.budget = budget or ImportBudget()
         self.result = ImportTimeResult()
         self.cache: Dict[Tuple[str, str, bool, FrozenSet[str]], object] = {}
@@ -549,7 +591,13 @@ class ImportTimeReader:
         except HostReadError:
             return  # the site-dirs collector recorded this site dir's gap already
         reader = _SiteReader(
-            self.root, site, self.dists.get(site, []), self.budget, self.cache, self.result
+            self.root,
+            site,
+            self.dists.get(site, []),
+            self.budget,
+            self.cache,
+            self.result,
+            self.listings,
         )
         packages, modules = _top_level(entries)
         reader.load_owners(packages)
