@@ -81,10 +81,16 @@ class SweepProgress:
             self._bar.update(self._task, advance=0 if result is None else 1, note=note)
 
 
-def render_fleet(console: Console, summary: FleetSummary) -> None:
-    """Print the fleet table and the verdict line."""
-    table = Table(title="sitesweep fleet report", show_lines=False)
-    for column in ("host", "verdict", "sweep", "worst", "environments", "rotate", "gaps", "detail"):
+_COLUMNS = (
+    "host", "verdict", "sweep", "worst", "releases", "environments", "rotate", "gaps", "detail"
+)  # fmt: skip
+
+
+def render_fleet(console: Console, summary: FleetSummary, noun: str = "host") -> None:
+    """Print the fleet table and the verdict line (``noun``: what a row is, host or image)."""
+    title = "sitesweep fleet report" if noun == "host" else f"sitesweep {noun}s"
+    table = Table(title=title, show_lines=False)
+    for column in _COLUMNS:
         short = column in ("verdict", "sweep", "worst", "gaps")
         table.add_column(column, overflow="fold", no_wrap=short, ratio=None if short else 1)
     for row in summary.rows:
@@ -93,13 +99,15 @@ def render_fleet(console: Console, summary: FleetSummary) -> None:
             f"[{_STYLE.get(row.verdict, 'default')}]{safe(row.verdict)}[/]",
             safe(row.status),
             safe(row.worst),
+            "\n".join(safe(v) for v in row.releases),
             "\n".join(safe(v) for v in row.environments),
             "\n".join(safe(v) for v in row.rotate),
             str(row.gaps + len(row.reduced)),
             safe("; ".join(filter(None, (row.detail, *row.incomplete)))),
         )
     console.print(table)
-    console.print(fleet_line(summary), style=_LINE_STYLE[summary.verdict()], highlight=False)
+    line = fleet_line(summary, noun)
+    console.print(line, style=_LINE_STYLE[summary.verdict()], highlight=False)
 
 
 _LINE_STYLE = {
@@ -110,8 +118,14 @@ _LINE_STYLE = {
 }
 
 
-def fleet_line(summary: FleetSummary) -> str:
-    """The fleet's verdict in one line, with the hosts per verdict."""
+def fleet_line(summary: FleetSummary, noun: str = "host") -> str:
+    """The fleet's verdict in one line, with the hosts (or images: ``noun``) per verdict."""
+    if noun != "host":
+        return _host_line(summary).replace("host", noun)
+    return _host_line(summary)
+
+
+def _host_line(summary: FleetSummary) -> str:
     counts = ", ".join(f"{k}: {v}" for k, v in summary.counts().items())
     verdict = summary.verdict()
     total = len(summary.rows)
@@ -137,18 +151,27 @@ def exit_code(summary: FleetSummary) -> ExitCode:
     return ExitCode.OK if verdict is Verdict.CLEAN else ExitCode.INCOMPLETE
 
 
-_ROW_FIELDS = ("name", "hostname", "verdict", "status", "worst", "findings", "gaps", "detail")
+_ROW_FIELDS = (
+    "name", "hostname", "verdict", "status", "worst", "findings", "gaps", "detail", "releases"
+)  # fmt: skip
+"""The columns of a row in csv and in the pipe form (``releases`` joined with ``; ``)."""
 
 
 def _cells(row: HostRow) -> Tuple[object, ...]:
-    return tuple(getattr(row, name) for name in _ROW_FIELDS)
+    values = (getattr(row, name) for name in _ROW_FIELDS)
+    return tuple("; ".join(v) if isinstance(v, tuple) else v for v in values)
 
 
 def _record(*fields: object) -> str:
     return "\t".join(printable(f) for f in fields)
 
 
-def emit_fleet(summary: FleetSummary, output_format: str, stream: Optional[IO[str]] = None) -> None:
+def emit_fleet(
+    summary: FleetSummary,
+    output_format: str,
+    stream: Optional[IO[str]] = None,
+    noun: str = "host",
+) -> None:
     """Print the fleet's results on stdout in ``output_format`` (text, json, jsonl or csv).
 
     text on a terminal: the table and the verdict line; into a pipe: one tab-separated record
@@ -164,10 +187,12 @@ def emit_fleet(summary: FleetSummary, output_format: str, stream: Optional[IO[st
 
         out.write(csv_text(_ROW_FIELDS, (_cells(r) for r in summary.rows)))
     elif out.isatty():
-        render_fleet(SafeConsole(file=out, soft_wrap=True, highlight=False), summary)
+        render_fleet(SafeConsole(file=out, soft_wrap=True, highlight=False), summary, noun)
     else:
         lines = [
-            "\t".join(printable(v) for v in ("verdict", summary.verdict(), fleet_line(summary)))
+            "\t".join(
+                printable(v) for v in ("verdict", summary.verdict(), fleet_line(summary, noun))
+            )
         ]
         for row in summary.rows:
             lines.append("\t".join(printable(v) for v in ("host", *_cells(row))))

@@ -66,6 +66,8 @@ class HostRow:
         attempts: sweep attempts journalled for this host.
         judged: how the findings were reached: the host's (matched on the target) merged
             with the controller's YARA, or analysed on the controller and why.
+        releases: affected releases installed (``litellm 1.82.8``), from the findings at/above
+            the threshold.
     """
 
     name: str
@@ -84,6 +86,7 @@ class HostRow:
     machine_id: Optional[str] = None
     attempts: int = 0
     judged: str = ""
+    releases: Tuple[str, ...] = ()
 
 
 _ORDER = tuple(v.value for v in Verdict)
@@ -171,7 +174,8 @@ def _legacy_attempts(sweeps: Sequence[Path]) -> List[Tuple[Attempt, Path]]:
     return found
 
 
-def _row_of(name: str, status: str, detail: str, view: BundleView, bundle: Path) -> HostRow:
+def row_of(name: str, status: str, detail: str, view: BundleView, bundle: Path) -> HostRow:
+    """The row of a host whose bundle was analysed into ``view``."""
     return HostRow(
         name=name,
         hostname=view.hostname,
@@ -188,6 +192,7 @@ def _row_of(name: str, status: str, detail: str, view: BundleView, bundle: Path)
         bundle=str(bundle),
         machine_id=view.machine_id,
         judged=view.judged,
+        releases=view.releases,
     )
 
 
@@ -281,7 +286,7 @@ def _journalled_rows(
             detail += f" (latest attempt {last.finished}: {last.status}: {last.detail})"
         view, problem = views.get(bundle) if bundle is not None else (None, "")
         if bundle is not None and view is not None:
-            row = _row_of(host, attempt.status, detail, view, bundle)
+            row = row_of(host, attempt.status, detail, view, bundle)
         elif bundle is not None:
             row = HostRow(host, "", UNCHECKED, BAD_BUNDLE, problem, bundle=str(bundle))
         else:
@@ -304,7 +309,7 @@ def _merge_loose(rows: List[HostRow], loose: List[Tuple[Path, BundleView]]) -> L
     extra: List[HostRow] = []
     for bundle, view in loose:
         if view.machine_id is None:
-            extra.append(_row_of(view.hostname or bundle.name, "bundle", "", view, bundle))
+            extra.append(row_of(view.hostname or bundle.name, "bundle", "", view, bundle))
             continue
         held = newest.get(view.machine_id)
         if held is None or view.finished > held[1].finished:
@@ -317,10 +322,10 @@ def _merge_loose(rows: List[HostRow], loose: List[Tuple[Path, BundleView]]) -> L
             if view.finished > held_view:
                 detail = f"newer bundle copied by hand: {bundle.name}"
                 rows[at] = _with_attempts(
-                    _row_of(known.name, "bundle", detail, view, bundle), known.attempts
+                    row_of(known.name, "bundle", detail, view, bundle), known.attempts
                 )
             continue
-        extra.append(_row_of(view.hostname or bundle.name, "bundle", "", view, bundle))
+        extra.append(row_of(view.hostname or bundle.name, "bundle", "", view, bundle))
     return rows + extra
 
 

@@ -51,6 +51,9 @@ class BundleView:
     judged: str = ""
     """How the findings were reached (:mod:`sitesweep.merge`): the host's merged with the
     controller's YARA, or analysed on the controller and why."""
+    releases: Tuple[str, ...] = ()
+    """``name version`` of each release a finding at/above the threshold names (``litellm
+    1.82.8``): which hosts or images carry an affected release, in one column."""
 
 
 def _archive_manifest(archive: Path) -> Dict[str, Any]:
@@ -109,6 +112,11 @@ def view_of(
         reduced=tuple(f"{a}: {d}" for a, d in reduced),
         incomplete=reasons,
         judged=judged,
+        releases=tuple(
+            sorted(
+                {f"{f.distribution} {f.version}" for f in serious if f.distribution and f.version}
+            )
+        ),
     )
 
 
@@ -153,10 +161,12 @@ def cache_path(bundle: Path, digest: str, threshold: Severity) -> Optional[Path]
 def _load_cached(path: Path) -> Optional[BundleView]:
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
-        tuples = ("environments", "rotate", "reduced", "incomplete")
+        tuples = ("environments", "rotate", "reduced", "incomplete", "releases")
         values: Dict[str, Any] = {k: tuple(v) if k in tuples else v for k, v in doc.items()}
         view = BundleView(**values)
-    except (OSError, ValueError, TypeError):
+    except (OSError, ValueError, TypeError, AttributeError):
+        return None
+    if "releases" not in values:  # cached before views had releases: analysed again
         return None
     return view if view.verdict in {v.value for v in Verdict} else None
 
