@@ -11,7 +11,7 @@ import io
 import json
 import tarfile
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Sequence, Union
+from typing import Any, Dict, List, Mapping, Sequence, Tuple, Union
 
 OCI_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
 OCI_ZSTD_LAYER = "application/vnd.oci.image.layer.v1.tar+zstd"
@@ -127,20 +127,51 @@ def docker_image(
     A layer given as bytes is used as its tar as it is (hand-made members); ``copies`` more
     images (other tags of the same layers) are listed after the first, as ``docker save a b``.
     """
+    files: Dict[str, bytes] = {}
+    entry, digests = _docker_entry(files, trees, history, config, [tag])
+    manifest = [entry] + [{**entry, "RepoTags": [f"{tag}-copy{n}"]} for n in range(copies)]
+    files["manifest.json"] = json.dumps(manifest).encode()
+    _write(out, files, as_dir=False)
+    return digests
+
+
+def docker_save(
+    out: Path,
+    images: Sequence[Tuple[Sequence[str], Sequence[Union[Path, bytes]], Sequence[str]]],
+    config: Mapping[str, Any],
+) -> List[Dict[str, Any]]:
+    """Write what ``docker save a b`` writes for several images: ``(tags, layers, history)``
+    each (no tag: an untagged image, ``RepoTags`` null); the digests of each, in order."""
+    files: Dict[str, bytes] = {}
+    entries, found = [], []
+    for tags, trees, history in images:
+        entry, digests = _docker_entry(files, trees, history, config, list(tags))
+        entries.append(entry)
+        found.append(digests)
+    files["manifest.json"] = json.dumps(entries).encode()
+    _write(out, files, as_dir=False)
+    return found
+
+
+def _docker_entry(
+    files: Dict[str, bytes],
+    trees: Sequence[Union[Path, bytes]],
+    history: Sequence[str],
+    config: Mapping[str, Any],
+    tags: List[str],
+) -> Tuple[Dict[str, Any], Dict[str, Any]]:
     raw = [t if isinstance(t, bytes) else layer_bytes(t) for t in trees]
     cfg = json.dumps(image_config(raw, history, config)).encode()
-    files: Dict[str, bytes] = {f"{_sha(cfg)}.json": cfg}
+    files[f"{_sha(cfg)}.json"] = cfg
     names = []
     for data in raw:
         layer_id = _sha(data + b"id")
         files[f"{layer_id}/VERSION"] = b"1.0"
         files[f"{layer_id}/layer.tar"] = data
         names.append(f"{layer_id}/layer.tar")
-    manifest = [{"Config": f"{_sha(cfg)}.json", "RepoTags": [tag], "Layers": names}]
-    manifest += [{**manifest[0], "RepoTags": [f"{tag}-copy{n}"]} for n in range(copies)]
-    files["manifest.json"] = json.dumps(manifest).encode()
-    _write(out, files, as_dir=False)
-    return {"layers": [f"sha256:{_sha(t)}" for t in raw], "config": f"sha256:{_sha(cfg)}"}
+    entry = {"Config": f"{_sha(cfg)}.json", "RepoTags": tags or None, "Layers": names}
+    digests = {"layers": [f"sha256:{_sha(t)}" for t in raw], "config": f"sha256:{_sha(cfg)}"}
+    return entry, digests
 
 
 def _write(out: Path, files: Mapping[str, bytes], as_dir: bool) -> None:

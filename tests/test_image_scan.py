@@ -21,6 +21,7 @@ from scanrun import bundle_mentions, load, only_bundle
 from sitesweep.errors import HostReadError
 from sitesweep.hostfs import HostRoot
 from sitesweep.model import GapReason
+from sitesweep.pipeline import ScanOptions, run_scan
 
 VENV = "/opt/venv"
 SITE = f"{VENV}/lib/python3.11/site-packages"
@@ -291,16 +292,22 @@ def test_members_that_are_no_part_of_the_filesystem_are_gaps(
     assert not (tmp_path.parent / "escape.pth").exists()
 
 
-def test_other_images_in_the_archive_are_a_gap_not_silence(tmp_path: Path, run_cli: RunCli) -> None:
+def test_run_scan_of_an_archive_of_several_images_names_the_others_as_a_gap(
+    tmp_path: Path,
+) -> None:
+    """The library's one-host scan takes the first image; the others are a gap, not silence
+    (``scan --image`` scans every one: tests/test_image_multi.py)."""
     base = FakeRoot(tmp_path / "l1")
     base.add_venv(VENV)
     image = tmp_path / "two.tar"
     docker_image(image, [base.path], ["ADD base"], {}, tag="app:1", copies=2)
-    run = _scan(run_cli, image, tmp_path / "out")
-    assert run.code == 0, run.err
-    bundle = only_bundle(tmp_path / "out")
-    skipped = [g for g in load(bundle, "coverage.json")["gaps"] if g["area"] == "image"]
-    assert [g["reason"] for g in skipped] == ["check_skipped"]
-    assert "2 more image(s)" in skipped[0]["detail"]
-    doc = load(bundle, "image.json")
-    assert (doc["name"], doc["other_images_not_scanned"]) == ("app:1", 2)
+    outcome = run_scan(ScanOptions(image=image, output=tmp_path / "out"))
+    skipped = [g for g in outcome.result.gaps if g.area == "image"]
+    assert [g.reason for g in skipped] == [GapReason.CHECK_SKIPPED]
+    assert "2 more image(s)" in skipped[0].detail
+    doc = load(only_bundle(tmp_path / "out"), "image.json")
+    assert (doc["name"], doc["other_images_not_scanned"], doc["images_in_archive"]) == (
+        "app:1",
+        2,
+        3,
+    )

@@ -44,8 +44,9 @@ def _named(finding: Finding, door: ImageDoor) -> Finding:
     return replace(finding, evidence=(*finding.evidence, *added), id=finding.id)
 
 
-def image_doc(result: ScanResult, door: ImageDoor) -> Dict[str, Any]:
-    """The ``image.json`` document."""
+def image_doc(result: ScanResult, door: ImageDoor, own_hostname: str = "") -> Dict[str, Any]:
+    """The ``image.json`` document (``own_hostname``: what the image's own ``/etc/hostname``
+    says, kept for the record; the bundle's host is the image's name)."""
     info = door.info
     inv = result.inventory
     paths: List[str] = [p for f in result.findings for p in f.paths]
@@ -56,7 +57,10 @@ def image_doc(result: ScanResult, door: ImageDoor) -> Dict[str, Any]:
     return {
         "source": info.source,
         "name": info.name,
-        "other_images_not_scanned": info.not_scanned,
+        "hostname_in_image": own_hostname,
+        "position": info.position,
+        "images_in_archive": info.not_scanned + 1,
+        "other_images_not_scanned": door.others_not_scanned,
         "config_digest": info.config_digest,
         "os": info.os,
         "architecture": info.architecture,

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import sys
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Dict, FrozenSet, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, FrozenSet, Iterator, Optional, Tuple
 
 from sitesweep.bundle.custody import NO_CUSTODY, Custody
 from sitesweep.bundle.layout import MANIFEST
@@ -28,6 +29,8 @@ from sitesweep.progress import NullProgress, Progress
 
 if TYPE_CHECKING:
     from sitesweep.bundle.writer import BundlePaths, RunInfo
+    from sitesweep.door.disk import DiskDoor
+    from sitesweep.door.oci import ImageArchive, ImageDoor
     from sitesweep.intel.index import IndexSource
     from sitesweep.intel.model import IndexWitness
 
@@ -58,7 +61,10 @@ class ScanOptions:
         prune: directories the walk does not enter, by name or ``parent/name``.
         kubernetes: list the cluster's pods with the local kubectl (live scans only).
         image: a container image (OCI layout directory or ``docker save`` tarball) scanned
-            instead of a directory, read where it lies (never extracted).
+            instead of a directory, read where it lies (never extracted); :func:`run_scan`
+            scans the first image it holds, :func:`scan_images` every one.
+        images: more images after ``image``, for :func:`scan_images` (``scan --image A
+            --image B``).
         evidence: ``policy`` (content where it matters, facts elsewhere) or ``full``.
     """
 
@@ -83,6 +89,27 @@ class ScanOptions:
     """The ``--fail-on`` severity: the bundle's verdict is told at it, as the terminal's is."""
     image: Optional[Path] = None
     evidence: str = "policy"
+    images: Tuple[Path, ...] = ()
+
+
+@dataclass(frozen=True)
+class ImageScan:
+    """One image of a run over several: its scan, or why it could not be read at all.
+
+    Attributes:
+        source: the image file or directory given.
+        position: which of the archive's images (0: the first it lists).
+        name: the image's name (its tag or reference, else its config digest); for an image
+            that cannot be read, the path (and ``(image N)`` for one of several).
+        outcome: the scan and its bundle; ``None`` when the image could not be read.
+        error: why it could not be read (one line naming the image).
+    """
+
+    source: Path
+    position: int
+    name: str
+    outcome: Optional[ScanOutcome]
+    error: str = ""
 
 
 @dataclass(frozen=True)
@@ -137,23 +164,40 @@ def _run_info(opts: ScanOptions, root: HostRoot, started: datetime, mode: str) -
     )
 
 
-def _image_docs(root: HostRoot, result: ScanResult) -> Dict[str, str]:
+def _image_docs(root: HostRoot, result: ScanResult, own_hostname: str) -> Dict[str, str]:
     """``image.json`` for an image scan (the image's config, layers, and who wrote which file)."""
-    from sitesweep.door.oci import ImageDoor
-
-    if not isinstance(root.door, ImageDoor):
-        from sitesweep.door.disk import DiskDoor
-
-        if not isinstance(root.door, DiskDoor):
+    door = _image_door(root)
+    if door is None:
+        disk = _disk_door(root)
+        if disk is None:
             return {}
         from sitesweep.bundle.serialize import dumps
         from sitesweep.diskscan import IMAGE_DOC, disk_doc
 
-        return {IMAGE_DOC: dumps(disk_doc(root.door))}
+        return {IMAGE_DOC: dumps(disk_doc(disk))}
     from sitesweep.bundle.serialize import dumps
     from sitesweep.imagescan import IMAGE_DOC, image_doc
 
-    return {IMAGE_DOC: dumps(image_doc(result, root.door))}
+    return {IMAGE_DOC: dumps(image_doc(result, door, own_hostname))}
+
+
+def _disk_door(root: HostRoot) -> Optional[DiskDoor]:
+    """The disk-image door behind ``root``, if that is what it is (never imported otherwise)."""
+    disk = sys.modules.get("sitesweep.door.disk")
+    if disk is None or not isinstance(root.door, disk.DiskDoor):
+        return None
+    door: DiskDoor = root.door
+    return door
+
+
+def _image_door(root: HostRoot) -> Optional[ImageDoor]:
+    """The container-image door behind ``root``, if that is what it is (a scan that opened no
+    container image never imports the image door: it is not loaded, so no door is one)."""
+    oci = sys.modules.get("sitesweep.door.oci")
+    if oci is None or not isinstance(root.door, oci.ImageDoor):
+        return None
+    door: ImageDoor = root.door
+    return door
 
 
 def _check_encryption(opts: ScanOptions) -> None:
@@ -267,13 +311,103 @@ def run_scan(opts: ScanOptions, progress: Optional[Progress] = None) -> ScanOutc
     return _run(opts, progress, match=True)
 
 
+def scan_images(
+    opts: ScanOptions, progress: Optional[Progress] = None, match: bool = True
+) -> Iterator[ImageScan]:
+    """Scan every image ``opts.image`` and ``opts.images`` name, each as a host of its own with
+    its own bundle: every image of an archive that holds several (``docker save a b``), in the
+    order it lists them. An image that cannot be read is an :class:`ImageScan` with the error;
+    the others are still scanned. Each image's door is closed before the next is opened.
+
+    Raises:
+        PackError: a signature pack is invalid (before anything is scanned).
+        OutputError: a bundle cannot be written.
+    """
+    _check_encryption(opts)
+    packs = load_packs(opts.signatures, builtin=opts.builtin_packs)
+    for path in (*((opts.image,) if opts.image is not None else ()), *opts.images):
+        one = replace(opts, image=path, images=())
+        others: Optional[ImageArchive] = None
+        try:
+            root = HostRoot.image(path)
+        except _unreadable() as exc:
+            others = getattr(exc, "others", None)
+            yield ImageScan(path, 0, str(path), None, str(exc))
+        else:
+            door = _image_door(root)
+            others = door.take_others() if door is not None else None
+            yield _image_scan(path, 0, one, root, packs, progress, match)
+        if others is None:
+            continue
+        with others:
+            for position in range(1, others.count):
+                try:
+                    root = HostRoot(path, door=others.open(position))
+                except _unreadable() as exc:
+                    yield ImageScan(
+                        path, position, f"{path} (image {position + 1})", None, str(exc)
+                    )
+                    continue
+                yield _image_scan(path, position, one, root, packs, progress, match)
+
+
+def _unreadable() -> Tuple[type[Exception], ...]:
+    """What says an image cannot be read at all (its scan is then skipped, the run goes on)."""
+    from sitesweep.door.oci import ImageError
+    from sitesweep.errors import RootError
+
+    return (ImageError, RootError)
+
+
+def _image_scan(
+    path: Path,
+    position: int,
+    opts: ScanOptions,
+    root: HostRoot,
+    packs: PackSet,
+    progress: Optional[Progress],
+    match: bool,
+) -> ImageScan:
+    try:
+        outcome = _scan_root(opts, root, packs, progress, match, datetime.now(timezone.utc))
+    finally:
+        root.close()
+    door = _image_door(root)
+    name = door.info.name if door is not None else outcome.result.inventory.identity.hostname
+    return ImageScan(path, position, name, outcome)
+
+
+def _as_image_host(result: ScanResult, door: ImageDoor) -> ScanResult:
+    """An image is named after itself: its name is the host's name, and ``<name>@<config
+    digest>`` its machine id (so a re-scan of the same image is the same host in a fleet report,
+    two tags stay two hosts, and a machine-id file baked into a base image never merges images)."""
+    inventory = result.inventory
+    info = door.info
+    identity = replace(
+        inventory.identity, hostname=info.name, machine_id=f"{info.name}@{info.config_digest}"
+    )
+    return replace(result, inventory=replace(inventory, identity=identity))
+
+
 def _run(opts: ScanOptions, progress: Optional[Progress], match: bool) -> ScanOutcome:
     """Collect, then (``match``) analyse on the spot, then write the bundle if asked."""
-    progress = progress or NullProgress()
     started = datetime.now(timezone.utc)
     _check_encryption(opts)
     packs = load_packs(opts.signatures, builtin=opts.builtin_packs)
     root = HostRoot.image(opts.image) if opts.image is not None else HostRoot(opts.root)
+    return _scan_root(opts, root, packs, progress, match, started)
+
+
+def _scan_root(
+    opts: ScanOptions,
+    root: HostRoot,
+    packs: PackSet,
+    progress: Optional[Progress],
+    match: bool,
+    started: datetime,
+) -> ScanOutcome:
+    """Scan the host ``root`` opens (a directory, the live system, or an image)."""
+    progress = progress or NullProgress()
     inventory = collect_inventory(root, collect_spec(packs, root, opts), progress)
     if match:
         progress.stage("match")
@@ -287,12 +421,13 @@ def _run(opts: ScanOptions, progress: Optional[Progress], match: bool) -> ScanOu
         result = replace(result, reduced=opts.reduced)
     else:
         result = ScanResult.observations(inventory, packs, opts.reduced)
+    own_hostname = result.inventory.identity.hostname
     if opts.image is not None:
-        from sitesweep.door.oci import ImageDoor
         from sitesweep.imagescan import name_layers
 
-        if isinstance(root.door, ImageDoor):
-            result = name_layers(result, root.door)
+        door = _image_door(root)
+        if door is not None:
+            result = _as_image_host(name_layers(result, door), door)
         result = replace(result, gaps=(*result.gaps, *getattr(root.door, "gaps", ())))
     bundle = None
     if opts.output is not None:
@@ -300,5 +435,6 @@ def _run(opts: ScanOptions, progress: Optional[Progress], match: bool) -> ScanOu
 
         progress.stage("bundle")
         run = _run_info(opts, root, started, "scan" if match else "collect")
-        bundle = write_bundle(result, root, opts.output, run, _image_docs(root, result))
+        extra = _image_docs(root, result, own_hostname)
+        bundle = write_bundle(result, root, opts.output, run, extra)
     return ScanOutcome(result, bundle)

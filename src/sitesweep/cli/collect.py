@@ -70,8 +70,17 @@ def collect(
         evidence=evidence,
     )
     apply_priorities(gentle)
-    with RichProgress() as progress:
-        outcome = run_collect(opts, progress)
+    if opts.image is not None:  # each image its own host and bundle
+        from sitesweep.cli.images import scan_each_image, single_outcome, tell_collected
+
+        scans = scan_each_image(opts, Severity.HIGH, match=False)
+        one = single_outcome(scans)
+        if one is None:
+            return tell_collected(scans)
+        outcome = one
+    else:
+        with RichProgress() as progress:
+            outcome = run_collect(opts, progress)
     assert outcome.bundle is not None  # noqa: S101 - output is always set here
     stderr.print(f"Collected {len(outcome.result.inventory.environments)} environments into")
     where = outcome.bundle.archive if outcome.bundle.encrypted else outcome.bundle.directory

@@ -31,10 +31,12 @@ def scan_target_options(func: F) -> F:
             click.option(
                 "--image",
                 type=click.Path(exists=True, path_type=Path),
+                multiple=True,
                 expose_value=False,
                 callback=_remember_image,
                 help="Scan a container image instead: an OCI image layout directory or a "
-                "docker/podman save tarball (.tar or .tar.gz), read where it lies.",
+                "docker/podman save tarball (.tar, .tar.gz, .tar.zst), read where it lies. "
+                "Repeatable; every image of an archive is scanned: one bundle and verdict each.",
             ),
             click.option(
                 "--output",
@@ -58,10 +60,10 @@ def scan_target_options(func: F) -> F:
     return func
 
 
-def _remember_image(ctx: click.Context, _param: click.Parameter, value: Optional[Path]) -> None:
+def _remember_image(ctx: click.Context, _param: click.Parameter, value: Tuple[Path, ...]) -> None:
     """Keep ``--image`` for :func:`build_scan_options` (the commands need no parameter for it)."""
-    if value is not None:
-        ctx.meta["sitesweep.image"] = value
+    if value:
+        ctx.meta["sitesweep.image"] = tuple(value)
 
 
 def signatures_option(func: F) -> F:
@@ -307,11 +309,12 @@ def build_scan_options(
 ) -> ScanOptions:
     """The ScanOptions that ``scan`` and ``collect`` both build from their shared options."""
     context = click.get_current_context(silent=True)
-    image = context.meta.get("sitesweep.image") if context is not None else None
-    if image is not None and root is not None:
+    images: Tuple[Path, ...] = context.meta.get("sitesweep.image", ()) if context else ()
+    if images and root is not None:
         raise click.UsageError("--root and --image name two different hosts: give one")
     return ScanOptions(
-        image=image,
+        image=images[0] if images else None,
+        images=images[1:],
         root=root,
         output=output,
         signatures=signatures,

@@ -85,8 +85,17 @@ def scan(
     )
     opts = replace(opts, threshold=Severity(fail_on))  # the bundle tells the same verdict
     apply_priorities(gentle)
-    with RichProgress() as progress:
-        outcome = run_scan(opts, progress)
+    if opts.image is not None:  # each image its own host, bundle and verdict
+        from sitesweep.cli.images import scan_each_image, single_outcome, tell_images
+
+        scans = scan_each_image(opts, Severity(fail_on), match=True)
+        one = single_outcome(scans)
+        if one is None:
+            return tell_images(scans, Severity(fail_on), fmt)
+        outcome = one
+    else:
+        with RichProgress() as progress:
+            outcome = run_scan(opts, progress)
     bundle = outcome.bundle.ref() if outcome.bundle is not None else None
     told = emit_result(outcome.result, Severity(fail_on), bundle, fmt)
     return ExitCode.FINDINGS if told.verdict is Verdict.COMPROMISED else ExitCode.OK

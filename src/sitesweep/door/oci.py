@@ -40,7 +40,15 @@ from sitesweep.errors import HostReadError, SitesweepError
 from sitesweep.model import Gap, GapReason, HostPath
 from sitesweep.scratch import anonymous_file
 
-__all__ = ["MAX_LAYER_BYTES", "ImageDoor", "ImageError", "ImageInfo", "LayerInfo", "open_image"]
+__all__ = [
+    "MAX_LAYER_BYTES",
+    "ImageArchive",
+    "ImageDoor",
+    "ImageError",
+    "ImageInfo",
+    "LayerInfo",
+    "open_image",
+]
 
 MAX_LAYER_BYTES = 64 << 30
 """Largest decompressed layer (or compressed image tarball) read; more is an :class:`ImageError`."""
@@ -62,7 +70,13 @@ _CHUNK = 1 << 20
 
 
 class ImageError(SitesweepError):
-    """The image cannot be read: not an image, truncated, corrupt, or over a bound."""
+    """The image cannot be read: not an image, truncated, corrupt, or over a bound.
+
+    ``others``: when the first image of an archive that lists several is the one that cannot be
+    read, the archive's other images (for the caller to scan, and to close).
+    """
+
+    others: Optional[ImageArchive] = None
 
 
 @dataclass(frozen=True)
@@ -91,7 +105,9 @@ class ImageInfo:
     os: str = ""
     architecture: str = ""
     not_scanned: int = 0
-    """Other images in the same archive (only the first is scanned)."""
+    """Other images in the same archive (the archive lists ``not_scanned + 1`` images)."""
+    position: int = 0
+    """Which of the archive's images this is (0: the first it lists)."""
 
 
 class _Node:
@@ -219,26 +235,56 @@ class ImageDoor:
 
     is_live = False
 
-    def __init__(self, info: ImageInfo, index: _Index, sources: List[_Source], fds: List[int]):
+    def __init__(
+        self,
+        info: ImageInfo,
+        index: _Index,
+        sources: List[_Source],
+        fds: List[int],
+        blobs: Optional[_Blobs] = None,
+    ):
         self.info = info
         self._index = index
         self._sources = sources
         self._fds = fds
+        self._blobs = blobs
         self.gaps: Tuple[Gap, ...] = tuple(
             Gap("image", HostPath(path), GapReason.PARSE_ERROR, detail)
             for path, detail in index.problems
         )
-        """Members of the layers that are not part of the filesystem served, and why."""
-        if info.not_scanned:
+        """Members of the layers that are not part of the filesystem served, and why (and the
+        archive's other images, unless :meth:`take_others` handed them to the caller)."""
+        if info.not_scanned and blobs is not None:
             detail = (
                 f"{info.not_scanned} more image(s) in {info.source} not scanned: "
-                "one image per run, the first the archive lists"
+                "only the first the archive lists was asked for"
             )
             self.gaps = (*self.gaps, Gap("image", None, GapReason.CHECK_SKIPPED, detail))
+
+    def take_others(self) -> Optional[ImageArchive]:
+        """The archive's other images, for the caller to scan each (``None`` when it holds one).
+
+        They are then no gap of this door. The archive shares what this door already read (the
+        outer tarball's headers, a compressed tarball inflated once) and is closed on its own.
+        """
+        if self._blobs is None or not self.info.not_scanned:
+            return None
+        archive = ImageArchive(self._blobs, self.info.not_scanned + 1)
+        self._blobs = None  # the archive owns its descriptor now
+        self.gaps = tuple(g for g in self.gaps if g.reason is not GapReason.CHECK_SKIPPED)
+        return archive
+
+    @property
+    def others_not_scanned(self) -> int:
+        """The archive's other images that no one scans (0 once :meth:`take_others` took them)."""
+        return self.info.not_scanned if self._blobs is not None else 0
 
     def close(self) -> None:
         while self._fds:
             os.close(self._fds.pop())
+        if self._blobs is not None:
+            while self._blobs.fds:
+                os.close(self._blobs.fds.pop())
 
     def __del__(self) -> None:
         with contextlib.suppress(OSError):
@@ -355,12 +401,18 @@ class ImageDoor:
 class _Blobs:
     """The blobs of an image: files of a layout directory, or members of a tarball."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, parent: Optional[_Blobs] = None) -> None:
         self.path = path
         self.fds: List[int] = []
         self._members: Dict[str, tarfile.TarInfo] = {}
         self._fd = -1
         self._size = 0
+        if parent is not None:  # a clone: the same headers, its own descriptor
+            self._members, self._size = parent._members, parent._size
+            if parent._fd >= 0:
+                self._fd = os.dup(parent._fd)
+                self.fds.append(self._fd)
+            return
         if path.is_dir():
             return
         fd = _open_ro(path)
@@ -380,6 +432,10 @@ class _Blobs:
             ) from exc
         if not self._members:
             raise ImageError(f"{path}: an empty tar archive, not an image")
+
+    def clone(self) -> _Blobs:
+        """The same blobs, on a descriptor of their own (closed with the clone's door)."""
+        return _Blobs(self.path, self)
 
     def exists(self, name: str) -> bool:
         if self._fd < 0:
@@ -432,7 +488,9 @@ class _Layer:
 
 
 def open_image(path: Path) -> ImageDoor:
-    """Read an image's manifest, config and layer headers and build its final filesystem.
+    """Read the first image of ``path`` (its manifest, config and layer headers) and build its
+    final filesystem. The archive's other images are a gap of the door, unless the caller takes
+    them (:meth:`ImageDoor.take_others`) to scan each.
 
     Raises:
         ImageError: not an image, a missing or truncated blob, a corrupt layer, an unsupported
@@ -440,47 +498,124 @@ def open_image(path: Path) -> ImageDoor:
     """
     if not path.exists():
         raise ImageError(f"{path}: no such image file or directory")
+    with _naming(path, 0):
+        return _open(_Blobs(path), path, 0, keep_others=True)
+
+
+class ImageArchive:
+    """The images of one archive after its first (``docker save a b``, an OCI index of several
+    images), each opened on its own: :meth:`open` one, scan it, close it, then the next."""
+
+    def __init__(self, blobs: _Blobs, count: int) -> None:
+        self._blobs = blobs
+        self.count = count
+        """Images the archive lists (the first included)."""
+
+    @property
+    def source(self) -> Path:
+        """The archive's path."""
+        return self._blobs.path
+
+    def open(self, position: int) -> ImageDoor:
+        """The archive's image at ``position`` (1 is the second it lists).
+
+        Raises:
+            ImageError: that image cannot be read (the others may still be).
+        """
+        with _naming(self._blobs.path, position):
+            return _open(self._blobs.clone(), self._blobs.path, position, keep_others=False)
+
+    def close(self) -> None:
+        """Release the archive's descriptor (the doors opened from it keep their own)."""
+        while self._blobs.fds:
+            os.close(self._blobs.fds.pop())
+
+    def __enter__(self) -> ImageArchive:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@contextlib.contextmanager
+def _naming(path: Path, position: int) -> Iterator[None]:
+    """Put the image (and which of its archive's images) in front of an error's message."""
     try:
-        return _open(path)
+        yield
     except ImageError as exc:
-        if str(path) in str(exc):
+        where = f"{path}" if not position else f"{path} (image {position + 1})"
+        if str(exc).startswith(where):
             raise
-        raise ImageError(f"{path}: {exc}") from exc
+        text = str(exc)
+        if text.startswith(f"{path}: "):
+            text = text[len(f"{path}: ") :]
+        named = ImageError(f"{where}: {text}")
+        named.others = exc.others
+        raise named from exc
 
 
-def _open(path: Path) -> ImageDoor:
-    blobs = _Blobs(path)
+def _open(blobs: _Blobs, path: Path, position: int, keep_others: bool) -> ImageDoor:
+    count = 0
     try:
-        info, layers = _manifest(blobs, path)
+        count = _count(blobs) if keep_others else 0
+        info, layers = _manifest(blobs, path, position)
         index = _Index()
         sources: List[_Source] = []
         for number, layer in enumerate(layers):
             source = _layer_source(blobs, layer)
             sources.append(source)
             _apply(index, source, number, len(sources) - 1, layer.digest)
-    except BaseException:
-        for fd in blobs.fds:
-            os.close(fd)
+    except ImageError as exc:
+        if count > 1:
+            exc.others = ImageArchive(blobs.clone(), count)
+        _close_all(blobs.fds)
         raise
-    return ImageDoor(info, index, sources, blobs.fds)
+    except BaseException:
+        _close_all(blobs.fds)
+        raise
+    others = blobs.clone() if keep_others and info.not_scanned else None
+    return ImageDoor(info, index, sources, blobs.fds, others)
 
 
-def _manifest(blobs: _Blobs, path: Path) -> Tuple[ImageInfo, List[_Layer]]:
-    """Find the image's config and layers: Docker's ``manifest.json`` or an OCI ``index.json``."""
+def _close_all(fds: List[int]) -> None:
+    while fds:
+        os.close(fds.pop())
+
+
+def _count(blobs: _Blobs) -> int:
+    """How many images the archive lists (0 when its listing cannot be read: the manifest's own
+    error then says why)."""
+    try:
+        if blobs.exists("manifest.json") and not blobs.exists("oci-layout"):
+            listed = blobs.json("manifest.json")
+        elif blobs.exists("index.json"):
+            listed = _get(blobs.json("index.json"), "manifests")
+        else:
+            listed = blobs.json("manifest.json") if blobs.exists("manifest.json") else None
+    except ImageError:
+        return 0
+    return len(listed) if isinstance(listed, list) else 0
+
+
+def _manifest(blobs: _Blobs, path: Path, which: int) -> Tuple[ImageInfo, List[_Layer]]:
+    """Find the config and layers of the archive's image ``which``: from Docker's
+    ``manifest.json`` or an OCI ``index.json``."""
     if blobs.exists("manifest.json") and not blobs.exists("oci-layout"):
-        return _docker_manifest(blobs, path)
+        return _docker_manifest(blobs, path, which)
     if blobs.exists("index.json"):
-        return _oci_manifest(blobs, path)
+        return _oci_manifest(blobs, path, which)
     if blobs.exists("manifest.json"):
-        return _docker_manifest(blobs, path)
+        return _docker_manifest(blobs, path, which)
     raise ImageError(f"{path}: neither an OCI image layout (index.json) nor a docker save archive")
 
 
-def _docker_manifest(blobs: _Blobs, path: Path) -> Tuple[ImageInfo, List[_Layer]]:
+def _docker_manifest(blobs: _Blobs, path: Path, which: int) -> Tuple[ImageInfo, List[_Layer]]:
     entries = blobs.json("manifest.json")
-    if not isinstance(entries, list) or not entries or not isinstance(entries[0], dict):
+    if not isinstance(entries, list) or len(entries) <= which:
         raise ImageError(f"{path}: manifest.json lists no image")
-    entry = entries[0]
+    entry = entries[which]
+    if not isinstance(entry, dict):
+        raise ImageError(f"{path}: manifest.json's entry {which + 1} is not an object")
     config_name = entry.get("Config")
     layer_names = entry.get("Layers")
     if not isinstance(config_name, str) or not isinstance(layer_names, list):
@@ -494,19 +629,18 @@ def _docker_manifest(blobs: _Blobs, path: Path) -> Tuple[ImageInfo, List[_Layer]
         digest = _blob_digest(name) or (diff_ids[i] if i < len(diff_ids) else f"layer {i}")
         layers.append(_Layer(name, str(digest), ""))
     tags = entry.get("RepoTags") or []
-    name = str(tags[0]) if tags and isinstance(tags[0], str) else path.name
+    name = str(tags[0]) if isinstance(tags, list) and tags and isinstance(tags[0], str) else ""
     digest = _blob_digest(config_name) or f"sha256:{config_name.split('.')[0]}"
-    more = len(entries) - 1
-    return _info(path, name, config, digest, layers, more), layers
+    return _info(path, name, config, digest, layers, len(entries) - 1, which), layers
 
 
-def _oci_manifest(blobs: _Blobs, path: Path) -> Tuple[ImageInfo, List[_Layer]]:
+def _oci_manifest(blobs: _Blobs, path: Path, which: int) -> Tuple[ImageInfo, List[_Layer]]:
     index = blobs.json("index.json")
     manifests = index.get("manifests") if isinstance(index, dict) else None
-    if not isinstance(manifests, list) or not manifests:
+    if not isinstance(manifests, list) or len(manifests) <= which:
         raise ImageError(f"{path}: index.json lists no manifest")
-    descriptor = manifests[0]
-    name = _ref_name(descriptor) or path.name
+    descriptor = manifests[which]
+    name = _ref_name(descriptor) or ""
     for _ in range(4):  # an index may point at an index (multi-platform): take a linux one
         manifest = blobs.json(_blob_path(descriptor, path))
         if not isinstance(manifest, dict):
@@ -529,11 +663,26 @@ def _oci_manifest(blobs: _Blobs, path: Path) -> Tuple[ImageInfo, List[_Layer]]:
         if isinstance(d, dict)
     ]
     digest = str(config_desc.get("digest"))
-    return _info(path, name, config, digest, layers, len(manifests) - 1), layers
+    return _info(path, name, config, digest, layers, len(manifests) - 1, which), layers
+
+
+def image_name(name: str, config_digest: str) -> str:
+    """What an image is called: its tag or reference, else its config digest's first 12 hex
+    digits (``sha256:0123456789ab``), as ``docker images`` shows an untagged image."""
+    if name:
+        return name
+    algorithm, _, hexdigest = config_digest.partition(":")
+    return f"{algorithm}:{hexdigest[:12]}" if hexdigest else config_digest or "image"
 
 
 def _info(
-    path: Path, name: str, config: Any, digest: str, layers: List[_Layer], more: int
+    path: Path,
+    name: str,
+    config: Any,
+    digest: str,
+    layers: List[_Layer],
+    more: int,
+    which: int = 0,
 ) -> ImageInfo:
     from sitesweep.redact import redact_argv, redact_text
 
@@ -559,8 +708,9 @@ def _info(
     )
     return ImageInfo(
         source=str(path),
-        name=name,
+        name=image_name(name, digest),
         not_scanned=more,
+        position=which,
         layers=infos,
         config_digest=digest,
         entrypoint=redact_argv(_strings(_get(inner, "Entrypoint"))),

@@ -1,0 +1,253 @@
+"""Several images in one run (``scan --image A --image B``, ``docker save a b``): each image is a
+host of its own, named after the image, with its own bundle and verdict, and the run tells them
+in one table (the fleet report's rows). Every image is a real archive built by :mod:`imagebuild`.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+from hashlib import sha256
+from pathlib import Path
+from typing import Any, Dict, List
+
+from builders import FakeRoot, malicious_pth_content
+from clirun import RunCli
+from imagebuild import docker_save, oci_image
+from scanrun import load
+from test_image_scan import CONFIG, HISTORY, SITE, VENV, _layers
+
+PTH = f"{SITE}/litellm_init.pth"
+
+
+def _fixed_layers(tmp_path: Path, marker: Path) -> List[Path]:
+    """Base; a layer adding 1.82.8 and its .pth; a layer whose whiteouts remove both."""
+    base = FakeRoot(tmp_path / "f1")
+    base.add_file("/etc/os-release", 'NAME="Debian GNU/Linux"\nID=debian\nVERSION_ID="12"\n')
+    base.add_file("/etc/passwd", "root:x:0:0:root:/root:/bin/bash\n")
+    base.add_file("/etc/hostname", "buildkitsandbox\n")
+    base.add_venv(VENV)
+    bad = FakeRoot(tmp_path / "f2")
+    bad.add_dist(SITE, "litellm", "1.82.8")
+    bad.add_pth(SITE, "litellm_init.pth", malicious_pth_content(marker))
+    gone = FakeRoot(tmp_path / "f3")
+    gone.add_file(f"{SITE}/.wh.litellm", b"")
+    gone.add_file(f"{SITE}/.wh.litellm-1.82.8.dist-info", b"")
+    gone.add_file(f"{SITE}/.wh.litellm_init.pth", b"")
+    return [base.path, bad.path, gone.path]
+
+
+def _bundles(out: Path) -> Dict[str, Path]:
+    """Bundle directories under ``out`` by the host name their manifest records."""
+    found = {}
+    for path in out.iterdir():
+        if path.is_dir() and (path / "manifest.json").is_file():
+            found[load(path, "manifest.json")["host"]["hostname"]] = path
+    return found
+
+
+def _rows(stdout: str) -> Dict[str, Dict[str, Any]]:
+    doc = json.loads(stdout)
+    return {row["name"]: row for row in doc["hosts"]}
+
+
+def _verdict(bundle: Path) -> str:
+    return str(load(bundle, "findings.json")["outcome"]["verdict"])
+
+
+def test_two_images_in_one_run_give_one_verdict_each_named_after_the_image(
+    tmp_path: Path, run_cli: RunCli
+) -> None:
+    marker = tmp_path / "EXECUTED"
+    bad, fixed = tmp_path / "bad.tar", tmp_path / "fixed.tar"
+    bad_digests = oci_image(
+        bad, _layers(tmp_path, marker), HISTORY, CONFIG, name="registry.example/app:1.4"
+    )
+    oci_image(
+        fixed, _fixed_layers(tmp_path, marker), HISTORY, CONFIG, name="registry.example/app:1.5"
+    )
+    out = tmp_path / "out"
+    run = run_cli(
+        "scan", "--image", str(bad), "--image", str(fixed), "--output", str(out), "--json"
+    )
+    assert run.code == 1, run.err
+    assert "Traceback" not in run.err
+
+    rows = _rows(run.out)
+    assert set(rows) == {"registry.example/app:1.4", "registry.example/app:1.5"}
+    one, two = rows["registry.example/app:1.4"], rows["registry.example/app:1.5"]
+    assert (one["verdict"], one["releases"]) == ("compromised", ["litellm 1.82.8"])
+    assert (two["verdict"], two["releases"]) == ("clean", [])
+    assert one["environments"] == [VENV]
+
+    bundles = _bundles(out)
+    assert set(bundles) == set(rows), "each image is its own host, named after the image"
+    bad_bundle, fixed_bundle = (
+        bundles["registry.example/app:1.4"],
+        bundles["registry.example/app:1.5"],
+    )
+    assert bad_bundle.name.startswith("sitesweep-registry.example_app_1.4-")
+    assert Path(one["bundle"]) == bad_bundle
+    assert (_verdict(bad_bundle), _verdict(fixed_bundle)) == ("compromised", "clean")
+    evidence = {
+        (e["label"], e["value"])
+        for f in load(bad_bundle, "findings.json")["findings"]
+        if PTH in f["paths"]
+        for e in f["evidence"]
+    }
+    assert ("image", "registry.example/app:1.4") in evidence
+    assert any(v.startswith(f"{PTH}: {bad_digests['layers'][2]}") for _, v in evidence)
+    machine_id = load(fixed_bundle, "manifest.json")["host"]["machine_id"]
+    assert machine_id.startswith("registry.example/app:1.5@sha256:")
+    assert load(fixed_bundle, "image.json")["hostname_in_image"] == "buildkitsandbox"
+    assert not marker.exists()
+
+
+def test_the_table_in_a_pipe_answers_which_images_carry_the_release(
+    tmp_path: Path, run_cli: RunCli
+) -> None:
+    marker = tmp_path / "EXECUTED"
+    bad, fixed = tmp_path / "bad.tar", tmp_path / "fixed.tar"
+    oci_image(bad, _layers(tmp_path, marker), HISTORY, CONFIG, name="app:bad")
+    oci_image(fixed, _fixed_layers(tmp_path, marker), HISTORY, CONFIG, name="app:fixed")
+    out = tmp_path / "out"
+    run = run_cli("scan", "--image", str(bad), "--image", str(fixed), "--output", str(out))
+    assert run.code == 1, run.err
+    carrying = [
+        line.split("\t")[1] for line in run.out.splitlines() if line.endswith("litellm 1.82.8")
+    ]
+    assert carrying == ["app:bad"]
+    assert "image app:bad: compromised" in run.err
+    assert "image app:fixed: clean" in run.err
+    assert not marker.exists()
+
+
+def test_a_docker_save_of_two_images_gives_two_verdicts(tmp_path: Path, run_cli: RunCli) -> None:
+    marker = tmp_path / "EXECUTED"
+    archive = tmp_path / "saved.tar"  # docker save app:bad app:fixed <untagged id>
+    untagged = FakeRoot(tmp_path / "u1")
+    untagged.add_venv(VENV)
+    found = docker_save(
+        archive,
+        [
+            (["app:bad"], _layers(tmp_path, marker), HISTORY),
+            (["app:fixed", "app:latest"], _fixed_layers(tmp_path, marker), HISTORY),
+            ([], [untagged.path], ["ADD base"]),
+        ],
+        CONFIG,
+    )
+    out = tmp_path / "out"
+    run = run_cli("scan", "--image", str(archive), "--output", str(out), "--json")
+    assert run.code == 1, run.err
+    short = "sha256:" + found[2]["config"].split(":")[1][:12]
+    rows = _rows(run.out)
+    assert {name: row["verdict"] for name, row in rows.items()} == {
+        "app:bad": "compromised",
+        "app:fixed": "clean",
+        short: "incomplete",  # no /etc/os-release: the OS cannot be told, never called clean
+    }
+    bundles = _bundles(out)
+    assert set(bundles) == set(rows)
+    for bundle in bundles.values():
+        gaps = load(bundle, "coverage.json")["gaps"]
+        assert not [g for g in gaps if g["reason"] == "check_skipped" and g["area"] == "image"]
+    assert load(bundles["app:fixed"], "image.json")["position"] == 1
+    assert bundles[short].name.startswith(f"sitesweep-{short.replace(':', '_')}-")
+    assert not marker.exists()
+
+
+def _truncated_copy(image: Path, layer: str, at: Path) -> Path:
+    """A copy of ``image`` cut in the middle of ``layer``'s blob (a copy interrupted)."""
+    with tarfile.open(image) as tar:
+        blob = tar.getmember("blobs/sha256/" + layer.split(":")[1])
+    at.write_bytes(image.read_bytes()[: blob.offset_data + blob.size // 2])
+    return at
+
+
+def test_one_good_and_one_truncated_image_write_the_good_bundle_and_exit_2(
+    tmp_path: Path, run_cli: RunCli
+) -> None:
+    marker = tmp_path / "EXECUTED"
+    good, whole = tmp_path / "good.tar", tmp_path / "whole.tar"
+    oci_image(good, _fixed_layers(tmp_path, marker), HISTORY, CONFIG, name="app:good")
+    digests = oci_image(whole, _layers(tmp_path, marker), HISTORY, CONFIG, name="app:cut")
+    cut = _truncated_copy(whole, digests["layers"][1], tmp_path / "cut.tar")
+    out = tmp_path / "out"
+    run = run_cli("scan", "--image", str(cut), "--image", str(good), "--output", str(out), "--json")
+    assert run.code == 2, run.err
+    assert "Traceback" not in run.err + run.out
+    assert "internal error" not in run.err
+    errors = [line for line in run.err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, run.err
+    assert str(cut) in errors[0]
+    assert "truncated" in errors[0]
+
+    assert set(_bundles(out)) == {"app:good"}, "the good image's bundle is written"
+    rows = _rows(run.out)
+    assert rows["app:good"]["verdict"] == "clean"
+    broken = rows[str(cut)]
+    assert (broken["verdict"], broken["status"]) == ("unchecked", "unreadable")
+    assert "truncated" in broken["detail"]
+    assert not marker.exists()
+
+
+def test_a_compromised_image_beside_an_unreadable_one_is_still_exit_1(
+    tmp_path: Path, run_cli: RunCli
+) -> None:
+    marker = tmp_path / "EXECUTED"
+    bad = tmp_path / "bad.tar"
+    oci_image(bad, _layers(tmp_path, marker), HISTORY, CONFIG, name="app:bad")
+    garbage = tmp_path / "garbage.tar"
+    garbage.write_bytes(b"\x00not an image\xff" * 1000)
+    out = tmp_path / "out"
+    run = run_cli("scan", "--image", str(garbage), "--image", str(bad), "--output", str(out))
+    assert run.code == 1, run.err
+    assert f"error: {garbage}" in run.err
+    assert set(_bundles(out)) == {"app:bad"}
+    assert not marker.exists()
+
+
+def test_an_unreadable_first_image_of_an_archive_leaves_the_others_scanned(
+    tmp_path: Path, run_cli: RunCli
+) -> None:
+    marker = tmp_path / "EXECUTED"
+    whole = tmp_path / "whole.tar"
+    found = docker_save(
+        whole,
+        [
+            (["app:bad"], _layers(tmp_path, marker), HISTORY),
+            (["app:fixed"], _fixed_layers(tmp_path, marker), HISTORY),
+        ],
+        CONFIG,
+    )
+    archive = tmp_path / "missing-layer.tar"  # the first image's last layer lost in transit
+    lost = found[0]["layers"][2].split(":")[1]
+    with tarfile.open(whole) as src, tarfile.open(archive, "w") as dst:
+        for member in src.getmembers():
+            data = src.extractfile(member)
+            body = data.read() if data is not None else b""
+            if member.name.endswith("layer.tar") and sha256(body).hexdigest() == lost:
+                continue
+            dst.addfile(member, io.BytesIO(body) if data is not None else None)
+    out = tmp_path / "out"
+    run = run_cli("scan", "--image", str(archive), "--output", str(out), "--json")
+    assert run.code == 2, run.err
+    assert "Traceback" not in run.err + run.out
+    rows = _rows(run.out)
+    assert rows["app:fixed"]["verdict"] == "clean"
+    assert [r["status"] for name, r in rows.items() if name != "app:fixed"] == ["unreadable"]
+    assert set(_bundles(out)) == {"app:fixed"}
+    assert not marker.exists()
+
+
+def test_collect_over_several_images_writes_a_bundle_each(tmp_path: Path, run_cli: RunCli) -> None:
+    marker = tmp_path / "EXECUTED"
+    bad, fixed = tmp_path / "bad.tar", tmp_path / "fixed.tar"
+    oci_image(bad, _layers(tmp_path, marker), HISTORY, CONFIG, name="app:bad")
+    oci_image(fixed, _fixed_layers(tmp_path, marker), HISTORY, CONFIG, name="app:fixed")
+    out = tmp_path / "out"
+    run = run_cli("collect", "--image", str(bad), "--image", str(fixed), "--output", str(out))
+    assert run.code == 0, run.err
+    assert set(_bundles(out)) == {"app:bad", "app:fixed"}
+    assert not marker.exists()
