@@ -251,3 +251,58 @@ def test_collect_over_several_images_writes_a_bundle_each(tmp_path: Path, run_cl
     assert run.code == 0, run.err
     assert set(_bundles(out)) == {"app:bad", "app:fixed"}
     assert not marker.exists()
+
+
+def test_a_disk_image_and_a_container_image_in_one_run(tmp_path: Path, run_cli: RunCli) -> None:
+    """The loop opens each path through ``HostRoot.image``: a disk image is one more host (its
+    name is the hostname its OS gives: a VM's disk is that machine)."""
+    from diskbuild import ext4
+
+    marker = tmp_path / "EXECUTED"
+    vm = FakeRoot(tmp_path / "vm")
+    vm.add_file("/etc/os-release", 'NAME="Debian GNU/Linux"\nID=debian\nVERSION_ID="12"\n')
+    vm.add_file("/etc/hostname", "web1\n")
+    vm.add_file("/etc/passwd", "root:x:0:0:root:/root:/bin/bash\n")
+    vm.add_venv(VENV)
+    vm.add_dist(SITE, "litellm", "1.82.7")
+    disk = ext4(vm.path, tmp_path / "web1.img")
+    fixed = tmp_path / "fixed.tar"
+    oci_image(fixed, _fixed_layers(tmp_path, marker), HISTORY, CONFIG, name="app:fixed")
+    out = tmp_path / "out"
+    run = run_cli(
+        "scan", "--image", str(disk), "--image", str(fixed), "--output", str(out), "--json"
+    )
+    assert run.code == 1, run.err
+    rows = _rows(run.out)
+    assert {name: row["verdict"] for name, row in rows.items()} == {
+        "web1": "compromised",
+        "app:fixed": "clean",
+    }
+    assert rows["web1"]["releases"] == ["litellm 1.82.7"]
+    assert set(_bundles(out)) == {"web1", "app:fixed"}
+    assert load(_bundles(out)["web1"], "image.json")["kind"] == "disk"
+    assert not marker.exists()
+
+
+def test_an_oci_archive_listing_two_images_gives_two_verdicts(
+    tmp_path: Path, run_cli: RunCli
+) -> None:
+    marker = tmp_path / "EXECUTED"
+    one, two = tmp_path / "one", tmp_path / "two"
+    oci_image(one, _layers(tmp_path, marker), HISTORY, CONFIG, name="app:bad", as_dir=True)
+    oci_image(two, _fixed_layers(tmp_path, marker), HISTORY, CONFIG, name="app:fixed", as_dir=True)
+    index = json.loads((one / "index.json").read_text())  # one layout, both images in its index
+    index["manifests"] += json.loads((two / "index.json").read_text())["manifests"]
+    (one / "index.json").write_text(json.dumps(index))
+    for blob in (two / "blobs" / "sha256").iterdir():
+        (one / "blobs" / "sha256" / blob.name).write_bytes(blob.read_bytes())
+    out = tmp_path / "out"
+    run = run_cli("scan", "--image", str(one), "--output", str(out), "--json")
+    assert run.code == 1, run.err
+    rows = _rows(run.out)
+    assert {name: row["verdict"] for name, row in rows.items()} == {
+        "app:bad": "compromised",
+        "app:fixed": "clean",
+    }
+    assert set(_bundles(out)) == set(rows)
+    assert not marker.exists()
