@@ -278,6 +278,15 @@ class HostRoot:
                 want = _CHUNK
         return Digest(sha.hexdigest(), total)
 
+    def open_file(self, host: str) -> Opened:
+        """Open a regular file for reading, to stream it (a final symlink resolves inside the
+        root, as for :meth:`read_bytes`). Use the result in a ``with`` block.
+
+        Raises:
+            HostReadError: not a regular file (``SPECIAL_FILE``), unreadable or gone.
+        """
+        return self._open(host, True)
+
     def open_nofollow(self, host: str) -> Opened:
         """Open a regular file for reading without following its final symlink.
 

@@ -131,6 +131,30 @@ def test_one_15_mib_history_linked_into_20_homes(tmp_path: Path) -> None:
     assert {r["path"] for r in rows} == {f"/home/user{n}/.bash_history" for n in range(20)}
 
 
+def test_a_96_mib_history_is_streamed_whole_in_constant_memory(tmp_path: Path) -> None:
+    """Over the old 16 MiB cap (then a gap, and an install at its end unseen): streamed line by
+    line, lines over 64 KiB cut, the install on its last line found."""
+
+    def build(root: FakeRoot) -> None:
+        _litellm(root)
+
+    def hostile(root: FakeRoot) -> None:
+        history = root.host("/home/alice/.bash_history")
+        history.parent.mkdir(parents=True, exist_ok=True)
+        filler = b"ls -la /srv/data && cd /srv/data/project && make test\n" * 20_000
+        with history.open("wb") as fh:
+            for _ in range(80):
+                fh.write(filler)
+            for _ in range(4):
+                fh.write(b"echo " + b"A" * (8 << 20) + b"\n")  # 8 MiB lines
+            fh.write(b"pip install litellm==1.82.8\n")
+
+    bundle = _compare(tmp_path, build, hostile)
+    rows = load(bundle, "inventory.json")["history_installs"]
+    assert [r["line"] for r in rows] == [80 * 20_000 + 5]
+    assert "/home/alice/.bash_history" not in gap_paths(bundle, "too_large")
+
+
 def test_yara_total_time_budget_is_a_gap_per_file_left(fake_root: FakeRoot) -> None:
     """Spent before the first file (``total=0``): every candidate is a gap, none is matched."""
     from sitesweep.packs.yararules import YaraLimits, unavailable_reason

@@ -12,19 +12,25 @@ from __future__ import annotations
 import re
 from collections import deque
 from dataclasses import dataclass
-from typing import Deque, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Deque, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
+from sitesweep.budget import charge
 from sitesweep.errors import HostReadError
 from sitesweep.host.history_parse import HistoryPackage, InstallCommand, parse_command
 from sitesweep.host.identity import User
 from sitesweep.host.locations import confine, homes, lstat_quiet
-from sitesweep.hostfs import HostRoot
+from sitesweep.hostfs import HostRoot, Opened
 from sitesweep.model import Gap, GapReason, HostPath
 from sitesweep.parsing import guarded
 
 AREA = "history"
-HISTORY_LIMIT = 16 << 20
-"""Largest history file read (bytes); a larger one is a gap."""
+HISTORY_LIMIT = 256 << 20
+"""Bytes of one history file read (streamed line by line, in constant memory, charged to the
+scan's budget); past them the rest is not read and a gap says so."""
+MAX_LINE = 64 << 10
+"""Longest history line looked at; the rest of a longer line is skipped (a command is kilobytes
+at most)."""
+_CHUNK = 1 << 20
 MAX_PARSED = 2_000
 """Installer lines parsed per history file (a real one holds a few hundred); see :func:`_parse`."""
 MAX_ROWS = 50_000
@@ -113,8 +119,13 @@ def _read_one(
         key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, shell)
         known = parsed.get(key)
         if known is None:
-            data = root.read_bytes(real, HISTORY_LIMIT)
-            known = parsed[key] = _parse(data, shell)
+            charge(root, path, min(st.st_size, HISTORY_LIMIT))
+            cut = _Cut()
+            with root.open_file(real) as fh:
+                hits, left_out = _parse(_lines(fh, shell, cut), shell)
+            if cut.note is not None:
+                left_out = f"{left_out}; {cut.note}" if left_out else cut.note
+            known = parsed[key] = (hits, left_out)
     except HostReadError as exc:
         if exc.reason is not GapReason.VANISHED:
             gaps.append(Gap(AREA, HostPath(path), exc.reason, exc.detail))
@@ -131,18 +142,58 @@ def _read_one(
     ]  # fmt: skip
 
 
-def _parse(data: bytes, shell: str) -> _Parsed:
+class _Cut:
+    """What the streaming read of one file left unread (a note for its gap)."""
+
+    def __init__(self) -> None:
+        self.note: Optional[str] = None
+
+
+def _lines(fh: Opened, shell: str, cut: Optional[_Cut] = None) -> Iterator[Tuple[int, str]]:
+    """(1-based number, text) of each line of an open history file, streamed: at most
+    :data:`HISTORY_LIMIT` bytes read, :data:`_CHUNK` at a time, each line cut at
+    :data:`MAX_LINE` bytes (memory stays constant whatever the file). zsh's metafied bytes are
+    undone line by line; bytes that are not UTF-8 become U+FFFD."""
+    number, read, pending, skipping = 0, 0, b"", False
+    while read < HISTORY_LIMIT:
+        chunk = fh.read(min(_CHUNK, HISTORY_LIMIT - read))
+        if not chunk:
+            break
+        read += len(chunk)
+        start = 0
+        while True:
+            end = chunk.find(b"\n", start)
+            if end < 0:
+                if not skipping:
+                    pending += chunk[start : start + MAX_LINE - len(pending)]
+                    skipping = len(pending) >= MAX_LINE
+                break
+            if not skipping:
+                pending += chunk[start : min(end, start + MAX_LINE - len(pending))]
+            number += 1
+            yield number, _decode(pending, shell)
+            pending, skipping, start = b"", False, end + 1
+    else:
+        if fh.read(1) and cut is not None:
+            cut.note = f"only the first {HISTORY_LIMIT} bytes were read"
+    if pending:
+        yield number + 1, _decode(pending, shell)
+
+
+def _decode(line: bytes, shell: str) -> str:
+    if shell == "zsh":
+        line = unmetafy(line)
+    return line.decode("utf-8", "replace").rstrip("\r")
+
+
+def _parse(lines: Iterable[Tuple[int, str]], shell: str) -> _Parsed:
     """The installer invocations of one history file, within :data:`MAX_PARSED` lines.
 
     Only lines naming an installer are parsed (a cheap pattern picks them); past
     :data:`MAX_PARSED` of those, the first and the last ``MAX_PARSED // 2`` are parsed (the
     oldest and the newest history) and a gap counts the rest.
     """
-    if shell == "zsh":
-        data = unmetafy(data)
-    text = data.decode("utf-8", "replace")
-    del data
-    entries = {"bash": _bash, "zsh": _zsh, "fish": _fish}[shell](text)
+    entries = {"bash": _bash, "zsh": _zsh, "fish": _fish}[shell](lines)
     half = MAX_PARSED // 2
     head: List[Entry] = []
     tail: Deque[Entry] = deque(maxlen=half)
@@ -188,9 +239,9 @@ Entry = Tuple[int, Optional[float], str]
 """(line number, epoch or None, command text)."""
 
 
-def _bash(text: str) -> Iterator[Entry]:
+def _bash(lines: Iterable[Tuple[int, str]]) -> Iterator[Entry]:
     epoch: Optional[float] = None
-    for number, line in enumerate(text.splitlines(), 1):
+    for number, line in lines:
         stamp = _BASH_TIME.match(line)
         if stamp:
             epoch = float(stamp.group(1))
@@ -199,10 +250,10 @@ def _bash(text: str) -> Iterator[Entry]:
         epoch = None
 
 
-def _zsh(text: str) -> Iterator[Entry]:
+def _zsh(lines: Iterable[Tuple[int, str]]) -> Iterator[Entry]:
     epoch: Optional[float] = None
     continued = False
-    for number, line in enumerate(text.splitlines(), 1):
+    for number, line in lines:
         match = _ZSH_EXTENDED.match(line)
         if match and not continued:
             epoch, command = float(match.group(1)), match.group(2)
@@ -214,9 +265,9 @@ def _zsh(text: str) -> Iterator[Entry]:
         yield number, epoch, command.rstrip("\\")
 
 
-def _fish(text: str) -> Iterator[Entry]:
+def _fish(lines: Iterable[Tuple[int, str]]) -> Iterator[Entry]:
     pending: Optional[Tuple[int, str]] = None
-    for number, line in enumerate(text.splitlines(), 1):
+    for number, line in lines:
         cmd = _FISH_CMD.match(line)
         if cmd:
             if pending is not None:
