@@ -3,13 +3,15 @@ benign twin stays low or below; nothing planted ever runs."""
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 from typing import Callable, List, Tuple
 
 import pytest
 
 from builders import FakeRoot
-from scanrun import SITE
+from scanrun import SITE, VENV
 from sitesweep.model import Severity
 from waves import (
     ELF,
@@ -154,7 +156,7 @@ def pure_ctypes(root: FakeRoot) -> None:
     set_wheel_tag(root, "crcfast", "0.9", "py3-none-any")
 
 
-def js_stealer_bun(root: FakeRoot) -> None:
+def js_stealer_bun(root: FakeRoot, site: str = SITE) -> None:
     js = (
         "const fs = require('fs'); const os = require('os');\n"
         "const key = fs.readFileSync(os.homedir() + '/.ssh/id_rsa', 'utf8');\n"
@@ -165,7 +167,7 @@ def js_stealer_bun(root: FakeRoot) -> None:
         "nodebridge/dist/index.js": js.encode(),
         "nodebridge/bin/bun": ELF,
     }
-    root.add_dist(SITE, "nodebridge", "1.2", files)
+    root.add_dist(site, "nodebridge", "1.2", files)
 
 
 def js_ui_twin(root: FakeRoot) -> None:
@@ -307,4 +309,40 @@ def test_finding_on_a_pth_target_names_the_pth_too(fake_root: FakeRoot, tmp_path
     pth_bundled_module(fake_root)
     found = findings(fake_root, tmp_path / "out")
     assert _at(found, IMPORT, "helper_boot.pth") is Severity.HIGH
+    assert not fake_root.marker.exists()
+
+
+def test_javascript_searched_once_per_content(fake_root: FakeRoot, tmp_path: Path) -> None:
+    """The same stealer in three environments (installed, hard-linked, copied): its bytes are
+    searched once, and every environment still gets its finding."""
+
+    from sitesweep.hostfs import HostRoot
+    from sitesweep.metadata.importtime import collect_import_time
+    from sitesweep.pipeline import ScanOptions, run_collect
+
+    base_host(fake_root)
+    js_stealer_bun(fake_root)
+    js = f"{SITE}/nodebridge/dist/index.js"
+    for name, link in (("linked", True), ("copied", False)):
+        other = SITE.replace("/.venv/", f"/{name}/")
+        fake_root.add_venv(VENV.replace("/.venv", f"/{name}"))
+        js_stealer_bun(fake_root, other)
+        target = fake_root.host(js.replace(SITE, other))
+        target.unlink()
+        if link:
+            os.link(fake_root.host(js), target)
+        else:
+            shutil.copyfile(fake_root.host(js), target)
+    found = findings(fake_root, tmp_path / "out")
+    shaped = {
+        str(p).split("/nodebridge")[0]
+        for f in found
+        if f["rule"] == SHAPE and Severity(str(f["severity"])).at_least(Severity.HIGH)
+        for p in f["paths"]  # type: ignore[attr-defined]
+    }
+    assert len(shaped) == 3, found
+    inv = run_collect(ScanOptions(root=fake_root.path)).result.inventory
+    sites = sorted({s for env in inv.environments for s in env.site_dirs})
+    result = collect_import_time(HostRoot(fake_root.path), sites, inv.distributions, inv.pth_files)
+    assert (result.js_searched, result.js_reused) == (1, 2)
     assert not fake_root.marker.exists()

@@ -193,6 +193,11 @@ class ImportTimeResult:
     shapes: List[PackageShape] = field(default_factory=list)
     gaps: List[Gap] = field(default_factory=list)
     analysed: int = 0
+    js_searched: int = 0
+    """JavaScript files whose bytes were searched for traits."""
+    js_reused: int = 0
+    """JavaScript files whose traits came from the same bytes searched before (the same file
+    linked, or a copy of it, in another environment)."""
 
 
 Listings = Mapping[str, Tuple[int, Tuple[str, ...]]]
@@ -261,9 +266,12 @@ class _SiteReader:
         cache: Dict[Tuple[str, str, bool, FrozenSet[str]], object],
         out: ImportTimeResult,
         listings: Listings,
+        js_traits: Optional[Dict[object, Tuple[str, ...]]] = None,
     ) -> None:
         self.root = root
         self.listings = listings
+        self.js_traits: Dict[object, Tuple[str, ...]] = {} if js_traits is None else js_traits
+        """JavaScript traits by (device, inode, size, mtime) and by content digest."""
         self.site = site
         self.base = site.rstrip("/")
         self.dists = dists
@@ -538,17 +546,35 @@ class _SiteReader:
         return any(head.startswith(m) for m in _MAGIC)
 
     def _js(self, path: str) -> JsFile:
+        """A JavaScript file and its traits, searched once per content in a scan: the same
+        file (device, inode, size, mtime) is not read again, and the same bytes (a copy in
+        another environment) are not searched again."""
         try:
-            size = self.root.lstat(path).size
+            st = self.root.stat_result(path)
         except HostReadError:
             return JsFile(HostPath(path), 0, ("unreadable",))
+        size = st.st_size
         if size > JS_LIMIT or size < 64:
             return JsFile(HostPath(path), size, ())
+        same_file = (st.st_dev, st.st_ino, size, st.st_mtime_ns) if st.st_ino else None
+        known = self.js_traits.get(same_file) if same_file is not None else None
+        if known is not None:
+            self.out.js_reused += 1
+            return JsFile(HostPath(path), size, known)
         try:
             data = self.root.read_bytes(path, JS_LIMIT)
         except HostReadError:
             return JsFile(HostPath(path), size, ("unreadable",))
-        traits = tuple(name for name, regex in JS_TRAITS if regex.search(data))
+        digest = hashlib.sha256(data).digest()
+        traits = self.js_traits.get(digest)
+        if traits is None:
+            self.out.js_searched += 1
+            traits = tuple(name for name, regex in JS_TRAITS if regex.search(data))
+            self.js_traits[digest] = traits
+        else:
+            self.out.js_reused += 1
+        if same_file is not None and len(data) == size:  # read whole: this file's bytes
+            self.js_traits[same_file] = traits
         return JsFile(HostPath(path), size, traits)
 
 
@@ -577,6 +603,7 @@ class ImportTimeReader:
         self.budget = budget or ImportBudget()
         self.result = ImportTimeResult()
         self.cache: Dict[Tuple[str, str, bool, FrozenSet[str]], object] = {}
+        self.js_traits: Dict[object, Tuple[str, ...]] = {}
         self.dists: Dict[str, List[Distribution]] = {}
         for dist in dists:
             self.dists.setdefault(dist.site_dir, []).append(dist)
@@ -598,6 +625,7 @@ class ImportTimeReader:
             self.cache,
             self.result,
             self.listings,
+            self.js_traits,
         )
         packages, modules = _top_level(entries)
         reader.load_owners(packages)
