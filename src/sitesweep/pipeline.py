@@ -8,7 +8,7 @@ import sys
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Dict, FrozenSet, Iterator, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, FrozenSet, Iterator, Optional, Tuple
 
 from sitesweep.bundle.custody import NO_CUSTODY, Custody
 from sitesweep.bundle.layout import MANIFEST
@@ -226,6 +226,8 @@ class AnalyzeOutcome:
     how: str = "analysed"
     """How the result was reached: analysed here, or (``host_findings``) the host's findings
     merged with this machine's own checks (:mod:`sitesweep.merge`), or why they were not."""
+    manifest: Dict[str, Any] = field(default_factory=dict)
+    """The bundle's manifest (read inside the bundle: an encrypted one has no other way in)."""
 
 
 def run_analyze(
@@ -296,8 +298,11 @@ def run_analyze(
         from sitesweep.intel.report import INDEX_WITNESS, witness_json
 
         extra = {} if witness is None else {INDEX_WITNESS: witness_json(witness)}
-        written = write_analysis(result, bundle, manifest_sha, output, run, extra)
-    return AnalyzeOutcome(result, written, witness, how)
+        # A merged result's exports are the bundle's own (the host wrote them); its complete
+        # findings, the controller's YARA included, are the analysis's findings.json.
+        lean = how.startswith("merged")
+        written = write_analysis(result, bundle, manifest_sha, output, run, extra, exports=not lean)
+    return AnalyzeOutcome(result, written, witness, how, manifest)
 
 
 def run_scan(opts: ScanOptions, progress: Optional[Progress] = None) -> ScanOutcome:

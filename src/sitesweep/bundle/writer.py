@@ -371,8 +371,13 @@ def write_analysis(
     output: Path,
     run: RunInfo,
     extra: Optional[Mapping[str, bytes]] = None,
+    exports: bool = True,
 ) -> Path:
     """Write the findings of ``analyze`` on a bundle into a new directory under ``output``.
+
+    ``exports=False`` leaves out the export formats (HTML, CSV, SBOM, timeline, SARIF...): for
+    a bundle whose host matched it already, whose own exports are in the bundle and whose
+    complete findings are this directory's ``findings.json``.
 
     The source bundle is left untouched (its manifest still verifies); the new directory names it
     and records the SHA-256 of its manifest, so the analysis is tied to the evidence it judged.
@@ -397,6 +402,8 @@ def write_analysis(
             result, "analyze", (run.started, run.finished), run.argv, run.custody, None, str(source)
         )
         for name, parts in export_parts(result, facts, target.name, run.threshold):
+            if not exports:
+                break
             _write_parts(target / name, parts)
         for name, data in (extra or {}).items():
             (target / name).write_bytes(data)

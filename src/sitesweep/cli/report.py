@@ -11,7 +11,12 @@ from sitesweep.bundle.layout import MANIFEST
 from sitesweep.cli.collect import index_spec
 from sitesweep.cli.console import stderr
 from sitesweep.cli.fleet_view import emit_fleet, exit_code, fleet_line
-from sitesweep.cli.params import fail_on_option, index_options, signatures_option
+from sitesweep.cli.params import (
+    fail_on_option,
+    identity_option,
+    index_options,
+    signatures_option,
+)
 from sitesweep.cli.render import FormatUnavailableError, format_option
 from sitesweep.fleet.output import write_fleet
 from sitesweep.fleet.summary import summarize
@@ -30,9 +35,11 @@ from sitesweep.textsafe import printable
 @fail_on_option
 @format_option
 @index_options
+@identity_option
 def report(
     paths: Tuple[Path, ...],
     output: Optional[Path],
+    identity: Optional[Path],
     signatures: Tuple[Path, ...],
     fail_on: str,
     output_format: str = "text",
@@ -46,7 +53,8 @@ def report(
 
     Results go to stdout (--format text: the fleet table on a terminal, one record per line
     into a pipe; json: fleet.json's document; jsonl and csv: one row per host); fleet.json and
-    fleet.html are written as well.
+    fleet.html are written as well. Encrypted bundles (.tar.gz.age) are opened with --identity;
+    without it their hosts are unchecked (status encrypted), never clean.
     """
     fmt = "json" if as_json else output_format
     if fmt == "sarif":
@@ -57,7 +65,7 @@ def report(
         one = paths[0] if len(paths) == 1 and paths[0].is_dir() else None
         output = one if one is not None and not (one / MANIFEST).exists() else Path()
     index = index_spec(index_url, index_snapshot, index_cache, output, index_interval)
-    summary = summarize(paths, signatures, Severity(fail_on), index=index)
+    summary = summarize(paths, signatures, Severity(fail_on), index=index, identity=identity)
     emit_fleet(summary, fmt)
     stderr.print(printable(fleet_line(summary)), markup=False, highlight=False, soft_wrap=True)
     json_path, html_path = write_fleet(summary, output)

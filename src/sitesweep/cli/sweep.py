@@ -22,6 +22,7 @@ from sitesweep.cli.params import (
     custody_options,
     fail_on_option,
     gentle_options,
+    identity_option,
     index_options,
     signatures_option,
 )
@@ -147,6 +148,7 @@ def _hosts(
 )
 @gentle_options
 @custody_options
+@identity_option
 @signatures_option
 @fail_on_option
 @index_options
@@ -173,6 +175,7 @@ def sweep(
     match_on: str,
     gentle: GentleArgs,
     custody: CustodyArgs,
+    identity: Optional[Path],
     signatures: Tuple[Path, ...],
     fail_on: str,
     index_url: Optional[str] = None,
@@ -185,12 +188,16 @@ def sweep(
     Each host's attempt is journalled under OUTPUT/journal as it ends; sweeping into the same
     OUTPUT again adds attempts (``--retry-failed`` re-runs only the hosts without a good bundle)
     and the report counts every host once, with its latest good attempt.
+
+    ``--encrypt-to age1...`` encrypts each bundle here the moment it is fetched and checked (the
+    agent is pure Python; age needs pyrage, compiled): only ``.tar.gz.age`` files stay. With
+    ``--identity`` each is judged right away (decrypted into a private temporary directory);
+    without it those hosts are unchecked (``encrypted``) until ``report --identity KEYFILE``.
     """
     if custody.encrypt_to:
-        raise click.UsageError(
-            "sweep analyses every bundle on this machine: --encrypt-to is for collect/scan "
-            "(the agent accepts it: python3 -I -S agent.pyz collect --encrypt-to age1...)"
-        )
+        from sitesweep.bundle.age import parse_recipients
+
+        parse_recipients(custody.encrypt_to)  # pyrage present, keys valid: before any host
     hosts = _hosts(hosts_file, inventory, limit, specs, root, output if retry_failed else None)
     stop = threading.Event()
     if retry_failed:
@@ -223,12 +230,14 @@ def sweep(
         stop=stop,
         agent_args=agent_arguments(exclude, gentle, custody),
         match_on_target=match_on == "target",
+        encrypt_to=custody.encrypt_to,
+        identity=identity,
     )
     index = index_spec(index_url, index_snapshot, index_cache, output, index_interval)
     if hosts:
         with SweepProgress(len(hosts)) as progress, _stopped_by_signals(stop):
             run_sweep(hosts, settings, progress.event)
-    summary = summarize((output,), signatures, Severity(fail_on), index=index)
+    summary = summarize((output,), signatures, Severity(fail_on), index=index, identity=identity)
     render_fleet(stderr, summary)
     json_path, html_path = write_fleet(summary, output)
     stderr.print(printable(f"Fleet report: {json_path}  {html_path}"), markup=False, soft_wrap=True)

@@ -24,7 +24,15 @@ from sitesweep.bundle import layout
 from sitesweep.errors import BundleError
 from sitesweep.fleet.journal import JOURNAL_DIR, Attempt, good_bundle, latest, read_attempts
 from sitesweep.fleet.sweep import SWEEP_FILE
-from sitesweep.fleet.views import BundleView, cached_view, manifest_of, view_bundle, views_digest
+from sitesweep.fleet.views import (
+    ENCRYPTED,
+    BundleView,
+    EncryptedBundleError,
+    cached_view,
+    manifest_of,
+    view_bundle,
+    views_digest,
+)
 from sitesweep.model import Severity
 from sitesweep.outcome import Verdict
 from sitesweep.packs import load_packs
@@ -39,6 +47,8 @@ CLEAN = Verdict.CLEAN.value
 UNCHECKED = Verdict.UNCHECKED.value
 BAD_BUNDLE = "bad_bundle"
 """Status of a bundle that cannot be read (its host is unchecked)."""
+ENCRYPTED_MARK = "age-encrypted, not read: "
+"""How an encrypted bundle's problem starts (its host's status is then ``encrypted``)."""
 
 
 @dataclass(frozen=True)
@@ -140,8 +150,10 @@ def find_inputs(paths: Iterable[Path]) -> Tuple[List[Path], List[Path], List[Pat
                 p for p in sorted(path.rglob(SWEEP_FILE)) if not (p.parent / JOURNAL_DIR).is_dir()
             )
             archives = sorted(path.rglob("sitesweep-*.tar.gz"))
-            bundles.extend(archives)
+            sealed = sorted(path.rglob("sitesweep-*.tar.gz.age"))
+            bundles.extend(archives + sealed)
             packed = {a.name[: -len(".tar.gz")] for a in archives}
+            packed |= {a.name[: -len(".tar.gz.age")] for a in sealed}
             dirs = sorted(p.parent for p in path.rglob(layout.INVENTORY))
             bundles.extend(d for d in dirs if d.name not in packed and _is_bundle_dir(d))
     unique = list(dict.fromkeys(p.resolve() for p in bundles))
@@ -200,13 +212,23 @@ class _Views:
     """Each bundle analysed once per summary."""
 
     def __init__(
-        self, packs: PackSet, threshold: Severity, index: Optional[IndexSpec] = None
+        self,
+        packs: PackSet,
+        threshold: Severity,
+        index: Optional[IndexSpec] = None,
+        identity: Optional[Path] = None,
     ) -> None:
         self.packs = packs
         self.threshold = threshold
         self.index = index
+        self.identity = identity
         self.digest = views_digest(packs, index)
         self.done: Dict[Path, Tuple[Optional[BundleView], str]] = {}
+
+    def status(self, bundle: Path) -> str:
+        """The status of a bundle that gave no view: encrypted (unopened) or unreadable."""
+        problem = self.done.get(bundle, (None, ""))[1]
+        return ENCRYPTED if problem.startswith(ENCRYPTED_MARK) else BAD_BUNDLE
 
     def prefetch(self, bundles: Iterable[Path], signatures: Tuple[Path, ...], workers: int) -> None:
         """Analyse the uncached ``bundles`` in a pool of ``workers`` processes (across cores:
@@ -229,17 +251,25 @@ class _Views:
             min(workers, len(todo)), context, _load_worker_packs, (signatures,)
         ) as pool:
             n = len(todo)
-            views = pool.map(_view_in_worker, todo, [self.threshold] * n, [self.index] * n)
+            views = pool.map(
+                _view_in_worker,
+                todo,
+                [self.threshold] * n,
+                [self.index] * n,
+                [self.identity] * n,
+            )
             for bundle, outcome in zip(todo, views):
                 self.done[bundle] = outcome
 
     def get(self, bundle: Path) -> Tuple[Optional[BundleView], str]:
         if bundle not in self.done:
             try:
-                self.done[bundle] = (
-                    view_bundle(bundle, self.packs, self.threshold, self.digest, self.index),
-                    "",
+                view = view_bundle(
+                    bundle, self.packs, self.threshold, self.digest, self.index, self.identity
                 )
+                self.done[bundle] = (view, "")
+            except EncryptedBundleError as exc:
+                self.done[bundle] = (None, f"{ENCRYPTED_MARK}{exc}")
             except BundleError as exc:
                 self.done[bundle] = (None, str(exc))
         return self.done[bundle]
@@ -254,10 +284,15 @@ def _load_worker_packs(signatures: Tuple[Path, ...]) -> None:
 
 
 def _view_in_worker(
-    bundle: Path, threshold: Severity, index: Optional[IndexSpec] = None
+    bundle: Path,
+    threshold: Severity,
+    index: Optional[IndexSpec] = None,
+    identity: Optional[Path] = None,
 ) -> Tuple[Optional[BundleView], str]:
     try:
-        return view_bundle(bundle, _WORKER_PACKS[0], threshold, index=index), ""
+        return view_bundle(bundle, _WORKER_PACKS[0], threshold, index=index, identity=identity), ""
+    except EncryptedBundleError as exc:
+        return None, f"{ENCRYPTED_MARK}{exc}"
     except BundleError as exc:
         return None, str(exc)
 
@@ -288,7 +323,8 @@ def _journalled_rows(
         if bundle is not None and view is not None:
             row = row_of(host, attempt.status, detail, view, bundle)
         elif bundle is not None:
-            row = HostRow(host, "", UNCHECKED, BAD_BUNDLE, problem, bundle=str(bundle))
+            status = views.status(bundle)
+            row = HostRow(host, "", UNCHECKED, status, _told(problem), bundle=str(bundle))
         else:
             gone = attempt.ok  # a good attempt whose bundle was removed since
             status = "bundle_missing" if gone else attempt.status
@@ -296,6 +332,10 @@ def _journalled_rows(
             row = HostRow(host, "", UNCHECKED, status, why)
         rows.append(_with_attempts(row, counts[host]))
     return rows, named
+
+
+def _told(problem: str) -> str:
+    return problem[len(ENCRYPTED_MARK) :] if problem.startswith(ENCRYPTED_MARK) else problem
 
 
 def _with_attempts(row: HostRow, attempts: int) -> HostRow:
@@ -345,6 +385,7 @@ def summarize(
     packs: Optional[PackSet] = None,
     workers: Optional[int] = None,
     index: Optional[IndexSpec] = None,
+    identity: Optional[Path] = None,
 ) -> FleetSummary:
     """Analyse every bundle found under ``paths`` and merge in the sweep journals.
 
@@ -352,6 +393,8 @@ def summarize(
     Bundles without a cached view are analysed in a pool of ``workers`` processes (default: the
     usable cores, up to 8, from :data:`POOL_FROM` bundles on; never with given ``packs``).
     ``index`` is a package index asked about every bundle's releases (``report --index``).
+    ``identity`` (an age identity file) opens encrypted bundles; without it their hosts are
+    ``unchecked`` with status ``encrypted``, never clean.
 
     Raises:
         PackError: a signature pack is invalid.
@@ -360,7 +403,7 @@ def summarize(
     bundles, sweeps, dirs = find_inputs(paths)
     pool = packs is None
     packs = load_packs(signatures) if packs is None else packs  # once for every bundle
-    views = _Views(packs, threshold, index)
+    views = _Views(packs, threshold, index, identity)
     attempts = [pair for d in dirs for pair in read_attempts(d)]
     attempts += _legacy_attempts(sweeps)
     if pool:
@@ -377,8 +420,9 @@ def summarize(
             continue
         view, problem = views.get(bundle)
         if view is None:
+            status = views.status(bundle)
             rows.append(
-                HostRow(bundle.name, "", UNCHECKED, BAD_BUNDLE, problem, bundle=str(bundle))
+                HostRow(bundle.name, "", UNCHECKED, status, _told(problem), bundle=str(bundle))
             )
         else:
             loose.append((bundle, view))

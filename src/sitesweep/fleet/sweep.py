@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Optional, Sequence, Tuple
 
+from sitesweep.bundle.age import AGE_SUFFIX, EncryptionError, encrypt_file
 from sitesweep.errors import BundleError, OutputError
 from sitesweep.fleet import remote
 from sitesweep.fleet.hosts import Host
@@ -41,7 +42,6 @@ from sitesweep.fleet.transport import (
 from sitesweep.fleet.views import (
     cache_path,
     file_sha256,
-    manifest_of,
     packs_digest,
     store_view,
     view_of,
@@ -96,6 +96,12 @@ class SweepSettings:
         match_on_target: the agent matches the packs on the target (``collect --match``) and
             the controller merges its findings with its own YARA (:mod:`sitesweep.merge`);
             ``False``: the agent only collects and everything is matched here.
+        encrypt_to: age public keys: each bundle is encrypted on this machine the moment it has
+            been fetched and checked (the plaintext is then deleted); only the ``.tar.gz.age``
+            stays, and no analysis or cached view is written in clear beside it.
+        identity: the age identity that opens them, to judge each host right away (decrypted
+            into a private temporary directory, removed after); without it an encrypted host
+            is ``unchecked`` (status ``encrypted``) until ``report --identity``.
     """
 
     output: Path
@@ -113,6 +119,8 @@ class SweepSettings:
     multiplex: bool = True
     agent_args: Tuple[str, ...] = ()
     match_on_target: bool = True
+    encrypt_to: Tuple[str, ...] = ()
+    identity: Optional[Path] = None
 
 
 @dataclass(frozen=True)
@@ -246,8 +254,36 @@ class _HostSweep:
         return named
 
     def fetch(self, temp: str, name: str, sha256: str, size: int) -> Path:
-        self.local_dir.mkdir(parents=True, exist_ok=True)
-        local = self.local_dir / name
+        """Fetch the bundle and check it is what the agent wrote; with ``encrypt_to``, seal it
+        at once (:meth:`seal`)."""
+        self.local_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        final = self.local_dir / (name + AGE_SUFFIX if self.settings.encrypt_to else name)
+        if final.exists():
+            raise _StepError(HostStatus.BAD_OUTPUT, f"{final} already exists: not overwritten")
+        if not self.settings.encrypt_to:
+            return self._fetch(temp, name, sha256, size, final)
+        # The plaintext lives here only until it is encrypted: a hidden name, owner-only.
+        plain = self.local_dir / f".{name}.plain"
+        try:
+            self._fetch(temp, name, sha256, size, plain)
+            return self.seal(plain, final)
+        finally:
+            plain.unlink(missing_ok=True)
+
+    def seal(self, plain: Path, final: Path) -> Path:
+        """Encrypt ``plain`` to the recipients into ``final`` (via ``.partial``)."""
+        partial = final.with_name(final.name + ".partial")
+        try:
+            encrypt_file(plain, partial, self.settings.encrypt_to)
+            partial.chmod(0o600)
+            partial.replace(final)
+        except (EncryptionError, OSError) as exc:
+            raise _StepError(HostStatus.COLLECTOR_FAILED, f"encrypting the bundle: {exc}") from exc
+        finally:
+            partial.unlink(missing_ok=True)
+        return final
+
+    def _fetch(self, temp: str, name: str, sha256: str, size: int, local: Path) -> Path:
         if local.exists():
             raise _StepError(HostStatus.BAD_OUTPUT, f"{local} already exists: not overwritten")
         limit = min(size, self.settings.max_bundle)
@@ -276,26 +312,32 @@ class _HostSweep:
         result = self.transport.run(command, budget, interruptible=False)
         return result.returncode == 0
 
-    def analyse(self, archive: Path) -> Tuple[Path, str]:
+    def analyse(self, archive: Path) -> Tuple[Optional[Path], str]:
         """Judge the bundle once (the host's findings merged with the controller's YARA, or
         analysed here in full): its analysis directory and how it was judged; its fleet view
-        goes into the cache."""
+        goes into the cache. An encrypted bundle is judged only with an identity, and nothing
+        of it is written in clear (no analysis directory, no cached view)."""
+        sealed = bool(self.settings.encrypt_to)
+        if sealed and self.settings.identity is None:
+            return None, "encrypted on arrival, not analysed (no --identity)"
         try:
             outcome = run_analyze(
                 archive,
                 self.settings.signatures,
-                output=self.local_dir,
+                output=None if sealed else self.local_dir,
                 packs=self.packs,
                 threshold=self.settings.threshold,
                 host_findings=True,
+                identity=self.settings.identity if sealed else None,
             )
             if self.packs is not None:
                 threshold = self.settings.threshold
-                view = view_of(outcome.result, manifest_of(archive), threshold, outcome.how)
+                view = view_of(outcome.result, outcome.manifest, threshold, outcome.how)
                 store_view(cache_path(archive, packs_digest(self.packs), threshold), view)
         except BundleError as exc:
             raise _StepError(HostStatus.BAD_OUTPUT, f"bundle rejected: {exc}") from exc
-        assert outcome.written is not None  # noqa: S101 - output is given
+        if sealed:
+            return None, f"encrypted on arrival; {outcome.how}"
         return outcome.written, outcome.how
 
 
@@ -342,8 +384,8 @@ def sweep_host(host: Host, settings: SweepSettings, packs: Optional[PackSet] = N
         HostStatus.OK,
         " ".join(filter(None, (f"collected; {how}", job.note, job.retry_note()))),
         bundle=archive.resolve().relative_to(relative).as_posix(),
-        sha256=sha256,
-        analysis=analysis.resolve().relative_to(relative).as_posix(),
+        sha256=file_sha256(archive) if settings.encrypt_to else sha256,
+        analysis=None if analysis is None else analysis.resolve().relative_to(relative).as_posix(),
         seconds=time.monotonic() - started,
         cleaned=cleaned,
         started=begun,

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Dict, Optional, Tuple
 
 import sitesweep
 from sitesweep.bundle import layout
+from sitesweep.bundle.age import is_encrypted
 from sitesweep.bundle.decode import parse_json
 from sitesweep.bundle.reader import check_schema, read_manifest
 from sitesweep.errors import BundleError
@@ -30,6 +31,14 @@ if TYPE_CHECKING:
     from sitesweep.intel.index import IndexSpec
 
 CACHE_DIR = ".fleet-cache"
+ENCRYPTED = "encrypted"
+"""Status of a host whose bundle is age-encrypted and was not opened (no ``--identity``)."""
+
+
+class EncryptedBundleError(BundleError):
+    """An age-encrypted bundle and no identity to open it: its host is unchecked, never clean."""
+
+
 _MANIFEST_LIMIT = 16 << 20
 
 
@@ -149,8 +158,9 @@ def file_sha256(path: Path) -> str:
 
 
 def cache_path(bundle: Path, digest: str, threshold: Severity) -> Optional[Path]:
-    """Where the view of ``bundle`` is cached (``None`` for unpacked bundles: no single hash)."""
-    if not bundle.is_file():
+    """Where the view of ``bundle`` is cached (``None`` for unpacked bundles: no single hash;
+    ``None`` for encrypted ones too: a view in clear would tell what the encryption hides)."""
+    if not bundle.is_file() or is_encrypted(bundle):
         return None
     key = hashlib.sha256(
         f"{file_sha256(bundle)}|{digest}|{threshold.value}|{sitesweep.__version__}".encode()
@@ -207,15 +217,23 @@ def view_bundle(
     threshold: Severity,
     digest: Optional[str] = None,
     index: Optional[IndexSpec] = None,
+    identity: Optional[Path] = None,
 ) -> BundleView:
     """The view of one bundle: from the cache, else analysed now (and cached).
 
     ``index`` is a package index asked about the bundle's releases (its label is part of the
-    cache key: a view with the index's answers is not one without them).
+    cache key: a view with the index's answers is not one without them). ``identity`` is the
+    age identity file that opens encrypted bundles (``.tar.gz.age``): each is decrypted into a
+    private temporary directory for its analysis and never cached.
 
     Raises:
-        BundleError: the bundle cannot be read.
+        EncryptedBundleError: the bundle is encrypted and no ``identity`` was given.
+        BundleError: the bundle cannot be read (or ``identity`` does not open it).
     """
+    if identity is None and bundle.is_file() and is_encrypted(bundle):
+        raise EncryptedBundleError(
+            f"{bundle.name}: age-encrypted, not read: give --identity KEYFILE to check this host"
+        )
     key = digest or views_digest(packs, index)
     cached, cached_at = cached_view(bundle, key, threshold)
     if cached is not None:
@@ -228,7 +246,7 @@ def view_bundle(
             source = index.open()
         except IndexUnavailable as exc:
             raise BundleError(f"{bundle}: {exc}") from exc
-    outcome = run_analyze(bundle, packs=packs, index=source, host_findings=True)
-    view = view_of(outcome.result, manifest_of(bundle), threshold, outcome.how)
+    outcome = run_analyze(bundle, packs=packs, index=source, host_findings=True, identity=identity)
+    view = view_of(outcome.result, outcome.manifest, threshold, outcome.how)
     store_view(cached_at, view)
     return view
