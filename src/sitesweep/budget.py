@@ -44,6 +44,7 @@ __all__ = [
     "charge",
     "charge_copy",
     "hash_file",
+    "read_digests",
 ]
 
 SCAN_HASH_BYTES = 32 << 30
@@ -86,6 +87,9 @@ class ScanBudget:
     """Hashes answered from memory (the same file again)."""
     sparse: int = 0
     """Sparse files refused."""
+    read: Dict[str, Tuple[bytes, int]] = field(default_factory=dict)
+    """SHA-256 digest and size of whole files a check read, by host path (the YARA pass reads
+    every candidate; the bundle writer keeps these facts instead of reading the files again)."""
 
 
 _BUDGETS: weakref.WeakKeyDictionary[HostRoot, ScanBudget] = weakref.WeakKeyDictionary()
@@ -97,6 +101,11 @@ def budget_of(root: HostRoot) -> ScanBudget:
     if budget is None:
         budget = _BUDGETS[root] = ScanBudget()
     return budget
+
+
+def read_digests(root: HostRoot) -> Dict[str, Tuple[bytes, int]]:
+    """What the scan reading ``root`` learnt of the whole files it read (:attr:`ScanBudget.read`)."""
+    return budget_of(root).read
 
 
 def is_sparse(st_size: int, st_blocks: int) -> bool:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Dict, FrozenSet, List, Mapping, Optional, Protocol
 
+from sitesweep.budget import read_digests
 from sitesweep.bundle import layout
 from sitesweep.bundle.decode import parse_json
 from sitesweep.errors import BundleError, HostReadError
@@ -45,6 +46,11 @@ class ContentSource(Protocol):
         """
         ...
 
+    def note(self, host_path: str, sha256: bytes, size: int) -> None:
+        """Hear what the whole content of ``host_path`` a check read hashes to (SHA-256 digest
+        and size), so the bundle writer can keep those facts without reading the file again."""
+        ...
+
 
 class HostContent:
     """File content read from the scanned host (live, or a tree under ``--root``).
@@ -55,6 +61,10 @@ class HostContent:
 
     def __init__(self, root: HostRoot) -> None:
         self.root = root
+
+    def note(self, host_path: str, sha256: bytes, size: int) -> None:
+        """Remember the digest beside the scan's root (:func:`sitesweep.budget.read_digests`)."""
+        read_digests(self.root)[host_path] = (sha256, size)
 
     def read(self, host_path: str, limit: int) -> bytes:
         """Read through the host door: regular files only, bounded, never through a final symlink.
@@ -116,6 +126,9 @@ class EvidenceContent:
             if isinstance(e, dict) and e.get("kept") == HASHED_ONLY and e.get("copied") is not True
         )
         return cls(bundle_dir, _index(entries), hashed)
+
+    def note(self, host_path: str, sha256: bytes, size: int) -> None:
+        """Nothing to remember: a bundle's facts are already in its index."""
 
     def read(self, host_path: str, limit: int) -> bytes:
         """Return the copy of ``host_path``, checked against the SHA-256 the writer recorded."""

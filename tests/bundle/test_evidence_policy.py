@@ -21,6 +21,8 @@ from sitesweep.cli import main
 ROUTER = b"# litellm/router.py of a clean release\nclass Router:\n    pass\n"
 CLEAN = {"litellm/__init__.py": b'__version__ = "1.82.6"\n', "litellm/router.py": ROUTER}
 HOMES = ("alice", "bob", "carol")
+LISTED = 6
+"""Files the RECORD of each clean install lists."""
 
 
 def site(user: str) -> str:
@@ -56,10 +58,35 @@ def test_clean_targeted_release_keeps_facts_not_copies(tmp_path: Path) -> None:
     copies = [p for p in (bundle / "evidence").iterdir() if p.name != "index.json"]
     assert not [p for p in copies if ROUTER in p.read_bytes()], "no copy of a clean file"
     facts_only = [e for e in index_of(bundle) if e["kept"] == "hashed only"]
-    # every RECORD row with a hash: two package files, METADATA, WHEEL and INSTALLER per venv
-    assert len(facts_only) == 5 * len(HOMES)
+    # every file RECORD lists: two package files, METADATA, WHEEL, INSTALLER (their hashes
+    # from RECORD) and RECORD itself (listed without a hash: its hash from the scan's read)
+    assert len(facts_only) == LISTED * len(HOMES)
     manifest = load(bundle, "manifest.json")
     assert manifest["evidence_policy"] == {"mode": "policy", "hashed_only": len(facts_only)}
+
+
+def test_bytecode_pip_listed_without_a_hash_is_hashed_not_copied(tmp_path: Path) -> None:
+    """pip lists the ``.pyc`` files it compiled in RECORD without a hash: a clean release's
+    bytecode is kept as facts, with the SHA-256 of the bytes the scan read (not copied)."""
+    root = FakeRoot(tmp_path / "host")
+    clean_host(root)
+    pyc = b"\xa7\r\r\n" + bytes(12) + b"compiled router of a clean release"
+    rel = "litellm/__pycache__/router.cpython-311.pyc"
+    for user in HOMES:
+        root.add_file(f"{site(user)}/{rel}", pyc)
+        record = root.host(f"{site(user)}/litellm-1.82.6.dist-info/RECORD")
+        record.write_text(record.read_text() + f"{rel},,\n")
+    code, bundle = scan(root.path, tmp_path / "out")
+    assert code == 0
+    entries = {e["host_path"]: e for e in index_of(bundle)}
+    for user in HOMES:
+        entry = entries[f"{site(user)}/{rel}"]
+        assert entry["kept"] == "hashed only"
+        assert entry["copied"] is False
+        assert entry["sha256"] == hashlib.sha256(pyc).hexdigest()
+        assert entry["size"] == len(pyc)
+    copies = [p for p in (bundle / "evidence").iterdir() if p.name != "index.json"]
+    assert not [p for p in copies if p.read_bytes() == pyc], "no copy of clean bytecode"
 
 
 def test_analyze_with_a_later_pack_finds_a_clean_file_by_its_hash(tmp_path: Path) -> None:
@@ -111,7 +138,7 @@ def test_yara_not_redone_on_facts_is_one_gap(tmp_path: Path) -> None:
     gaps = load(only_bundle(out), "coverage.json")["gaps"]
     facts = [g for g in gaps if g["reason"] == "hashed_only"]
     assert len(facts) == 1
-    assert f"{5 * len(HOMES)} files" in facts[0]["detail"]
+    assert f"{LISTED * len(HOMES)} files" in facts[0]["detail"]
     assert "--evidence full" in facts[0]["detail"]
 
 

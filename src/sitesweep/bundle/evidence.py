@@ -13,7 +13,7 @@ content not kept) it says as a gap. ``--evidence full`` keeps every candidate's 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, FrozenSet, Iterator, List, Optional, Tuple
+from typing import Dict, FrozenSet, Iterator, List, Mapping, Optional, Tuple
 
 from sitesweep.candidates import record_paths, yara_candidates
 from sitesweep.facts import hashed_files, recorded_hashes
@@ -37,14 +37,15 @@ class Planned:
         path: host path.
         known: what the inventory knows of it (hash, size, times), if anything.
         why: why its content is kept, or ``None`` when only its facts are.
-        recorded: (SHA-256 hex, size) from its verified RECORD row (or the cache listing), for
-            facts-only entries.
+        recorded: (SHA-256 hex, size) of a facts-only entry (see the attribute).
     """
 
     path: HostPath
     known: Optional[HostFile]
     why: Optional[str]
     recorded: Optional[Tuple[str, Optional[int]]] = None
+    """(SHA-256 hex, size) of a facts-only entry: from its verified RECORD row, the cache
+    listing or the scan's own read of it; ``None``: the writer hashes it."""
 
 
 def affected_distributions(inventory: Inventory, packs: PackSet) -> List[Distribution]:
@@ -62,21 +63,36 @@ def affected_distributions(inventory: Inventory, packs: PackSet) -> List[Distrib
 
 
 def plan(
-    inventory: Inventory, packs: PackSet, findings: Tuple[Finding, ...], mode: str = POLICY
+    inventory: Inventory,
+    packs: PackSet,
+    findings: Tuple[Finding, ...],
+    mode: str = POLICY,
+    read: Optional[Mapping[str, Tuple[bytes, int]]] = None,
 ) -> List[Planned]:
-    """Every YARA candidate with what the bundle keeps of it, sorted by path."""
+    """Every YARA candidate with what the bundle keeps of it, sorted by path.
+
+    ``read``: SHA-256 digests and sizes of whole files the scan read (the YARA pass), by host
+    path: the facts of a candidate whose RECORD row has no hash (pip lists the ``.pyc`` files
+    it compiled without one). A facts-only candidate known from neither is hashed by the
+    writer (``recorded`` is ``None``).
+    """
     known = _known(inventory)
     content = _content_reasons(inventory, packs, findings)
     facts: Dict[str, Tuple[str, Optional[int]]] = {
         p: (h, s) for p, h, s in recorded_hashes(inventory)
     }
     facts.update({a.path: (a.sha256, a.size) for a in inventory.cached_artifacts if a.sha256})
+    read = read or {}
     planned = []
     for path in yara_candidates(inventory, packs):
         why = content.get(path)
-        if why is None and (mode == FULL or path not in facts):
-            why = "full evidence" if mode == FULL else "no hash known without reading it"
-        planned.append(Planned(path, known.get(path), why, None if why else facts[path]))
+        if why is None and mode == FULL:
+            why = "full evidence"
+        recorded = facts.get(path)
+        if recorded is None and path in read:
+            digest, size = read[path]
+            recorded = (digest.hex(), size)
+        planned.append(Planned(path, known.get(path), why, None if why else recorded))
     return planned
 
 

@@ -16,7 +16,7 @@ from itertools import chain
 from pathlib import Path
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
-from sitesweep.budget import charge_copy
+from sitesweep.budget import charge_copy, hash_file, read_digests
 from sitesweep.bundle import evidence, layout
 from sitesweep.bundle.custody import (
     NO_CUSTODY,
@@ -170,22 +170,17 @@ class _Writer:
         masked = config_paths(self.result)
         cut = {p.file.path for p in self.result.inventory.pth_files if p.truncated}
         result = self.result
-        for item in evidence.plan(result.inventory, result.packs, result.findings, self.policy):
+        read = read_digests(self.root)
+        for item in evidence.plan(
+            result.inventory, result.packs, result.findings, self.policy, read
+        ):
             path, file = item.path, item.known
-            if item.why is None and item.recorded is not None:
-                digest, size = item.recorded
-                index.append(
-                    {
-                        "host_path": path,
-                        "sha256": digest,
-                        "size": size,
-                        "copied": False,
-                        "kept": HASHED_ONLY,
-                        "reason": "facts only (evidence policy): content not needed to judge it",
-                    }
-                )
-                self.hashed_only += 1
-                continue
+            if item.why is None:
+                facts = self._facts(path, item.recorded)
+                if facts is not None:
+                    index.append(facts)
+                    self.hashed_only += 1
+                    continue
             entry: Dict[str, object] = {
                 "host_path": path,
                 "sha256": file.sha256 if file else None,
@@ -216,6 +211,27 @@ class _Writer:
                 entry["copied_sha256"] = digest
             index.append(entry)
         return index
+
+    def _facts(
+        self, path: str, recorded: Optional[Tuple[str, Optional[int]]]
+    ) -> Optional[Dict[str, object]]:
+        """The facts-only index entry of ``path`` (hashed here when nothing gave its hash);
+        ``None`` when it cannot be hashed (its content is then tried, or its gap recorded)."""
+        if recorded is None:
+            try:
+                digest = hash_file(self.root, path, EVIDENCE_LIMIT)
+            except HostReadError:
+                return None
+            recorded = (digest.sha256, digest.size)
+        sha256, size = recorded
+        return {
+            "host_path": path,
+            "sha256": sha256,
+            "size": size,
+            "copied": False,
+            "kept": HASHED_ONLY,
+            "reason": "facts only (evidence policy): content not needed to judge it",
+        }
 
     def _copy_of(self, path: str, truncatable: bool, entry: Dict[str, object]) -> bytes:
         """The bytes to copy; an oversized ``.pth`` gives its first PTH_LIMIT bytes (the part

@@ -166,7 +166,9 @@ class YaraRules(Check):
         except HostReadError as exc:
             self._gaps.append(Gap(self.id, path, exc.reason, exc.detail))
             return ()
-        hits = self._once(hashlib.sha256(data).digest(), rules, data, limits, path)
+        digest = hashlib.sha256(data).digest()
+        content.note(path, digest, len(data))
+        hits = self._once(digest, rules, data, limits, path)
         return tuple((hit, None) for hit in hits or ())
 
     def _once(
