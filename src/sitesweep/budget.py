@@ -104,7 +104,7 @@ def budget_of(root: HostRoot) -> ScanBudget:
 
 
 def read_digests(root: HostRoot) -> Dict[str, Tuple[bytes, int]]:
-    """What the scan reading ``root`` learnt of the whole files it read (:attr:`ScanBudget.read`)."""
+    """What the scan reading ``root`` learnt of whole files it read (:attr:`ScanBudget.read`)."""
     return budget_of(root).read
 
 
