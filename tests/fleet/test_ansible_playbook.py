@@ -16,6 +16,7 @@ import pytest
 from clirun import RunCli
 from fleet.fleetlab import Lab, TargetPython, clean_root, infected_root
 from sitesweep.fleet.agent_build import build_agent
+from sitesweep.merge import MERGED
 
 pytestmark = pytest.mark.ssh
 
@@ -248,3 +249,73 @@ def _runs(proc: Path, text: str) -> bool:
     except OSError:
         return False
     return text in cmdline and not cmdline.startswith("ssh")
+
+
+@pytest.mark.parametrize("strategy", ["linear", "free"])
+def test_playbook_in_serial_batches_journals_every_host_once(
+    ssh_lab: Lab, target_python: TargetPython, tmp_path: Path, run_cli: RunCli, strategy: str
+) -> None:
+    _ansible_playbook()
+    infected = infected_root(tmp_path / "infected")
+    clean = clean_root(tmp_path / "clean")
+    remote_tmp = tmp_path / "remote-tmp"
+    remote_tmp.mkdir()
+    agent = build_agent(tmp_path / "agent.pyz").path
+    lab = ssh_lab.ssh
+    first, second = ssh_lab.ports["first"], ssh_lab.ports["second"]
+    good = target_python.python
+    # serial 2 over 5 hosts: batches [infected, clean1], [clean2, clean3], [closed]; the last
+    # batch fails whole (the one host in it cannot be reached), which must not stop the run.
+    inventory = tmp_path / "hosts.ini"
+    inventory.write_text(
+        "[fleet]\n"
+        f"infected ansible_port={first} sitesweep_root={infected.path}\n"
+        f"clean1 ansible_port={second} sitesweep_root={clean.path}\n"
+        f"clean2 ansible_port={first} sitesweep_root={clean.path}\n"
+        f"clean3 ansible_port={second} sitesweep_root={clean.path}\n"
+        f"closed ansible_port={ssh_lab.ports['closed']}\n"
+        "[all:vars]\n"
+        f"ansible_host=127.0.0.1\nansible_user=root\nansible_ssh_private_key_file={lab.client_key}\n"
+        "ansible_ssh_common_args='-o IdentitiesOnly=yes -o IdentityAgent=none "
+        f"-o UserKnownHostsFile={lab.base / 'known_hosts'} -o StrictHostKeyChecking=accept-new'\n"
+        f"sitesweep_python={good}\nsitesweep_remote_tmp={remote_tmp}\nsitesweep_task_timeout=20\n"
+    )
+    out = tmp_path / "ansible-out"
+    extra = {
+        "sitesweep_agent": str(agent),
+        "sitesweep_output": str(out),
+        "sitesweep_poll_delay": 1,
+        "sitesweep_poll_retries": 60,
+        "sitesweep_serial": 2,
+    }
+    run = _run_playbook(inventory, extra, tmp_path, "-f", "2", strategy=strategy)
+    log = (tmp_path / "ansible.log").read_text()
+    assert run.returncode == 0, log
+    assert log.count("PLAY [Sweep hosts with the sitesweep agent]") == 3, log  # three batches
+    journal = _journal(out)
+    status = {h: [a["status"] for a in v] for h, v in journal.items()}
+    assert status == {
+        "infected": ["ok"],
+        "clean1": ["ok"],
+        "clean2": ["ok"],
+        "clean3": ["ok"],
+        "closed": ["unreachable"],
+    }, log
+    assert len({a["sweep"] for v in journal.values() for a in v}) == 1, "one run id for all"
+    assert all(a["cleaned"] for v in journal.values() for a in v)
+    assert (out / "retry.txt").read_text().split() == ["closed"]
+    assert list(remote_tmp.iterdir()) == [], "the playbook left files on a target"
+    report = run_cli("report", str(out), "--output", str(tmp_path / "report"))
+    assert report.code == 1, report.err
+    hosts = json.loads((tmp_path / "report" / "fleet.json").read_text())["hosts"]
+    verdicts = {h["name"]: h["verdict"] for h in hosts}
+    assert verdicts == {
+        "infected": "compromised",
+        "clean1": "clean",
+        "clean2": "clean",
+        "clean3": "clean",
+        "closed": "unchecked",
+    }
+    assert {h["judged"] for h in hosts if h["verdict"] != "unchecked"} == {MERGED}
+    assert not infected.marker.exists()
+    assert not target_python.marker.exists()
