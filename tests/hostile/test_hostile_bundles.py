@@ -15,6 +15,7 @@ import io
 import json
 import shutil
 import tarfile
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Dict
 
@@ -23,6 +24,8 @@ import pytest
 from builders import FakeRoot
 from clirun import RunCli
 from scanrun import VENV, only_bundle
+from sitesweep.bundle.writer import bundle_name
+from sitesweep.outputs import open_new, write_new
 
 
 def _bundle(fake_root: FakeRoot, tmp_path: Path, run_cli: RunCli) -> Path:
@@ -215,3 +218,73 @@ def test_gzip_member_header_lies_are_refused(tmp_path: Path, run_cli: RunCli) ->
     run = run_cli("analyze", str(archive))
     assert run.code == 2, run.err
     assert "Traceback" not in run.err
+
+
+def _plant_bundle_names(out: Path, outside: Path, seconds: int = 180) -> None:
+    """Dangling links at every name the next scans could choose (``sitesweep-fixture-host-<UTC
+    second>`` and its suffixes), each aimed at a file that does not exist yet outside."""
+    now = datetime.now(timezone.utc)
+    for second in range(-5, seconds):
+        name = bundle_name("fixture-host", now + timedelta(seconds=second))
+        for suffix in ("", ".tar.gz", ".partial", ".tar.gz.age"):
+            (out / f"{name}{suffix}").symlink_to(outside / f"{name}{suffix}")
+
+
+def test_scan_and_analyze_never_write_through_planted_links(
+    fake_root: FakeRoot, tmp_path: Path, run_cli: RunCli
+) -> None:
+    """A shared output directory with links at the names a scan will choose: the scan picks
+    another name (``-2``) and writes nothing through a link; so does ``analyze``."""
+    fake_root.add_venv(VENV)
+    out, outside = tmp_path / "shared", tmp_path / "outside"
+    out.mkdir()
+    outside.mkdir()
+    _plant_bundle_names(out, outside)
+    run = run_cli("scan", "--root", str(fake_root.path), "--output", str(out))
+    assert run.code == 0, run.err
+    assert list(outside.iterdir()) == []
+    made = [p for p in out.iterdir() if not p.is_symlink()]
+    assert {p.name.endswith("-2") or p.name.endswith("-2.tar.gz") for p in made} == {True}
+    bundle = next(p for p in made if p.is_dir())
+    assert run_cli("verify", str(bundle)).code == 0
+    analysis = run_cli("analyze", str(bundle), "--output", str(out))
+    assert analysis.code == 0, analysis.err
+    assert list(outside.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", ["scan", "collect", "analyze", "report"])
+def test_no_command_writes_into_a_bundle_directory(
+    fake_root: FakeRoot, tmp_path: Path, run_cli: RunCli, command: str
+) -> None:
+    bundle = _bundle(fake_root, tmp_path, run_cli)
+    before = sorted(p.name for p in bundle.rglob("*"))
+    argv = {
+        "scan": ["scan", "--root", str(fake_root.path)],
+        "collect": ["collect", "--root", str(fake_root.path)],
+        "analyze": ["analyze", str(bundle)],
+        "report": ["report", str(bundle)],
+    }[command]
+    run = run_cli(*argv, "--output", str(bundle))
+    assert run.code == 2, run.out
+    assert "is a bundle directory" in run.err
+    assert sorted(p.name for p in bundle.rglob("*")) == before
+    assert run_cli("verify", str(bundle)).code == 0
+
+
+def test_rewritten_outputs_replace_a_planted_link_never_follow_it(tmp_path: Path) -> None:
+    """``write_new`` (fleet.json, sweep.json, packs, index cache) and ``open_new`` (archives,
+    the agent) with links planted at their names."""
+    victim = tmp_path / "victim"
+    victim.write_text("precious\n")
+    link = tmp_path / "sweep.json"
+    link.symlink_to(victim)
+    write_new(link, "{}\n")
+    assert victim.read_text() == "precious\n"
+    assert not link.is_symlink()
+    assert link.read_text() == "{}\n"
+    dangling = tmp_path / "bundle.tar.gz"
+    dangling.symlink_to(tmp_path / "elsewhere.tar.gz")
+    with pytest.raises(OSError, match=r"Too many levels of symbolic links|File exists"):
+        open_new(dangling)
+    assert not (tmp_path / "elsewhere.tar.gz").exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".part")] == []

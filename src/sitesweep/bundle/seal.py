@@ -28,7 +28,7 @@ def seal_bundle(directory: Path, archive: Path, recipients: Sequence[str]) -> Pa
         EncryptionError: encryption failed (the plaintext is removed all the same).
     """
     sealed = archive.with_name(archive.name + AGE_SUFFIX)
-    partial = sealed.with_name(sealed.name + ".partial")
+    partial = directory / f".{sealed.name}.partial"  # in the bundle's own (private) directory
     try:
         encrypt_file(archive, partial, recipients)
         partial.chmod(0o600)

@@ -6,6 +6,7 @@ complete, so an interrupted run never leaves something that looks like a finishe
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
@@ -44,6 +45,7 @@ from sitesweep.hostfs import HostRoot
 from sitesweep.metadata import PTH_LIMIT
 from sitesweep.model import Gap, GapReason, Severity
 from sitesweep.outcome import BundleRef, ScanResult
+from sitesweep.outputs import open_new, refuse_bundle_dir
 from sitesweep.redact import redact_config
 
 EVIDENCE_LIMIT = 64 << 20
@@ -116,7 +118,7 @@ def _unused_name(output: Path, name: str) -> str:
     """``name``, or ``name-2``, ``name-3``... so an earlier bundle is never overwritten."""
     candidate, n = name, 1
     suffixes = ("", ".tar.gz", ".partial", ".tar.gz.age")
-    while any((output / f"{candidate}{s}").exists() for s in suffixes):
+    while any(os.path.lexists(output / f"{candidate}{s}") for s in suffixes):  # links too
         n += 1
         candidate = f"{name}-{n}"
     return candidate
@@ -347,6 +349,7 @@ def write_bundle(
     Raises:
         OutputError: the output directory cannot be created or written.
     """
+    refuse_bundle_dir(output, "a bundle")
     name = _unused_name(output, bundle_name(result.inventory.identity.hostname, run.started))
     final = output / name
     staging = output / f"{name}.partial"
@@ -368,9 +371,16 @@ def write_bundle(
         for doc_name, text in (extra or {}).items():
             writer.write(doc_name, text)
         writer.write(layout.MANIFEST, dumps(writer.manifest(run, writer.gaps)))
-        staging.replace(final)
+        if os.path.lexists(final):  # planted since the name was chosen: never replace it
+            raise FileExistsError(errno.EEXIST, "appeared while the bundle was written", final)
+        staging.rename(final)
         archive = output / f"{name}.tar.gz"
-        with tarfile.open(archive, "w:gz", compresslevel=ARCHIVE_COMPRESSLEVEL) as tar:
+        with (
+            open_new(archive) as raw,
+            tarfile.open(
+                str(archive), "w:gz", fileobj=raw, compresslevel=ARCHIVE_COMPRESSLEVEL
+            ) as tar,
+        ):
             tar.add(final, arcname=name)
     except OSError as exc:
         raise OutputError(f"cannot write the bundle under {output}: {exc}") from exc
@@ -404,6 +414,7 @@ def write_analysis(
     for suffix in (".age", ".tar.gz"):
         base = base[: -len(suffix)] if base.endswith(suffix) else base
     stamp = run.started.strftime("%Y%m%dT%H%M%SZ")
+    refuse_bundle_dir(output, "an analysis")
     target = output / _unused_name(output, f"{base}-analysis-{stamp}")
     try:
         target.mkdir(parents=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import secrets
 import shutil
 import stat
 import zipfile
@@ -22,6 +23,7 @@ from typing import Optional
 
 import sitesweep
 from sitesweep.errors import OutputError
+from sitesweep.outputs import open_new
 from sitesweep.packs import builtin_signatures_dir
 from sitesweep.scratch import scratch_dir
 
@@ -125,8 +127,8 @@ def write_zipapp(staging: Path, output: Path) -> None:
     module, function = ENTRY_POINT.split(":")
     main = f"# -*- coding: utf-8 -*-\nimport {module}\n{module}.{function}()\n"
     files = sorted(p.relative_to(staging).as_posix() for p in staging.rglob("*") if p.is_file())
-    part = output.with_name(output.name + ".part")
-    with part.open("wb") as raw:
+    part = output.with_name(f".{output.name}.{secrets.token_hex(4)}.part")
+    with open_new(part) as raw:
         raw.write(SHEBANG)
         with zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
             for name in [*files, "__main__.py"]:

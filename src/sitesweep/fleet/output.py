@@ -7,15 +7,13 @@ The HTML has no script and no external resource; every value from a bundle is es
 from __future__ import annotations
 
 import json
-import os
-import secrets
 from html import escape
 from pathlib import Path
 from typing import List, Tuple
 
-from sitesweep.bundle import layout
 from sitesweep.errors import OutputError
 from sitesweep.fleet.summary import FleetSummary, HostRow, fleet_doc
+from sitesweep.outputs import refuse_bundle_dir, write_new
 
 FLEET_JSON = "fleet.json"
 FLEET_HTML = "fleet.html"
@@ -86,25 +84,6 @@ def render_html(summary: FleetSummary) -> str:
     )
 
 
-def write_new(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` without ever following a link planted there.
-
-    The text goes to a new file opened with ``O_CREAT | O_EXCL | O_NOFOLLOW`` beside ``path``,
-    then renamed over it: a rename replaces a symlink at ``path`` instead of writing through it,
-    so a planted ``fleet.json -> /elsewhere`` cannot make the report overwrite a file outside.
-    """
-    part = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.part")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-    fd = os.open(part, flags, 0o644)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        part.replace(path)
-    except BaseException:
-        part.unlink(missing_ok=True)
-        raise
-
-
 def write_fleet(summary: FleetSummary, output: Path) -> Tuple[Path, Path]:
     """Write ``fleet.json`` and ``fleet.html`` into ``output``; return their paths.
 
@@ -112,11 +91,7 @@ def write_fleet(summary: FleetSummary, output: Path) -> Tuple[Path, Path]:
         OutputError: the files cannot be written.
     """
     json_path, html_path = output / FLEET_JSON, output / FLEET_HTML
-    if (output / layout.MANIFEST).exists() or (output / layout.INVENTORY).exists():
-        raise OutputError(
-            f"{output} is a bundle directory: a fleet report written there would break its "
-            "verify; pass --output DIR"
-        )
+    refuse_bundle_dir(output, "a fleet report")
     try:
         output.mkdir(parents=True, exist_ok=True)
         text = json.dumps(fleet_doc(summary), indent=2, sort_keys=True) + "\n"

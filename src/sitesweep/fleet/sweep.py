@@ -47,6 +47,7 @@ from sitesweep.fleet.views import (
     view_of,
 )
 from sitesweep.model import Severity, StrEnum
+from sitesweep.outputs import refuse_bundle_dir, write_new
 from sitesweep.packs import load_packs
 from sitesweep.packs.model import PackSet
 from sitesweep.pipeline import run_analyze
@@ -433,6 +434,7 @@ def run_sweep(
     """
     started = datetime.now(timezone.utc)
     sweep_id = started.strftime("%Y%m%dT%H%M%S.%fZ")
+    refuse_bundle_dir(settings.output, "a sweep")
     try:
         settings.output.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -480,7 +482,7 @@ def write_sweep_file(output: Path, started: datetime, agent_sha256: str, paralle
     }
     path = output / SWEEP_FILE
     try:
-        path.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        write_new(path, json.dumps(doc, indent=2, sort_keys=True) + "\n")
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {exc}") from exc
     return path

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import tarfile
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path, PurePosixPath
@@ -24,6 +23,7 @@ from sitesweep.bundle.reader import check_schema, read_manifest
 from sitesweep.errors import BundleError
 from sitesweep.model import Severity
 from sitesweep.outcome import ScanResult, Verdict, outcome_of
+from sitesweep.outputs import write_new
 from sitesweep.packs.model import PackSet
 from sitesweep.pipeline import run_analyze
 
@@ -187,9 +187,7 @@ def store_view(path: Optional[Path], view: BundleView) -> None:
         return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        part = path.with_suffix(f".{os.getpid()}.part")
-        part.write_text(json.dumps(asdict(view), sort_keys=True), encoding="utf-8")
-        part.replace(path)
+        write_new(path, json.dumps(asdict(view), sort_keys=True))
     except OSError:
         return
 

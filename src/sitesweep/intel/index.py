@@ -41,6 +41,7 @@ from packaging.version import InvalidVersion, Version
 
 from sitesweep import __version__
 from sitesweep.intel.model import Exchange
+from sitesweep.outputs import write_new
 
 SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
 """The PEP 691 media type asked for."""
@@ -257,9 +258,7 @@ class _Store:
 
     def write(self, path: Path, data: bytes) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(path.name + ".partial")
-        partial.write_bytes(data)
-        partial.replace(path)
+        write_new(path, data)
 
 
 def _now() -> str:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 from sitesweep.errors import OsvImportError
+from sitesweep.outputs import write_new
 from sitesweep.packs.loader import FORMAT_VERSION, PACK_FILE, load_pack
 from sitesweep.packs.model import Pack
 from sitesweep.packs.tomlwrite import TomlWriter
@@ -208,7 +209,7 @@ def write_draft(draft: PackDraft, output: Path, source: str, *, overwrite: bool)
         load_pack(directory)
     try:
         output.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
+        write_new(target, text)
     except OSError as exc:
         raise OsvImportError(f"{target}: cannot write: {exc.strerror or exc}") from exc
     return load_pack(output)

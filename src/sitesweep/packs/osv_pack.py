@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Dict, List, Pattern, Sequence, Tuple
 
 from sitesweep.errors import OsvImportError
+from sitesweep.outputs import write_new
 from sitesweep.packs.draft import (
     DraftFile,
     artifact_table,
@@ -105,9 +106,9 @@ def import_osv(
     _check_in_scratch(pack_id, text)
     try:
         output.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
+        write_new(target, text)
         stamp_text = json.dumps(stamps, indent=2, sort_keys=True) + "\n"
-        (output / RECORDS_FILE).write_text(stamp_text, encoding="utf-8")
+        write_new(output / RECORDS_FILE, stamp_text)
     except OSError as exc:
         raise OsvImportError(f"{target}: cannot write: {exc.strerror or exc}") from exc
     return OsvImport(load_pack(output), tuple(r.id for r in records), skipped, changes)
