@@ -45,9 +45,13 @@ def record_paths(dist: Distribution, inventory: Inventory) -> Iterator[HostPath]
     env = inventory.environment_of(site)
     bound = (env.prefix if env else site).rstrip("/") + "/"
     for entry in dist.record:
-        if not entry.path or entry.path.startswith("/"):
+        rel = entry.path
+        if not rel or rel.startswith("/"):
             continue
-        path = posixpath.normpath(f"{site}/{entry.path}")
+        if rel.startswith(".") or "/." in rel or "//" in rel or rel.endswith("/"):
+            path = posixpath.normpath(f"{site}/{rel}")  # "..", ".", "//": resolved lexically
+        else:
+            path = f"{site}/{rel}"  # already normal (the site dir is)
         if path.startswith(bound):
             yield HostPath(path)
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Iterator, List, Optional, Set, Tuple
+from functools import lru_cache
+from typing import FrozenSet, Iterator, List, Optional, Set, Tuple
 
 from sitesweep.candidates import record_paths
 from sitesweep.inventory import Inventory
@@ -18,8 +19,11 @@ from sitesweep.metadata.model import HostFile
 from sitesweep.model import HostPath
 
 
+@lru_cache(maxsize=1 << 16)
 def record_hex(spec: str) -> Optional[str]:
-    """Return the hex SHA-256 of a RECORD hash spec (``sha256=<urlsafe b64>``), or ``None``."""
+    """Return the hex SHA-256 of a RECORD hash spec (``sha256=<urlsafe b64>``), or ``None``.
+
+    Remembered (bounded): the same release in many environments repeats the same specs."""
     algorithm, _, value = spec.partition("=")
     if algorithm != "sha256" or not value:
         return None
@@ -30,17 +34,20 @@ def record_hex(spec: str) -> Optional[str]:
     return raw.hex() if len(raw) == 32 else None
 
 
-def recorded_hashes(inventory: Inventory) -> Iterator[Tuple[HostPath, str, Optional[int]]]:
+def recorded_hashes(
+    inventory: Inventory, names: Optional[FrozenSet[str]] = None
+) -> Iterator[Tuple[HostPath, str, Optional[int]]]:
     """(host path, SHA-256 hex, size) of every RECORD row a bundle holds, where the file is
-    still what the row says (rows of files verification found modified or missing are left out)."""
+    still what the row says (rows of files verification found modified or missing are left out);
+    with ``names``, only the rows of distributions of those (canonical) names."""
     changed: Set[str] = set()
     for check in inventory.record_checks:
         changed.update(m.file.path for m in check.modified)
         changed.update(check.missing)
     for dist in inventory.distributions:
-        rows = {e.path: e for e in dist.record}
-        if not rows:
+        if not dist.record or (names is not None and dist.name not in names):
             continue
+        rows = {e.path: e for e in dist.record}
         site = dist.site_dir.rstrip("/")
         for path in record_paths(dist, inventory):
             if path in changed:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Dict, FrozenSet, Iterator, List, Mapping, Optional, Tuple
 
-from sitesweep.candidates import record_paths, yara_candidates
+from sitesweep.candidates import pack_distribution_names, record_paths, yara_candidates
 from sitesweep.facts import hashed_files, recorded_hashes
 from sitesweep.inventory import Inventory
 from sitesweep.metadata.model import Distribution, HostFile
@@ -78,8 +78,9 @@ def plan(
     """
     known = _known(inventory)
     content = _content_reasons(inventory, packs, findings)
+    names = pack_distribution_names(packs)  # the RECORD rows among the candidates
     facts: Dict[str, Tuple[str, Optional[int]]] = {
-        p: (h, s) for p, h, s in recorded_hashes(inventory)
+        p: (h, s) for p, h, s in recorded_hashes(inventory, names)
     }
     facts.update({a.path: (a.sha256, a.size) for a in inventory.cached_artifacts if a.sha256})
     read = read or {}

@@ -17,7 +17,7 @@ import stat
 from dataclasses import dataclass
 from typing import Dict, FrozenSet, Iterable, List, Mapping, Optional, Set, Tuple
 
-from sitesweep.budget import Allowance, hash_file
+from sitesweep.budget import Allowance, budget_of, hash_file
 from sitesweep.errors import HostReadError
 from sitesweep.hostfs import HostRoot
 from sitesweep.metadata.model import DistFormat, Distribution, HostFile, RecordEntry
@@ -81,6 +81,10 @@ class RecordVerification:
         unlisted: files inside ``top_levels`` that no RECORD of the site dir lists (compiled
             ``__pycache__/*.pyc`` excepted).
         skipped: rows not verified (outside the environment, unknown algorithm).
+        reused: verified rows whose file is a file this scan had hashed already (the same
+            device, inode, size and modification time: a hard link, as uv installs from its
+            cache): its hash was reused, the file not read again. A copy is another file and
+            is hashed.
     """
 
     distribution: HostPath
@@ -95,6 +99,7 @@ class RecordVerification:
     missing_bytecode: int = 0
     unlisted: Tuple[HostFile, ...] = ()
     skipped: Tuple[SkippedEntry, ...] = ()
+    reused: int = 0
 
     @property
     def has_mismatch(self) -> bool:
@@ -150,6 +155,8 @@ class _Verifier:
         self.missing: List[HostPath] = []
         self.skipped: List[SkippedEntry] = []
         self.allowance = Allowance()
+        self.budget = budget_of(root)
+        self.reused = 0
         self.stopped: Optional[HostReadError] = None
         """The budget error that ended the verification (the rest of RECORD is unverified)."""
 
@@ -206,7 +213,9 @@ class _Verifier:
                 "(symlink)"
             )
         if algorithm == "sha256":
+            before = self.budget.reused
             digest = hash_file(self.root, path, self.hash_limit, self.allowance)
+            self.reused += self.budget.reused - before
             sha256, size = digest.sha256, digest.size
             actual = record_b64(bytes.fromhex(sha256))
         else:
@@ -350,6 +359,7 @@ def verify_distribution(
         missing_bytecode=verifier.missing_bytecode,
         unlisted=unlisted,
         skipped=tuple(verifier.skipped),
+        reused=verifier.reused,
     )
 
 
