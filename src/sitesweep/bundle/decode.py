@@ -14,7 +14,7 @@ import math
 import sys
 import typing
 from enum import Enum
-from typing import Any, Dict, Type, TypeVar, Union
+from typing import Any, Callable, Dict, Tuple, Type, TypeVar, Union
 
 from sitesweep.errors import BundleError
 
@@ -39,41 +39,119 @@ def _hints(cls: type) -> Dict[str, Any]:
     return typing.get_type_hints(cls, vars(module))
 
 
-def _decode(tp: Any, value: Any, where: str) -> Any:  # noqa: C901 - one branch per type form
+Decoder = Callable[[Any, str], Any]
+"""Turns one JSON value (and the field path it was found at) into its typed value."""
+
+
+def _decode(tp: Any, value: Any, where: str) -> Any:
+    return _decoder(tp)(value, where)
+
+
+def _fail(tp: Any, value: Any, where: str) -> BundleError:
+    return BundleError(
+        f"{where}: expected {getattr(tp, '__name__', tp)}, got {type(value).__name__}"
+    )
+
+
+@functools.cache
+def _decoder(tp: Any) -> Decoder:  # noqa: C901 - one branch per type form
+    """The decoder of one type, worked out once (a bundle decodes thousands of values of a few
+    dozen types: asking ``typing`` about each type for each value was most of the work)."""
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
     if tp is Any:
-        return value
+        return _as_is
     if origin is Union:
-        if value is None and _NONE_TYPE in args:
-            return None
-        options = [a for a in args if a is not _NONE_TYPE]
-        return _decode(options[0], value, where)
+        optional = _NONE_TYPE in args
+        first = next(a for a in args if a is not _NONE_TYPE)
+
+        def union(value: Any, where: str) -> Any:
+            if value is None and optional:
+                return None
+            return _decoder(first)(value, where)
+
+        return union
     if origin in (tuple, typing.Tuple):
-        if not isinstance(value, list):
-            raise BundleError(f"{where}: expected a list")
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_decode(args[0], v, f"{where}[{i}]") for i, v in enumerate(value))
-        return tuple(_decode(a, v, f"{where}[{i}]") for i, (a, v) in enumerate(zip(args, value)))
+        return _tuple_decoder(args)
     if origin in (dict, typing.Dict):
-        if not isinstance(value, dict):
-            raise BundleError(f"{where}: expected an object")
-        return {str(k): _decode(args[1], v, f"{where}[{k!r}]") for k, v in value.items()}
+        values = args[1]
+
+        def mapping(value: Any, where: str) -> Any:
+            if not isinstance(value, dict):
+                raise BundleError(f"{where}: expected an object")
+            item = _decoder(values)
+            return {str(k): item(v, f"{where}[{k!r}]") for k, v in value.items()}
+
+        return mapping
     if origin in (frozenset, typing.FrozenSet):
-        if not isinstance(value, list):
-            raise BundleError(f"{where}: expected a list")
-        return frozenset(_decode(args[0], v, f"{where}[]") for v in value)
+        member = args[0]
+
+        def frozen(value: Any, where: str) -> Any:
+            if not isinstance(value, list):
+                raise BundleError(f"{where}: expected a list")
+            item = _decoder(member)
+            return frozenset(item(v, f"{where}[]") for v in value)
+
+        return frozen
     supertype = getattr(tp, "__supertype__", None)  # NewType
     if supertype is not None:
-        return _decode(supertype, value, where)
+        return _decoder(supertype)
     if isinstance(tp, type) and dataclasses.is_dataclass(tp):
-        return from_plain(tp, value, where)
+        return functools.partial(from_plain, tp)
     if isinstance(tp, type) and issubclass(tp, Enum):
-        try:
-            return tp(value)
-        except ValueError as exc:
-            raise BundleError(f"{where}: {value!r} is not a valid {tp.__name__}") from exc
-    if tp is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return functools.partial(_enum, tp)
+    if tp is float:
+        return _float
+    if tp is int:
+        return _int
+    if isinstance(tp, type):
+
+        def plain(value: Any, where: str) -> Any:
+            if isinstance(value, tp):
+                return value
+            raise _fail(tp, value, where)
+
+        return plain
+    return functools.partial(_never, tp)
+
+
+def _as_is(value: Any, where: str) -> Any:
+    return value
+
+
+def _never(tp: Any, value: Any, where: str) -> Any:
+    raise _fail(tp, value, where)
+
+
+def _tuple_decoder(args: Tuple[Any, ...]) -> Decoder:
+    if len(args) == 2 and args[1] is Ellipsis:
+        member = args[0]
+
+        def variable(value: Any, where: str) -> Any:
+            if not isinstance(value, list):
+                raise BundleError(f"{where}: expected a list")
+            item = _decoder(member)
+            return tuple(item(v, f"{where}[{i}]") for i, v in enumerate(value))
+
+        return variable
+
+    def fixed(value: Any, where: str) -> Any:
+        if not isinstance(value, list):
+            raise BundleError(f"{where}: expected a list")
+        return tuple(_decoder(a)(v, f"{where}[{i}]") for i, (a, v) in enumerate(zip(args, value)))
+
+    return fixed
+
+
+def _enum(tp: Type[Enum], value: Any, where: str) -> Any:
+    try:
+        return tp(value)
+    except ValueError as exc:
+        raise BundleError(f"{where}: {value!r} is not a valid {tp.__name__}") from exc
+
+
+def _float(value: Any, where: str) -> Any:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
         try:
             number = float(value)
         except OverflowError as exc:  # a JSON integer of hundreds of digits
@@ -81,19 +159,15 @@ def _decode(tp: Any, value: Any, where: str) -> Any:  # noqa: C901 - one branch 
         if not math.isfinite(number) or abs(number) > NUMBER_LIMIT:
             raise BundleError(f"{where}: {value!r} is out of range (at most {NUMBER_LIMIT:g})")
         return number
-    if tp is int and isinstance(value, int) and not isinstance(value, bool):
+    raise _fail(float, value, where)
+
+
+def _int(value: Any, where: str) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool):
         if abs(value) > NUMBER_LIMIT:
             raise BundleError(f"{where}: {value} is out of range (at most {NUMBER_LIMIT:g})")
         return value
-    if (
-        isinstance(tp, type)
-        and isinstance(value, tp)
-        and not (tp is int and isinstance(value, bool))
-    ):
-        return value
-    raise BundleError(
-        f"{where}: expected {getattr(tp, '__name__', tp)}, got {type(value).__name__}"
-    )
+    raise _fail(int, value, where)
 
 
 def _no_constant(name: str) -> Any:
@@ -125,16 +199,26 @@ def from_plain(cls: Type[T], data: Any, where: str = "$") -> T:
     """
     if not isinstance(data, dict):
         raise BundleError(f"{where}: expected an object for {cls.__name__}")
-    hints = _hints(cls)  # type: ignore[arg-type] # a class is hashable
     kwargs: Dict[str, Any] = {}
-    for field in dataclasses.fields(cls):  # type: ignore[arg-type]
-        if not field.init:
+    for name, hint, required in _fields(cls):  # type: ignore[arg-type] # a class is hashable
+        if name not in data:
+            if required:
+                raise BundleError(f"{where}.{name}: missing")
             continue
-        if field.name not in data:
-            if field.default is not dataclasses.MISSING:
-                continue
-            if field.default_factory is not dataclasses.MISSING:
-                continue
-            raise BundleError(f"{where}.{field.name}: missing")
-        kwargs[field.name] = _decode(hints[field.name], data[field.name], f"{where}.{field.name}")
+        kwargs[name] = _decoder(hint)(data[name], f"{where}.{name}")
     return cls(**kwargs)
+
+
+@functools.cache
+def _fields(cls: type) -> Tuple[Tuple[str, Any, bool], ...]:
+    """(name, type, required) of each field ``cls.__init__`` takes, worked out once."""
+    hints = _hints(cls)
+    return tuple(
+        (
+            field.name,
+            hints[field.name],
+            field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING,
+        )
+        for field in dataclasses.fields(cls)
+        if field.init
+    )

@@ -428,9 +428,8 @@ def write_analysis(
         facts = collection_facts(
             result, "analyze", (run.started, run.finished), run.argv, run.custody, None, str(source)
         )
-        for name, parts in export_parts(result, facts, target.name, run.threshold):
-            if not exports:
-                break
+        written_parts = export_parts(result, facts, target.name, run.threshold) if exports else ()
+        for name, parts in written_parts:
             _write_parts(target / name, parts)
         for name, data in (extra or {}).items():
             (target / name).write_bytes(data)
