@@ -180,3 +180,19 @@ def test_full_evidence_keeps_every_content(tmp_path: Path) -> None:
     assert entries
     assert all(e["copied"] is True for e in entries)
     assert json.loads((bundle / "manifest.json").read_text())["evidence_policy"]["mode"] == "full"
+
+
+def test_facts_of_the_same_file_are_neighbours_in_the_index(tmp_path: Path) -> None:
+    """The same clean file in every environment: its facts-only entries are adjacent (grouped by
+    SHA-256, so the archive compresses them together); content entries come first."""
+    root = FakeRoot(tmp_path / "host")
+    clean_host(root)
+    _, bundle = scan(root.path, tmp_path / "out")
+    entries = index_of(bundle)
+    kinds = [e["kept"] for e in entries]
+    assert kinds == sorted(kinds, key=lambda k: k == "hashed only")
+    facts = [e for e in entries if e["kept"] == "hashed only"]
+    digests = [e["sha256"] for e in facts]
+    assert digests == sorted(digests)
+    at = [i for i, e in enumerate(facts) if e["host_path"].endswith("/litellm/router.py")]
+    assert at == list(range(at[0], at[0] + len(HOMES)))
