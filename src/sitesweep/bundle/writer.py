@@ -215,9 +215,9 @@ class _Writer:
         # Facts-only entries grouped by SHA-256: the same file in 20 environments is then
         # 20 neighbouring entries that compress to little more than one (in path order they
         # lie a whole environment apart, beyond gzip's window: 3.8 MB instead of 0.7 MB).
-        facts = [e for e in index if e["kept"] == HASHED_ONLY]
-        facts.sort(key=lambda e: (str(e["sha256"]), str(e["host_path"])))
-        return [e for e in index if e["kept"] != HASHED_ONLY] + facts
+        grouped = [e for e in index if e["kept"] == HASHED_ONLY]
+        grouped.sort(key=lambda e: (str(e["sha256"]), str(e["host_path"])))
+        return [e for e in index if e["kept"] != HASHED_ONLY] + grouped
 
     def _facts(
         self, path: str, recorded: Optional[Tuple[str, Optional[int]]]
