@@ -99,6 +99,29 @@ def test_marker_secrets_never_reach_the_bundle(fake_root: FakeRoot, tmp_path: Pa
 
 
 @pytest.mark.live
+def test_an_affected_release_copied_whole_keeps_no_credential_of_its_url(
+    fake_root: FakeRoot, tmp_path: Path
+) -> None:
+    """An affected release's metadata directory is copied into ``evidence/``, its
+    ``direct_url.json`` included: the copy used to carry ``https://user:token@...`` raw (the
+    inventory and SBOM were redacted, the evidence copy was not)."""
+    secret = _mark(90)
+    fake_root.add_venv(VENV)
+    fake_root.add_dist(
+        SITE,
+        "litellm",
+        "1.82.8",
+        direct_url={"url": f"https://bob:{secret}@git.example/litellm.git", "vcs_info": {}},
+    )
+    code, bundle = scan(fake_root.path, tmp_path / "out")
+    assert code == 1
+    index = {e["host_path"]: e for e in load(bundle, "evidence/index.json")}
+    copy = index[f"{SITE}/litellm-1.82.8.dist-info/direct_url.json"]
+    assert copy["copied"] is True
+    assert copy["redacted_lines"] == 1
+    assert _leaks(bundle, [secret]) == {}
+
+
 def test_live_process_command_lines_are_redacted(fake_root: FakeRoot, tmp_path: Path) -> None:
     m = [_mark(n) for n in range(100, 104)]
     program = "import time; time.sleep(30)"

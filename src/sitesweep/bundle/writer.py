@@ -129,9 +129,14 @@ def config_paths(result: ScanResult) -> Set[str]:
 
     Their copies are masked by :func:`sitesweep.redact.redact_config`; the index keeps the
     original's hash (``sha256``) beside the copy's (``copied_sha256``). Pack-named indicator files
-    (a payload's own files) are copied as they are.
+    (a payload's own files) are copied as they are. A distribution's ``direct_url.json`` is a
+    config file too: it holds the URL it was installed from, credentials included
+    (``https://user:token@...``), and an affected release's metadata is copied whole.
     """
-    return {e.path for e in result.inventory.persistence if e.kind is not PersistenceKind.INDICATOR}
+    inv = result.inventory
+    found: Set[str] = {e.path for e in inv.persistence if e.kind is not PersistenceKind.INDICATOR}
+    found.update(f"{d.path}/direct_url.json" for d in inv.distributions)
+    return found
 
 
 def _sha256_file(path: Path) -> str:
