@@ -20,7 +20,7 @@ import pytest
 from builders import FakeRoot
 from clirun import RunCli
 from diskbuild import MIB, convert, ewf, ext4, fs_uuid, partitioned, whole_seconds
-from evidence_host import SITE, build_wide
+from evidence_host import SITE, VENV, build_wide
 from scanrun import load, only_bundle
 
 BIG = f"{SITE}/litellm/proxy/big_model_map.bin"
@@ -408,3 +408,143 @@ def test_links_resolve_inside_the_disk_image(tmp_path: Path) -> None:
         assert not kinds["fifo"].is_file()
     finally:
         image.close()
+
+
+def test_nanoseconds_and_owners_are_read_from_the_inode(tmp_path: Path) -> None:
+    """mkfs.ext4 1.47.0 keeps whole seconds only: set an inode's sub-second time and owner
+    with debugfs and read them back through the door."""
+    from diskbuild import debugfs_write
+    from sitesweep.hostfs import HostRoot
+
+    tree = FakeRoot(tmp_path / "tree")
+    tree.add_file("/srv/a.py", "x = 1\n", mode=0o640)
+    image = ext4(tree.path, tmp_path / "ns.img")
+    debugfs_write(
+        image,
+        "sif /srv/a.py mtime @1774348800",
+        f"sif /srv/a.py mtime_extra {123456789 << 2}",
+        "sif /srv/a.py uid 1000",
+        "sif /srv/a.py gid 1001",
+    )
+    root = HostRoot.image(image)
+    try:
+        info = root.lstat("/srv/a.py")
+        assert info.mtime == 1774348800 + 123456789 * 1e-9
+        assert (info.uid, info.gid, info.mode & 0o7777) == (1000, 1001, 0o640)
+    finally:
+        root.close()
+
+
+def test_an_xfs_filesystem_gives_the_same_detections(tmp_path: Path, run_cli: RunCli) -> None:
+    """XFS built from a protofile (it sets its own times and has no hard links: the findings
+    and verdict are compared, not the inventory)."""
+    from builders import malicious_pth_content
+    from diskbuild import xfs
+
+    tree = FakeRoot(tmp_path / "host")  # no names with spaces: a protofile cannot say them
+    tree.add_os_release()
+    tree.add_passwd([("alice", 1000, "/home/alice")])
+    tree.add_venv(VENV)
+    tree.add_dist(SITE, "litellm", "1.82.8")
+    tree.add_pth(SITE, "litellm_init.pth", malicious_pth_content(tree.marker))
+    tree.add_symlink("/home/alice/app/current", ".venv")
+    by_root = tmp_path / "by-root"
+    assert _main("scan", "--root", str(tree.path), "--output", str(by_root)) == 1
+    image = convert(xfs(tree.path, tmp_path / "xfs.img"), "qcow2", tmp_path / "xfs.qcow2")
+    run = run_cli("scan", "--image", str(image), "--output", str(tmp_path / "out"))
+    assert run.code == 1, run.err
+    bundle = only_bundle(tmp_path / "out")
+
+    def seen(b: Path) -> Set[Tuple[str, str, Tuple[str, ...]]]:
+        return {(f[1], f[2], f[3]) for f in _findings(b)}
+
+    assert seen(bundle) == seen(only_bundle(by_root))
+    verdict = load(bundle, "findings.json")["outcome"]["verdict"]
+    assert verdict == load(only_bundle(by_root), "findings.json")["outcome"]["verdict"]
+    (volume,) = load(bundle, "image.json")["disk"]["volumes"]
+    assert (volume["filesystem"], volume["mount_point"]) == ("xfs", "/")
+    assert not tree.marker.exists()
+
+
+def test_an_ntfs_volume_is_read_without_mounting(tmp_path: Path) -> None:
+    """ntfscp copies files into a fresh NTFS (it makes no directories): the door lists and
+    reads them, and hides the filesystem's own records ($MFT ...)."""
+    from diskbuild import ntfs
+    from sitesweep.hostfs import HostRoot
+
+    pth = tmp_path / "litellm_init.pth"
+    pth.write_bytes(b"import os\n" * 1000)
+    readme = tmp_path / "readme.txt"
+    readme.write_text("hello\n")
+    image = ntfs([(pth, "/litellm_init.pth"), (readme, "/readme.txt")], tmp_path / "ntfs.img")
+    root = HostRoot.image(convert(image, "vhdx", tmp_path / "ntfs.vhdx"))
+    try:
+        assert [e.name for e in root.listdir("/")] == ["litellm_init.pth", "readme.txt"]
+        assert root.read_bytes("/litellm_init.pth", 1 << 20) == pth.read_bytes()
+        assert root.lstat("/readme.txt").size == 6
+        assert root.lstat("/readme.txt").mtime == pytest.approx(readme.stat().st_mtime, abs=1)
+        (volume,) = root.door.info.volumes  # type: ignore[attr-defined]
+        assert volume.filesystem == "ntfs"
+    finally:
+        root.close()
+
+
+def test_a_looping_extended_partition_chain_stops_and_is_a_gap(
+    tmp_path: Path, run_cli: RunCli
+) -> None:
+    """A hand-made MBR whose second extended boot record points back at the first: the first
+    logical partition is read, the loop is a parse_error gap, the scan ends."""
+    import struct
+
+    tree = FakeRoot(tmp_path / "tree")
+    tree.add_os_release()
+    tree.add_file("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\n")
+    fs = ext4(tree.path, tmp_path / "fs.img")
+    sectors = fs.stat().st_size // 512
+
+    def entry(kind: int, lba: int, count: int) -> bytes:
+        return struct.pack("<B3xB3xII", 0, kind, lba, count)
+
+    def boot(*entries: bytes) -> bytes:
+        table = b"".join(entries).ljust(64, b"\0")
+        return b"\0" * 440 + b"\x01\x02\x03\x04" + b"\0\0" + table + b"\x55\xaa"
+
+    ext_start = 2048
+    disk = bytearray(b"\0" * ((ext_start + 2048 + sectors + 2048) * 512))
+    disk[0:512] = boot(entry(0x05, ext_start, 2048 + sectors))
+    disk[ext_start * 512 : ext_start * 512 + 512] = boot(
+        entry(0x83, 2048, sectors), entry(0x05, 0, 2048 + sectors)
+    )
+    disk[(ext_start + 2048) * 512 : (ext_start + 2048) * 512 + fs.stat().st_size] = fs.read_bytes()
+    image = tmp_path / "loop.img"
+    image.write_bytes(bytes(disk))
+    run = run_cli("scan", "--image", str(image), "--output", str(tmp_path / "out"))
+    assert run.code == 0, run.err
+    bundle = only_bundle(tmp_path / "out")
+    doc = load(bundle, "image.json")["disk"]
+    assert [v["name"] for v in doc["volumes"]] == ["p5"]
+    assert doc["volumes"][0]["part_uuid"] == "04030201-05"
+    details = [g["detail"] for g in load(bundle, "coverage.json")["gaps"] if g["area"] == "image"]
+    assert any("chain loops" in d for d in details), details
+
+
+def test_a_corrupt_directory_is_a_gap_for_its_path_and_the_scan_goes_on(
+    suspect: Tuple[FakeRoot, Path, Path], tmp_path: Path, run_cli: RunCli
+) -> None:
+    """One directory's extent header overwritten (debugfs, in place): the rest is scanned."""
+    import shutil
+
+    from diskbuild import debugfs_write
+
+    _root, _bundle, raw = suspect
+    image = tmp_path / "damaged.img"
+    shutil.copyfile(raw, image)
+    debugfs_write(image, "sif /home/alice/.aws block[0] 0")
+    run = run_cli("scan", "--image", str(image), "--output", str(tmp_path / "out"))
+    assert run.code == 1, run.err
+    bundle = only_bundle(tmp_path / "out")
+    assert f"{SITE}/litellm_init.pth" in {f[3][0] for f in _findings(bundle) if f[3]}
+    gaps = load(bundle, "coverage.json")["gaps"]
+    damaged = [g for g in gaps if g["area"] == "image" and g["path"] == "/home/alice"]
+    assert [g["reason"] for g in damaged] == ["parse_error"], gaps
+    assert "unreadable" in damaged[0]["detail"]

@@ -34,8 +34,9 @@ def scan_target_options(func: F) -> F:
                 multiple=True,
                 expose_value=False,
                 callback=_remember_image,
-                help="Scan a container image instead: an OCI image layout directory or a "
-                "docker/podman save tarball (.tar, .tar.gz, .tar.zst), read where it lies. "
+                help="Scan an image instead, read where it lies: an OCI image layout directory "
+                "or a docker/podman save tarball (.tar, .tar.gz, .tar.zst), or a disk image "
+                "(raw, split raw .001, qcow2, VMDK, VHD/VHDX, E01; needs the 'images' extra). "
                 "Repeatable; every image of an archive is scanned: one bundle and verdict each.",
             ),
             click.option(

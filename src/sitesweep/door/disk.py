@@ -134,14 +134,26 @@ class _Fs:
     def root(self) -> Any:
         return self.volume.get_root_directory()
 
-    def children(self, entry: Any) -> List[Tuple[str, Any]]:
+    def children(self, entry: Any, bad: Optional[List[str]] = None) -> List[Tuple[str, Any]]:
+        """The entries of a directory; one that cannot be read is described in ``bad``."""
         out = []
         for index in range(entry.get_number_of_sub_file_entries()):
-            child = entry.get_sub_file_entry(index)
-            name = child.get_name()
-            if name and name not in (".", ".."):
-                out.append((name, child))
+            try:
+                child = entry.get_sub_file_entry(index)
+                name = child.get_name()
+                if self._hidden(entry, child, name):
+                    continue
+                self.kind_of(child)
+            except LIBYAL_ERRORS as exc:
+                if bad is None:
+                    raise
+                bad.append(f"entry {index} of the directory unreadable: {first_line(exc)}")
+                continue
+            out.append((name, child))
         return out
+
+    def _hidden(self, directory: Any, child: Any, name: str) -> bool:
+        return not name or name in (".", "..")
 
     def kind_of(self, entry: Any) -> int:
         fmt = stat.S_IFMT(entry.get_file_mode() or 0)
@@ -199,18 +211,12 @@ class _Ntfs(_Fs):
 
     posix = False
 
-    def children(self, entry: Any) -> List[Tuple[str, Any]]:
-        out = []
-        top = (entry.get_file_reference() & 0xFFFFFFFFFFFF) == 5
-        for index in range(entry.get_number_of_sub_file_entries()):
-            child = entry.get_sub_file_entry(index)
-            name = child.get_name()
-            if not name or name in (".", ".."):
-                continue
-            if top and (child.get_file_reference() & 0xFFFFFFFFFFFF) < 16:
-                continue  # $MFT, $LogFile, $Bitmap ...: the filesystem's own records
-            out.append((name, child))
-        return out
+    def _hidden(self, directory: Any, child: Any, name: str) -> bool:
+        if not name or name in (".", ".."):
+            return True
+        # $MFT, $LogFile, $Bitmap ... in the root: the filesystem's own records, not files
+        top = int(directory.get_file_reference()) & 0xFFFFFFFFFFFF == 5
+        return top and int(child.get_file_reference()) & 0xFFFFFFFFFFFF < 16
 
     def kind_of(self, entry: Any) -> int:
         if (entry.get_file_attribute_flags() or 0) & _NTFS_REPARSE and self.link(entry):
@@ -315,8 +321,9 @@ class DiskDoor:
 
     def __init__(self, info: DiskInfo, root: Optional[_Fs], media: Media, keep: List[Any]):
         self.info = info
-        self.gaps: Tuple[Gap, ...] = ()
-        """Volumes not scanned and structures not read, each naming what and why."""
+        self.static_gaps: Tuple[Gap, ...] = ()
+        """Volumes not scanned and tables not read, known when the image was opened."""
+        self._found: Dict[Tuple[str, str], Gap] = {}
         self._media = media
         self._keep = keep
         self._fss: List[_Fs] = [root] if root is not None else []
@@ -339,6 +346,13 @@ class DiskDoor:
     def __del__(self) -> None:
         with contextlib.suppress(Exception):
             self.close()
+
+    @property
+    def gaps(self) -> Tuple[Gap, ...]:
+        """Volumes not scanned, and structures met during the scan that could not be read
+        (a directory entry the library cannot open), each naming what and why."""
+        with LOCK:
+            return (*self.static_gaps, *self._found.values())
 
     def mount(self, at: str, fs: _Fs) -> None:
         """Serve ``fs`` at ``at`` (a directory path of the root filesystem)."""
@@ -409,10 +423,15 @@ class DiskDoor:
                 key = (node.fs.dev, node.fs.inode(node.entry))
                 cached = self._dirs.get(key)
                 if cached is None:
+                    bad: List[str] = []
                     cached = {
                         name: _Node(node.fs, entry, node.fs.kind_of(entry))
-                        for name, entry in node.fs.children(node.entry)
+                        for name, entry in node.fs.children(node.entry, bad)
                     }
+                    where = "/" + "/".join(names)
+                    for what in bad:
+                        gap = Gap("image", HostPath(where), GapReason.PARSE_ERROR, what)
+                        self._found.setdefault((where, what), gap)
                     self._dirs[key] = cached
                     if len(self._dirs) > MAX_CACHED_DIRS:
                         self._dirs.popitem(last=False)
@@ -527,7 +546,7 @@ def _assemble(path: Path, kind: str, why: str, media: Media, keep: List[Any]) ->
     _place(door, root, readable, source, gaps)
     gaps.extend(_not_scanned(source, c) for c in candidates if not c.facts.get("scanned"))
     door.info = _info(path, kind, why, media, found, candidates, root, reason)
-    door.gaps = tuple(gaps)
+    door.static_gaps = tuple(gaps)
     return door
 
 

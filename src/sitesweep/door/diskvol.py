@@ -93,9 +93,12 @@ def libyal(name: str, what: str) -> ModuleType:
 
 
 def first_line(exc: BaseException) -> str:
-    """A library error as one short line (libyal messages nest the whole call chain)."""
-    text = str(exc).strip().splitlines()
-    return (text[0] if text else type(exc).__name__)[:300]
+    """A library error as one short line. A libyal message is the whole call chain, outermost
+    call first, then the innermost (the cause), then outwards: keep the first two."""
+    text = " ".join(str(exc).split())
+    chain = [c for c in text.split(". ") if c]
+    said = ". ".join(chain[:2]) if chain else type(exc).__name__
+    return said if len(said) <= 240 else said[:237] + "..."
 
 
 LIBYAL_ERRORS = (OSError, RuntimeError, ValueError, TypeError, MemoryError, OverflowError)
