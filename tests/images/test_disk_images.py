@@ -21,10 +21,12 @@ from builders import FakeRoot
 from clirun import RunCli
 from diskbuild import MIB, convert, ewf, ext4, fs_uuid, partitioned, whole_seconds
 from evidence_host import SITE, VENV, build_wide
-from scanrun import load, only_bundle
+from scanrun import gap_paths, load, only_bundle
 
 BIG = f"{SITE}/litellm/proxy/big_model_map.bin"
 HARD = "/home/alice/.config/sysmon/sysmon-copy.py"
+WHEELS = "/home/alice/.cache/pip/wheels/ab/cd"
+SPARSE = f"{WHEELS}/pkg-1.0-py3-none-any.whl"
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +37,9 @@ def suspect(tmp_path_factory: pytest.TempPathFactory) -> Tuple[FakeRoot, Path, P
     build_wide(root)
     root.add_file(BIG, os.urandom(3 * MIB))
     os.link(root.host("/home/alice/.config/sysmon/sysmon.py"), root.host(HARD))
+    root.add_dir(WHEELS)
+    with root.host(SPARSE).open("wb") as fh:  # a hole: mkfs.ext4 -d keeps it one
+        fh.truncate(16 * MIB)
     whole_seconds(root.path)
     raw = ext4(root.path, base / "disk.img")
     out = base / "by-root"
@@ -92,6 +97,7 @@ def test_a_disk_image_gives_the_scan_of_its_tree(
         import hashlib
 
         assert files[BIG]["sha256"] == hashlib.sha256(big.read_bytes()).hexdigest()
+    assert SPARSE in gap_paths(bundle, "sparse_file"), "st_blocks read from the extents"
     doc = load(bundle, "image.json")
     assert doc["kind"] == "disk"
     disk = doc["disk"]
@@ -120,6 +126,7 @@ def test_the_disk_door_reads_what_the_tree_holds(
             "/home/alice/.config/systemd/user/default.target.wants/sysmon.service",
             BIG,
             HARD,
+            SPARSE,
         ):
             a, b = tree.stat_result(host), image.stat_result(host)
             assert (b.st_mode, b.st_uid, b.st_gid, b.st_size) == (
@@ -129,7 +136,9 @@ def test_the_disk_door_reads_what_the_tree_holds(
                 a.st_size,
             ), host
             assert b.st_mtime == a.st_mtime, host
+            assert b.st_mtime_ns == a.st_mtime_ns, host
             assert b.st_nlink == a.st_nlink, host
+            assert b.st_blocks * 512 < 1 * MIB if host == SPARSE else b.st_blocks > 0, host
         link = "/home/alice/.config/systemd/user/default.target.wants/sysmon.service"
         assert image.readlink(link) == tree.readlink(link)
         assert image.resolve_host(link) == tree.resolve_host(link)

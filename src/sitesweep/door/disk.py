@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Deque, Dict, List, Optional, Tuple
 
+from sitesweep.budget import SPARSE_MIN
 from sitesweep.door.base import DIR, FILE, LINK, MAX_SYMLINK_HOPS, OTHER, Listed, parts
 from sitesweep.door.diskvol import (
     LIBYAL_ERRORS,
@@ -63,6 +64,8 @@ MAX_CACHED_DIRS = 1024
 """Directories whose listing is kept (least recently used dropped first)."""
 _NTFS_EPOCH = 116444736000000000  # 1970-01-01 in 100 ns units since 1601
 _NTFS_REPARSE = 0x400
+_EXTENT_SPARSE = 0x1
+"""The libyal extent flag of a hole (no blocks allocated)."""
 
 
 @dataclass(frozen=True)
@@ -176,7 +179,12 @@ class _Fs:
         size = 0 if kind == DIR else int(entry.get_size() or 0)
         if kind == LINK:
             size = len(self.link(entry).encode("utf-8", "surrogateescape"))
-        return os.stat_result(
+        times = [
+            int(entry.get_access_time_as_integer() or 0),
+            int(entry.get_modification_time_as_integer() or 0),
+            int(entry.get_inode_change_time_as_integer() or 0),
+        ]
+        return _stat_result(
             (
                 mode,
                 self.inode(entry),
@@ -185,10 +193,9 @@ class _Fs:
                 int(entry.get_owner_identifier() or 0),
                 int(entry.get_group_identifier() or 0),
                 size,
-                _posix(entry.get_access_time_as_integer()),
-                _posix(entry.get_modification_time_as_integer()),
-                _posix(entry.get_inode_change_time_as_integer()),
-            )
+            ),
+            times,
+            _blocks(entry, size, kind),
         )
 
     def close(self) -> None:
@@ -244,32 +251,50 @@ class _Ntfs(_Fs):
             kind, stat.S_IFREG | 0o644
         )
         size = 0 if kind == DIR else int(entry.get_size() or 0)
-        return os.stat_result(
-            (
-                mode,
-                self.inode(entry),
-                self.dev,
-                1,
-                0,
-                0,
-                size,
-                _filetime(entry.get_access_time_as_integer()),
-                _filetime(entry.get_modification_time_as_integer()),
-                _filetime(entry.get_entry_modification_time_as_integer()),
-            )
+        times = [
+            _filetime(entry.get_access_time_as_integer()),
+            _filetime(entry.get_modification_time_as_integer()),
+            _filetime(entry.get_entry_modification_time_as_integer()),
+        ]
+        return _stat_result(
+            (mode, self.inode(entry), self.dev, 1, 0, 0, size), times, _blocks(entry, size, kind)
         )
 
 
-def _posix(ns: Optional[int]) -> float:
-    sec, nsec = divmod(int(ns or 0), 1_000_000_000)
-    return sec + nsec * 1e-9  # as os.stat computes st_mtime
+def _stat_result(head: Tuple[int, ...], times_ns: List[int], blocks: int) -> os.stat_result:
+    """An ``os.stat_result`` as ``os.lstat`` makes one: float times computed the way it does,
+    the ``*_ns`` times, and ``st_blocks`` (what the sparse-file check reads)."""
+    floats = []
+    for ns in times_ns:
+        sec, nsec = divmod(ns, 1_000_000_000)
+        floats.append(sec + nsec * 1e-9)
+    extra = {
+        "st_atime_ns": times_ns[0],
+        "st_mtime_ns": times_ns[1],
+        "st_ctime_ns": times_ns[2],
+        "st_blocks": blocks,
+    }
+    return os.stat_result((*head, *floats), extra)
 
 
-def _filetime(value: Optional[int]) -> float:
+def _blocks(entry: Any, size: int, kind: int) -> int:
+    """512-byte blocks allocated: the extents that are not holes, for a file large enough for
+    the sparse-file check to ask (smaller ones: the size rounded up)."""
+    if kind != FILE or size < SPARSE_MIN:
+        return (size + 511) // 512
+    allocated = 0
+    for index in range(int(entry.get_number_of_extents() or 0)):
+        _offset, length, flags = entry.get_extent(index)
+        if not int(flags) & _EXTENT_SPARSE:
+            allocated += int(length)
+    return (allocated + 511) // 512
+
+
+def _filetime(value: Optional[int]) -> int:
+    """An NTFS FILETIME (100 ns since 1601) in nanoseconds since 1970."""
     if not value:
-        return 0.0
-    sec, rest = divmod(int(value) - _NTFS_EPOCH, 10_000_000)
-    return sec + rest * 100 * 1e-9
+        return 0
+    return (int(value) - _NTFS_EPOCH) * 100
 
 
 class _Node:
