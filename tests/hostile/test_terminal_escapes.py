@@ -142,3 +142,24 @@ def test_verify_cannot_print_a_fake_intact(
     assert _raw_controls(text) == []
     assert "\\x1b[32mintact" in text
     assert not [line for line in text.splitlines() if line.startswith(("intact", "\x1b"))]
+
+
+def test_fleet_report_pages_escape_a_hostile_host_name(
+    fake_root: FakeRoot, tmp_path: Path, run_cli: RunCli
+) -> None:
+    """A host name from a hostile bundle (its ``/etc/hostname``) reached ``fleet.html`` raw:
+    only HTML escaping was applied there, and ESC/BEL pass through it."""
+    fake_root.add_hostname(f"web1{OSC_TITLE}{CLEAR}{FAKE_GREEN}")
+    fake_root.add_venv(VENV)
+    out = tmp_path / "out"
+    assert run_cli("scan", "--root", str(fake_root.path), "--output", str(out)).code == 0
+    report = tmp_path / "fleet"
+    for fmt in ("text", "json", "jsonl", "csv"):
+        run = run_cli("report", str(out), "--output", str(report), "--format", fmt)
+        assert run.code == 0, run.err
+        shown = (run.out + run.err).replace("\r\n", "\n")  # CSV's own line ends
+        assert _raw_controls(shown) == [], fmt
+    for name in ("fleet.html", "fleet.json"):
+        text = (report / name).read_text(encoding="utf-8")
+        assert _raw_controls(text) == [], name
+    assert "\\x1b]0;owned\\x07" in (report / "fleet.html").read_text(encoding="utf-8")

@@ -1,19 +1,20 @@
 """Write the fleet summary as ``fleet.json`` and a self-contained ``fleet.html``.
 
 The HTML has no script and no external resource; every value from a bundle is escaped with
-:func:`html.escape` (bundle contents come from possibly hostile hosts).
+:func:`escape` (printable, then HTML: bundle contents come from possibly hostile hosts).
 """
 
 from __future__ import annotations
 
 import json
-from html import escape
+from html import escape as _html_escape
 from pathlib import Path
 from typing import List, Tuple
 
 from sitesweep.errors import OutputError
 from sitesweep.fleet.summary import FleetSummary, HostRow, fleet_doc
 from sitesweep.outputs import refuse_bundle_dir, write_new
+from sitesweep.textsafe import printable
 
 FLEET_JSON = "fleet.json"
 FLEET_HTML = "fleet.html"
@@ -39,6 +40,12 @@ _COLUMNS = (
     "Attempts",
     "Detail",
 )
+
+
+def escape(value: str) -> str:
+    """A value for the page: :func:`~sitesweep.textsafe.printable` (a host name or path reads as
+    in every other document, no control character), then HTML escaping."""
+    return _html_escape(printable(value))
 
 
 def _items(values: Tuple[str, ...]) -> str:
