@@ -88,10 +88,11 @@ def ext4(tree: Path, image: Path, fs_uuid: str = "", label: str = "") -> Path:
     return image
 
 
-def convert(raw: Path, fmt: str, out: Path) -> Path:
-    """``qemu-img convert -O fmt`` (qcow2, vmdk, vhdx, vpc)."""
+def convert(raw: Path, fmt: str, out: Path, *options: str) -> Path:
+    """``qemu-img convert -O fmt`` (qcow2, vmdk, vhdx, vpc), ``-o`` each of ``options``."""
     need("qemu-img")
-    _run("qemu-img", "convert", "-f", "raw", "-O", fmt, str(raw), str(out))
+    extra = [arg for option in options for arg in ("-o", option)]
+    _run("qemu-img", "convert", "-f", "raw", "-O", fmt, *extra, str(raw), str(out))
     return out
 
 

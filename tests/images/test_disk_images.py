@@ -77,12 +77,27 @@ def _same_scan(by_root: Path, by_image: Path, skipped_volumes: bool = False) -> 
     assert inv_image == inv_root
 
 
-@pytest.mark.parametrize("fmt", ["raw", "qcow2", "vmdk", "vhdx", "vpc"])
+@pytest.mark.parametrize(
+    ("fmt", "options"),
+    [
+        ("raw", ()),
+        ("qcow2", ()),
+        ("vmdk", ()),
+        ("vmdk", ("subformat=monolithicFlat",)),
+        ("vhdx", ()),
+        ("vpc", ()),
+    ],
+    ids=["raw", "qcow2", "vmdk", "vmdk-descriptor-and-flat-extent", "vhdx", "vhd"],
+)
 def test_a_disk_image_gives_the_scan_of_its_tree(
-    suspect: Tuple[FakeRoot, Path, Path], tmp_path: Path, run_cli: RunCli, fmt: str
+    suspect: Tuple[FakeRoot, Path, Path],
+    tmp_path: Path,
+    run_cli: RunCli,
+    fmt: str,
+    options: Tuple[str, ...],
 ) -> None:
     root, by_root, raw = suspect
-    image = raw if fmt == "raw" else convert(raw, fmt, tmp_path / f"disk.{fmt}")
+    image = raw if fmt == "raw" else convert(raw, fmt, tmp_path / f"disk.{fmt}", *options)
     run = run_cli("scan", "--image", str(image), "--output", str(tmp_path / "out"))
     assert run.code == 1, run.err
     bundle = only_bundle(tmp_path / "out")
@@ -557,3 +572,46 @@ def test_a_corrupt_directory_is_a_gap_for_its_path_and_the_scan_goes_on(
     damaged = [g for g in gaps if g["area"] == "image" and g["path"] == "/home/alice"]
     assert [g["reason"] for g in damaged] == ["parse_error"], gaps
     assert "unreadable" in damaged[0]["detail"]
+
+
+def test_a_vmdk_descriptor_cannot_name_a_file_outside_its_directory(
+    suspect: Tuple[FakeRoot, Path, Path], tmp_path: Path, run_cli: RunCli
+) -> None:
+    """An extent named ``../elsewhere/disk-flat.vmdk`` is looked for next to the descriptor
+    only (its base name): the file outside is never opened."""
+    _root, _bundle, raw = suspect
+    made = tmp_path / "made"
+    made.mkdir()
+    descriptor = convert(raw, "vmdk", made / "disk.vmdk", "subformat=monolithicFlat")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (made / "disk-flat.vmdk").rename(elsewhere / "disk-flat.vmdk")
+    text = descriptor.read_text().replace('"disk-flat.vmdk"', '"../elsewhere/disk-flat.vmdk"')
+    descriptor.write_text(text)
+    run = run_cli("scan", "--image", str(descriptor), "--output", str(tmp_path / "out"))
+    assert run.code == 2, run.err
+    assert str(made / "disk-flat.vmdk") in run.err
+    assert "cannot be opened" in run.err
+
+
+def test_a_directory_scan_loads_no_disk_reader(tmp_path: Path) -> None:
+    """Start-up cost: ``scan --root`` and a container image never import the disk door or a
+    libyal binding; a disk image loads only the readers it needs."""
+    from test_lazy_imports import imported_after
+
+    tree = FakeRoot(tmp_path / "tree")
+    tree.add_os_release()
+    modules = ("sitesweep.door.disk", "sitesweep.door.diskvol", "pyfsext", "pyqcow", "pyewf")
+    code = (
+        "from pathlib import Path\n"
+        "from sitesweep.pipeline import ScanOptions, run_scan\n"
+        f"run_scan(ScanOptions(root=Path({str(tree.path)!r})))\n"
+    )
+    assert imported_after(code, modules) == []
+    image = ext4(tree.path, tmp_path / "fs.img")
+    code = code.replace("root=", "image=").replace(str(tree.path), str(image))
+    assert imported_after(code, modules) == [
+        "pyfsext",
+        "sitesweep.door.disk",
+        "sitesweep.door.diskvol",
+    ]
