@@ -615,3 +615,40 @@ def test_a_directory_scan_loads_no_disk_reader(tmp_path: Path) -> None:
         "sitesweep.door.disk",
         "sitesweep.door.diskvol",
     ]
+
+
+def test_lvm_logical_volumes_on_an_mbr_partition_are_read_and_placed(
+    tmp_path: Path, run_cli: RunCli
+) -> None:
+    """Root and /home as logical volumes of vg0 on a type 8e partition; fstab names /home by
+    its device-mapper name."""
+    from diskbuild import lvm_pv
+
+    whole = FakeRoot(tmp_path / "whole")
+    build_wide(whole)
+    whole_seconds(whole.path)
+    by_root = tmp_path / "by-root"
+    assert _main("scan", "--root", str(whole.path), "--output", str(by_root)) == 1
+    rootfs = tmp_path / "rootfs"
+    subprocess.run(["cp", "-a", str(whole.path), str(rootfs)], check=True)
+    homefs = tmp_path / "homefs"
+    (rootfs / "home").rename(homefs)
+    (rootfs / "home").mkdir()
+    (rootfs / "etc" / "fstab").write_text(
+        "/dev/mapper/vg0-root / ext4 defaults 0 1\n/dev/mapper/vg0-home /home ext4 defaults 0 2\n"
+    )
+    whole_seconds(rootfs)
+    root_img, home_img = ext4(rootfs, tmp_path / "root.img"), ext4(homefs, tmp_path / "home.img")
+    pv = lvm_pv([("root", root_img.read_bytes()), ("home", home_img.read_bytes())], tmp_path / "pv")
+    disk = tmp_path / "lvm.img"
+    partitioned(disk, "dos", [("8e", pv.stat().st_size // MIB + 1, pv)])
+    run = run_cli("scan", "--image", str(disk), "--output", str(tmp_path / "out"))
+    assert run.code == 1, run.err
+    bundle = only_bundle(tmp_path / "out")
+    assert _findings(bundle) == _findings(only_bundle(by_root))
+    doc = load(bundle, "image.json")["disk"]
+    by_name = {v["name"]: v for v in doc["volumes"]}
+    assert set(by_name) == {"vg0/root", "vg0/home"}
+    assert doc["root"] == "vg0/root"
+    assert by_name["vg0/home"]["mount_point"] == "/home"
+    assert by_name["vg0/home"]["scheme"] == "lvm"
