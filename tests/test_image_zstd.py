@@ -126,3 +126,33 @@ def test_a_gzip_image_scan_does_not_import_zstandard(tmp_path: Path) -> None:
         f"assert run_scan(ScanOptions(image=Path({str(image)!r}))).result.findings\n"
     )
     assert imported_after(code, ("zstandard",)) == []
+
+
+def test_a_zstd_layer_of_several_frames_is_read_whole(tmp_path: Path, run_cli: RunCli) -> None:
+    """``cat a.zst b.zst`` is one zstd stream of two frames: both are read (like gzip members)."""
+    import zstandard
+
+    marker = tmp_path / "EXECUTED"
+    layout, blob = _zstd_layout(tmp_path)
+    whole = zstandard.ZstdDecompressor().decompressobj().decompress(blob.read_bytes())
+    half = len(whole) // 2
+    packer = zstandard.ZstdCompressor(write_checksum=True)
+    blob.write_bytes(packer.compress(whole[:half]) + packer.compress(whole[half:]))
+    run = run_cli("scan", "--image", str(layout), "--output", str(tmp_path / "out"))
+    assert run.code == 1, run.err
+    inventory = load(only_bundle(tmp_path / "out"), "inventory.json")
+    assert f"{SITE}/litellm_init.pth" in {p["file"]["path"] for p in inventory["pth_files"]}
+    assert not marker.exists()
+
+
+def test_a_zstd_layer_over_the_size_cap_is_exit_2(
+    tmp_path: Path, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sitesweep.door import oci
+
+    layout, _blob = _zstd_layout(tmp_path)
+    monkeypatch.setattr(oci, "MAX_LAYER_BYTES", 4096)  # the 64 GiB cap, lowered
+    run = run_cli("scan", "--image", str(layout), "--output", str(tmp_path / "out"))
+    assert run.code == 2, run.err
+    assert "decompresses to more than 4096 bytes" in run.err
+    assert "Traceback" not in run.err + run.out
