@@ -352,3 +352,22 @@ def lvm_pv(lvs: Sequence[Tuple[str, bytes]], out: Path, vg: str = "vg0") -> Path
     disk[mda_start + 512 : mda_start + 512 + len(text)] = text
     out.write_bytes(bytes(disk))
     return out
+
+
+def vfat(files: Sequence[Tuple[Path, str]], image: Path, label: str, size_mib: int = 8) -> str:
+    """A FAT filesystem image (``mkfs.vfat -C``) holding ``files`` (``mcopy -m``, directories
+    made with ``mmd``), no mount; returns its serial as fstab's ``UUID=`` says it."""
+    need("mkfs.vfat", "mmd", "mcopy")
+    _run("mkfs.vfat", "-C", "-n", label, str(image), str(size_mib * 1024))
+    made = set()
+    for source, dest in files:
+        parent = dest.rsplit("/", 1)[0]
+        steps = [p for p in parent.split("/") if p]
+        for depth in range(1, len(steps) + 1):
+            folder = "::/" + "/".join(steps[:depth])
+            if folder not in made:
+                _run("mmd", "-i", str(image), folder)
+                made.add(folder)
+        _run("mcopy", "-m", "-i", str(image), str(source), f"::{dest}")
+    serial = struct.unpack_from("<I", image.read_bytes()[:512], 39)[0]
+    return f"{serial >> 16:04X}-{serial & 0xFFFF:04X}"

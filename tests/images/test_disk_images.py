@@ -652,3 +652,45 @@ def test_lvm_logical_volumes_on_an_mbr_partition_are_read_and_placed(
     assert doc["root"] == "vg0/root"
     assert by_name["vg0/home"]["mount_point"] == "/home"
     assert by_name["vg0/home"]["scheme"] == "lvm"
+
+
+def test_an_efi_system_partition_is_read_and_placed_at_boot_efi(
+    tmp_path: Path, run_cli: RunCli
+) -> None:
+    """A UEFI disk: a FAT EFI system partition and the root; fstab mounts the ESP at /boot/efi
+    by its serial. Nothing is left unscanned, so the verdict is not made incomplete by it."""
+    from diskbuild import vfat
+
+    tree = FakeRoot(tmp_path / "root")
+    build_wide(tree)
+    tree.add_dir("/boot/efi")
+    grub = tmp_path / "grub.cfg"
+    grub.write_text("search.fs_uuid 0000 root\n")
+    os.utime(grub, (1774348800, 1774348800))
+    esp = tmp_path / "esp.img"
+    serial = vfat([(grub, "/EFI/debian/grub.cfg")], esp, "ESP")
+    tree.add_file("/etc/fstab", f"UUID={serial} /boot/efi vfat umask=0077 0 1\n")
+    whole_seconds(tree.path)
+    rootfs = ext4(tree.path, tmp_path / "root.img")
+    disk = tmp_path / "uefi.img"
+    partitioned(disk, "gpt", [("U", 8, esp), ("L", rootfs.stat().st_size // MIB, rootfs)])
+    image = convert(disk, "qcow2", tmp_path / "uefi.qcow2")
+
+    from sitesweep.hostfs import HostRoot
+
+    root = HostRoot.image(image)
+    try:
+        assert root.read_text("/boot/efi/EFI/debian/grub.cfg", 100) == grub.read_text()
+        assert root.lstat("/boot/efi/EFI/debian/grub.cfg").mtime == 1774348800
+        assert root.stat_result("/boot/efi").st_dev != root.stat_result("/").st_dev
+        assert root.door.gaps == ()  # type: ignore[attr-defined]
+    finally:
+        root.close()
+    run = run_cli("scan", "--image", str(image), "--output", str(tmp_path / "out"))
+    assert run.code == 1, run.err
+    bundle = only_bundle(tmp_path / "out")
+    assert load(bundle, "findings.json")["outcome"]["incomplete"] == []
+    by_name = {v["name"]: v for v in load(bundle, "image.json")["disk"]["volumes"]}
+    assert (by_name["p1"]["filesystem"], by_name["p1"]["mount_point"]) == ("vfat", "/boot/efi")
+    assert by_name["p1"]["uuid"] == serial
+    assert by_name["p2"]["mount_point"] == "/"

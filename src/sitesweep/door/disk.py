@@ -24,8 +24,10 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+import struct
 from collections import OrderedDict, deque
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Deque, Dict, List, Optional, Tuple
 
@@ -35,6 +37,7 @@ from sitesweep.door.diskvol import (
     LIBYAL_ERRORS,
     LOCK,
     Media,
+    Reader,
     Stream,
     Volume,
     Volumes,
@@ -50,7 +53,7 @@ from sitesweep.model import Gap, GapReason, HostPath
 
 __all__ = ["DiskDoor", "DiskInfo", "VolumeFacts", "open_disk"]
 
-READERS = ("ext2", "ext3", "ext4", "xfs", "ntfs", "apfs")
+READERS = ("ext2", "ext3", "ext4", "xfs", "ntfs", "apfs", "vfat")
 """Filesystem types read (the others are named in a gap)."""
 OS_MARKERS: Tuple[Tuple[str, ...], ...] = (
     ("etc", "os-release"),
@@ -65,6 +68,8 @@ MAX_CACHED_DIRS = 1024
 _NTFS_EPOCH = 116444736000000000  # 1970-01-01 in 100 ns units since 1601
 _NTFS_REPARSE = 0x400
 _EXTENT_SPARSE = 0x1
+"""The libyal extent flag of a hole (no blocks allocated)."""
+_FAT_DIRECTORY = 0x10
 """The libyal extent flag of a hole (no blocks allocated)."""
 
 
@@ -259,6 +264,71 @@ class _Ntfs(_Fs):
         return _stat_result(
             (mode, self.inode(entry), self.dev, 1, 0, 0, size), times, _blocks(entry, size, kind)
         )
+
+
+class _Fat(_Fs):
+    """FAT12/16/32 (EFI system partitions): no mode or owner (files 0644, directories 0755,
+    owner 0). Times are read from the entry's own 32 bytes (the binding's entry identifier is
+    their offset in the volume): libfsfat 20260826 puts them one month late. FAT stores local
+    time without a zone; it is taken as UTC."""
+
+    posix = False
+
+    def __init__(self, kind: str, volume: Any, dev: int, raw: Reader) -> None:
+        super().__init__(kind, volume, dev)
+        self._raw = raw
+
+    def kind_of(self, entry: Any) -> int:
+        return DIR if int(entry.get_file_attribute_flags() or 0) & _FAT_DIRECTORY else FILE
+
+    def inode(self, entry: Any) -> int:
+        return int(entry.get_identifier())
+
+    def link(self, entry: Any) -> str:
+        return ""
+
+    def root(self) -> Any:
+        return self.volume.get_root_directory()
+
+    def stat(self, entry: Any, kind: int) -> os.stat_result:
+        mode = stat.S_IFDIR | 0o755 if kind == DIR else stat.S_IFREG | 0o644
+        size = 0 if kind == DIR else int(entry.get_size() or 0)
+        times = _fat_times(self._raw.read_at(self.inode(entry), 32), entry)
+        return _stat_result(
+            (mode, self.inode(entry), self.dev, 1, 0, 0, size), times, _blocks(entry, size, kind)
+        )
+
+
+def _fat_times(raw: bytes, entry: Any) -> List[int]:
+    """Access, modification and creation time (ns) of a FAT short directory entry."""
+    flags = int(entry.get_file_attribute_flags() or 0)
+    if len(raw) < 32 or raw[11] & 0x3F != flags & 0x3F:
+        return [0, 0, 0]  # not the entry the binding read (the root has none)
+    ctime_tenth, ctime, cdate, adate = struct.unpack_from("<BHHH", raw, 13)
+    mtime, mdate = struct.unpack_from("<HH", raw, 22)
+    return [
+        _fat_ns(adate, 0, 0),
+        _fat_ns(mdate, mtime, 0),
+        _fat_ns(cdate, ctime, ctime_tenth),
+    ]
+
+
+def _fat_ns(date: int, time: int, tenths: int) -> int:
+    if not date:
+        return 0
+    try:
+        when = datetime(
+            1980 + (date >> 9),
+            (date >> 5) & 0xF,
+            date & 0x1F,
+            time >> 11,
+            (time >> 5) & 0x3F,
+            min(59, (time & 0x1F) * 2),
+            tzinfo=timezone.utc,
+        )
+    except ValueError:
+        return 0
+    return int(when.timestamp()) * 1_000_000_000 + tenths * 10_000_000
 
 
 def _stat_result(head: Tuple[int, ...], times_ns: List[int], blocks: int) -> os.stat_result:
@@ -605,6 +675,7 @@ def _open_volume(volume: Volume, source: str, keep: List[Any], seq: int) -> List
     module, label_of = {
         "xfs": ("pyfsxfs", None),
         "ntfs": ("pyfsntfs", "get_name"),
+        "vfat": ("pyfsfat", None),
     }.get(fstype, ("pyfsext", None))
     try:
         lib = libyal(module, f"{source}: {volume.name} ({fstype})")
@@ -615,8 +686,11 @@ def _open_volume(volume: Volume, source: str, keep: List[Any], seq: int) -> List
         with LOCK:
             handle = lib.volume()
             handle.open_file_object(Stream(volume.reader))
-            reader = _Ntfs if fstype == "ntfs" else _Fs
-            cand.fs = reader(fstype, handle, seq + 1)
+            if fstype == "vfat":
+                cand.fs = _Fat(fstype, handle, seq + 1, volume.reader)
+            else:
+                reader = _Ntfs if fstype == "ntfs" else _Fs
+                cand.fs = reader(fstype, handle, seq + 1)
             cand.fs.root()
             if label_of is not None and not facts["label"]:
                 facts["label"] = str(getattr(handle, label_of)() or "")
@@ -797,6 +871,8 @@ def _not_scanned(source: str, cand: _Candidate) -> Gap:
     note = facts["note"] or "not mounted by the root filesystem's /etc/fstab: not scanned"
     detail = f"{source}: volume {facts['name']} ({what}, {facts['size']} bytes): {note}"
     reason = GapReason.PARSE_ERROR if "unreadable" in note else GapReason.CHECK_SKIPPED
+    if facts["filesystem"] == "swap":
+        reason = GapReason.NOT_CROSSED  # paged memory, no files: nothing a check could read
     if not facts["note"]:
         facts["note"] = note
     return Gap("image", None, reason, detail)

@@ -72,6 +72,7 @@ _LIBYAL = frozenset(
         "pyfsntfs",
         "pyfsxfs",
         "pyfsapfs",
+        "pyfsfat",
     )
 )
 
