@@ -306,3 +306,52 @@ def test_an_oci_archive_listing_two_images_gives_two_verdicts(
     }
     assert set(_bundles(out)) == set(rows)
     assert not marker.exists()
+
+
+def test_report_over_the_run_s_bundles_tells_the_same_table(
+    tmp_path: Path, run_cli: RunCli
+) -> None:
+    """The images' bundles are ordinary bundles: ``report`` over them gives a row per image
+    (its machine id ``<name>@<config digest>`` keeps two images two hosts)."""
+    marker = tmp_path / "EXECUTED"
+    archive = tmp_path / "saved.tar"
+    docker_save(
+        archive,
+        [
+            (["app:bad"], _layers(tmp_path, marker), HISTORY),
+            (["app:fixed"], _fixed_layers(tmp_path, marker), HISTORY),
+        ],
+        CONFIG,
+    )
+    out = tmp_path / "out"
+    scanned = run_cli("scan", "--image", str(archive), "--output", str(out), "--json")
+    assert scanned.code == 1, scanned.err
+    reported = run_cli("report", str(out), "--output", str(tmp_path / "fleet"), "--json")
+    assert reported.code == 1, reported.err
+
+    def table(stdout: str) -> Dict[str, Any]:
+        return {n: (r["verdict"], r["releases"]) for n, r in _rows(stdout).items()}
+
+    assert table(reported.out) == table(scanned.out)
+    assert table(reported.out) == {
+        "app:bad": ("compromised", ["litellm 1.82.8"]),
+        "app:fixed": ("clean", []),
+    }
+    assert not marker.exists()
+
+
+def test_sarif_over_several_images_is_refused_before_scanning(
+    tmp_path: Path, run_cli: RunCli
+) -> None:
+    marker = tmp_path / "EXECUTED"
+    bad, fixed = tmp_path / "bad.tar", tmp_path / "fixed.tar"
+    oci_image(bad, _layers(tmp_path, marker), HISTORY, CONFIG, name="app:bad")
+    oci_image(fixed, _fixed_layers(tmp_path, marker), HISTORY, CONFIG, name="app:fixed")
+    out = tmp_path / "out"
+    run = run_cli(
+        "scan", "--image", str(bad), "--image", str(fixed), "--output", str(out), "--format",
+        "sarif",
+    )  # fmt: skip
+    assert run.code == 2, run.err
+    assert "sarif" in run.err
+    assert not out.exists(), "nothing scanned"

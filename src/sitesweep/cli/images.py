@@ -23,7 +23,7 @@ from sitesweep.model import Severity
 from sitesweep.pipeline import ImageScan, ScanOptions, ScanOutcome, scan_images
 from sitesweep.textsafe import printable
 
-__all__ = ["scan_each_image", "single_outcome", "tell_collected", "tell_images"]
+__all__ = ["refuse_sarif", "scan_each_image", "single_outcome", "tell_collected", "tell_images"]
 
 UNREADABLE = "unreadable"
 """Status of an image that could not be read at all (its verdict is ``unchecked``)."""
@@ -41,6 +41,21 @@ def scan_each_image(opts: ScanOptions, threshold: Severity, match: bool) -> List
             if len(scans) >= 2:
                 _tell_one(scan, threshold, match)
     return scans
+
+
+def refuse_sarif(output_format: str, several: bool) -> None:
+    """SARIF describes one host's findings: refused over several images (before any is scanned
+    when several ``--image`` are given; an archive found to hold several, after).
+
+    Raises:
+        FormatUnavailableError: ``--format sarif`` over several images.
+    """
+    if output_format == "sarif" and several:
+        from sitesweep.cli.render import FormatUnavailableError
+
+        raise FormatUnavailableError(
+            "--format sarif describes one host's findings: scan one image at a time for it"
+        )
 
 
 def single_outcome(scans: List[ImageScan]) -> Optional[ScanOutcome]:
@@ -87,15 +102,11 @@ def tell_images(scans: List[ImageScan], threshold: Severity, output_format: str)
     """Print the table of the images scanned (stdout, in ``output_format``: text, json, jsonl,
     csv) and the run's verdict line (stderr); return the exit code."""
     from sitesweep.cli.fleet_view import emit_fleet, fleet_line
-    from sitesweep.cli.render import FormatUnavailableError
     from sitesweep.fleet.summary import FleetSummary, HostRow, row_of
     from sitesweep.fleet.views import view_of
     from sitesweep.outcome import Verdict
 
-    if output_format == "sarif":
-        raise FormatUnavailableError(
-            "--format sarif describes one host's findings: scan one image at a time for it"
-        )
+    refuse_sarif(output_format, several=True)
     rows: List[HostRow] = []
     for scan in scans:
         if scan.outcome is None:

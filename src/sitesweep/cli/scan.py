@@ -86,8 +86,9 @@ def scan(
     opts = replace(opts, threshold=Severity(fail_on))  # the bundle tells the same verdict
     apply_priorities(gentle)
     if opts.image is not None:  # each image its own host, bundle and verdict
-        from sitesweep.cli.images import scan_each_image, single_outcome, tell_images
+        from sitesweep.cli.images import refuse_sarif, scan_each_image, single_outcome, tell_images
 
+        refuse_sarif(fmt, several=bool(opts.images))
         scans = scan_each_image(opts, Severity(fail_on), match=True)
         one = single_outcome(scans)
         if one is None:
