@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 import pytest
 
@@ -137,11 +137,16 @@ def _script(path: Path, text: str) -> Path:
 
 
 def _run_playbook(
-    inventory: Path, extra: Dict[str, Any], tmp_path: Path, *args: str, strategy: str = "linear"
+    inventory: Path,
+    extra: Dict[str, Any],
+    tmp_path: Path,
+    *args: str,
+    strategy: str = "linear",
+    env: Optional[Dict[str, str]] = None,
 ) -> subprocess.CompletedProcess[str]:
     run = subprocess.run(
         [_ansible_playbook(), "-i", str(inventory), str(PLAYBOOK), "-e", json.dumps(extra), *args],
-        env={**_env(tmp_path), "ANSIBLE_STRATEGY": strategy},
+        env={**_env(tmp_path), "ANSIBLE_STRATEGY": strategy, **(env or {})},
         capture_output=True,
         text=True,
         timeout=300,
@@ -317,5 +322,80 @@ def test_playbook_in_serial_batches_journals_every_host_once(
         "closed": "unchecked",
     }
     assert {h["judged"] for h in hosts if h["verdict"] != "unchecked"} == {MERGED}
+    assert not infected.marker.exists()
+    assert not target_python.marker.exists()
+
+
+# A stand-in for sudo (the lab logs in as root and has no sudo): it drops sudo's options, marks
+# the environment as sudo does and runs the command. The interpreter below reads files with an
+# ordinary account's view (no DAC capabilities) unless it runs under that "sudo", so a host sees
+# a root-only environment only if the play really used become for it.
+FAKE_SUDO = """#!/bin/sh
+echo "$*" >> "$(dirname "$0")/sudo.log"
+while [ $# -gt 0 ]; do case "$1" in -u|-p) shift 2;; -*) shift;; *) break;; esac; done
+SUDO_UID=0 SUDO_USER=root exec "$@"
+"""
+
+
+def test_playbook_honours_become_set_per_group(
+    ssh_lab: Lab, target_python: TargetPython, tmp_path: Path, run_cli: RunCli
+) -> None:
+    _ansible_playbook()
+    infected = infected_root(tmp_path / "infected")
+    app = infected.path / "srv" / "app"
+    os.chown(app, 4242, 4242)  # another account's environment, readable by it (and root) alone
+    app.chmod(0o700)
+    remote_tmp = tmp_path / "remote-tmp"
+    remote_tmp.mkdir()
+    agent = build_agent(tmp_path / "agent.pyz").path
+    lab = ssh_lab.ssh
+    drop = "-dac_override,-dac_read_search"
+    python = _script(
+        tmp_path / "python-sees-as-root-only-under-sudo",
+        f'#!/bin/sh\n[ -n "$SUDO_UID" ] && exec {target_python.python} "$@"\n'
+        f'exec setpriv --inh-caps={drop} --bounding-set={drop} {target_python.python} "$@"\n',
+    )
+    (tmp_path / "sudo-bin").mkdir()
+    sudo = _script(tmp_path / "sudo-bin" / "sudo", FAKE_SUDO)
+    inventory = tmp_path / "hosts.ini"
+    inventory.write_text(
+        "[plain]\n"
+        f"asuser ansible_port={ssh_lab.ports['first']}\n"
+        "[privileged]\n"
+        f"withbecome ansible_port={ssh_lab.ports['second']}\n"
+        "[privileged:vars]\n"
+        f"sitesweep_become=true\nansible_become_exe={sudo}\n"
+        "[all:vars]\n"
+        f"ansible_host=127.0.0.1\nansible_user=root\nansible_ssh_private_key_file={lab.client_key}\n"
+        "ansible_ssh_common_args='-o IdentitiesOnly=yes -o IdentityAgent=none "
+        f"-o UserKnownHostsFile={lab.base / 'known_hosts'} -o StrictHostKeyChecking=accept-new'\n"
+        f"sitesweep_root={infected.path}\nsitesweep_python={python}\n"
+        f"sitesweep_remote_tmp={remote_tmp}\n"
+    )
+    out = tmp_path / "ansible-out"
+    extra = {
+        "sitesweep_agent": str(agent),
+        "sitesweep_output": str(out),
+        "sitesweep_poll_delay": 1,
+        "sitesweep_poll_retries": 60,
+    }
+    # The lab's login is root: let Ansible "become" root from root, as it would from a user.
+    run = _run_playbook(inventory, extra, tmp_path, env={"ANSIBLE_BECOME_ALLOW_SAME_USER": "true"})
+    log = (tmp_path / "ansible.log").read_text()
+    assert run.returncode == 0, log
+    status = {h: [a["status"] for a in v] for h, v in _journal(out).items()}
+    assert status == {"asuser": ["ok"], "withbecome": ["ok"]}, log
+    assert "agent.pyz" in (sudo.parent / "sudo.log").read_text(), "become never used sudo"
+    assert not (out / "retry.txt").exists(), "every host has a bundle: nothing to retry"
+    assert all(a["cleaned"] for v in _journal(out).values() for a in v)
+    assert list(remote_tmp.iterdir()) == [], "the playbook left files on a target"
+    report = run_cli("report", str(out), "--output", str(tmp_path / "report"))
+    assert report.code == 1, report.err
+    hosts = {
+        h["name"]: h for h in json.loads((tmp_path / "report" / "fleet.json").read_text())["hosts"]
+    }
+    assert hosts["withbecome"]["verdict"] == "compromised", hosts["withbecome"]
+    assert hosts["asuser"]["verdict"] == "incomplete", hosts["asuser"]
+    assert any("permission denied" in r for r in hosts["asuser"]["incomplete"])
     assert not infected.marker.exists()
     assert not target_python.marker.exists()
