@@ -100,6 +100,12 @@ def convert(raw: Path, fmt: str, out: Path, *options: str) -> Path:
     return out
 
 
+def qemu_img(*args: str) -> None:
+    """Run ``qemu-img`` with ``args``."""
+    need("qemu-img")
+    _run("qemu-img", *args)
+
+
 def partitioned(
     out: Path, label: str, parts: Sequence[Tuple[str, int, Path | None]], extended: bool = False
 ) -> List[int]:

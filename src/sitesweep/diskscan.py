@@ -38,5 +38,6 @@ def disk_doc(door: DiskDoor) -> Dict[str, Any]:
             "root": info.root,
             "root_reason": info.root_reason,
             "volumes": [asdict(v) for v in info.volumes],
+            "acquisition": dict(info.acquisition),
         },
     }

@@ -267,6 +267,9 @@ def test_an_e01_set_in_segments_is_read(
     disk = load(bundle, "image.json")["disk"]
     assert disk["format"] == "ewf"
     assert len(disk["files"]) >= 2
+    import hashlib
+
+    assert disk["acquisition"]["hash:MD5"] == hashlib.md5(raw.read_bytes()).hexdigest()  # noqa: S324 - what EWF stores
 
 
 def test_a_split_raw_image_is_read_as_one_disk(
@@ -315,10 +318,38 @@ def _bad_qcow_header(raw: Path, tmp_path: Path) -> Path:
     return image
 
 
+def _e01_without_its_second_segment(raw: Path, tmp_path: Path) -> Path:
+    first = ewf(raw, tmp_path / "evidence")
+    first.with_suffix(".E02").unlink()
+    return first
+
+
+def _qcow2_overlay(raw: Path, tmp_path: Path) -> Path:
+    from diskbuild import qemu_img
+
+    overlay = tmp_path / "overlay.qcow2"
+    qemu_img("create", "-q", "-f", "qcow2", "-b", str(raw), "-F", "raw", str(overlay))
+    return overlay
+
+
 @pytest.mark.parametrize(
     "make",
-    [_cut, _garbled_inodes, _truncated_raw, _bad_qcow_header],
-    ids=["truncated-qcow2", "garbled-inode-tables", "truncated-raw", "corrupt-qcow2-header"],
+    [
+        _cut,
+        _garbled_inodes,
+        _truncated_raw,
+        _bad_qcow_header,
+        _e01_without_its_second_segment,
+        _qcow2_overlay,
+    ],
+    ids=[
+        "truncated-qcow2",
+        "garbled-inode-tables",
+        "truncated-raw",
+        "corrupt-qcow2-header",
+        "e01-segment-missing",
+        "qcow2-overlay-of-a-backing-file",
+    ],
 )
 def test_a_broken_disk_image_is_exit_2_or_a_scan_with_gaps(
     suspect: Tuple[FakeRoot, Path, Path], tmp_path: Path, run_cli: RunCli, make: Any

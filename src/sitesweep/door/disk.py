@@ -126,6 +126,8 @@ class DiskInfo:
     """The name of the volume scanned as ``/`` (``""``: none could be read)."""
     root_reason: str
     """Why that one (the OS file found, or "largest filesystem: no OS found")."""
+    acquisition: Tuple[Tuple[str, str], ...] = ()
+    """What an E01 says of itself: stored hashes (``hash:MD5``) and acquisition headers."""
 
 
 # -- filesystem readers ------------------------------------------------------------------------
@@ -376,6 +378,15 @@ class _Node:
         self.fs, self.entry, self.kind = fs, entry, kind
 
 
+def _folded(listing: Dict[str, _Node], name: str) -> Tuple[Optional[_Node], str]:
+    """The entry named ``name`` without regard to case, and its name as stored."""
+    folded = name.casefold()
+    for stored, node in listing.items():
+        if stored.casefold() == folded:
+            return node, stored
+    return None, name
+
+
 class _File:
     """A regular file of a filesystem in the image, read at offsets (nothing copied out)."""
 
@@ -423,6 +434,8 @@ class DiskDoor:
         self._keep = keep
         self._fss: List[_Fs] = [root] if root is not None else []
         self._mounts: Dict[Tuple[str, ...], _Fs] = {}
+        self._mounted: Dict[Tuple[str, ...], Dict[str, _Node]] = {}
+        """Per directory holding mount points: the mounted roots, by name."""
         self._dirs: OrderedDict[Tuple[int, int], Dict[str, _Node]] = OrderedDict()
         self._root = self._root_node(root) if root is not None else None
 
@@ -452,7 +465,9 @@ class DiskDoor:
     def mount(self, at: str, fs: _Fs) -> None:
         """Serve ``fs`` at ``at`` (a directory path of the root filesystem)."""
         self._fss.append(fs)
-        self._mounts[tuple(parts(at))] = fs
+        where = tuple(parts(at))
+        self._mounts[where] = fs
+        self._mounted.setdefault(where[:-1], {})[where[-1]] = self._root_node(fs)
 
     # -- the door ------------------------------------------------------------------------------
 
@@ -534,12 +549,11 @@ class DiskDoor:
                     self._dirs.move_to_end(key)
         except LIBYAL_ERRORS as exc:
             raise _corrupt(host, node.fs, exc) from exc
-        if not self._mounts:
+        mounted = self._mounted.get(names)
+        if mounted is None:
             return cached
         here = dict(cached)
-        for at, fs in self._mounts.items():
-            if at[:-1] == names:
-                here[at[-1]] = self._root_node(fs)
+        here.update(mounted)
         return here
 
     def _node(self, host: str, follow: bool) -> _Node:
@@ -565,7 +579,11 @@ class DiskDoor:
                     names.pop()
                     stack.pop()
                 continue
-            child = self._children(host, tuple(names), stack[-1]).get(part)
+            here = stack[-1]
+            listing = self._children(host, tuple(names), here)
+            child = listing.get(part)
+            if child is None and not here.fs.posix:  # NTFS, FAT: names match without case
+                child, part = _folded(listing, part)
             if child is None:
                 return names, None, [part, *pending]
             if child.kind == LINK and (pending or follow_last or trailing):
@@ -915,4 +933,5 @@ def _info(
         volumes=volumes,
         root=str(root.facts["name"]),
         root_reason=reason,
+        acquisition=media.acquisition,
     )

@@ -213,6 +213,9 @@ class Media:
     files: Tuple[str, ...]
     """The files read (segments, extents), by name."""
     closers: List[Callable[[], None]] = field(default_factory=list)
+    acquisition: Tuple[Tuple[str, str], ...] = ()
+    """What an EWF image says of itself: its stored hashes (``hash:MD5``) and acquisition
+    headers (``case_number``, ``examiner_name``, ``acquiry_date`` ...), redacted."""
 
     def close(self) -> None:
         while self.closers:
@@ -297,34 +300,60 @@ def _open_container(path: Path, kind: str, media: Media) -> Reader:
             )
         return _Handle(handle, handle.get_media_size())
     if kind == VMDK:
-        pyvmdk = libyal("pyvmdk", what)
-        handle = pyvmdk.handle()
-        handle.open_file_object(_file_object(path, media))
-        media.closers.append(handle.close)
-        if handle.get_parent_filename():
-            raise ImageError(f"{path}: a VMDK snapshot of a parent disk: scan a merged copy")
-        extents = []
-        names = [path.name]
-        for number in range(handle.get_number_of_extents()):
-            name = handle.get_extent_descriptor(number).get_filename() or ""
-            base = name.replace("\\", "/").rsplit("/", 1)[-1]
-            if not base or base in (".", ".."):
-                raise ImageError(f"{path}: VMDK extent {number} names no file")
-            extents.append(_file_object(path.with_name(base), media))
-            names.append(base)
-        media.files = tuple(dict.fromkeys(names))
-        handle.open_extent_data_files_as_file_objects(extents)
-        return _Handle(handle, handle.get_media_size())
+        return _open_vmdk(path, what, media)
     if kind == EWF:
-        pyewf = libyal("pyewf", what)
-        names = sorted(pyewf.glob(str(path)))[:MAX_SEGMENTS]
-        segments = [Path(n) for n in names if Path(n).parent == path.parent] or [path]
-        handle = pyewf.handle()
-        handle.open_file_objects([_file_object(s, media) for s in segments])
-        media.closers.append(handle.close)
-        media.files = tuple(s.name for s in segments)
-        return _Handle(handle, handle.get_media_size())
+        return _open_ewf(path, what, media)
     raise ImageError(f"{path}: unknown disk image format {kind}")  # pragma: no cover
+
+
+def _open_vmdk(path: Path, what: str, media: Media) -> Reader:
+    pyvmdk = libyal("pyvmdk", what)
+    handle = pyvmdk.handle()
+    handle.open_file_object(_file_object(path, media))
+    media.closers.append(handle.close)
+    if handle.get_parent_filename():
+        raise ImageError(f"{path}: a VMDK snapshot of a parent disk: scan a merged copy")
+    extents = []
+    names = [path.name]
+    for number in range(handle.get_number_of_extents()):
+        name = handle.get_extent_descriptor(number).get_filename() or ""
+        base = name.replace("\\", "/").rsplit("/", 1)[-1]
+        if not base or base in (".", ".."):
+            raise ImageError(f"{path}: VMDK extent {number} names no file")
+        extents.append(_file_object(path.with_name(base), media))
+        names.append(base)
+    media.files = tuple(dict.fromkeys(names))
+    handle.open_extent_data_files_as_file_objects(extents)
+    return _Handle(handle, handle.get_media_size())
+
+
+def _open_ewf(path: Path, what: str, media: Media) -> Reader:
+    pyewf = libyal("pyewf", what)
+    names = sorted(pyewf.glob(str(path)))[:MAX_SEGMENTS]
+    segments = [Path(n) for n in names if Path(n).parent == path.parent] or [path]
+    for number, segment in enumerate(segments[:99], start=1):
+        want = f"{segment.suffix[:2]}{number:02d}"
+        if segment.suffix.lower() != want.lower():
+            raise ImageError(f"{path}: EWF segment {path.stem}{want} is missing")
+    handle = pyewf.handle()
+    handle.open_file_objects([_file_object(s, media) for s in segments])
+    media.closers.append(handle.close)
+    media.files = tuple(s.name for s in segments)
+    media.acquisition = _ewf_facts(handle)
+    return _Handle(handle, handle.get_media_size())
+
+
+def _ewf_facts(handle: Any) -> Tuple[Tuple[str, str], ...]:
+    from sitesweep.redact import redact_text
+
+    facts: List[Tuple[str, str]] = []
+    with contextlib.suppress(*LIBYAL_ERRORS):
+        hashes = handle.get_hash_values() or {}
+        facts += [(f"hash:{k}", str(v)) for k, v in sorted(hashes.items())]
+    with contextlib.suppress(*LIBYAL_ERRORS):
+        headers = handle.get_header_values() or {}
+        facts += [(str(k), redact_text(str(v))[:512]) for k, v in sorted(headers.items())]
+    return tuple(facts)
 
 
 # -- volume systems ----------------------------------------------------------------------------
