@@ -725,3 +725,23 @@ def test_an_efi_system_partition_is_read_and_placed_at_boot_efi(
     assert (by_name["p1"]["filesystem"], by_name["p1"]["mount_point"]) == ("vfat", "/boot/efi")
     assert by_name["p1"]["uuid"] == serial
     assert by_name["p2"]["mount_point"] == "/"
+
+
+def test_a_second_operating_system_on_the_disk_is_named_not_scanned(
+    tmp_path: Path, run_cli: RunCli
+) -> None:
+    first = FakeRoot(tmp_path / "first")
+    first.add_os_release("debian", "12")
+    second = FakeRoot(tmp_path / "second")
+    second.add_os_release("ubuntu", "22.04")
+    images = [ext4(t.path, tmp_path / f"{t.path.name}.img") for t in (first, second)]
+    disk = tmp_path / "two.img"
+    partitioned(disk, "gpt", [("L", i.stat().st_size // MIB, i) for i in images])
+    run = run_cli("scan", "--image", str(disk), "--output", str(tmp_path / "out"))
+    assert run.code == 0, run.err
+    bundle = only_bundle(tmp_path / "out")
+    doc = load(bundle, "image.json")["disk"]
+    assert (doc["root"], doc["root_reason"]) == ("p1", "holds /etc/os-release")
+    gaps = [g["detail"] for g in load(bundle, "coverage.json")["gaps"] if g["area"] == "image"]
+    assert any("volume p2 (ext4" in d and "another operating system" in d for d in gaps), gaps
+    assert load(bundle, "findings.json")["outcome"]["verdict"] == "incomplete"

@@ -795,11 +795,20 @@ def _lookup(fs: _Fs, names: Tuple[str, ...]) -> bool:
 
 
 def _pick_root(readable: List[_Candidate]) -> Tuple[_Candidate, str]:
+    systems = []
     for cand in readable:
         for marker in OS_MARKERS:
             if cand.fs is not None and _lookup(cand.fs, marker):
                 cand.marker = "/" + "/".join(marker)
-                return cand, f"holds {cand.marker}"
+                systems.append(cand)
+                break
+    if systems:
+        for other in systems[1:]:  # a dual-boot disk: one host per run, the first in disk order
+            other.facts["note"] = (
+                f"holds another operating system ({other.marker}): not scanned, the scan is of "
+                f"the first one on the disk ({systems[0].facts['name']})"
+            )
+        return systems[0], f"holds {systems[0].marker}"
     if len(readable) == 1:
         return readable[0], "the only filesystem (no operating system file found)"
     largest = max(readable, key=lambda c: int(c.facts["size"]))
