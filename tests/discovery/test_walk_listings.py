@@ -1,10 +1,12 @@
-"""The walk lists each package directory once: the release-shape reader uses what it kept.
+"""The walk lists each package directory once: the release-shape reader and the unlisted-file
+search of a targeted release use what it kept.
 
 A pure release carrying native code, JavaScript, a JS runtime and a ``node_modules`` at several
-depths, more entries than the shape reader looks at (so where its bound stops matters), a site
-dir nested inside a package, a pruned directory and a linked site dir (both of which the walk
-does not list, so the reader lists them itself): the shapes are those the reader finds listing
-every directory itself, and no directory below a site dir is listed twice.
+depths, more entries than the shape reader looks at (so where its bound stops matters), files and
+a link no RECORD lists, a site dir nested inside a package, a pruned directory and a linked site
+dir (both of which the walk does not list, so the readers list them themselves): the shapes and
+the RECORD verification are those the readers give listing every directory themselves, and no
+directory below a site dir is listed twice.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from sitesweep.door.directory import DirectoryDoor
 from sitesweep.hostfs import HostRoot
 from sitesweep.inventory import CollectSpec, collect_inventory
 from sitesweep.metadata.importtime import SHAPE_DEPTH, SHAPE_ENTRIES, collect_import_time
+from sitesweep.metadata.integrity import verify_records
 
 pytestmark = pytest.mark.nonroot
 
@@ -56,6 +59,9 @@ def _tree(root: FakeRoot) -> FakeRoot:
         }
     )
     root.add_dist(SITE, "webui", "1.0", files=files)
+    root.add_file(f"{SITE}/webui/part3/static/unlisted.py", "import os\n")  # in no RECORD
+    root.add_file(f"{SITE}/webui/{deep}/unlisted-deep.txt", "x\n")
+    root.add_symlink(f"{SITE}/webui/ui/unlisted-link", "/etc/hostname")
     vendored = {"vendored/__init__.py": b"", "vendored/a.js": b""}
     root.add_dist(SITE, "vendored", "2.0", files=vendored)
     root.add_dist(NESTED, "inner", "0.1", files={"inner/__init__.py": b"", "inner/x.dylib": b""})
@@ -80,7 +86,11 @@ class CountingDoor:
         return getattr(self.inner, name)
 
 
-SPEC = CollectSpec(live_processes=False, prune=DEFAULT_PRUNE | {"skipped"})
+SPEC = CollectSpec(
+    live_processes=False,
+    prune=DEFAULT_PRUNE | {"skipped"},
+    verify_targets=frozenset({"webui", "linkedpkg"}),  # as a pack's targets: RECORD verified
+)
 
 
 def test_shapes_from_the_walk_are_those_of_listing_every_directory(fake_root: FakeRoot) -> None:
@@ -90,6 +100,19 @@ def test_shapes_from_the_walk_are_those_of_listing_every_directory(fake_root: Fa
     assert {SITE, NESTED, LINKED} <= set(sites)
     listed_here = collect_import_time(HostRoot(fake_root.path), sites, inv.distributions, [])
     assert inv.package_shapes == tuple(listed_here.shapes)
+    prefixes = {site: env.prefix for env in inv.environments for site in env.site_dirs}
+    verified_here = verify_records(
+        HostRoot(fake_root.path),
+        inv.distributions,
+        prefixes,
+        SPEC.verify_targets,
+        False,
+        1 << 20,
+        [],
+    )
+    assert inv.record_checks == verified_here
+    unlisted = {f.path.rsplit("/", 1)[-1] for r in inv.record_checks for f in r.unlisted}
+    assert unlisted == {"unlisted.py", "unlisted-deep.txt", "unlisted-link"}
 
     shapes = {s.package.rsplit("/", 1)[-1]: s for s in inv.package_shapes}
     webui = shapes["webui"]
@@ -116,6 +139,5 @@ def test_no_directory_below_a_site_dir_is_listed_twice(fake_root: FakeRoot) -> N
         for path, n in door.listed.items()
         if n > 1 and path not in sites and any(path.startswith(s + "/") for s in sites)
     }
-    assert twice == {}
-    assert door.listed[f"{SITE}/webui/skipped"] == 1, "pruned: listed by the shape reader only"
-    assert door.listed[f"{LINKED}/linkedpkg"] == 1, "behind a link: listed by the reader only"
+    # the walk did not list these two (pruned; behind a linked site dir): each reader lists them
+    assert twice == {f"{SITE}/webui/skipped": 2, f"{LINKED}/linkedpkg": 2}

@@ -31,6 +31,7 @@ from typing import (
 )
 
 from sitesweep.discovery.model import PythonEnv
+from sitesweep.door.base import PackageListing
 from sitesweep.host.cluster_model import ClusterPod
 from sitesweep.host.devtools import DevToolConfig
 from sitesweep.host.history import HistoryInstall
@@ -80,7 +81,7 @@ class Observed:
     """Lockfiles and requirement files the walk noted, not yet read."""
     dirs_walked: int = 0
     files_seen: int = 0
-    package_listings: Mapping[str, Tuple[int, Tuple[str, ...]]] = field(default_factory=dict)
+    package_listings: Mapping[str, PackageListing] = field(default_factory=dict)
     """What the walk kept of the directories of site dirs' packages (the release-shape reader
     lists only the others; see :data:`sitesweep.metadata.importtime.Listings`)."""
     distributions: Tuple[Distribution, ...] = ()

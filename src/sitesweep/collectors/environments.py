@@ -52,6 +52,7 @@ class WalkCollector(Collector):
             package_dir_names=PACKAGE_DIR_NAMES,
             listing_depth=SHAPE_DEPTH,
             listing_filter=maybe_carried,
+            whole_listing_names=frozenset() if spec.verify_record else spec.verify_targets,
         )
         found = discover(ctx.root, walk_spec, ctx.observed.users, ctx.progress)
         values = {
@@ -144,7 +145,7 @@ class RecordCollector(Collector):
     id = "record"
     oses = KNOWN_OSES
     observes = ("record_checks",)
-    needs = ("distributions", "environments")
+    needs = ("distributions", "environments", "package_listings")
     summary = "RECORD rows checked against the files installed"
 
     def collect(self, ctx: CollectContext) -> Collected:
@@ -160,6 +161,7 @@ class RecordCollector(Collector):
             spec.verify_record,
             spec.hash_limit,
             gaps,
+            ctx.observed.package_listings,
         )
         return Collected({"record_checks": records}, tuple(gaps))
 

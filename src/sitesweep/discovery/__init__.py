@@ -7,7 +7,8 @@ from typing import Dict, Mapping, Optional, Sequence, Tuple
 
 from sitesweep.discovery.classify import classify
 from sitesweep.discovery.model import EnvKind, FsPolicy, PythonEnv
-from sitesweep.discovery.walk import PackageListing, WalkSpec, walk
+from sitesweep.discovery.walk import WalkSpec, walk
+from sitesweep.door.base import PackageListing
 from sitesweep.host.identity import User
 from sitesweep.hostfs import HostRoot
 from sitesweep.model import Gap, HostPath

@@ -15,7 +15,16 @@ from dataclasses import dataclass, field
 from typing import Callable, Dict, FrozenSet, List, Optional, Tuple
 
 from sitesweep.discovery.model import FsPolicy
-from sitesweep.door.base import DIR, FILE, LINK, Listed
+from sitesweep.door.base import (
+    DIR,
+    FILE,
+    KEPT_DIR,
+    KEPT_FILE,
+    KEPT_OTHER,
+    LINK,
+    Listed,
+    PackageListing,
+)
 from sitesweep.errors import HostReadError
 from sitesweep.hostfs import HostRoot
 from sitesweep.model import Gap, GapReason, HostPath
@@ -37,10 +46,8 @@ running containers, whose layers are walked on disk anyway) become coverage gaps
 
 _PROGRESS_EVERY = 2000
 
-PackageListing = Tuple[int, Tuple[str, ...]]
-"""What the walk kept of a directory inside a site dir's package: its number of entries, and the
-names of its subdirectories (``name/``, ``__pycache__`` left out) and of the files the caller's
-filter kept, sorted by name as :meth:`HostRoot.listdir` sorts them."""
+_WHOLE = 1 << 30
+"""``keep`` of a directory listed whole (a package ``WalkSpec.whole_listing_names`` names)."""
 
 DEFAULT_PRUNE = frozenset({".git/objects"})
 """Directories never entered by default: git object stores hold only objects named by hash.
@@ -69,8 +76,9 @@ class WalkResult:
     """Files named like a developer tool's configuration (``WalkSpec.config_names``)."""
     package_listings: Dict[str, PackageListing] = field(default_factory=dict)
     """Directory path -> what the walk kept of its listing, for the directories of site dirs'
-    packages down to ``WalkSpec.listing_depth`` (``WalkSpec.listing_filter``); the release-shape
-    reader uses them instead of listing those directories again."""
+    packages down to ``WalkSpec.listing_depth`` (every directory of a package
+    ``WalkSpec.whole_listing_names`` names); the release-shape reader and the unlisted-file
+    search use them instead of listing those directories again."""
 
 
 @dataclass(frozen=True)
@@ -105,6 +113,9 @@ class WalkSpec:
     package directory only; ``-1``: none)."""
     listing_filter: Optional[Callable[[str], bool]] = None
     """Which file names a kept listing names (``None``: none; only the count)."""
+    whole_listing_names: FrozenSet[str] = frozenset()
+    """Packages (a site dir's subdirectories by name) whose every directory, at every depth, is
+    kept whole (every entry): the packs' targets, whose files no RECORD lists are searched."""
 
 
 def read_mounts(path: str = "/proc/self/mounts") -> Dict[str, str]:
@@ -141,6 +152,8 @@ class _Walker:
             spec.fs_policy is FsPolicy.LOCAL and not self.mounts
         )
         self.listed_sites = self.site_names if spec.listing_depth >= 0 else frozenset()
+        if spec.whole_listing_names and spec.listing_depth < 0:
+            raise ValueError("whole listings are kept with a listing depth (0 or more)")
 
     def run(self) -> WalkResult:
         # (directory, inode its parent listed, keep): keep -1 a plain directory, -2 a site dir,
@@ -207,19 +220,21 @@ class _Walker:
     ) -> None:
         """:meth:`_visit` for a site dir (``keep`` -2) and the directories of its packages: the
         same notes, and a :data:`PackageListing` of a directory ``keep`` (>= 0) levels above the
-        last one kept; a site dir's subdirectories without a dot (its packages) are kept
-        ``WalkSpec.listing_depth`` levels down."""
+        last one kept (whole when ``keep`` is above ``WalkSpec.listing_depth``); a site dir's
+        subdirectories without a dot (its packages) are kept ``WalkSpec.listing_depth`` levels
+        down, or whole at every depth when ``WalkSpec.whole_listing_names`` names them."""
         entries = self._list(directory, inode)
         if entries is None:
             return
         result = self.result
         spec = self.spec
         noted = self.noted
-        keep_file = spec.listing_filter if keep >= 0 else None
+        whole = keep > spec.listing_depth
+        keep_file = spec.listing_filter if keep >= 0 and not whole else None
         parent_name = directory.rpartition("/")[2]
         site = parent_name in self.listed_sites
         base = "" if directory == "/" else directory
-        kept: List[Tuple[str, str]] = []
+        kept: List[Tuple[str, int]] = []
         files = 0
         for name, kind, child_inode in entries:
             if kind == FILE:
@@ -228,24 +243,22 @@ class _Walker:
                     spec.requirements and name[:12] == "requirements" and name[-4:] == ".txt"
                 ):
                     self._note_file(base, name)
-                if keep_file is not None and keep_file(name):
-                    kept.append((name, name))
+                if whole or (keep_file is not None and keep_file(name)):
+                    kept.append((name, KEPT_FILE))
             elif kind == DIR:
-                if keep >= 0 and name != "__pycache__":
-                    kept.append((name, name + "/"))
-                if name in self.prune_names or (
-                    self.prune_pairs and self._pruned(name, parent_name)
-                ):
-                    self._count_prune(name, parent_name)
-                elif self._enter(base + "/" + name, name):
-                    child = self._child_keep(name, keep, site)
-                    stack.append((base + "/" + name, child_inode, child))
-            elif kind == LINK:
-                self._check_link(base + "/" + name, name)
+                if keep >= 0:
+                    kept.append((name, KEPT_DIR))
+                self._push(base, parent_name, name, child_inode, stack, keep, site)
+            else:
+                if whole:
+                    kept.append((name, KEPT_OTHER))
+                if kind == LINK:
+                    self._check_link(base + "/" + name, name)
         result.files += files
         if keep >= 0:
             kept.sort()
-            result.package_listings[directory] = (len(entries), tuple(k for _, k in kept))
+            names = tuple(n for n, _ in kept)
+            result.package_listings[directory] = (len(entries), names, bytes(k for _, k in kept))
 
     def _list(self, directory: str, inode: int) -> Optional[List[Listed]]:
         """List a directory for :meth:`_visit_listed` (``None``: a gap, recorded)."""
@@ -259,13 +272,33 @@ class _Walker:
             self._gap(directory, exc.reason, exc.detail)
             return None
 
+    def _push(
+        self,
+        base: str,
+        parent_name: str,
+        name: str,
+        inode: int,
+        stack: List[Tuple[str, int, int]],
+        keep: int,
+        site: bool,
+    ) -> None:
+        """Push a subdirectory of a directory :meth:`_visit_listed` lists, unless pruned."""
+        if name in self.prune_names or (self.prune_pairs and self._pruned(name, parent_name)):
+            self._count_prune(name, parent_name)
+        elif self._enter(base + "/" + name, name):
+            stack.append((base + "/" + name, inode, self._child_keep(name, keep, site)))
+
     def _child_keep(self, name: str, keep: int, site: bool) -> int:
         """The ``keep`` of a subdirectory ``name`` of a directory kept ``keep`` levels up."""
+        spec = self.spec
         child = -1
-        if keep > 0 and name not in ("__pycache__", "node_modules"):
+        if keep > spec.listing_depth:
+            child = keep  # listed whole, at every depth
+        elif keep > 0 and name not in ("__pycache__", "node_modules"):
             child = keep - 1
-        if site and "." not in name:
-            child = max(child, self.spec.listing_depth)  # a package of this site dir
+        if site and "." not in name:  # a package of this site dir
+            whole = name in spec.whole_listing_names
+            child = max(child, _WHOLE if whole else spec.listing_depth)
         elif child < 0 and name in self.listed_sites:
             child = -2  # a site dir: listed like one, itself not kept
         return child

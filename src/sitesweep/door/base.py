@@ -11,7 +11,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from typing import List, NamedTuple, Optional, Protocol, Tuple
+from typing import List, NamedTuple, Optional, Protocol, Sequence, Tuple
 
 from sitesweep.errors import HostReadError
 from sitesweep.model import GapReason, HostPath
@@ -19,6 +19,9 @@ from sitesweep.model import GapReason, HostPath
 __all__ = [
     "DIR",
     "FILE",
+    "KEPT_DIR",
+    "KEPT_FILE",
+    "KEPT_OTHER",
     "LINK",
     "MAX_SYMLINK_HOPS",
     "OTHER",
@@ -26,8 +29,10 @@ __all__ = [
     "HostEntry",
     "Listed",
     "OpenFile",
+    "PackageListing",
     "gap_reason_for",
     "host_error",
+    "listing_of",
     "split_host",
 ]
 
@@ -72,6 +77,23 @@ def _no_follow(follow: bool) -> None:
 
 Listed = Tuple[str, int, int]
 """One listed entry as a backend gives it: name, kind (:data:`FILE` ...), inode (0: unknown)."""
+
+
+PackageListing = Tuple[int, Tuple[str, ...], bytes]
+"""What the walk kept of a directory (``WalkSpec`` says which): its number of entries, the names
+it kept, sorted as :meth:`~sitesweep.hostfs.HostRoot.listdir` sorts them, and their kinds (one
+byte per name: :data:`KEPT_DIR`, :data:`KEPT_FILE` or :data:`KEPT_OTHER`). A listing that keeps
+as many names as there are entries is whole."""
+
+KEPT_DIR, KEPT_FILE, KEPT_OTHER = ord("d"), ord("f"), ord("o")
+
+
+def listing_of(entries: Sequence[HostEntry]) -> PackageListing:
+    """The whole :data:`PackageListing` of a sorted listing (``HostRoot.listdir``)."""
+    kinds = bytes(
+        KEPT_DIR if e.kind == DIR else KEPT_FILE if e.kind == FILE else KEPT_OTHER for e in entries
+    )
+    return len(entries), tuple(e.name for e in entries), kinds
 
 
 class OpenFile(Protocol):

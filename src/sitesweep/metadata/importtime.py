@@ -24,7 +24,7 @@ import stat
 from dataclasses import dataclass, field
 from typing import Dict, FrozenSet, List, Mapping, Optional, Sequence, Set, Tuple
 
-from sitesweep.door.base import HostEntry
+from sitesweep.door.base import KEPT_DIR, KEPT_FILE, HostEntry, PackageListing, listing_of
 from sitesweep.errors import HostReadError
 from sitesweep.hostfs import HostRoot
 from sitesweep.metadata.distinfo import read_record
@@ -200,10 +200,10 @@ class ImportTimeResult:
     linked, or a copy of it, in another environment)."""
 
 
-Listings = Mapping[str, Tuple[int, Tuple[str, ...]]]
-"""Directory -> (entries, kept names) the walk kept of the directories of site dirs' packages
-(:data:`sitesweep.discovery.walk.PackageListing`: subdirectories as ``name/``, files that
-:func:`maybe_carried` lets through, in listing order)."""
+Listings = Mapping[str, PackageListing]
+"""Directory -> what the walk kept of the directories of site dirs' packages
+(:data:`~sitesweep.door.base.PackageListing`: every subdirectory, the files :func:`maybe_carried`
+lets through, or every entry of the packs' targets)."""
 
 _MAGIC_SUFFIXES = (".bin", ".exe", ".node")
 """Names besides those without a dot whose first bytes are read for native-code magic."""
@@ -469,10 +469,10 @@ class _SiteReader:
     def _carried(self, top: str) -> Tuple[List[HostPath], List[JsFile], List[HostPath]]:
         """Native files, JavaScript and JS runtimes below ``top`` (bounded walk).
 
-        A directory the walk kept (:data:`~sitesweep.discovery.walk.PackageListing`) is not
-        listed again: its kept names are the subdirectories and the files
-        :func:`maybe_carried` lets through, in the order of a listing, so what is found, in
-        what order and where the bound stops, is what listing it here would give.
+        A directory the walk kept (:data:`~sitesweep.door.base.PackageListing`) is not listed
+        again: it keeps every subdirectory and at least the files :func:`maybe_carried` lets
+        through, in the order of a listing, so what is found, in what order and where the bound
+        stops, is what listing it here would give.
         """
         native: List[HostPath] = []
         js: List[JsFile] = []
@@ -485,27 +485,19 @@ class _SiteReader:
             kept = listings.get(directory)
             if kept is None:
                 try:
-                    entries = self.root.listdir(directory)
+                    kept = listing_of(self.root.listdir(directory))
                 except HostReadError:
                     continue
-                count = len(entries)
-                names: Sequence[str] = [
-                    e.name + "/" if e.is_dir() else e.name
-                    for e in entries
-                    if e.is_file() or (e.is_dir() and e.name != "__pycache__")
-                ]
-            else:
-                count, names = kept
+            count, names, kinds = kept
             looked += count
-            for name in names:
-                if name[-1:] == "/":
-                    name = name[:-1]
+            for name, kind in zip(names, kinds):
+                if kind == KEPT_DIR:
                     path = f"{directory}/{name}"
                     if name == "node_modules":
                         js.append(JsFile(HostPath(path), 0, ("node_modules directory",)))
-                    elif depth < SHAPE_DEPTH:
+                    elif depth < SHAPE_DEPTH and name != "__pycache__":
                         stack.append((path, depth + 1))
-                else:
+                elif kind == KEPT_FILE:
                     self._classify(name, f"{directory}/{name}", native, js, runtimes)
         return native, js, runtimes
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Dict, FrozenSet, Iterable, List, Mapping, Optional, Set, Tuple
 
 from sitesweep.budget import Allowance, budget_of, hash_file
+from sitesweep.door.base import KEPT_DIR, PackageListing, listing_of
 from sitesweep.errors import HostReadError
 from sitesweep.hostfs import HostRoot
 from sitesweep.metadata.model import DistFormat, Distribution, HostFile, RecordEntry
@@ -227,26 +228,36 @@ class _Verifier:
 
 
 def _iter_unlisted(
-    root: HostRoot, site: str, top: str, listed: FrozenSet[str], gaps: List[Gap]
+    root: HostRoot,
+    site: str,
+    top: str,
+    listed: FrozenSet[str],
+    gaps: List[Gap],
+    listings: Mapping[str, PackageListing],
 ) -> Iterable[str]:
-    """Yield site-relative paths of files under ``top`` that no RECORD lists."""
+    """Yield site-relative paths of files under ``top`` that no RECORD lists.
+
+    A directory the walk kept whole (``listings``) is not listed again.
+    """
     stack = [top]
     seen = 0
     while stack:
         rel_dir = stack.pop()
-        try:
-            entries = root.listdir(f"{site}/{rel_dir}")
-        except HostReadError as exc:
-            gaps.append(Gap(AREA, HostPath(f"{site}/{rel_dir}"), exc.reason, exc.detail))
-            continue
-        for entry in entries:
+        kept = listings.get(f"{site}/{rel_dir}")
+        if kept is None or len(kept[1]) != kept[0]:  # not kept, or not whole
+            try:
+                kept = listing_of(root.listdir(f"{site}/{rel_dir}"))
+            except HostReadError as exc:
+                gaps.append(Gap(AREA, HostPath(f"{site}/{rel_dir}"), exc.reason, exc.detail))
+                continue
+        for name, kind in zip(kept[1], kept[2]):
             seen += 1
             if seen > MAX_UNLISTED_ENTRIES:
                 detail = f"more than {MAX_UNLISTED_ENTRIES} entries; unlisted-file search stopped"
                 gaps.append(Gap(AREA, HostPath(f"{site}/{top}"), GapReason.TOO_LARGE, detail))
                 return
-            rel = f"{rel_dir}/{entry.name}"
-            if entry.is_dir(follow_symlinks=False):
+            rel = f"{rel_dir}/{name}"
+            if kind == KEPT_DIR:
                 stack.append(rel)
             elif rel not in listed and not is_bytecode(rel):
                 yield rel
@@ -260,10 +271,11 @@ def _unlisted_files(
     hash_limit: int,
     gaps: List[Gap],
     allowance: Allowance,
+    listings: Mapping[str, PackageListing],
 ) -> Tuple[HostFile, ...]:
     files: List[HostFile] = []
     for top in tops:
-        for rel in _iter_unlisted(root, site, top, listed, gaps):
+        for rel in _iter_unlisted(root, site, top, listed, gaps, listings):
             path = HostPath(f"{site}/{rel}")
             try:
                 info = root.lstat(path)
@@ -306,6 +318,7 @@ def verify_distribution(
     listed: FrozenSet[str],
     hash_limit: int,
     gaps: List[Gap],
+    listings: Optional[Mapping[str, PackageListing]] = None,
 ) -> RecordVerification:
     """Verify one distribution's RECORD against the files on disk.
 
@@ -317,6 +330,7 @@ def verify_distribution(
             namespace package shared with other distributions are not called unlisted).
         hash_limit: largest file hashed; larger ones become gaps.
         gaps: where unreadable files are recorded.
+        listings: directories the walk kept (whole ones are not listed again).
     """
     verifier = _Verifier(root, dist, prefix, hash_limit, gaps)
     seen: Set[str] = set()
@@ -344,7 +358,7 @@ def verify_distribution(
         gaps.append(Gap(AREA, dist.path, GapReason.TOO_LARGE, detail))
     tops = top_levels(root, dist)
     unlisted = _unlisted_files(
-        root, verifier.site, tops, listed, hash_limit, gaps, verifier.allowance
+        root, verifier.site, tops, listed, hash_limit, gaps, verifier.allowance, listings or {}
     )
     return RecordVerification(
         distribution=dist.path,
@@ -378,6 +392,7 @@ def verify_records(
     verify_all: bool,
     hash_limit: int,
     gaps: List[Gap],
+    listings: Optional[Mapping[str, PackageListing]] = None,
 ) -> Tuple[RecordVerification, ...]:
     """Verify the RECORD of every targeted distribution (of every one with ``verify_all``).
 
@@ -389,6 +404,7 @@ def verify_records(
         verify_all: verify every distribution.
         hash_limit: largest file hashed.
         gaps: where unreadable files are recorded.
+        listings: directories the walk kept (whole ones are not listed again).
     """
     dist_infos = [d for d in dists if d.format is DistFormat.DIST_INFO and d.record]
     listed = listed_paths(dist_infos)
@@ -398,6 +414,8 @@ def verify_records(
             continue
         prefix = prefixes.get(dist.site_dir) or posixpath.dirname(dist.site_dir)
         results.append(
-            verify_distribution(root, dist, prefix, listed[dist.site_dir], hash_limit, gaps)
+            verify_distribution(
+                root, dist, prefix, listed[dist.site_dir], hash_limit, gaps, listings
+            )
         )
     return tuple(sorted(results, key=lambda r: r.distribution))
