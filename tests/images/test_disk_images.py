@@ -38,6 +38,9 @@ def suspect(tmp_path_factory: pytest.TempPathFactory) -> Tuple[FakeRoot, Path, P
     root.add_file(BIG, os.urandom(3 * MIB))
     os.link(root.host("/home/alice/.config/sysmon/sysmon.py"), root.host(HARD))
     root.add_dir(WHEELS)
+    odd = os.fsencode(root.host(SITE)) + b"/odd-\xff-name.pth"  # not UTF-8: Linux allows it
+    with open(odd, "wb") as fh:
+        fh.write(b"import os; os.system('true')\n")
     with root.host(SPARSE).open("wb") as fh:  # a hole: mkfs.ext4 -d keeps it one
         fh.truncate(16 * MIB)
     whole_seconds(root.path)
@@ -113,6 +116,8 @@ def test_a_disk_image_gives_the_scan_of_its_tree(
 
         assert files[BIG]["sha256"] == hashlib.sha256(big.read_bytes()).hexdigest()
     assert SPARSE in gap_paths(bundle, "sparse_file"), "st_blocks read from the extents"
+    odd = f"{SITE}/odd-\udcff-name.pth"  # as os.scandir names it
+    assert odd in {p["file"]["path"] for p in inventory["pth_files"]}
     doc = load(bundle, "image.json")
     assert doc["kind"] == "disk"
     disk = doc["disk"]

@@ -63,6 +63,8 @@ OS_MARKERS: Tuple[Tuple[str, ...], ...] = (
 )
 """Files that tell a filesystem holds an operating system (what the OS layer reads)."""
 MAX_FSTAB = 1 << 20
+MAX_RAW_DIRECTORY = 64 << 20
+"""Most bytes of one directory read to recover names that are not UTF-8."""
 MAX_CACHED_DIRS = 1024
 """Directories whose listing is kept (least recently used dropped first)."""
 _NTFS_EPOCH = 116444736000000000  # 1970-01-01 in 100 ns units since 1601
@@ -138,8 +140,8 @@ class _Fs:
 
     posix = True
 
-    def __init__(self, kind: str, volume: Any, dev: int) -> None:
-        self.kind, self.volume, self.dev = kind, volume, dev
+    def __init__(self, kind: str, volume: Any, dev: int, raw: Optional[Reader] = None) -> None:
+        self.kind, self.volume, self.dev, self.raw = kind, volume, dev, raw
 
     def root(self) -> Any:
         return self.volume.get_root_directory()
@@ -147,10 +149,18 @@ class _Fs:
     def children(self, entry: Any, bad: Optional[List[str]] = None) -> List[Tuple[str, Any]]:
         """The entries of a directory; one that cannot be read is described in ``bad``."""
         out = []
+        raw: Optional[Dict[int, List[bytes]]] = None
         for index in range(entry.get_number_of_sub_file_entries()):
             try:
                 child = entry.get_sub_file_entry(index)
-                name = child.get_name()
+                try:
+                    name = child.get_name()
+                except LIBYAL_ERRORS:
+                    if raw is None:
+                        raw = self._raw_names(entry)
+                    name = _undecodable(raw, int(child.get_inode_number()))
+                    if name is None:
+                        raise
                 if self._hidden(entry, child, name):
                     continue
                 self.kind_of(child)
@@ -161,6 +171,21 @@ class _Fs:
                 continue
             out.append((name, child))
         return out
+
+    def _raw_names(self, directory: Any) -> Dict[int, List[bytes]]:
+        """Names as stored, by inode, read from an ext directory's own blocks (the binding
+        cannot give a name that is not UTF-8; Linux allows any bytes but ``/`` and NUL)."""
+        names: Dict[int, List[bytes]] = {}
+        if self.raw is None or not self.kind.startswith("ext"):
+            return names
+        total = 0
+        for index in range(int(directory.get_number_of_extents() or 0)):
+            offset, length, flags = directory.get_extent(index)
+            total += int(length)
+            if int(flags) & _EXTENT_SPARSE or total > MAX_RAW_DIRECTORY:
+                continue
+            _ext_entries(self.raw.read_at(int(offset), int(length)), names)
+        return names
 
     def _hidden(self, directory: Any, child: Any, name: str) -> bool:
         return not name or name in (".", "..")
@@ -277,7 +302,7 @@ class _Fat(_Fs):
     posix = False
 
     def __init__(self, kind: str, volume: Any, dev: int, raw: Reader) -> None:
-        super().__init__(kind, volume, dev)
+        super().__init__(kind, volume, dev, raw)
         self._raw = raw
 
     def kind_of(self, entry: Any) -> int:
@@ -376,6 +401,31 @@ class _Node:
 
     def __init__(self, fs: _Fs, entry: Any, kind: int) -> None:
         self.fs, self.entry, self.kind = fs, entry, kind
+
+
+def _ext_entries(block: bytes, names: Dict[int, List[bytes]]) -> None:
+    """Add the (inode, name bytes) of the linear ext directory entries in ``block``."""
+    at = 0
+    while at + 8 <= len(block):
+        inode, rec_len, name_len = struct.unpack_from("<IHB", block, at)
+        if rec_len < 8 or at + rec_len > len(block):
+            return
+        if inode and 8 + name_len <= rec_len:
+            name = bytes(block[at + 8 : at + 8 + name_len])
+            if name not in (b".", b".."):
+                names.setdefault(inode, []).append(name)
+        at += rec_len
+
+
+def _undecodable(raw: Dict[int, List[bytes]], inode: int) -> Optional[str]:
+    """The next name of ``inode`` that is not UTF-8, as ``os.scandir`` would give it."""
+    for name in raw.get(inode, []):
+        try:
+            name.decode("utf-8")
+        except UnicodeDecodeError:
+            raw[inode].remove(name)
+            return name.decode("utf-8", "surrogateescape")
+    return None
 
 
 def _folded(listing: Dict[str, _Node], name: str) -> Tuple[Optional[_Node], str]:
@@ -708,7 +758,7 @@ def _open_volume(volume: Volume, source: str, keep: List[Any], seq: int) -> List
                 cand.fs = _Fat(fstype, handle, seq + 1, volume.reader)
             else:
                 reader = _Ntfs if fstype == "ntfs" else _Fs
-                cand.fs = reader(fstype, handle, seq + 1)
+                cand.fs = reader(fstype, handle, seq + 1, volume.reader)
             cand.fs.root()
             if label_of is not None and not facts["label"]:
                 facts["label"] = str(getattr(handle, label_of)() or "")
