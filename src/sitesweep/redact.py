@@ -33,7 +33,7 @@ token costs a rotation. Every function is total (never raises) and linear in its
 from __future__ import annotations
 
 import re
-from typing import Callable, FrozenSet, List, Optional, Sequence, Tuple
+from typing import Callable, FrozenSet, Iterator, List, Optional, Sequence, Tuple
 
 __all__ = [
     "REDACTED",
@@ -83,15 +83,20 @@ _ATTACHED = frozenset({"-p", "-u", "-a", "-w", "-P", "-U"})
 
 _SEPARATORS = frozenset({";", "&&", "||", "|", "&", "|&", "(", ")", "`", "$("})
 
-_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s\"'<>]+@")
+_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]{0,31}://)[^/@\s\"'<>]+@")
 _CHANNEL_TOKEN = re.compile(r"/t/(?!<redacted>/)[^/\s\"']+/")
 """Anaconda's token-in-path channel URLs (``https://conda.anaconda.org/t/TOKEN/channel``)."""
+# Every repetition before a fixed part is bounded ({0,64}): a header name is short, and an
+# unbounded one was retried from every word boundary of a long hyphenated run (quadratic).
 _HEADER = re.compile(
-    r"(?i)\b(?P<name>(?:proxy-)?authorization|cookie|set-cookie|x-[a-z0-9-]*(?:token|key|auth|"
-    r"secret|password)[a-z0-9-]*|[a-z0-9-]*api-?key|private-token|job-token)"
+    r"(?i)\b(?P<name>(?:proxy-)?authorization|cookie|set-cookie|x-[a-z0-9-]{0,64}(?:token|key|"
+    r"auth|secret|password)[a-z0-9-]{0,64}|[a-z0-9-]{0,64}api-?key|private-token|job-token)"
     r"(?P<sep>\s*:\s*)(?P<value>[^\"'\r\n]+)"
 )
-_NAME_EQ = re.compile(r"(?P<name>[A-Za-z_][A-Za-z0-9_.-]*)=")
+_NAME_FIRST = dict.fromkeys("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_", True)
+_NAME_CHARS = {**_NAME_FIRST, **dict.fromkeys("0123456789.-", True)}
+"""A name before ``=``: ``[A-Za-z_][A-Za-z0-9_.-]*``."""
+_MAX_NAME = 256
 _WORD = re.compile(r"(?:\"(?:[^\"\\]|\\.)*\"|'[^']*'|[^\s\"'])+")
 _TOKENS = re.compile(
     r"(?:sk-|sk_live_|rk_live_|ghp_|gho_|ghs_|ghu_|ghr_|github_pat_|glpat-|xox[abprs]-|AKIA|ASIA|"
@@ -176,6 +181,8 @@ def _mask_config_line(line: str) -> str:
 
 
 def _mask_headers(text: str) -> str:
+    if ":" not in text:  # no header without its colon: skip the scan
+        return text
     return _HEADER.sub(lambda m: f"{m.group('name')}{m.group('sep')}{REDACTED}", text)
 
 
@@ -225,19 +232,40 @@ def _mask_words(words: List[str], bare: Callable[[str], str]) -> List[str]:
 
 def _mask_inline(text: str) -> str:
     """URL user info, secret-named assignments and token shapes anywhere in ``text``."""
-    text = _USERINFO.sub(lambda m: f"{m.group('scheme')}{REDACTED}@", text)
-    text = _CHANNEL_TOKEN.sub(f"/t/{REDACTED}/", text)
+    if "://" in text:
+        text = _USERINFO.sub(lambda m: f"{m.group('scheme')}{REDACTED}@", text)
+    if "/t/" in text:
+        text = _CHANNEL_TOKEN.sub(f"/t/{REDACTED}/", text)
     text = _mask_assignments(text)
     return _TOKENS.sub(REDACTED, text)
+
+
+def _assignments(text: str) -> Iterator[Tuple[int, str, int]]:
+    """(start, name, end after ``=``) of each ``NAME=`` in ``text``, as ``_NAME_EQ.finditer``
+    finds them, in linear time: the regex retried its name at every character of a long run
+    without ``=`` (a 64 KiB history line took seconds; a 1 MiB config line, hours). Each ``=``
+    is found with ``str.find`` and its name read backwards, at most :data:`_MAX_NAME` characters.
+    """
+    at = text.find("=")
+    floor = 0
+    while at >= 0:
+        start = at
+        while start > floor and at - start < _MAX_NAME and _NAME_CHARS.get(text[start - 1]):
+            start -= 1
+        while start < at and not _NAME_FIRST.get(text[start]):
+            start += 1
+        if start < at:
+            yield start, text[start:at], at + 1
+        floor = at + 1
+        at = text.find("=", at + 1)
 
 
 def _mask_assignments(text: str) -> str:
     pieces: List[str] = []
     last = 0
-    for match in _NAME_EQ.finditer(text):
-        if match.start() < last or not is_secret_name(match.group("name")):
+    for found, name, start in _assignments(text):
+        if found < last or not is_secret_name(name):
             continue
-        start = match.end()
         end = _value_end(text, start)
         if end == start or text[start:end] == REDACTED:
             continue

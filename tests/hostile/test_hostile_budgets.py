@@ -155,6 +155,34 @@ def test_a_96_mib_history_is_streamed_whole_in_constant_memory(tmp_path: Path) -
     assert "/home/alice/.bash_history" not in gap_paths(bundle, "too_large")
 
 
+def test_long_hostile_lines_cost_linear_time_in_the_redactor_and_history(tmp_path: Path) -> None:
+    """Lines the redactor and the installer parser scan again from every position: 300 history
+    lines of 64 KiB ``pip install a-a-a-...`` and ``X=X=X...``, a unit whose ``ExecStart`` is
+    1 MiB of ``a-a-...``, a config line of 1 MiB without ``=``. Before, a name before ``=`` and a
+    header name were retried from every character (quadratic: 64 KiB took a minute, a 1 MiB line
+    hours); now linear, and an installer line is parsed up to 16 KiB, a file's installer text up
+    to 1 MiB."""
+
+    def build(root: FakeRoot) -> None:
+        _litellm(root)
+
+    def hostile(root: FakeRoot) -> None:
+        history = root.host("/home/alice/.bash_history")
+        history.parent.mkdir(parents=True, exist_ok=True)
+        with history.open("wb") as fh:
+            for n in range(300):
+                body = b"a-" * (32 << 10) if n % 2 else b"X=" * (32 << 10)
+                fh.write(b"pip install " + body + b"\n")
+            fh.write(b"pip install litellm==1.82.8\n")
+        unit = "/home/alice/.config/systemd/user/long.service"
+        root.add_file(unit, b"[Service]\nExecStart=/usr/bin/python3 " + b"a-" * (1 << 19) + b"\n")
+        root.add_file("/etc/cron.d/long", b"* * * * * root " + b"A" * (1 << 20) + b"\n")
+
+    bundle = _compare(tmp_path, build, hostile)
+    rows = load(bundle, "inventory.json")["history_installs"]
+    assert any(r["line"] == 301 for r in rows), "the last install is still found"
+
+
 def test_yara_total_time_budget_is_a_gap_per_file_left(fake_root: FakeRoot) -> None:
     """Spent before the first file (``total=0``): every candidate is a gap, none is matched."""
     from sitesweep.packs.yararules import YaraLimits, unavailable_reason

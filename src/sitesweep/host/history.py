@@ -33,6 +33,12 @@ at most)."""
 _CHUNK = 1 << 20
 MAX_PARSED = 2_000
 """Installer lines parsed per history file (a real one holds a few hundred); see :func:`_parse`."""
+MAX_COMMAND = 16 << 10
+"""Longest installer line parsed (a real ``pip install`` line of 200 pins is about 5 KiB); a
+longer one is parsed up to here."""
+MAX_PARSED_BYTES = 1 << 20
+"""Installer text parsed per history file (the first and the last half MiB of it): parsing and
+redacting cost about 8 microseconds a byte on hostile text, so this bounds a file to seconds."""
 MAX_ROWS = 50_000
 """Install rows kept per scan (every home's histories together); the rest are a gap."""
 
@@ -194,23 +200,30 @@ def _parse(lines: Iterable[Tuple[int, str]], shell: str) -> _Parsed:
     oldest and the newest history) and a gap counts the rest.
     """
     entries = {"bash": _bash, "zsh": _zsh, "fish": _fish}[shell](lines)
-    half = MAX_PARSED // 2
+    half, half_bytes = MAX_PARSED // 2, MAX_PARSED_BYTES // 2
     head: List[Entry] = []
-    tail: Deque[Entry] = deque(maxlen=half)
-    candidates = 0
+    tail: Deque[Entry] = deque()
+    head_bytes = tail_bytes = candidates = 0
     for entry in entries:
         if not _INSTALLERS.search(entry[2]):
             continue
         candidates += 1
-        if len(head) < half:
+        if len(entry[2]) > MAX_COMMAND:
+            entry = (entry[0], entry[1], entry[2][:MAX_COMMAND])
+        if len(head) < half and head_bytes + len(entry[2]) <= half_bytes:
             head.append(entry)
-        else:
-            tail.append(entry)
+            head_bytes += len(entry[2])
+            continue
+        tail.append(entry)
+        tail_bytes += len(entry[2])
+        while len(tail) > half or tail_bytes > half_bytes:
+            tail_bytes -= len(tail.popleft()[2])
     left_out = None
-    if candidates > MAX_PARSED:
+    if candidates > len(head) + len(tail):
         left_out = (
-            f"{candidates} lines name an installer; the first and last {half} were parsed, "
-            f"{candidates - MAX_PARSED} were not"
+            f"{candidates} lines name an installer; the first {len(head)} and the last "
+            f"{len(tail)} were parsed (at most {half} and {half_bytes} bytes each), "
+            f"{candidates - len(head) - len(tail)} were not"
         )
     hits: List[_Hit] = []
     for line, epoch, command in (*head, *tail):
@@ -218,21 +231,16 @@ def _parse(lines: Iterable[Tuple[int, str]], shell: str) -> _Parsed:
     return hits, left_out
 
 
+_META = re.compile(rb"\x83[\s\S]?")
+_UNMETA = {bytes([0x83, b]): bytes([b ^ 0x20]) for b in range(256)}
+
+
 def unmetafy(data: bytes) -> bytes:
-    """Undo zsh's history "metafication" (``0x83`` then the byte XOR ``0x20``)."""
+    """Undo zsh's history "metafication" (``0x83`` then the byte XOR ``0x20``; a last lone
+    ``0x83`` is dropped). One regex pass, not a Python loop over every byte."""
     if b"\x83" not in data:
         return data
-    out = bytearray()
-    meta = False
-    for byte in data:
-        if meta:
-            out.append(byte ^ 0x20)
-            meta = False
-        elif byte == 0x83:
-            meta = True
-        else:
-            out.append(byte)
-    return bytes(out)
+    return _META.sub(lambda m: _UNMETA.get(m.group(), b""), data)
 
 
 Entry = Tuple[int, Optional[float], str]
