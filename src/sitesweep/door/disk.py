@@ -397,10 +397,12 @@ def _filetime(value: Optional[int]) -> int:
 class _Node:
     """An entry of the assembled tree: which filesystem, the library's entry, its kind."""
 
-    __slots__ = ("entry", "fs", "kind")
+    __slots__ = ("entry", "fs", "key", "kind")
 
     def __init__(self, fs: _Fs, entry: Any, kind: int) -> None:
         self.fs, self.entry, self.kind = fs, entry, kind
+        self.key: Optional[Tuple[int, int]] = None
+        """(filesystem, inode) once asked: what a directory's listing is cached by."""
 
 
 def _ext_entries(block: bytes, names: Dict[int, List[bytes]]) -> None:
@@ -487,6 +489,10 @@ class DiskDoor:
         self._mounted: Dict[Tuple[str, ...], Dict[str, _Node]] = {}
         """Per directory holding mount points: the mounted roots, by name."""
         self._dirs: OrderedDict[Tuple[int, int], Dict[str, _Node]] = OrderedDict()
+        self._parents: OrderedDict[Tuple[str, ...], Tuple[Tuple[str, ...], Tuple[_Node, ...]]] = (
+            OrderedDict()
+        )
+        """Directories resolved by a plain path (no link, no ``..``): their names and nodes."""
         self._root = self._root_node(root) if root is not None else None
 
     def close(self) -> None:
@@ -516,6 +522,7 @@ class DiskDoor:
         """Serve ``fs`` at ``at`` (a directory path of the root filesystem)."""
         self._fss.append(fs)
         where = tuple(parts(at))
+        self._parents.clear()  # a path resolved before may now cross the mount point
         self._mounts[where] = fs
         self._mounted.setdefault(where[:-1], {})[where[-1]] = self._root_node(fs)
 
@@ -580,7 +587,9 @@ class DiskDoor:
         """The listing of directory ``node`` (at ``names``), mount points laid over it."""
         try:
             with LOCK:
-                key = (node.fs.dev, node.fs.inode(node.entry))
+                key = node.key
+                if key is None:
+                    key = node.key = (node.fs.dev, node.fs.inode(node.entry))
                 cached = self._dirs.get(key)
                 if cached is None:
                     bad: List[str] = []
@@ -612,28 +621,54 @@ class DiskDoor:
             raise HostReadError(host, GapReason.VANISHED, "No such file or directory")
         return node
 
+    def _start(
+        self, given: List[str], parent: Tuple[str, ...]
+    ) -> Tuple[List[str], List[_Node], Deque[str]]:
+        """Where a walk of ``given`` starts: at its parent when that was resolved before."""
+        assert self._root is not None  # noqa: S101 - _walk returns first without a root
+        known = self._parents.get(parent) if parent else None
+        if known is None:
+            return [], [self._root], deque(given)
+        self._parents.move_to_end(parent)
+        return list(known[0]), list(known[1]), deque(given[-1:])
+
+    def _remember(self, parent: Tuple[str, ...], names: List[str], stack: List[_Node]) -> None:
+        self._parents[parent] = (tuple(names), tuple(stack))
+        if len(self._parents) > MAX_CACHED_DIRS:
+            self._parents.popitem(last=False)
+
+    def _child(
+        self, host: str, names: List[str], here: _Node, part: str
+    ) -> Tuple[Optional[_Node], str]:
+        """The entry ``part`` of directory ``here`` and its name as stored (NTFS and FAT match
+        names without case, as Windows does)."""
+        listing = self._children(host, tuple(names), here)
+        child = listing.get(part)
+        if child is None and not here.fs.posix:
+            return _folded(listing, part)
+        return child, part
+
     def _walk(self, host: str, follow_last: bool) -> Tuple[List[str], Optional[_Node], List[str]]:
         """Resolve ``host`` inside the image; return the canonical names, the node (``None``
         when missing) and the unresolved tail (kept as given)."""
         if self._root is None:
             return [], None, parts(host) or [""]
         trailing = host.endswith("/") or host.endswith("/.") or host.endswith("/..")
-        pending: Deque[str] = deque(parts(host))
-        stack: List[_Node] = [self._root]
-        names: List[str] = []
+        given = parts(host)
+        parent = tuple(given[:-1])
+        names, stack, pending = self._start(given, parent)
+        plain = len(pending) > 1 and ".." not in parent  # no link nor ".." met in the parent
         hops = 0
         while pending:
+            if plain and len(pending) == 1 and len(names) == len(parent):
+                self._remember(parent, names, stack)
             part = pending.popleft()
             if part == "..":
                 if names:
                     names.pop()
                     stack.pop()
                 continue
-            here = stack[-1]
-            listing = self._children(host, tuple(names), here)
-            child = listing.get(part)
-            if child is None and not here.fs.posix:  # NTFS, FAT: names match without case
-                child, part = _folded(listing, part)
+            child, part = self._child(host, names, stack[-1], part)
             if child is None:
                 return names, None, [part, *pending]
             if child.kind == LINK and (pending or follow_last or trailing):
@@ -647,6 +682,7 @@ class DiskDoor:
                     del names[:]
                     del stack[1:]
                 pending.extendleft(reversed(parts(target)))
+                plain = False
                 continue
             if pending and child.kind != DIR:
                 return [*names, part], None, list(pending)
