@@ -166,22 +166,35 @@ def yara_cli_argv(rules: Sequence[Path], scan_list: Path) -> List[str]:
     return ["yara", "-N", "-w", "-s", "-m", "-e", *named, "--scan-list", str(scan_list)]
 
 
+_BUNDLE_FACTS = """
+import json, sys
+from pathlib import Path
+out = Path(sys.argv[1])
+facts = {"archive_bytes": sum(a.stat().st_size for a in out.rglob("*.tar.gz"))}
+facts["unpacked_bytes"] = sum(
+    p.stat().st_size for p in out.rglob("*") if p.is_file() and not p.name.endswith(".tar.gz")
+)
+for index in out.rglob("evidence/index.json"):
+    kept = {}
+    entries = json.loads(index.read_text())
+    for entry in entries:
+        kept[str(entry.get("kept"))] = kept.get(str(entry.get("kept")), 0) + 1
+    facts["evidence_entries"] = len(entries)
+    facts["evidence_kept"] = kept
+print(json.dumps(facts))
+"""
+
+
 def bundle_facts(out: Path) -> Dict[str, object]:
-    """The archive's size and what its evidence kept (content or hashed only)."""
-    archives = sorted(out.rglob("*.tar.gz"))
-    facts: Dict[str, object] = {"archive_bytes": sum(a.stat().st_size for a in archives)}
-    unpacked = 0
-    for path in out.rglob("*"):
-        if path.is_file() and not path.name.endswith(".tar.gz"):
-            unpacked += path.stat().st_size
-    facts["unpacked_bytes"] = unpacked
-    for index in out.rglob("evidence/index.json"):
-        entries = json.loads(index.read_text())
-        kept: Dict[str, int] = {}
-        for entry in entries:
-            kept[str(entry.get("kept"))] = kept.get(str(entry.get("kept")), 0) + 1
-        facts["evidence_entries"] = len(entries)
-        facts["evidence_kept"] = kept
+    """The archive's size and what its evidence kept (content or hashed only).
+
+    Read in a child process: parsing a large index here would grow this process, and every
+    child forked from it afterwards would report that memory as its own peak RSS.
+    """
+    done = subprocess.run(
+        [sys.executable, "-c", _BUNDLE_FACTS, str(out)], capture_output=True, check=True
+    )
+    facts: Dict[str, object] = json.loads(done.stdout)
     return facts
 
 
