@@ -24,6 +24,7 @@ goes when it goes. The figures are in ``docs/robustness.md``.
 
 from __future__ import annotations
 
+import os
 import stat
 import weakref
 from dataclasses import dataclass, field
@@ -44,6 +45,7 @@ __all__ = [
     "charge",
     "charge_copy",
     "hash_file",
+    "known_digest",
     "read_digests",
 ]
 
@@ -62,6 +64,7 @@ SPARSE_RATIO = 8
 
 _MEMO_MIN = 1 << 20
 _Key = Tuple[int, int, int, int]
+_Identity = Tuple[int, int, int, int, int]
 
 
 @dataclass
@@ -87,6 +90,11 @@ class ScanBudget:
     """Hashes answered from memory (the same file again)."""
     sparse: int = 0
     """Sparse files refused."""
+    by_identity: Dict[_Identity, Tuple[bytes, int]] = field(default_factory=dict)
+    """SHA-256 digest and size of whole regular files hashed in this scan, by (device, inode,
+    size, mtime, ctime): a later reader of the same, unchanged file (the YARA pass) can match
+    by digest without reading it again. ctime cannot be set back by a user, so a file changed
+    since (even with its mtime restored) is read anew."""
     read: Dict[str, Tuple[bytes, int]] = field(default_factory=dict)
     """SHA-256 digest and size of whole files a check read, by host path (the YARA pass reads
     every candidate; the bundle writer keeps these facts instead of reading the files again)."""
@@ -106,6 +114,25 @@ def budget_of(root: HostRoot) -> ScanBudget:
 def read_digests(root: HostRoot) -> Dict[str, Tuple[bytes, int]]:
     """What the scan reading ``root`` learnt of whole files it read (:attr:`ScanBudget.read`)."""
     return budget_of(root).read
+
+
+def _identity(st: os.stat_result) -> Optional[_Identity]:
+    if not stat.S_ISREG(st.st_mode) or not st.st_ino:  # images may give no inode numbers
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def known_digest(root: HostRoot, path: str) -> Optional[Tuple[bytes, int]]:
+    """The SHA-256 digest and size of ``path`` if this scan hashed that same file, unchanged
+    (see :attr:`ScanBudget.by_identity`); ``None`` otherwise (and for anything unreadable)."""
+    budget = _BUDGETS.get(root)
+    if budget is None or not budget.by_identity:
+        return None
+    try:
+        ident = _identity(root.stat_result(path))
+    except HostReadError:
+        return None
+    return budget.by_identity.get(ident) if ident is not None else None
 
 
 def is_sparse(st_size: int, st_blocks: int) -> bool:
@@ -176,6 +203,9 @@ def hash_file(
         detail = f"this distribution's hashing budget ({DIST_HASH_BYTES} bytes) is spent"
         raise HostReadError(path, GapReason.BUDGET, detail)
     digest = root.digest(path, limit)
+    ident = _identity(st)
+    if ident is not None and digest.size == st.st_size:
+        budget.by_identity[ident] = (bytes.fromhex(digest.sha256), digest.size)
     budget.hashed += digest.size
     if allowance is not None:
         allowance.left -= digest.size

@@ -12,9 +12,9 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Dict, FrozenSet, List, Mapping, Optional, Protocol
+from typing import Dict, FrozenSet, List, Mapping, Optional, Protocol, Tuple
 
-from sitesweep.budget import read_digests
+from sitesweep.budget import known_digest, read_digests
 from sitesweep.bundle import layout
 from sitesweep.bundle.decode import parse_json
 from sitesweep.errors import BundleError, HostReadError
@@ -46,6 +46,11 @@ class ContentSource(Protocol):
         """
         ...
 
+    def known(self, host_path: str) -> Optional[Tuple[bytes, int]]:
+        """The SHA-256 digest and size of ``host_path``'s content when already known without
+        reading it (the scan hashed that same, unchanged file); else ``None``."""
+        ...
+
     def note(self, host_path: str, sha256: bytes, size: int) -> None:
         """Hear what the whole content of ``host_path`` a check read hashes to (SHA-256 digest
         and size), so the bundle writer can keep those facts without reading the file again."""
@@ -61,6 +66,10 @@ class HostContent:
 
     def __init__(self, root: HostRoot) -> None:
         self.root = root
+
+    def known(self, host_path: str) -> Optional[Tuple[bytes, int]]:
+        """What the scan hashed of this very file (:func:`sitesweep.budget.known_digest`)."""
+        return known_digest(self.root, host_path)
 
     def note(self, host_path: str, sha256: bytes, size: int) -> None:
         """Remember the digest beside the scan's root (:func:`sitesweep.budget.read_digests`)."""
@@ -126,6 +135,10 @@ class EvidenceContent:
             if isinstance(e, dict) and e.get("kept") == HASHED_ONLY and e.get("copied") is not True
         )
         return cls(bundle_dir, _index(entries), hashed)
+
+    def known(self, host_path: str) -> Optional[Tuple[bytes, int]]:
+        """Nothing is known without reading the copy."""
+        return None
 
     def note(self, host_path: str, sha256: bytes, size: int) -> None:
         """Nothing to remember: a bundle's facts are already in its index."""

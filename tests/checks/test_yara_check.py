@@ -266,3 +266,37 @@ def test_same_bytes_in_many_environments_are_matched_once(fake_root: FakeRoot) -
     list(check.run(CheckContext(inventory, packs, HostContent(host))))
     assert check.reused == len(sites) - 1
     assert not fake_root.marker.exists()
+
+
+def test_copies_verified_by_record_are_matched_without_reading_again(
+    fake_root: FakeRoot,
+) -> None:
+    """A targeted release copied into three venvs: RECORD verification hashed every copy, so
+    the YARA pass reads the first and answers the other two from their digest; a copy changed
+    after verification (its mtime set back) is read again and judged on its new bytes."""
+    import os
+
+    sites = [f"/home/{u}/app/.venv/lib/python3.11/site-packages" for u in ("a", "b", "c")]
+    helper = {"litellm/__init__.py": b"", "litellm/_helper.py": malicious_pth_content(
+        fake_root.marker
+    ).encode()}  # fmt: skip
+    for site in sites:
+        fake_root.add_venv(site.split("/lib/")[0])
+        fake_root.add_dist(site, "litellm", "1.83.0", files=helper)
+    packs = load_packs()
+    host = HostRoot(fake_root.path)
+    inventory = collect_inventory(host, collect_spec(packs, host, ScanOptions()))
+    assert {c.site_dir for c in inventory.record_checks if c.name == "litellm"} == set(sites)
+    changed = fake_root.host(f"{sites[2]}/litellm/_helper.py")
+    before = changed.stat()
+    changed.write_bytes(b"# harmless now\n".ljust(len(helper["litellm/_helper.py"]), b" "))
+    os.utime(changed, ns=(before.st_atime_ns, before.st_mtime_ns))  # same size and mtime
+    check = YaraRules()
+    found = list(check.run(CheckContext(inventory, packs, HostContent(host))))
+    hits = {p for f in found if f.rule == LOADER_RULE for p in f.paths}
+    assert hits == {f"{site}/litellm/_helper.py" for site in sites[:2]}
+    hashed = {c.verified for c in inventory.record_checks if c.name == "litellm"}
+    assert len(hashed) == 1
+    # the second and third copies' files come from their digests, but for the changed one
+    assert check.unread == 2 * hashed.pop() - 1
+    assert not fake_root.marker.exists()

@@ -96,6 +96,9 @@ class YaraRules(Check):
         self._lock = threading.Lock()
         self.reused = 0
         """Files whose bytes had been matched already in this run (same content elsewhere)."""
+        self.unread = 0
+        """Of those, files not even read: the scan had hashed that same, unchanged file (RECORD
+        verification), and its digest had been matched."""
 
     def skip_reason(self, ctx: CheckContext) -> Optional[str]:
         """Say why no rule can be matched: no yara-python, no rules, or no file content."""
@@ -116,6 +119,7 @@ class YaraRules(Check):
         self._by_digest = {}
         self._pending = {}
         self.reused = 0
+        self.unread = 0
         self._deadline = time.monotonic() + ctx.yara_limits.total
         self._spent = set()
         rules, content = ctx.packs.yara, ctx.content
@@ -161,6 +165,16 @@ class YaraRules(Check):
         self, ctx: CheckContext, rules: CompiledRules, content: ContentSource, path: HostPath
     ) -> Tuple[Tuple[YaraHit, Optional[str]], ...]:
         limits = ctx.yara_limits
+        known = content.known(path)
+        if known is not None and known[1] <= limits.max_size:
+            with self._lock:
+                hits = self._by_digest.get(known[0])
+                if hits is not None:  # these bytes were matched: this file is not read again
+                    self.reused += 1
+                    self.unread += 1
+            if hits is not None:
+                content.note(path, *known)
+                return tuple((hit, None) for hit in hits)
         try:
             data = content.read(path, limits.max_size)
         except HostReadError as exc:
