@@ -407,15 +407,18 @@ def verify_records(
         listings: directories the walk kept (whole ones are not listed again).
     """
     dist_infos = [d for d in dists if d.format is DistFormat.DIST_INFO and d.record]
-    listed = listed_paths(dist_infos)
-    results: List[RecordVerification] = []
+    by_site: Dict[HostPath, List[Distribution]] = {}
     for dist in dist_infos:
-        if not verify_all and not _is_target(root, dist, targets):
+        by_site.setdefault(dist.site_dir, []).append(dist)
+    results: List[RecordVerification] = []
+    for site, site_dists in by_site.items():
+        chosen = [d for d in site_dists if verify_all or _is_target(root, d, targets)]
+        if not chosen:
             continue
-        prefix = prefixes.get(dist.site_dir) or posixpath.dirname(dist.site_dir)
-        results.append(
-            verify_distribution(
-                root, dist, prefix, listed[dist.site_dir], hash_limit, gaps, listings
-            )
+        listed = listed_paths(site_dists)[site]  # one site dir's paths at a time, then freed
+        prefix = prefixes.get(site) or posixpath.dirname(site)
+        results.extend(
+            verify_distribution(root, dist, prefix, listed, hash_limit, gaps, listings)
+            for dist in chosen
         )
     return tuple(sorted(results, key=lambda r: r.distribution))
