@@ -12,6 +12,8 @@ from hashlib import sha256
 from pathlib import Path
 from typing import Any, Dict, List
 
+import pytest
+
 from builders import FakeRoot, malicious_pth_content
 from clirun import RunCli
 from imagebuild import docker_save, oci_image
@@ -355,3 +357,36 @@ def test_sarif_over_several_images_is_refused_before_scanning(
     assert run.code == 2, run.err
     assert "sarif" in run.err
     assert not out.exists(), "nothing scanned"
+
+
+def test_a_crash_in_one_image_s_scan_leaves_the_others_scanned(
+    tmp_path: Path, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug met while scanning one image (injected into the collection of that image only) is
+    an error line and row naming it, exit 2, never exit 1 and never the end of the run."""
+    from sitesweep.inventory import collect_inventory as real
+
+    marker = tmp_path / "EXECUTED"
+    crash, fixed = tmp_path / "crash.tar", tmp_path / "fixed.tar"
+    oci_image(crash, _layers(tmp_path, marker), HISTORY, CONFIG, name="app:crash")
+    oci_image(fixed, _fixed_layers(tmp_path, marker), HISTORY, CONFIG, name="app:fixed")
+
+    def collect(root: Any, *args: Any) -> Any:
+        if root.root == crash:
+            raise RuntimeError("injected")
+        return real(root, *args)
+
+    monkeypatch.setattr("sitesweep.pipeline.collect_inventory", collect)
+    out = tmp_path / "out"
+    run = run_cli(
+        "scan", "--image", str(crash), "--image", str(fixed), "--output", str(out), "--json"
+    )
+    assert run.code == 2, run.err
+    assert "Traceback" not in run.err + run.out
+    rows = _rows(run.out)
+    assert rows["app:fixed"]["verdict"] == "clean"
+    assert rows["app:crash"]["verdict"] == "unchecked"
+    assert "internal error" in rows["app:crash"]["detail"]
+    assert "RuntimeError: injected" in run.err
+    assert set(_bundles(out)) == {"app:fixed"}
+    assert not marker.exists()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import sys
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
     from sitesweep.door.oci import ImageArchive, ImageDoor
     from sitesweep.intel.index import IndexSource
     from sitesweep.intel.model import IndexWitness
+
+log = logging.getLogger(__name__)
 
 # The bundle writer (jinja2 for the HTML report, the exports), the bundle reader (tarfile) and age
 # are imported inside the functions that write, read or encrypt a bundle: a scan that writes no
@@ -373,12 +376,30 @@ def _image_scan(
     progress: Optional[Progress],
     match: bool,
 ) -> ImageScan:
+    door = _image_door(root)
+    label = (
+        door.info.name
+        if door is not None
+        else f"{path}" + (f" (image {position + 1})" if position else "")
+    )
     try:
         outcome = _scan_root(opts, root, packs, progress, match, datetime.now(timezone.utc))
+    except Exception as exc:  # one image's failure never stops the others (logged, an error row)
+        from sitesweep.errors import SitesweepError
+
+        log.debug("scan of %s failed", label, exc_info=exc)
+        why = (
+            f"{exc}"
+            if isinstance(exc, SitesweepError)
+            else (
+                f"internal error (a bug in sitesweep, not a finding; -vv shows where): "
+                f"{type(exc).__name__}: {exc}"
+            )
+        )
+        return ImageScan(path, position, label, None, f"{label}: {why}")
     finally:
         root.close()
-    door = _image_door(root)
-    name = door.info.name if door is not None else outcome.result.inventory.identity.hostname
+    name = label if door is not None else outcome.result.inventory.identity.hostname
     return ImageScan(path, position, name, outcome)
 
 
