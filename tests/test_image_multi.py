@@ -154,7 +154,9 @@ def test_a_docker_save_of_two_images_gives_two_verdicts(tmp_path: Path, run_cli:
     for bundle in bundles.values():
         gaps = load(bundle, "coverage.json")["gaps"]
         assert not [g for g in gaps if g["reason"] == "check_skipped" and g["area"] == "image"]
-    assert load(bundles["app:fixed"], "image.json")["position"] == 1
+    fixed_doc = load(bundles["app:fixed"], "image.json")
+    assert (fixed_doc["position"], fixed_doc["tags"]) == (1, ["app:fixed", "app:latest"])
+    assert rows["app:fixed"]["detail"] == "also tagged app:latest"
     assert bundles[short].name.startswith(f"sitesweep-{short.replace(':', '_')}-")
     assert not marker.exists()
 
@@ -385,7 +387,7 @@ def test_a_crash_in_one_image_s_scan_leaves_the_others_scanned(
     assert "Traceback" not in run.err + run.out
     rows = _rows(run.out)
     assert rows["app:fixed"]["verdict"] == "clean"
-    assert rows["app:crash"]["verdict"] == "unchecked"
+    assert (rows["app:crash"]["verdict"], rows["app:crash"]["status"]) == ("unchecked", "failed")
     assert "internal error" in rows["app:crash"]["detail"]
     assert "RuntimeError: injected" in run.err
     assert set(_bundles(out)) == {"app:fixed"}

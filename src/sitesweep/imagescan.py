@@ -57,6 +57,7 @@ def image_doc(result: ScanResult, door: ImageDoor, own_hostname: str = "") -> Di
     return {
         "source": info.source,
         "name": info.name,
+        "tags": list(info.tags),
         "hostname_in_image": own_hostname,
         "position": info.position,
         "images_in_archive": info.not_scanned + 1,

@@ -105,7 +105,10 @@ class ImageScan:
         name: the image's name (its tag or reference, else its config digest); for an image
             that cannot be read, the path (and ``(image N)`` for one of several).
         outcome: the scan and its bundle; ``None`` when the image could not be read.
-        error: why it could not be read (one line naming the image).
+        error: why it could not be read or scanned (one line naming the image).
+        status: ``scanned``; ``unreadable`` (the image could not be opened) or ``failed`` (its
+            scan could not finish).
+        aliases: the image's other tags (``docker save app:1 app:latest`` of one image).
     """
 
     source: Path
@@ -113,6 +116,8 @@ class ImageScan:
     name: str
     outcome: Optional[ScanOutcome]
     error: str = ""
+    status: str = "scanned"
+    aliases: Tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -340,7 +345,7 @@ def scan_images(
             root = HostRoot.image(path)
         except _unreadable() as exc:
             others = getattr(exc, "others", None)
-            yield ImageScan(path, 0, str(path), None, str(exc))
+            yield ImageScan(path, 0, str(path), None, str(exc), "unreadable")
         else:
             door = _image_door(root)
             others = door.take_others() if door is not None else None
@@ -352,9 +357,8 @@ def scan_images(
                 try:
                     root = HostRoot(path, door=others.open(position))
                 except _unreadable() as exc:
-                    yield ImageScan(
-                        path, position, f"{path} (image {position + 1})", None, str(exc)
-                    )
+                    label = f"{path} (image {position + 1})"
+                    yield ImageScan(path, position, label, None, str(exc), "unreadable")
                     continue
                 yield _image_scan(path, position, one, root, packs, progress, match)
 
@@ -396,11 +400,12 @@ def _image_scan(
                 f"{type(exc).__name__}: {exc}"
             )
         )
-        return ImageScan(path, position, label, None, f"{label}: {why}")
+        return ImageScan(path, position, label, None, f"{label}: {why}", "failed")
     finally:
         root.close()
-    name = label if door is not None else outcome.result.inventory.identity.hostname
-    return ImageScan(path, position, name, outcome)
+    if door is None:  # a disk image: the host its OS names
+        return ImageScan(path, position, outcome.result.inventory.identity.hostname, outcome)
+    return ImageScan(path, position, label, outcome, aliases=door.info.tags[1:])
 
 
 def _as_image_host(result: ScanResult, door: ImageDoor) -> ScanResult:

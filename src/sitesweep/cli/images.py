@@ -5,8 +5,9 @@ image is scanned as a host of its own (:func:`sitesweep.pipeline.scan_images`), 
 image, with its own bundle. One image is told as any scan is; several are told as one table, the
 fleet report's (:mod:`sitesweep.fleet.summary`): per image its verdict, worst finding, affected
 releases (``litellm 1.82.8``) and environments, what to rotate, and its bundle. An image that
-cannot be read is a row of its own (``unchecked``, status ``unreadable``, the error as detail)
-and an ``error:`` line naming it; the other images are still scanned and their bundles written.
+cannot be read is a row of its own (``unchecked``, status ``unreadable``, the error as detail;
+``failed`` for one whose scan could not finish) and an ``error:`` line naming it; the other
+images are still scanned and their bundles written. An image's other tags are its row's detail.
 
 Exit codes, as a single scan's: 1 when any image has a finding at or above ``--fail-on``; else 2
 when any image could not be read at all; else 0 (an incomplete image is told, not an exit code).
@@ -24,9 +25,6 @@ from sitesweep.pipeline import ImageScan, ScanOptions, ScanOutcome, scan_images
 from sitesweep.textsafe import printable
 
 __all__ = ["refuse_sarif", "scan_each_image", "single_outcome", "tell_collected", "tell_images"]
-
-UNREADABLE = "unreadable"
-"""Status of an image that could not be read at all (its verdict is ``unchecked``)."""
 
 
 def scan_each_image(opts: ScanOptions, threshold: Severity, match: bool) -> List[ImageScan]:
@@ -110,10 +108,11 @@ def tell_images(scans: List[ImageScan], threshold: Severity, output_format: str)
     rows: List[HostRow] = []
     for scan in scans:
         if scan.outcome is None:
-            row = HostRow(scan.name, "", Verdict.UNCHECKED.value, UNREADABLE, scan.error)
+            row = HostRow(scan.name, "", Verdict.UNCHECKED.value, scan.status, scan.error)
         else:
             view = view_of(scan.outcome.result, {}, threshold)
-            row = row_of(scan.name, "image", "", view, Path(_bundle_path(scan.outcome)))
+            also = f"also tagged {', '.join(scan.aliases)}" if scan.aliases else ""
+            row = row_of(scan.name, "image", also, view, Path(_bundle_path(scan.outcome)))
         rows.append(row)
     summary = FleetSummary(tuple(rows), threshold)
     emit_fleet(summary, output_format, noun="image")

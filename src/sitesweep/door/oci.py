@@ -108,6 +108,9 @@ class ImageInfo:
     """Other images in the same archive (the archive lists ``not_scanned + 1`` images)."""
     position: int = 0
     """Which of the archive's images this is (0: the first it lists)."""
+    tags: Tuple[str, ...] = ()
+    """Every name the archive gives it (``RepoTags``; the reference annotation): the first is
+    ``name``."""
 
 
 class _Node:
@@ -628,10 +631,10 @@ def _docker_manifest(blobs: _Blobs, path: Path, which: int) -> Tuple[ImageInfo, 
             raise ImageError(f"{path}: manifest.json names a layer that is not a path")
         digest = _blob_digest(name) or (diff_ids[i] if i < len(diff_ids) else f"layer {i}")
         layers.append(_Layer(name, str(digest), ""))
-    tags = entry.get("RepoTags") or []
-    name = str(tags[0]) if isinstance(tags, list) and tags and isinstance(tags[0], str) else ""
+    listed = entry.get("RepoTags")
+    tags = [str(t) for t in listed if isinstance(t, str)] if isinstance(listed, list) else []
     digest = _blob_digest(config_name) or f"sha256:{config_name.split('.')[0]}"
-    return _info(path, name, config, digest, layers, len(entries) - 1, which), layers
+    return _info(path, tags, config, digest, layers, len(entries) - 1, which), layers
 
 
 def _oci_manifest(blobs: _Blobs, path: Path, which: int) -> Tuple[ImageInfo, List[_Layer]]:
@@ -640,7 +643,7 @@ def _oci_manifest(blobs: _Blobs, path: Path, which: int) -> Tuple[ImageInfo, Lis
     if not isinstance(manifests, list) or len(manifests) <= which:
         raise ImageError(f"{path}: index.json lists no manifest")
     descriptor = manifests[which]
-    name = _ref_name(descriptor) or ""
+    ref = _ref_name(descriptor)
     for _ in range(4):  # an index may point at an index (multi-platform): take a linux one
         manifest = blobs.json(_blob_path(descriptor, path))
         if not isinstance(manifest, dict):
@@ -663,7 +666,8 @@ def _oci_manifest(blobs: _Blobs, path: Path, which: int) -> Tuple[ImageInfo, Lis
         if isinstance(d, dict)
     ]
     digest = str(config_desc.get("digest"))
-    return _info(path, name, config, digest, layers, len(manifests) - 1, which), layers
+    tags = [ref] if ref else []
+    return _info(path, tags, config, digest, layers, len(manifests) - 1, which), layers
 
 
 def image_name(name: str, config_digest: str) -> str:
@@ -677,7 +681,7 @@ def image_name(name: str, config_digest: str) -> str:
 
 def _info(
     path: Path,
-    name: str,
+    tags: List[str],
     config: Any,
     digest: str,
     layers: List[_Layer],
@@ -708,7 +712,8 @@ def _info(
     )
     return ImageInfo(
         source=str(path),
-        name=image_name(name, digest),
+        name=image_name(tags[0] if tags else "", digest),
+        tags=tuple(tags),
         not_scanned=more,
         position=which,
         layers=infos,
