@@ -4,6 +4,7 @@ Each subcommand does one measured thing, so the parent can read the child's CPU 
 RSS from ``os.wait4``. It prints one JSON line of facts (counts, in-loop times).
 
     child.py prep ROOT WORKDIR    # untimed: site dirs, YARA candidates, a small inventory pickle
+    child.py walk ROOT            # the walk alone (what discovery lists, nothing read)
     child.py inventory ROOT       # discovery + inventory (run_collect, no bundle)
     child.py scan ROOT            # the full scan (run_scan, no bundle)
     child.py yara WORKDIR ROOT    # sitesweep's YARA pass over the prepared candidates
@@ -62,6 +63,35 @@ def prep(root: str, work: str) -> dict:
     }
 
 
+def walk(root: str) -> dict:
+    """The walk alone, as discovery runs it (the collector's WalkSpec), nothing classified."""
+    from sitesweep.discovery.classify import PACKAGE_DIR_NAMES
+    from sitesweep.discovery.walk import WalkSpec
+    from sitesweep.discovery.walk import walk as run_walk
+    from sitesweep.host.devtools import DEVTOOL_NAMES
+    from sitesweep.hostfs import HostRoot
+    from sitesweep.metadata.importtime import SHAPE_DEPTH, maybe_carried
+    from sitesweep.metadata.lockfiles import LOCKFILE_NAMES
+
+    spec = WalkSpec(
+        lockfile_names=LOCKFILE_NAMES,
+        requirements=True,
+        config_names=DEVTOOL_NAMES,
+        package_dir_names=PACKAGE_DIR_NAMES,
+        listing_depth=SHAPE_DEPTH,
+        listing_filter=maybe_carried,
+    )
+    started = time.perf_counter()
+    found = run_walk(HostRoot(Path(root)), spec)
+    return {
+        "dirs": found.dirs,
+        "files": found.files,
+        "site_dirs": len(found.site_dirs),
+        "listings_kept": len(found.package_listings),
+        "walk_seconds": time.perf_counter() - started,
+    }
+
+
 def inventory(root: str) -> dict:
     """Discovery + inventory, as ``sitesweep collect`` does it, without writing a bundle."""
     from sitesweep.pipeline import run_collect
@@ -111,7 +141,13 @@ def stdlib(sites_file: str) -> dict:
 def main() -> int:
     """Dispatch one subcommand and print its facts as JSON."""
     command, *args = sys.argv[1:]
-    facts = {"prep": prep, "inventory": inventory, "scan": scan, "yara": yara_pass}.get(command)
+    facts = {
+        "prep": prep,
+        "walk": walk,
+        "inventory": inventory,
+        "scan": scan,
+        "yara": yara_pass,
+    }.get(command)
     result = stdlib(*args) if command == "stdlib" else facts(*args)  # type: ignore[misc]
     print(json.dumps(result))
     return 0

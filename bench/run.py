@@ -220,6 +220,9 @@ def measure_tree(root: Path, repeat: int, pip_list: Optional[bool]) -> Dict[str,
         if pip_list or (pip_list is None and dists <= PIP_LIST_MAX_DISTS):
             named.append(("pip list loop", lambda: run_loop(pips)))
         named.append(
+            ("sitesweep walk alone", lambda: run_child([*CHILD, "walk", str(root)], capture=True))
+        )
+        named.append(
             (
                 "sitesweep discovery+inventory",
                 lambda: run_child([*CHILD, "inventory", str(root)], capture=True),

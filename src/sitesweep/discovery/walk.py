@@ -152,6 +152,7 @@ class _Walker:
             spec.fs_policy is FsPolicy.LOCAL and not self.mounts
         )
         self.listed_sites = self.site_names if spec.listing_depth >= 0 else frozenset()
+        self.listings: Dict[PackageListing, PackageListing] = {}
         if spec.whole_listing_names and spec.listing_depth < 0:
             raise ValueError("whole listings are kept with a listing depth (0 or more)")
 
@@ -257,8 +258,9 @@ class _Walker:
         result.files += files
         if keep >= 0:
             kept.sort()
-            names = tuple(n for n, _ in kept)
-            result.package_listings[directory] = (len(entries), names, bytes(k for _, k in kept))
+            listing = (len(entries), tuple(n for n, _ in kept), bytes(k for _, k in kept))
+            # the same release installed in many environments gives equal listings: kept once
+            result.package_listings[directory] = self.listings.setdefault(listing, listing)
 
     def _list(self, directory: str, inode: int) -> Optional[List[Listed]]:
         """List a directory for :meth:`_visit_listed` (``None``: a gap, recorded)."""
