@@ -392,3 +392,70 @@ def test_a_crash_in_one_image_s_scan_leaves_the_others_scanned(
     assert "RuntimeError: injected" in run.err
     assert set(_bundles(out)) == {"app:fixed"}
     assert not marker.exists()
+
+
+def _multi_platform(tmp_path: Path, marker: Path, keep_arm: bool = True) -> Path:
+    """An OCI layout whose one index entry is a multi-platform image index (as ``docker buildx
+    --platform linux/amd64,linux/arm64 --output type=oci`` writes it): amd64 carries 1.82.8,
+    arm64 is clean, and an attestation manifest (platform unknown/unknown) sits beside them."""
+    amd, arm = tmp_path / "amd", tmp_path / "arm"
+    oci_image(amd, _layers(tmp_path, marker), HISTORY, CONFIG, as_dir=True)
+    oci_image(arm, _fixed_layers(tmp_path, marker), HISTORY, CONFIG, as_dir=True)
+    entries = []
+    for layout, arch in ((amd, "amd64"), (arm, "arm64")):
+        (descriptor,) = json.loads((layout / "index.json").read_text())["manifests"]
+        del descriptor["annotations"]
+        entries.append({**descriptor, "platform": {"os": "linux", "architecture": arch}})
+    attestation = json.dumps({"schemaVersion": 2, "config": {}, "layers": []}).encode()
+    (amd / "blobs" / "sha256" / sha256(attestation).hexdigest()).write_bytes(attestation)
+    entries.append(
+        {
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": f"sha256:{sha256(attestation).hexdigest()}",
+            "size": len(attestation),
+            "platform": {"os": "unknown", "architecture": "unknown"},
+        }
+    )
+    if keep_arm:
+        for blob in (arm / "blobs" / "sha256").iterdir():
+            (amd / "blobs" / "sha256" / blob.name).write_bytes(blob.read_bytes())
+    index = json.dumps({"schemaVersion": 2, "manifests": entries}).encode()
+    (amd / "blobs" / "sha256" / sha256(index).hexdigest()).write_bytes(index)
+    top = {
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "digest": f"sha256:{sha256(index).hexdigest()}",
+        "size": len(index),
+        "annotations": {"io.containerd.image.name": "app:1"},
+    }
+    (amd / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [top]}))
+    return amd
+
+
+def test_a_multi_platform_image_gives_a_verdict_per_platform(
+    tmp_path: Path, run_cli: RunCli
+) -> None:
+    marker = tmp_path / "EXECUTED"
+    layout = _multi_platform(tmp_path, marker)
+    out = tmp_path / "out"
+    run = run_cli("scan", "--image", str(layout), "--output", str(out), "--json")
+    assert run.code == 1, run.err
+    rows = _rows(run.out)
+    assert {name: row["verdict"] for name, row in rows.items()} == {
+        "app:1 [linux/amd64]": "compromised",
+        "app:1 [linux/arm64]": "clean",
+    }, "every platform the archive holds is scanned; the attestation is no image"
+    assert set(_bundles(out)) == set(rows)
+    assert not marker.exists()
+
+
+def test_a_multi_platform_index_with_one_platform_present_is_one_image(
+    tmp_path: Path, run_cli: RunCli
+) -> None:
+    """``docker save`` of a multi-platform image keeps the local platform's blobs only."""
+    marker = tmp_path / "EXECUTED"
+    layout = _multi_platform(tmp_path, marker, keep_arm=False)
+    out = tmp_path / "out"
+    run = run_cli("scan", "--image", str(layout), "--output", str(out))
+    assert run.code == 1, run.err
+    assert set(_bundles(out)) == {"app:1"}
+    assert not marker.exists()

@@ -592,7 +592,7 @@ def _count(blobs: _Blobs) -> int:
         if blobs.exists("manifest.json") and not blobs.exists("oci-layout"):
             listed = blobs.json("manifest.json")
         elif blobs.exists("index.json"):
-            listed = _get(blobs.json("index.json"), "manifests")
+            return len(_oci_images(blobs, blobs.path))
         else:
             listed = blobs.json("manifest.json") if blobs.exists("manifest.json") else None
     except ImageError:
@@ -637,24 +637,90 @@ def _docker_manifest(blobs: _Blobs, path: Path, which: int) -> Tuple[ImageInfo, 
     return _info(path, tags, config, digest, layers, len(entries) - 1, which), layers
 
 
-def _oci_manifest(blobs: _Blobs, path: Path, which: int) -> Tuple[ImageInfo, List[_Layer]]:
+@dataclass(frozen=True)
+class _OciImage:
+    """One image of an OCI index: its names, and its manifest's descriptor (or why it has none)."""
+
+    tags: Tuple[str, ...]
+    descriptor: Any
+    problem: str = ""
+
+
+def _oci_images(blobs: _Blobs, path: Path) -> List[_OciImage]:
+    """The images ``index.json`` lists, in order. An entry that is itself an index (a
+    multi-platform image) gives one image per platform whose manifest the archive holds (its
+    Linux platforms, else all; attestations, platform ``unknown``, left out), each named
+    ``<ref> [<os>/<arch>]`` when there are several; one platform keeps the plain name."""
     index = blobs.json("index.json")
     manifests = index.get("manifests") if isinstance(index, dict) else None
-    if not isinstance(manifests, list) or len(manifests) <= which:
+    if not isinstance(manifests, list) or not manifests:
         raise ImageError(f"{path}: index.json lists no manifest")
-    descriptor = manifests[which]
-    ref = _ref_name(descriptor)
-    for _ in range(4):  # an index may point at an index (multi-platform): take a linux one
-        manifest = blobs.json(_blob_path(descriptor, path))
-        if not isinstance(manifest, dict):
+    images: List[_OciImage] = []
+    for descriptor in manifests:
+        ref = _ref_name(descriptor)
+        tags = (ref,) if ref else ()
+        try:
+            found = _platforms(blobs, descriptor, path)
+        except ImageError as exc:
+            images.append(_OciImage(tags, descriptor, str(exc)))
+            continue
+        if len(found) == 1:
+            images.append(_OciImage(tags, found[0][1]))
+            continue
+        for platform, manifest in found:
+            images.append(_OciImage(tuple(f"{t} [{platform}]" for t in tags), manifest))
+    return images
+
+
+def _platforms(blobs: _Blobs, descriptor: Any, path: Path) -> List[Tuple[str, Any]]:
+    """(``os/arch``, manifest descriptor) of each platform an index entry stands for."""
+    pending: List[Tuple[Any, int]] = [(descriptor, 0)]
+    found: List[Tuple[str, Any]] = []
+    while pending:
+        entry, depth = pending.pop(0)
+        if depth > 3:
+            raise ImageError(f"{path}: image indexes nested too deep")
+        document = blobs.json(_blob_path(entry, path))
+        if not isinstance(document, dict):
             raise ImageError(f"{path}: manifest is not an object")
-        nested = manifest.get("manifests")
+        nested = document.get("manifests")
         if not isinstance(nested, list) or not nested:
-            break
-        linux = [m for m in nested if _get(m, "platform", "os") in (None, "linux")]
-        descriptor = (linux or nested)[0]
-    else:
-        raise ImageError(f"{path}: image indexes nested too deep")
+            found.append((_platform(entry), entry))
+            continue
+        present = [m for m in nested if _has_blob(blobs, m)]
+        linux = [m for m in present if _get(m, "platform", "os") in (None, "linux")]
+        chosen = linux or [m for m in present if _get(m, "platform", "os") != "unknown"]
+        if not chosen:
+            raise ImageError(f"{path}: an image index whose manifests are not in the archive")
+        pending.extend((m, depth + 1) for m in chosen)
+    return found
+
+
+def _platform(descriptor: Any) -> str:
+    platform = _get(descriptor, "platform")
+    if not isinstance(platform, dict):
+        return "?"
+    parts_ = [str(platform.get(k)) for k in ("os", "architecture", "variant") if platform.get(k)]
+    return "/".join(parts_) or "?"
+
+
+def _has_blob(blobs: _Blobs, descriptor: Any) -> bool:
+    try:
+        return blobs.exists(_blob_path(descriptor, blobs.path))
+    except ImageError:
+        return False
+
+
+def _oci_manifest(blobs: _Blobs, path: Path, which: int) -> Tuple[ImageInfo, List[_Layer]]:
+    images = _oci_images(blobs, path)
+    if len(images) <= which:
+        raise ImageError(f"{path}: index.json lists no manifest")
+    image = images[which]
+    if image.problem:
+        raise ImageError(image.problem)
+    manifest = blobs.json(_blob_path(image.descriptor, path))
+    if not isinstance(manifest, dict):
+        raise ImageError(f"{path}: manifest is not an object")
     config_desc = manifest.get("config")
     layer_descs = manifest.get("layers")
     if not isinstance(config_desc, dict) or not isinstance(layer_descs, list):
@@ -666,8 +732,7 @@ def _oci_manifest(blobs: _Blobs, path: Path, which: int) -> Tuple[ImageInfo, Lis
         if isinstance(d, dict)
     ]
     digest = str(config_desc.get("digest"))
-    tags = [ref] if ref else []
-    return _info(path, tags, config, digest, layers, len(manifests) - 1, which), layers
+    return _info(path, list(image.tags), config, digest, layers, len(images) - 1, which), layers
 
 
 def image_name(name: str, config_digest: str) -> str:
