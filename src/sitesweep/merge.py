@@ -5,12 +5,12 @@ the ones that need compiled code (YARA) or this machine's network (the package i
 so matched carries the host's findings (``findings.json``) and coverage (``coverage.json``), and
 :func:`judge` merges them instead of re-deriving them: it verifies the bundle against its
 manifest, checks that the host matched with the very packs loaded here (same ids, versions and
-``pack.toml`` hashes), runs only :data:`CONTROLLER_CHECKS` over the bundle's evidence copies and
-merges the two. Anything else (a bundle of observations only, other packs, a bundle that does
-not verify, malformed host findings) is analysed here in full, as ``analyze`` does, and the
-reason is said. The host's findings are no less trustworthy than its observations: both come
-from the same agent on the same host, and re-deriving findings from observations a subverted
-host could forge adds no assurance.
+digests of ``pack.toml`` and rules), runs only :data:`CONTROLLER_CHECKS` over the bundle's
+evidence copies and merges the two. Anything else (a bundle of observations only, other packs, a
+bundle that does not verify, malformed host findings) is analysed here in full, as ``analyze``
+does, and the reason is said. The host's findings are no less trustworthy than its observations:
+both come from the same agent on the same host, and re-deriving findings from observations a
+subverted host could forge adds no assurance.
 """
 
 from __future__ import annotations

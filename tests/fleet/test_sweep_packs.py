@@ -40,3 +40,22 @@ def test_invalid_packs_stop_the_sweep_before_any_host(tmp_path: Path) -> None:
     assert "broken.yar" in str(caught.value)
     assert started == []
     assert list(out.iterdir()) == []  # no host directory, no sweep.json
+
+
+def test_a_sweep_removes_plaintext_an_earlier_killed_sweep_left_while_encrypting(
+    tmp_path: Path,
+) -> None:
+    agent = tmp_path / "agent.pyz"
+    agent.write_bytes(b"")
+    out = tmp_path / "out"
+    host = out / "web-1"
+    host.mkdir(parents=True)
+    plain = host / ".sitesweep-web-1-20260101T000000Z.tar.gz.plain"
+    partial = host / "sitesweep-web-1-20260101T000000Z.tar.gz.age.partial"
+    sealed = host / "sitesweep-web-1-20250101T000000Z.tar.gz.age"
+    for path in (plain, partial, sealed):
+        path.write_bytes(b"left")
+    run_sweep([], SweepSettings(output=out, agent=agent))
+    assert not plain.exists()
+    assert not partial.exists()
+    assert sealed.exists(), "a finished encrypted bundle is kept"

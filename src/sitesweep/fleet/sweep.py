@@ -439,6 +439,7 @@ def run_sweep(
         settings.output.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"cannot create {settings.output}: {exc}") from exc
+    _remove_plaintext_left(settings.output)
     # Once for all hosts, before any is contacted: invalid packs stop the sweep at once, and
     # the YARA rules are compiled once (compiled rules are shared safely between threads).
     packs = load_packs(settings.signatures)
@@ -467,6 +468,14 @@ def run_sweep(
         scratch.close()
         write_sweep_file(settings.output, started, agent_sha256, settings.parallel)
     return results
+
+
+def _remove_plaintext_left(output: Path) -> None:
+    """Remove what a sweep killed outright (SIGKILL, power loss) left while encrypting a bundle:
+    the fetched plaintext and a partly written age file."""
+    for pattern in (".sitesweep-*.tar.gz.plain", f"sitesweep-*.tar.gz{AGE_SUFFIX}.partial"):
+        for left in output.glob(f"*/{pattern}"):
+            left.unlink(missing_ok=True)
 
 
 def write_sweep_file(output: Path, started: datetime, agent_sha256: str, parallel: int) -> Path:
