@@ -19,6 +19,7 @@ from clirun import RunCli
 from fleet.fleetlab import Lab, TargetPython, clean_root, infected_root
 from sitesweep.fleet.agent_build import build_agent
 from sitesweep.fleet.remote import parse_bundle_line
+from sitesweep.fleet.summary import summarize
 from sitesweep.merge import MERGED
 from sitesweep.outcome import Verdict, outcome_of
 from sitesweep.packs import builtin_signatures_dir, load_packs
@@ -113,6 +114,11 @@ def test_other_packs_altered_bundles_and_observations_are_analysed_here_and_said
     other = run_analyze(archive, packs=packs, host_findings=True)
     assert other.how.startswith("analysed on the controller: the host matched with other packs")
     assert outcome_of(other.result).verdict is Verdict.COMPROMISED
+    fleet = summarize((archive,), packs=packs)
+    (row,) = fleet.rows
+    assert row.verdict == "compromised"
+    assert "other packs" in row.judged
+    assert "other packs" in row.detail, "the fleet view says the host's findings were not taken"
 
     # A host (or anyone on the way) that empties its findings without fixing the manifest.
     doc = json.loads((unpacked / "findings.json").read_text())

@@ -188,6 +188,9 @@ def _legacy_attempts(sweeps: Sequence[Path]) -> List[Tuple[Attempt, Path]]:
 
 def row_of(name: str, status: str, detail: str, view: BundleView, bundle: Path) -> HostRow:
     """The row of a host whose bundle was analysed into ``view``."""
+    if _notable(view.judged) and view.judged not in detail:
+        # The host matched but its findings could not be taken: say so where people look.
+        detail = "; ".join(filter(None, (detail, view.judged)))
     return HostRow(
         name=name,
         hostname=view.hostname,
@@ -206,6 +209,12 @@ def row_of(name: str, status: str, detail: str, view: BundleView, bundle: Path) 
         judged=view.judged,
         releases=view.releases,
     )
+
+
+def _notable(judged: str) -> bool:
+    """Whether a host's findings were re-derived here for a reason worth telling (other packs,
+    a bundle that does not verify): observations only are simply analysed, as always."""
+    return judged.startswith("analysed on the controller:") and "observations only" not in judged
 
 
 class _Views:
