@@ -750,3 +750,38 @@ def test_a_second_operating_system_on_the_disk_is_named_not_scanned(
     gaps = [g["detail"] for g in load(bundle, "coverage.json")["gaps"] if g["area"] == "image"]
     assert any("volume p2 (ext4" in d and "another operating system" in d for d in gaps), gaps
     assert load(bundle, "findings.json")["outcome"]["verdict"] == "incomplete"
+
+
+def test_a_windows_system_drive_is_the_root_and_gives_the_same_findings(
+    tmp_path: Path, run_cli: RunCli
+) -> None:
+    """A Windows layout (hives, profiles, a venv with litellm 1.82.8 and its .pth) on a FAT
+    volume in a VHDX (no NTFS writer without mounting: FAT stands in, also read without case):
+    the root is told by /Windows/System32/config and the findings are those of --root."""
+    from builders import malicious_pth_content
+    from diskbuild import vfat_tree
+    from osimages import windows_image
+
+    tree = windows_image(FakeRoot(tmp_path / "win"))
+    venv = "/Users/alice/projects/api/.venv"
+    tree.add_venv(venv, python="3.12", windows=True)
+    tree.add_dist(f"{venv}/Lib/site-packages", "litellm", "1.82.8")
+    tree.add_pth(
+        f"{venv}/Lib/site-packages", "litellm_init.pth", malicious_pth_content(tree.marker)
+    )
+    by_root = tmp_path / "by-root"
+    assert _main("scan", "--root", str(tree.path), "--output", str(by_root)) == 1
+    image = convert(vfat_tree(tree.path, tmp_path / "c.img"), "vhdx", tmp_path / "c.vhdx")
+    run = run_cli("scan", "--image", str(image), "--output", str(tmp_path / "out"))
+    assert run.code == 1, run.err
+    bundle = only_bundle(tmp_path / "out")
+
+    def seen(b: Path) -> Set[Tuple[str, str, Tuple[str, ...]]]:
+        return {(f[1], f[2], f[3]) for f in _findings(b)}
+
+    assert seen(bundle) == seen(only_bundle(by_root))
+    doc = load(bundle, "image.json")["disk"]
+    assert doc["root_reason"] == "holds /Windows/System32/config"
+    host = load(bundle, "findings.json")["host"]
+    assert host == load(only_bundle(by_root), "findings.json")["host"]
+    assert not tree.marker.exists()
