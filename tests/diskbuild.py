@@ -93,9 +93,10 @@ def ext4(tree: Path, image: Path, fs_uuid: str = "", label: str = "") -> Path:
 
 
 def convert(raw: Path, fmt: str, out: Path, *options: str) -> Path:
-    """``qemu-img convert -O fmt`` (qcow2, vmdk, vhdx, vpc), ``-o`` each of ``options``."""
+    """``qemu-img convert -O fmt`` (qcow2, vmdk, vhdx, vpc): ``-o`` each of ``options``, but
+    a flag (``-c``: compressed) as it is."""
     need("qemu-img")
-    extra = [arg for option in options for arg in ("-o", option)]
+    extra = [arg for o in options for arg in ((o,) if o.startswith("-") else ("-o", o))]
     _run("qemu-img", "convert", "-f", "raw", "-O", fmt, *extra, str(raw), str(out))
     return out
 

@@ -85,12 +85,25 @@ def _same_scan(by_root: Path, by_image: Path, skipped_volumes: bool = False) -> 
     [
         ("raw", ()),
         ("qcow2", ()),
+        ("qcow2", ("-c",)),
+        ("qcow2", ("-c", "compression_type=zstd")),
+        ("qcow2", ("compat=0.10", "cluster_size=4096")),
         ("vmdk", ()),
         ("vmdk", ("subformat=monolithicFlat",)),
         ("vhdx", ()),
         ("vpc", ()),
     ],
-    ids=["raw", "qcow2", "vmdk", "vmdk-descriptor-and-flat-extent", "vhdx", "vhd"],
+    ids=[
+        "raw",
+        "qcow2",
+        "qcow2-compressed",
+        "qcow2-zstd",
+        "qcow2-v2-small-clusters",
+        "vmdk",
+        "vmdk-descriptor-and-flat-extent",
+        "vhdx",
+        "vhd",
+    ],
 )
 def test_a_disk_image_gives_the_scan_of_its_tree(
     suspect: Tuple[FakeRoot, Path, Path],
@@ -785,3 +798,29 @@ def test_a_windows_system_drive_is_the_root_and_gives_the_same_findings(
     host = load(bundle, "findings.json")["host"]
     assert host == load(only_bundle(by_root), "findings.json")["host"]
     assert not tree.marker.exists()
+
+
+@pytest.mark.parametrize(
+    "options",
+    [(), ("-c",), ("-c", "compression_type=zstd"), ("compat=0.10", "cluster_size=4096")],
+    ids=["plain", "compressed", "zstd", "v2-small-clusters"],
+)
+def test_the_qcow2_reader_gives_every_byte_of_the_disk(
+    suspect: Tuple[FakeRoot, Path, Path], tmp_path: Path, options: Tuple[str, ...]
+) -> None:
+    """door/qcow2.py against the raw image qemu-img converted, byte for byte (libqcow lost a
+    compressed cluster of such an image: that is why the format is read here)."""
+    from sitesweep.door.qcow2 import Qcow2
+
+    _root, _bundle, raw = suspect
+    image = convert(raw, "qcow2", tmp_path / "disk.qcow2", *options)
+    fd = os.open(image, os.O_RDONLY)
+    try:
+        disk = Qcow2(fd, str(image))
+        assert disk.size == raw.stat().st_size
+        with raw.open("rb") as fh:
+            for offset in range(0, disk.size, 3 * MIB + 4097):  # across cluster boundaries
+                fh.seek(offset)
+                assert disk.read_at(offset, 3 * MIB + 4097) == fh.read(3 * MIB + 4097), offset
+    finally:
+        os.close(fd)
