@@ -10,10 +10,11 @@ file, packed with the OS's own tools (:mod:`diskbuild`). Each image must give wh
 from __future__ import annotations
 
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Set, Tuple
+from typing import Any, Dict, Set, Tuple
 
 import pytest
 
@@ -864,3 +865,63 @@ def test_every_container_gives_every_byte_of_the_disk(
         assert media.reader.read_at(size, 1 << 20).count(0) == media.reader.size - size
     finally:
         media.close()
+
+
+def _tree_facts(root: Any, skip: Tuple[str, ...] = ()) -> Dict[str, Tuple[Any, ...]]:
+    """Every entry under ``/`` read through the door: its lstat facts, a link's target, a
+    file's SHA-256 (what a scan can know of each)."""
+    import stat as stat_
+
+    facts: Dict[str, Tuple[Any, ...]] = {}
+    pending = ["/"]
+    while pending:
+        directory = pending.pop()
+        for entry in root.listdir(directory):
+            path = f"{directory.rstrip('/')}/{entry.name}"
+            if path in skip:
+                continue
+            st = root.stat_result(path)
+            what: Any = None
+            if stat_.S_ISLNK(st.st_mode):
+                what = root.readlink(path)
+            elif stat_.S_ISREG(st.st_mode):
+                what = root.digest(path, 1 << 30).sha256
+            elif stat_.S_ISDIR(st.st_mode):
+                pending.append(path)
+            size = 0 if stat_.S_ISDIR(st.st_mode) else st.st_size
+            facts[path] = (
+                st.st_mode,
+                st.st_uid,
+                st.st_gid,
+                size,
+                st.st_mtime_ns,
+                st.st_nlink,
+                what,
+            )
+    return facts
+
+
+def test_every_file_round_trips_through_the_disk_door(
+    suspect: Tuple[FakeRoot, Path, Path], tmp_path: Path
+) -> None:
+    """The whole suspect tree, entry by entry: mode, owner, size, mtime (ns), link count, link
+    target and content are what the directory door reads (directory link counts aside: ext4
+    counts lost+found in /)."""
+    from sitesweep.hostfs import HostRoot
+
+    root, _bundle, raw = suspect
+    tree = HostRoot(root.path)
+    image = HostRoot.image(convert(raw, "qcow2", tmp_path / "disk.qcow2", "-c"))
+    try:
+        want = _tree_facts(tree)
+        got = _tree_facts(image, skip=("/lost+found",))
+        assert set(got) == set(want)
+        for path, facts in want.items():
+            same = got[path]
+            if stat.S_ISDIR(facts[0]):
+                assert same[:5] == facts[:5], path
+            else:
+                assert same == facts, path
+    finally:
+        image.close()
+        tree.close()
