@@ -40,7 +40,7 @@ CONTROLLER_CHECKS: Tuple[Type[Check], ...] = (YaraRules, IndexWitnessCheck)
 """Checks the controller runs itself even on a bundle matched on its host: YARA (compiled code,
 absent from the pure-Python agent) and the package-index witness (this machine's network)."""
 
-MERGED = "merged: the host's findings (matched on the target) and the controller's YARA"
+MERGED = "merged: the host's findings, and the controller's YARA where the host had none"
 """How a bundle was judged when the host's findings were taken."""
 
 
