@@ -30,6 +30,8 @@ import pytest
 
 from builders import FakeRoot
 from scanrun import VENV, scan
+from sitesweep.door import oci
+from sitesweep.hostfs import HostRoot
 
 pytestmark = pytest.mark.nonroot
 
@@ -225,3 +227,16 @@ def test_an_image_layer_bomb_killed_midway_leaves_nothing(tmp_path: Path) -> Non
     _end(child, signal.SIGKILL)
     assert child.returncode == -signal.SIGKILL
     assert list(tmpdir.iterdir()) == []
+
+
+def test_an_image_layer_bomb_is_refused_by_its_ratio(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A layer may inflate to 100 times its size past a floor (1 GiB; lowered here to 32 MiB):
+    before, only the 64 GiB cap stopped a bomb, 64 GiB of the analyst's TMPDIR later."""
+    monkeypatch.setattr(oci, "INFLATE_FLOOR", 32 << 20)
+    layout = tmp_path / "image"
+    _bomb_layout(layout, 8)  # 128 MiB from about 130 KiB
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    with pytest.raises(oci.ImageError, match="decompression bomb"):
+        HostRoot.image(layout)

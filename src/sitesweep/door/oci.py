@@ -52,6 +52,11 @@ __all__ = [
 
 MAX_LAYER_BYTES = 64 << 30
 """Largest decompressed layer (or compressed image tarball) read; more is an :class:`ImageError`."""
+INFLATE_FLOOR = 1 << 30
+INFLATE_RATIO = 100
+"""A compressed stream may inflate to at most ``max(INFLATE_FLOOR, INFLATE_RATIO x its size)``
+(and :data:`MAX_LAYER_BYTES`): real layers compress 2-10 times, a gzip bomb a thousand, and what
+it inflates to fills the analyst's ``TMPDIR`` (anonymously, so nothing is left behind)."""
 MAX_JSON_BYTES = 16 << 20
 """Largest manifest, index or config document read."""
 MAX_ENTRIES = 5_000_000
@@ -819,7 +824,8 @@ def _compression(head: bytes) -> str:
 
 def _inflate(source: _Source, kind: str, what: str, fds: List[int]) -> Tuple[int, int]:
     """Decompress a gzip or zstd stream once into an anonymous temporary file; return its fd
-    and size (at most :data:`MAX_LAYER_BYTES`; concatenated members or frames all read)."""
+    and size (at most :data:`MAX_LAYER_BYTES`, and :data:`INFLATE_RATIO` times the compressed
+    size past :data:`INFLATE_FLOOR`; concatenated members or frames all read)."""
     if kind == "zstd":
         try:
             import zstandard
@@ -833,6 +839,7 @@ def _inflate(source: _Source, kind: str, what: str, fds: List[int]) -> Tuple[int
     fds.append(fd)
     decoder = _Decoder(kind)
     done, total = 0, 0
+    cap = min(MAX_LAYER_BYTES, max(INFLATE_FLOOR, INFLATE_RATIO * source.size))
     try:
         while done < source.size:
             chunk = _pread(source.fd, min(_CHUNK, source.size - done), source.start + done)
@@ -841,8 +848,11 @@ def _inflate(source: _Source, kind: str, what: str, fds: List[int]) -> Tuple[int
             done += len(chunk)
             for out in decoder.feed(chunk):
                 total += len(out)
-                if total > MAX_LAYER_BYTES:
-                    raise ImageError(f"{what}: decompresses to more than {MAX_LAYER_BYTES} bytes")
+                if total > cap:
+                    raise ImageError(
+                        f"{what}: decompresses to more than {cap} bytes from {source.size} "
+                        "(a decompression bomb?)"
+                    )
                 _write_all(fd, out)
         if decoder.pending or done < source.size or not total:
             raise ImageError(f"{what}: truncated {kind} stream")
