@@ -10,9 +10,12 @@ left 3 GB there. Two rules, one per kind of scratch:
   so not even ``SIGKILL`` can leave it behind. Use :func:`anonymous_file`.
 * a scratch *directory* (an unpacked bundle archive, packs for the agent, SSH control sockets)
   needs names, so it cannot be anonymous: :func:`scratch_dir` makes it, removes it when the block
-  ends, and registers it with a handler of ``SIGTERM``, ``SIGINT`` and ``SIGHUP`` that removes
-  every live scratch directory before the signal does what it did before (the previous handler,
-  or the default: the process ends by that signal). Only ``SIGKILL`` can still leave one.
+  ends, and registers it with a handler of ``SIGTERM``, ``SIGINT`` and ``SIGHUP``: where the
+  signal's action was the default (the process ends at once, unwinding nothing), the handler
+  removes every live scratch directory and then ends the process by that signal; where a Python
+  handler was set (Ctrl-C's ``KeyboardInterrupt``, ``sweep``'s graceful stop) it is called, and a
+  stop it raises unwinds the blocks, which remove their directories. Only ``SIGKILL`` can still
+  leave one.
 """
 
 from __future__ import annotations
@@ -54,13 +57,16 @@ def _remove_live() -> None:
 
 
 def _on_signal(signum: int, frame: Optional[FrameType]) -> None:
-    _remove_live()
     previous = _PREVIOUS.get(signum, signal.SIG_DFL)
     if callable(previous):
+        # A Python handler (Ctrl-C's KeyboardInterrupt, sweep's graceful stop) decides: if it
+        # raises, the scratch blocks unwind and remove their directories; if it lets the run go
+        # on (sweep finishing the hosts in flight), they are still in use.
         previous(signum, frame)
         return
     if previous == signal.SIG_IGN:
         return
+    _remove_live()  # the default action ends the process without unwinding anything
     signal.signal(signum, signal.SIG_DFL)  # end by the same signal, as if never caught
     os.kill(os.getpid(), signum)
 

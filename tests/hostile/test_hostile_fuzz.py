@@ -92,7 +92,9 @@ def _links_out(root: FakeRoot, depth: int) -> None:
     (site / "climb.pth").symlink_to(f"{climb}outside/secret.pth")
     (site / "linked-1.0.dist-info").symlink_to(outside)
     root.add_dir("/home/alice")
-    root.host("/home/alice/.bash_history").symlink_to(outside / ".bash_history")
+    history = root.host("/home/alice/.bash_history")
+    history.unlink(missing_ok=True)  # the history shape may have written one
+    history.symlink_to(outside / ".bash_history")
 
 
 def _persistence(root: FakeRoot, depth: int) -> None:
