@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import math
 import os
 import stat
 import tarfile
@@ -57,6 +58,9 @@ INFLATE_RATIO = 100
 """A compressed stream may inflate to at most ``max(INFLATE_FLOOR, INFLATE_RATIO x its size)``
 (and :data:`MAX_LAYER_BYTES`): real layers compress 2-10 times, a gzip bomb a thousand, and what
 it inflates to fills the analyst's ``TMPDIR`` (anonymously, so nothing is left behind)."""
+_MAX_TIME = float(2**63 - 1)
+"""Largest modification time in seconds a filesystem holds (a signed 64-bit count) and a bundle
+accepts; a PAX header may say anything, ``nan`` and ``1e300`` included."""
 MAX_JSON_BYTES = 16 << 20
 """Largest manifest, index or config document read."""
 MAX_ENTRIES = 5_000_000
@@ -970,7 +974,12 @@ def _node_for(
     index: _Index, member: tarfile.TarInfo, layer: int, source_no: int
 ) -> Optional[_Node]:
     perm = member.mode & 0o7777
-    common = {"uid": member.uid, "gid": member.gid, "mtime": float(member.mtime), "layer": layer}
+    mtime = float(member.mtime)
+    if not math.isfinite(mtime) or abs(mtime) > _MAX_TIME:  # a PAX header may say "nan", "1e300"
+        where = "/" + _normal(member.name).strip("/")
+        index.problems.append((where, f"layer {layer}: modification time {mtime} is no time"))
+        mtime = 0.0
+    common = {"uid": member.uid, "gid": member.gid, "mtime": mtime, "layer": layer}
     if member.isdir():
         return _Node(DIR, stat.S_IFDIR | perm, children={}, **common)  # type: ignore[arg-type]
     if member.issym():
