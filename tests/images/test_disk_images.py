@@ -950,3 +950,68 @@ def test_random_damage_in_the_metadata_never_crashes_the_scan(
     assert "internal error" not in run.err, run.err
     if run.code == 2:
         assert len([line for line in run.err.splitlines() if line.strip()]) == 1, run.err
+
+
+def test_a_macos_data_volume_is_joined_by_the_firmlinks(tmp_path: Path, run_cli: RunCli) -> None:
+    """macOS keeps /Users, /private, /Library on a data volume that /usr/share/firmlinks joins
+    to the system volume. Two ext4 volumes stand in for the APFS pair (no APFS writer here):
+    the scan sees the merged tree, as --root sees it."""
+    from builders import malicious_pth_content
+    from osimages import macos_image
+
+    whole = macos_image(FakeRoot(tmp_path / "whole"))
+    venv = "/Users/alice/app/.venv"
+    site = f"{venv}/lib/python3.11/site-packages"
+    whole.add_venv(venv)
+    whole.add_dist(site, "litellm", "1.82.8")
+    whole.add_pth(site, "litellm_init.pth", malicious_pth_content(whole.marker))
+    whole_seconds(whole.path)
+    by_root = tmp_path / "by-root"
+    assert _main("scan", "--root", str(whole.path), "--output", str(by_root)) == 1
+
+    system, data = tmp_path / "system", tmp_path / "data"
+    subprocess.run(["cp", "-a", str(whole.path), str(system)], check=True)
+    data.mkdir()
+    firmlinks = []
+    for name in ("Users", "private", "Library"):
+        (system / name).rename(data / name)
+        (system / name).mkdir()
+        firmlinks.append(f"/{name}\t{name}\n")
+    (system / "usr" / "share").mkdir(parents=True)
+    (system / "usr" / "share" / "firmlinks").write_text("".join(firmlinks))
+    (system / "System" / "Volumes" / "Data").mkdir(parents=True)
+    (data / ".fseventsd").mkdir()  # reached through no firmlink
+    images = [
+        ext4(system, tmp_path / "system.img"),
+        ext4(data, tmp_path / "data.img", label="HD - Data"),
+    ]
+    disk = tmp_path / "mac.img"
+    partitioned(disk, "gpt", [("L", i.stat().st_size // MIB, i) for i in images])
+    run = run_cli("scan", "--image", str(disk), "--output", str(tmp_path / "out"))
+    assert run.code == 1, run.err
+    bundle = only_bundle(tmp_path / "out")
+
+    def seen(b: Path) -> Set[Tuple[str, str, Tuple[str, ...]]]:
+        return {(f[1], f[2], f[3]) for f in _findings(b)}
+
+    assert seen(bundle) == seen(only_bundle(by_root))
+    assert (
+        load(bundle, "findings.json")["host"] == load(only_bundle(by_root), "findings.json")["host"]
+    )
+    by_name = {v["name"]: v for v in load(bundle, "image.json")["disk"]["volumes"]}
+    assert by_name["p2"]["mount_point"] == "/System/Volumes/Data"
+    assert "3 firmlinks" in by_name["p2"]["note"]
+    from sitesweep.hostfs import HostRoot
+
+    door = HostRoot.image(disk)
+    try:
+        assert [e.name for e in door.listdir("/System/Volumes/Data")] == [
+            ".fseventsd",
+            "lost+found",
+        ]
+        assert door.resolve_host("/etc/passwd") == "/private/etc/passwd"
+        assert door.stat_result("/Users").st_dev != door.stat_result("/").st_dev
+    finally:
+        door.close()
+    assert not [g for g in load(bundle, "coverage.json")["gaps"] if g["area"] == "image"]
+    assert not whole.marker.exists()

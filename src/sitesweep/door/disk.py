@@ -63,6 +63,9 @@ OS_MARKERS: Tuple[Tuple[str, ...], ...] = (
 )
 """Files that tell a filesystem holds an operating system (what the OS layer reads)."""
 MAX_FSTAB = 1 << 20
+FIRMLINKS = "/usr/share/firmlinks"
+DATA_VOLUME = "/System/Volumes/Data"
+"""Where macOS mounts the APFS data volume (its firmlinks point into it)."""
 MAX_RAW_DIRECTORY = 64 << 20
 """Most bytes of one directory read to recover names that are not UTF-8."""
 MAX_CACHED_DIRS = 1024
@@ -518,13 +521,22 @@ class DiskDoor:
         with LOCK:
             return (*self.static_gaps, *self._found.values())
 
-    def mount(self, at: str, fs: _Fs) -> None:
-        """Serve ``fs`` at ``at`` (a directory path of the root filesystem)."""
-        self._fss.append(fs)
+    def mount(self, at: str, fs: _Fs, entry: Any = None) -> None:
+        """Serve ``fs`` (its directory ``entry``, or its root) at ``at``, a directory path of
+        the root filesystem."""
+        if fs not in self._fss:
+            self._fss.append(fs)
         where = tuple(parts(at))
+        if not where:
+            return
         self._parents.clear()  # a path resolved before may now cross the mount point
         self._mounts[where] = fs
-        self._mounted.setdefault(where[:-1], {})[where[-1]] = self._root_node(fs)
+        if entry is None:
+            node = self._root_node(fs)
+        else:
+            with LOCK:
+                node = _Node(fs, entry, fs.kind_of(entry))
+        self._mounted.setdefault(where[:-1], {})[where[-1]] = node
 
     # -- the door ------------------------------------------------------------------------------
 
@@ -743,6 +755,7 @@ def _assemble(path: Path, kind: str, why: str, media: Media, keep: List[Any]) ->
     info = _info(path, kind, why, media, found, candidates, root, reason)
     door = DiskDoor(info, root.fs, media, keep)
     _place(door, root, readable, source, gaps)
+    _firmlinks(door, root, readable)
     gaps.extend(_not_scanned(source, c) for c in candidates if not c.facts.get("scanned"))
     door.info = _info(path, kind, why, media, found, candidates, root, reason)
     door.static_gaps = tuple(gaps)
@@ -861,8 +874,13 @@ def _nothing_readable(source: str, candidates: List[_Candidate]) -> str:
 
 
 def _lookup(fs: _Fs, names: Tuple[str, ...]) -> bool:
-    """Whether ``names`` exists in ``fs`` (no link followed; names matched case-insensitively
-    on NTFS)."""
+    """Whether ``names`` exists in ``fs`` (no link followed; names matched without case on
+    NTFS and FAT)."""
+    return _entry(fs, names) is not None
+
+
+def _entry(fs: _Fs, names: Tuple[str, ...]) -> Any:
+    """The library's entry at ``names`` in ``fs`` (``None`` when missing or unreadable)."""
     try:
         with LOCK:
             entry = fs.root()
@@ -873,11 +891,11 @@ def _lookup(fs: _Fs, names: Tuple[str, ...]) -> bool:
                     folded = {n.casefold(): e for n, e in children.items()}
                     found = folded.get(name.casefold())
                 if found is None:
-                    return False
+                    return None
                 entry = found
-            return True
+            return entry
     except LIBYAL_ERRORS:
-        return False
+        return None
 
 
 def _pick_root(readable: List[_Candidate]) -> Tuple[_Candidate, str]:
@@ -927,9 +945,46 @@ def _place(
         match.facts.update(mount_point=where, scanned=True, note=f"placed by /etc/fstab ({spec})")
 
 
-def _read_fstab(door: DiskDoor) -> str:
+def _firmlinks(door: DiskDoor, root: _Candidate, readable: List[_Candidate]) -> None:
+    """macOS: join the data volume to the system volume as macOS does: each line of the
+    system's ``/usr/share/firmlinks`` (``/Users<TAB>Users``) serves that directory of the data
+    volume at that path, and the data volume's other top-level entries are served under
+    ``/System/Volumes/Data`` (each file once: the firmlinked ones are not repeated there, as a
+    live scan prunes ``/System/Volumes/Data``)."""
+    text = _read_fstab(door, FIRMLINKS)
+    others = [c for c in readable if c is not root and c.fs is not None]
+    others = [c for c in others if not c.facts.get("scanned")]
+    if not text or not others:
+        return
+    data = next((c for c in others if str(c.facts["label"]).lower().endswith("data")), None)
+    if data is None:
+        data = next((c for c in others if c.fs and _lookup(c.fs, ("Users",))), None)
+    if data is None or data.fs is None:
+        return
+    joined: List[str] = []
+    for line in text.splitlines():
+        at, _, target = line.strip().partition("\t")
+        entry = _entry(data.fs, tuple(parts(target))) if at.startswith("/") and target else None
+        if entry is not None and data.fs.kind_of(entry) == DIR:
+            door.mount(at, data.fs, entry)
+            joined.append("/".join(parts(target)))
+    try:  # the rest of the data volume, each once: under /System/Volumes/Data, as macOS shows it
+        with LOCK:
+            rest = [(n, e) for n, e in data.fs.children(data.fs.root()) if n not in joined]
+    except LIBYAL_ERRORS:
+        rest = []
+    for name, entry in rest:
+        door.mount(f"{DATA_VOLUME}/{name}", data.fs, entry)
+    note = (
+        f"data volume joined to the system volume by {FIRMLINKS} ({len(joined)} firmlinks), "
+        f"the rest of it under {DATA_VOLUME}"
+    )
+    data.facts.update(mount_point=DATA_VOLUME, scanned=True, note=note)
+
+
+def _read_fstab(door: DiskDoor, path: str = "/etc/fstab") -> str:
     try:
-        handle = door.open("/etc/fstab", True)
+        handle = door.open(path, True)
     except HostReadError:
         return ""
     try:
