@@ -234,6 +234,7 @@ def test_an_mbr_disk_with_logical_partitions_mounts_home_by_fstab(
         "UUID=00000000-0000-0000-0000-000000000001 / ext4 errors=remount-ro 0 1\n"
         f"UUID={home_id} /home ext4 defaults 0 2\n"
         "/dev/sdb1 /srv/backup ext4 defaults 0 2\n"
+        "nas:/export /mnt/nas nfs4 defaults 0 0\n"
         "proc /proc proc defaults 0 0\n"
     )
     (rootfs / "etc" / "fstab").write_text(fstab)
@@ -271,6 +272,11 @@ def test_an_mbr_disk_with_logical_partitions_mounts_home_by_fstab(
     gaps = [g["detail"] for g in load(bundle, "coverage.json")["gaps"] if g["area"] == "image"]
     assert any("volume p7 (ext4" in d and "not mounted" in d for d in gaps), gaps
     assert any("volume p1 (unknown content" in d for d in gaps), gaps
+    elsewhere = [g for g in load(bundle, "coverage.json")["gaps"] if g["path"] == "/srv/backup"]
+    assert [g["reason"] for g in elsewhere] == ["check_skipped"], elsewhere
+    assert "/dev/sdb1 (ext4)" in elsewhere[0]["detail"]
+    nas = [g["reason"] for g in load(bundle, "coverage.json")["gaps"] if g["path"] == "/mnt/nas"]
+    assert nas == ["filesystem_not_crossed"]  # as a live scan records a network mount
 
 
 def test_an_e01_set_in_segments_is_read(

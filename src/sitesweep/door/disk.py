@@ -63,6 +63,48 @@ OS_MARKERS: Tuple[Tuple[str, ...], ...] = (
 )
 """Files that tell a filesystem holds an operating system (what the OS layer reads)."""
 MAX_FSTAB = 1 << 20
+_NOT_MOUNTS = frozenset(
+    [
+        "swap",
+        "proc",
+        "sysfs",
+        "tmpfs",
+        "devpts",
+        "devtmpfs",
+        "securityfs",
+        "cgroup",
+        "cgroup2",
+        "debugfs",
+        "tracefs",
+        "mqueue",
+        "hugetlbfs",
+        "efivarfs",
+        "none",
+        "auto_master",
+    ]
+)
+"""fstab types that hold no files of the host's disks."""
+_REMOTE = frozenset(
+    [
+        "nfs",
+        "nfs4",
+        "cifs",
+        "smb3",
+        "smbfs",
+        "sshfs",
+        "9p",
+        "virtiofs",
+        "ceph",
+        "glusterfs",
+        "davfs",
+        "overlay",
+        "squashfs",
+        "iso9660",
+        "udf",
+        "auto",
+    ]
+)
+"""fstab types a live scan would not cross (network, layered, removable media)."""
 FIRMLINKS = "/usr/share/firmlinks"
 DATA_VOLUME = "/System/Volumes/Data"
 """Where macOS mounts the APFS data volume (its firmlinks point into it)."""
@@ -754,7 +796,7 @@ def _assemble(path: Path, kind: str, why: str, media: Media, keep: List[Any]) ->
     root.facts.update(mount_point="/", scanned=True, note=reason)
     info = _info(path, kind, why, media, found, candidates, root, reason)
     door = DiskDoor(info, root.fs, media, keep)
-    _place(door, root, readable, source, gaps)
+    _place(door, root, candidates, source, gaps)
     _firmlinks(door, root, readable)
     gaps.extend(_not_scanned(source, c) for c in candidates if not c.facts.get("scanned"))
     door.info = _info(path, kind, why, media, found, candidates, root, reason)
@@ -920,18 +962,23 @@ def _pick_root(readable: List[_Candidate]) -> Tuple[_Candidate, str]:
 
 
 def _place(
-    door: DiskDoor, root: _Candidate, readable: List[_Candidate], source: str, gaps: List[Gap]
+    door: DiskDoor, root: _Candidate, candidates: List[_Candidate], source: str, gaps: List[Gap]
 ) -> None:
-    """Mount the other filesystems where the root's ``/etc/fstab`` says."""
-    others = [c for c in readable if c is not root]
-    if not others:
-        return
-    text = _read_fstab(door)
-    for spec, where in _fstab(text):
-        if where == "/" or not where.startswith("/"):
+    """Mount the other filesystems where the root's ``/etc/fstab`` says; a local filesystem
+    it mounts that is not on this disk is a gap at its mount point."""
+    others = [c for c in candidates if c is not root]
+    for spec, where, fstype, options in _fstab(_read_fstab(door)):
+        if where == "/" or not where.startswith("/") or "bind" in options.split(","):
             continue
         match = next((c for c in others if _names(c, spec)), None)
-        if match is None or match.fs is None or match.facts.get("scanned"):
+        if match is None:
+            if _names(root, spec):
+                continue
+            reason = GapReason.NOT_CROSSED if _remote(fstype) else GapReason.CHECK_SKIPPED
+            detail = f"/etc/fstab mounts {spec} ({fstype}) here: it is not on this disk image"
+            gaps.append(Gap("image", HostPath(where), reason, detail))
+            continue
+        if match.fs is None or match.facts.get("scanned"):
             continue
         try:
             node = door._node(where, follow=True)
@@ -943,6 +990,11 @@ def _place(
             continue
         door.mount(str(door.resolve(where)), match.fs)
         match.facts.update(mount_point=where, scanned=True, note=f"placed by /etc/fstab ({spec})")
+
+
+def _remote(fstype: str) -> bool:
+    """A network or virtual filesystem (a live scan does not cross those either)."""
+    return fstype in _REMOTE or fstype.startswith("fuse")
 
 
 def _firmlinks(door: DiskDoor, root: _Candidate, readable: List[_Candidate]) -> None:
@@ -993,15 +1045,16 @@ def _read_fstab(door: DiskDoor, path: str = "/etc/fstab") -> str:
         return ""
 
 
-def _fstab(text: str) -> List[Tuple[str, str]]:
-    """(what is mounted, where) for each ``/etc/fstab`` line (comments, swap, none skipped)."""
+def _fstab(text: str) -> List[Tuple[str, str, str, str]]:
+    """(what, where, type, options) for each ``/etc/fstab`` line that mounts a filesystem
+    (comments, swap and kernel filesystems skipped)."""
     out = []
     for line in text.splitlines():
         fields = line.split("#", 1)[0].split()
-        if len(fields) < 3 or fields[2] in ("swap", "proc", "sysfs", "tmpfs", "none"):
+        if len(fields) < 3 or fields[2] in _NOT_MOUNTS:
             continue
         where = fields[1].replace("\\040", " ")
-        out.append((fields[0], where))
+        out.append((fields[0], where, fields[2], fields[3] if len(fields) > 3 else ""))
     return out
 
 
