@@ -1021,3 +1021,17 @@ def test_a_macos_data_volume_is_joined_by_the_firmlinks(tmp_path: Path, run_cli:
         door.close()
     assert not [g for g in load(bundle, "coverage.json")["gaps"] if g["area"] == "image"]
     assert not whole.marker.exists()
+
+
+def test_collect_reads_a_disk_image_and_analyze_gives_its_findings(
+    suspect: Tuple[FakeRoot, Path, Path], tmp_path: Path, run_cli: RunCli
+) -> None:
+    _root, by_root, raw = suspect
+    run = run_cli("collect", "--image", str(raw), "--output", str(tmp_path / "c"))
+    assert run.code == 0, run.err
+    bundle = only_bundle(tmp_path / "c")
+    assert "image.json" in load(bundle, "manifest.json")["files"]
+    run = run_cli("analyze", str(bundle), "--output", str(tmp_path / "a"))
+    assert run.code == 1, run.err
+    analysis = only_bundle(tmp_path / "a")
+    assert {f[1:] for f in _findings(analysis)} == {f[1:] for f in _findings(by_root)}
