@@ -111,6 +111,8 @@ DATA_VOLUME = "/System/Volumes/Data"
 MAX_RAW_DIRECTORY = 64 << 20
 """Most bytes of one directory read to recover names that are not UTF-8."""
 MAX_CACHED_DIRS = 1024
+MAX_CACHED_ENTRIES = 200_000
+"""Most entries held in cached listings (a huge directory evicts older listings)."""
 """Directories whose listing is kept (least recently used dropped first)."""
 _NTFS_EPOCH = 116444736000000000  # 1970-01-01 in 100 ns units since 1601
 _NTFS_REPARSE = 0x400
@@ -534,6 +536,7 @@ class DiskDoor:
         self._mounted: Dict[Tuple[str, ...], Dict[str, _Node]] = {}
         """Per directory holding mount points: the mounted roots, by name."""
         self._dirs: OrderedDict[Tuple[int, int], Dict[str, _Node]] = OrderedDict()
+        self._cached = 0
         self._parents: OrderedDict[Tuple[str, ...], Tuple[Tuple[str, ...], Tuple[_Node, ...]]] = (
             OrderedDict()
         )
@@ -543,6 +546,7 @@ class DiskDoor:
     def close(self) -> None:
         with LOCK:
             self._dirs.clear()
+            self._cached = 0
             while self._fss:
                 with contextlib.suppress(*LIBYAL_ERRORS):
                     self._fss.pop().close()
@@ -656,8 +660,11 @@ class DiskDoor:
                         gap = Gap("image", HostPath(where), GapReason.PARSE_ERROR, what)
                         self._found.setdefault((where, what), gap)
                     self._dirs[key] = cached
-                    if len(self._dirs) > MAX_CACHED_DIRS:
-                        self._dirs.popitem(last=False)
+                    self._cached += len(cached)
+                    while len(self._dirs) > 1 and (
+                        len(self._dirs) > MAX_CACHED_DIRS or self._cached > MAX_CACHED_ENTRIES
+                    ):
+                        self._cached -= len(self._dirs.popitem(last=False)[1])
                 else:
                     self._dirs.move_to_end(key)
         except LIBYAL_ERRORS as exc:
