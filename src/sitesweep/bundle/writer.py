@@ -10,6 +10,7 @@ import errno
 import hashlib
 import os
 import re
+import shutil
 import tarfile
 from dataclasses import dataclass
 from datetime import datetime
@@ -375,9 +376,11 @@ def write_bundle(
     name = _unused_name(output, bundle_name(result.inventory.identity.hostname, run.started))
     final = output / name
     staging = output / f"{name}.partial"
+    made = False
     try:
         output.mkdir(parents=True, exist_ok=True)
         staging.mkdir(mode=0o700)  # host details an attacker would like: owner only
+        made = True
         writer = _Writer(result, root, staging, run.evidence)
         index = chunks(JsonArray(writer.copy_evidence()))  # written as it comes
         writer.write_parts(layout.EVIDENCE_INDEX, chain(index, ("\n",)))
@@ -407,6 +410,9 @@ def write_bundle(
             tar.add(final, arcname=name)
     except OSError as exc:
         raise OutputError(f"cannot write the bundle under {output}: {exc}") from exc
+    finally:
+        if made and staging.is_dir() and not staging.is_symlink():  # failed before the rename
+            shutil.rmtree(staging, ignore_errors=True)
     if run.encrypt_to:
         sealed = seal_bundle(final, archive, run.encrypt_to)
         return BundlePaths(final, sealed, encrypted=True, archive_sha256=_sha256_file(sealed))
