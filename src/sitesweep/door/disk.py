@@ -119,7 +119,7 @@ _NTFS_REPARSE = 0x400
 _EXTENT_SPARSE = 0x1
 """The libyal extent flag of a hole (no blocks allocated)."""
 _FAT_DIRECTORY = 0x10
-"""The libyal extent flag of a hole (no blocks allocated)."""
+"""The FAT attribute of a directory."""
 
 
 @dataclass(frozen=True)
@@ -127,7 +127,7 @@ class VolumeFacts:
     """One volume of the disk, as ``image.json`` records it.
 
     Attributes:
-        name: ``p1``, ``p5``, ``vg0/root``, ``apfs:p2/1`` (an APFS volume), or ``disk``.
+        name: ``p1``, ``p5``, ``vg0/root``, ``p2/apfs1`` (an APFS volume), or ``disk``.
         scheme: ``gpt``, ``mbr``, ``lvm``, ``apfs`` or ``none`` (no partition table).
         type: the partition type (``0x83``, a GPT type GUID), or what holds it.
         offset: first byte on the disk (0 for logical and APFS volumes).
@@ -350,7 +350,7 @@ class _Fat(_Fs):
 
     def __init__(self, kind: str, volume: Any, dev: int, raw: Reader) -> None:
         super().__init__(kind, volume, dev, raw)
-        self._raw = raw
+        self._raw = raw  # never None here
 
     def kind_of(self, entry: Any) -> int:
         return DIR if int(entry.get_file_attribute_flags() or 0) & _FAT_DIRECTORY else FILE
@@ -360,9 +360,6 @@ class _Fat(_Fs):
 
     def link(self, entry: Any) -> str:
         return ""
-
-    def root(self) -> Any:
-        return self.volume.get_root_directory()
 
     def stat(self, entry: Any, kind: int) -> os.stat_result:
         mode = stat.S_IFDIR | 0o755 if kind == DIR else stat.S_IFREG | 0o644
