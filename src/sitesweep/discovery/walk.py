@@ -235,30 +235,35 @@ class _Walker:
         parent_name = directory.rpartition("/")[2]
         site = parent_name in self.listed_sites
         base = "" if directory == "/" else directory
+        requirements = spec.requirements
         kept: List[Tuple[str, int]] = []
+        append = kept.append
         files = 0
         for name, kind, child_inode in entries:
             if kind == FILE:
                 files += 1
                 if name in noted or (
-                    spec.requirements and name[:12] == "requirements" and name[-4:] == ".txt"
+                    requirements and name[:12] == "requirements" and name[-4:] == ".txt"
                 ):
                     self._note_file(base, name)
                 if whole or (keep_file is not None and keep_file(name)):
-                    kept.append((name, KEPT_FILE))
+                    append((name, KEPT_FILE))
             elif kind == DIR:
                 if keep >= 0:
-                    kept.append((name, KEPT_DIR))
+                    append((name, KEPT_DIR))
                 self._push(base, parent_name, name, child_inode, stack, keep, site)
             else:
                 if whole:
-                    kept.append((name, KEPT_OTHER))
+                    append((name, KEPT_OTHER))
                 if kind == LINK:
                     self._check_link(base + "/" + name, name)
         result.files += files
         if keep >= 0:
-            kept.sort()
-            listing = (len(entries), tuple(n for n, _ in kept), bytes(k for _, k in kept))
+            listing: PackageListing = (len(entries), (), b"")
+            if kept:
+                kept.sort()
+                names, kinds = zip(*kept)
+                listing = (len(entries), names, bytes(kinds))
             # the same release installed in many environments gives equal listings: kept once
             result.package_listings[directory] = self.listings.setdefault(listing, listing)
 
