@@ -252,7 +252,7 @@ def test_scan_and_analyze_never_write_through_planted_links(
     assert list(outside.iterdir()) == []
 
 
-@pytest.mark.parametrize("command", ["scan", "collect", "analyze", "report"])
+@pytest.mark.parametrize("command", ["scan", "collect", "analyze", "report", "sweep"])
 def test_no_command_writes_into_a_bundle_directory(
     fake_root: FakeRoot, tmp_path: Path, run_cli: RunCli, command: str
 ) -> None:
@@ -263,6 +263,7 @@ def test_no_command_writes_into_a_bundle_directory(
         "collect": ["collect", "--root", str(fake_root.path)],
         "analyze": ["analyze", str(bundle)],
         "report": ["report", str(bundle)],
+        "sweep": ["sweep", "--host", "nobody@127.0.0.1:1"],  # refused before any host or agent
     }[command]
     run = run_cli(*argv, "--output", str(bundle))
     assert run.code == 2, run.out

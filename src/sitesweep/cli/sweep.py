@@ -37,6 +37,7 @@ from sitesweep.fleet.sweep import SweepSettings, run_sweep
 from sitesweep.fleet.transport import SshSettings
 from sitesweep.fleet.views import file_sha256
 from sitesweep.model import Severity
+from sitesweep.outputs import refuse_bundle_dir
 from sitesweep.textsafe import printable
 
 _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -198,6 +199,7 @@ def sweep(
         from sitesweep.bundle.age import parse_recipients
 
         parse_recipients(custody.encrypt_to)  # pyrage present, keys valid: before any host
+    refuse_bundle_dir(output, "a sweep")  # before anything is written there (the agent)
     hosts = _hosts(hosts_file, inventory, limit, specs, root, output if retry_failed else None)
     stop = threading.Event()
     if retry_failed:
