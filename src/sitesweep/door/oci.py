@@ -400,11 +400,16 @@ class ImageDoor:
         return names, node, []
 
     def _stat(self, node: _Node) -> os.stat_result:
-        mode = node.mode
+        """As ``os.lstat`` gives it: a link's size is its target's length, ``st_blocks`` counts
+        the bytes the layer holds (a GNU sparse member none: it is refused when read), and the
+        ``*_ns`` times are set (a tuple alone leaves ``st_blocks`` ``None``)."""
+        size = len(os.fsencode(node.link)) if node.kind == LINK else node.size
+        blocks = 0 if node.kind == FILE and node.source < 0 else (size + 511) // 512
         when = node.mtime
-        return os.stat_result(
-            (mode, node.ino, 0, 1, node.uid, node.gid, node.size, when, when, when)
-        )
+        ns = int(when * 1_000_000_000)
+        extra = {"st_atime_ns": ns, "st_mtime_ns": ns, "st_ctime_ns": ns, "st_blocks": blocks}
+        head = (node.mode, node.ino, 0, 1, node.uid, node.gid, size, when, when, when)
+        return os.stat_result(head, extra)
 
 
 # -- opening an image ----------------------------------------------------------------------------
