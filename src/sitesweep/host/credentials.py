@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+import stat
 from typing import Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
 
 from sitesweep.errors import HostReadError
@@ -119,7 +120,10 @@ class _Collector:
                 uid=info.uid,
                 mode=info.mode,
                 mtime=info.mtime,
-                size=info.size,
+                # A directory's size is its filesystem's bookkeeping (4096 on ext4, 0 in a tar
+                # layer, the names' length on btrfs), not what it holds: 0, so a tree and its
+                # image agree.
+                size=0 if stat.S_ISDIR(info.mode) else info.size,
                 variable=variable,
             )
         )
