@@ -833,7 +833,7 @@ def _open_volume(volume: Volume, source: str, keep: List[Any], seq: int) -> List
     if fstype == "apfs":
         return _open_apfs(volume, source, facts, keep, seq)
     if fstype not in READERS:
-        facts["note"] = _why_not(fstype)
+        facts["note"] = _why_not(fstype, str(facts["type"]))
         return [cand]
     module, label_of = {
         "xfs": ("pyfsxfs", None),
@@ -902,7 +902,14 @@ def _open_apfs(
     return out or [_Candidate(volume, facts)]
 
 
-def _why_not(fstype: str) -> str:
+BIOS_BOOT = "21686148-6449-6e6f-744e-656564454649"
+"""The GPT type of a BIOS boot partition: GRUB's core image, raw, on every cloud image's disk."""
+_NO_FILES = "BIOS boot partition: boot loader code, no files"
+
+
+def _why_not(fstype: str, part_type: str = "") -> str:
+    if not fstype and part_type.lower() == BIOS_BOOT:
+        return _NO_FILES
     if fstype in ("crypto_LUKS", "BitLocker"):
         return f"encrypted volume ({fstype}): not read"
     if fstype == "swap":
@@ -1096,8 +1103,8 @@ def _not_scanned(source: str, cand: _Candidate) -> Gap:
     note = facts["note"] or "not mounted by the root filesystem's /etc/fstab: not scanned"
     detail = f"{source}: volume {facts['name']} ({what}, {facts['size']} bytes): {note}"
     reason = GapReason.PARSE_ERROR if "unreadable" in note else GapReason.CHECK_SKIPPED
-    if facts["filesystem"] == "swap":
-        reason = GapReason.NOT_CROSSED  # paged memory, no files: nothing a check could read
+    if facts["filesystem"] == "swap" or note == _NO_FILES:
+        reason = GapReason.NOT_CROSSED  # paged memory, boot code: no files a check could read
     if not facts["note"]:
         facts["note"] = note
     return Gap("image", None, reason, detail)
