@@ -1,0 +1,172 @@
+"""Acceptance of issue 19: one suspect host (:func:`heldout.build_heldout`: many kinds of
+environment, litellm 1.82.8 with its ``.pth`` and 1.82.7, a clean litellm, sysmon and cron
+persistence, credentials, histories, a symlinked site-packages, hard links, a non-UTF-8 name, a
+large and a sparse file, deep directories, past times), packed as a responder is handed it: a
+raw ext4 image, a cloud VM's GPT disk (BIOS boot, EFI system partition placed by fstab, the root
+third), that disk as a compressed qcow2, and a ``docker save`` tarball of three layers (whiteouts
+deleting a stale ``.pth`` that the last layer re-adds, a clean litellm, an opaque directory).
+
+Each must tell the responder what ``scan --root`` of the tree tells: verdict, findings (ids,
+rules, severities, titles, paths, evidence), the rotation list, environments, inventory and
+coverage gaps. The only differences allowed are the honest ones, listed here:
+
+- every image: each finding about a file of a container image carries ``image`` and ``layer``
+  evidence lines; a container image is named after itself (its host name and machine id);
+- a disk: its ext4 has ``/lost+found`` (one more directory walked); a BIOS boot partition
+  is named in a ``filesystem_not_crossed`` gap (no files);
+- a ``docker save`` layer holds a sparse file's holes as zeros (Docker's tar writer keeps no
+  holes), so the sparse wheel is a read cache artifact there, not a ``sparse_file`` gap.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+from pathlib import Path
+from typing import Any, Dict, List, Tuple
+
+import pytest
+
+from builders import FakeRoot
+from clirun import RunCli
+from diskbuild import MIB, convert, ext4, fs_uuid, need, partitioned, vfat, whole_seconds
+from heldout import LAYER_HISTORY, PAST, SITE, SPARSE, build_heldout, split_layers
+from imagebuild import docker_image
+from scanrun import load, only_bundle
+
+PACKINGS = ["raw-ext4", "gpt-disk", "qcow2-compressed", "docker-save"]
+TAG = "registry.example/suspect:2026-03"
+
+
+@pytest.fixture(scope="module")
+def packed(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Any]:
+    """The tree, its ``--root`` bundle and printed lines, and the images it is packed as."""
+    need("mkfs.ext4", "qemu-img", "sfdisk", "mkfs.vfat")
+    base = tmp_path_factory.mktemp("heldout")
+    root = FakeRoot(base / "host")
+    build_heldout(root)
+    efi = base / "efi.img"
+    serial = vfat([], efi, "EFI", 8)
+    root_uuid = fs_uuid()
+    fstab = f"UUID={root_uuid} / ext4 defaults 0 1\nUUID={serial} /boot/efi vfat umask=0077 0 1\n"
+    root.add_file("/etc/fstab", fstab)
+    root.add_dir("/boot/efi")
+    for path in ("/etc/fstab", "/boot/efi", "/boot", "/etc"):
+        os.utime(root.host(path), (PAST, PAST))
+    whole_seconds(root.path)
+    out = base / "by-root"
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        from sitesweep.cli import main
+
+        code = main(["scan", "--root", str(root.path), "--output", str(out)])
+    assert code == 1
+    raw = ext4(root.path, base / "root.img", fs_uuid=root_uuid)
+    disk = base / "disk.img"
+    parts = [("21686148-6449-6E6F-744E-656564454649", 1, None), ("U", 8, efi)]
+    partitioned(disk, "gpt", [*parts, ("L", raw.stat().st_size // MIB, raw)])
+    tarball = base / "suspect.tar"
+    layers = split_layers(root.path, base / "layers")
+    docker_image(tarball, layers, LAYER_HISTORY, {"Env": ["OPENAI_API_KEY=sk-x"]}, tag=TAG)
+    images = {
+        "raw-ext4": raw,
+        "gpt-disk": disk,
+        "qcow2-compressed": convert(disk, "qcow2", base / "disk.qcow2", "-c"),
+        "docker-save": tarball,
+    }
+    return {"root": root, "bundle": only_bundle(out), "printed": printed.getvalue(), **images}
+
+
+def _told(printed: str) -> List[str]:
+    """What the scan printed for a responder: its verdict, what to rotate, each finding."""
+    kinds = ("verdict", "not-checked", "rotate", "finding")
+    return sorted(line for line in printed.splitlines() if line.split("\t")[0] in kinds)
+
+
+def _findings(bundle: Path, container: bool) -> List[Tuple[Any, ...]]:
+    rows = []
+    for f in load(bundle, "findings.json")["findings"]:
+        evidence = [(e["label"], e["value"]) for e in f["evidence"]]
+        if container:
+            labels = [label for label, _value in evidence]
+            assert "image" in labels, f
+            assert "layer" in labels or not f["paths"], f
+            evidence = [(k, v) for k, v in evidence if k not in ("image", "layer")]
+        rows.append(
+            (f["id"], f["rule"], f["severity"], f["title"], tuple(f["paths"]), tuple(evidence))
+        )
+    return sorted(rows)
+
+
+def _inventory(bundle: Path) -> Dict[str, Any]:
+    doc: Dict[str, Any] = load(bundle, "inventory.json")
+    doc.pop("identity")
+    doc.pop("dirs_walked")
+    doc["gaps"] = [g for g in doc["gaps"] if g["path"] != SPARSE]
+    doc["cached_artifacts"] = [a for a in doc["cached_artifacts"] if a["path"] != SPARSE]
+    return doc
+
+
+def _gaps(bundle: Path) -> List[str]:
+    """Every gap but the sparse wheel's and the disk's volumes without files (image facts)."""
+    gaps = load(bundle, "coverage.json")["gaps"]
+    return sorted(
+        json.dumps(g, sort_keys=True)
+        for g in gaps
+        if g["path"] != SPARSE and (g["area"], g["reason"]) != ("image", "filesystem_not_crossed")
+    )
+
+
+@pytest.mark.parametrize("packing", PACKINGS)
+def test_each_packing_tells_what_the_directory_scan_tells(
+    packed: Dict[str, Any], packing: str, tmp_path: Path, run_cli: RunCli
+) -> None:
+    by_root: Path = packed["bundle"]
+    image: Path = packed[packing]
+    container = packing == "docker-save"
+    run = run_cli("scan", "--image", str(image), "--output", str(tmp_path / "out"))
+    assert run.code == 1, run.err
+    bundle = only_bundle(tmp_path / "out")
+
+    assert _told(run.out) == _told(packed["printed"])
+    assert load(bundle, "findings.json")["outcome"] == load(by_root, "findings.json")["outcome"]
+    assert load(bundle, "findings.json")["outcome"]["verdict"] == "compromised"
+    assert _findings(bundle, container) == _findings(by_root, False)
+    assert load(bundle, "environments.json") == load(by_root, "environments.json")
+    assert _inventory(bundle) == _inventory(by_root)
+    assert _gaps(bundle) == _gaps(by_root)
+    walked = load(bundle, "inventory.json")["dirs_walked"]
+    assert walked == load(by_root, "inventory.json")["dirs_walked"] + (0 if container else 1)
+
+    doc = load(bundle, "image.json")
+    assert load(bundle, "manifest.json")["scan_root"] == str(image)
+    pth = f"{SITE}/litellm_init.pth"
+    if container:
+        assert "disk" not in doc
+        assert (doc["name"], doc["hostname_in_image"]) == (TAG, "build-07")
+        digests = [layer["digest"] for layer in doc["layers"]]
+        assert len(digests) == 3
+        assert doc["files"][pth] == digests[2], "the .pth the last layer re-added"
+        assert doc["env_names"] == ["OPENAI_API_KEY"]
+        assert "sk-x" not in json.dumps(doc)
+        # The sparse wheel, stored in full by the layer, is read like any cached wheel.
+        assert SPARSE in {a["path"] for a in load(bundle, "inventory.json")["cached_artifacts"]}
+    else:
+        disk = doc["disk"]
+        scanned = {v["name"]: v["mount_point"] for v in disk["volumes"] if v["scanned"]}
+        if packing == "raw-ext4":
+            assert scanned == {"disk": "/"}
+        else:
+            assert scanned == {"p3": "/", "p2": "/boot/efi"}
+            assert disk["root"] == "p3"
+            # A BIOS boot partition (every cloud image has one) holds no files: named, not a
+            # check that did not run (the outcome above is not incomplete).
+            (bios,) = [g for g in load(bundle, "coverage.json")["gaps"] if g["area"] == "image"]
+            assert bios["reason"] == "filesystem_not_crossed"
+            assert "volume p1" in bios["detail"]
+            assert "BIOS boot" in bios["detail"]
+        sparse = [g for g in load(bundle, "coverage.json")["gaps"] if g["path"] == SPARSE]
+        assert [g["reason"] for g in sparse] == ["sparse_file"]
+    assert not packed["root"].marker.exists()
