@@ -11,9 +11,11 @@ tight timings. Before issue 18 these were: a targeted RECORD listing one sparse 
 from __future__ import annotations
 
 import base64
+import bz2
 import os
 import subprocess
 import sys
+import tarfile
 import time
 from pathlib import Path
 from typing import Callable, Tuple
@@ -181,6 +183,28 @@ def test_long_hostile_lines_cost_linear_time_in_the_redactor_and_history(tmp_pat
     bundle = _compare(tmp_path, build, hostile)
     rows = load(bundle, "inventory.json")["history_installs"]
     assert any(r["line"] == 301 for r in rows), "the last install is still found"
+
+
+def test_staged_archive_bombs_are_listed_within_an_inflate_limit(tmp_path: Path) -> None:
+    """Three 18 KB ``.tar.bz2`` in ``/tmp`` whose first member is 6.4 GB of zeros: listing the
+    members inflated it all (45 s each); now at most 64 MiB is inflated per archive."""
+    chunk = 16 << 20
+    zeros = bz2.compress(b"\0" * chunk, 9)
+    header = tarfile.TarInfo("stolen/big.bin")
+    header.size = chunk * 400
+    bomb = bz2.compress(header.tobuf(format=tarfile.PAX_FORMAT)) + zeros * 400
+
+    def build(root: FakeRoot) -> None:
+        _litellm(root)
+        root.add_dir("/tmp")
+
+    def hostile(root: FakeRoot) -> None:
+        for n in range(3):
+            root.add_file(f"/tmp/tpcp{n}.tar.bz2", bomb)
+
+    bundle = _compare(tmp_path, build, hostile)
+    staged = {s["path"]: s for s in load(bundle, "inventory.json")["staged_files"]}
+    assert staged["/tmp/tpcp0.tar.bz2"]["members"] == ["stolen/big.bin"]
 
 
 def test_yara_total_time_budget_is_a_gap_per_file_left(fake_root: FakeRoot) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass
-from typing import List, Optional, Sequence, Tuple
+from typing import Any, List, Optional, Protocol, Sequence, Tuple
 
 from sitesweep.errors import HostReadError
 from sitesweep.hostfs import HostRoot
@@ -34,6 +34,8 @@ HEAD = 512
 ARCHIVE_LIMIT = 32 << 20
 """Archives larger than this are typed by their head only (members not listed)."""
 MAX_MEMBERS = 200
+INFLATE_LIMIT = 64 << 20
+"""Decompressed bytes read from one staged tar to list its members (a bomb stops here)."""
 NOTE_LIMIT = 4096
 
 _MAGIC: Tuple[Tuple[bytes, str], ...] = (
@@ -105,8 +107,55 @@ def _kind(name: str, head: bytes, size: int) -> StagedKind:
     return StagedKind.OTHER
 
 
+class _Readable(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+class _Capped(io.RawIOBase):
+    """A decompressed stream that ends after :data:`INFLATE_LIMIT` bytes."""
+
+    def __init__(self, source: _Readable) -> None:
+        self.source = source
+        self.left = INFLATE_LIMIT
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self.left <= 0:
+            raise _SpentError
+        data = self.source.read(min(len(buffer), self.left))
+        self.left -= len(data)
+        buffer[: len(data)] = data
+        return len(data)
+
+
+class _SpentError(Exception):
+    """The inflate allowance of one archive is used up."""
+
+
+def _decompressed(data: bytes) -> _Readable:
+    import bz2
+    import gzip
+    import lzma
+
+    raw = io.BytesIO(data)
+    if data.startswith(b"\x1f\x8b"):
+        return gzip.GzipFile(fileobj=raw)
+    if data.startswith(b"BZh"):
+        return bz2.BZ2File(raw)
+    if data.startswith(b"\xfd7zXZ"):
+        return lzma.LZMAFile(raw)
+    return raw
+
+
 def _members(data: bytes) -> Tuple[str, ...]:
-    """Member names of a zip or (compressed) tar held in ``data``; none when it is neither."""
+    """Member names of a zip or (compressed) tar held in ``data``; none when it is neither.
+
+    A compressed tar is read as a stream of at most :data:`INFLATE_LIMIT` decompressed bytes:
+    skipping a member means inflating it, and an 18 KB bzip2 bomb whose first member is 6 GiB of
+    zeros took 45 s (a 32 MiB one, most of a day). Names after the limit are not listed.
+    """
     import tarfile  # imported here: a scan that stages nothing never loads them
     import zipfile
 
@@ -116,13 +165,17 @@ def _members(data: bytes) -> Tuple[str, ...]:
             with zipfile.ZipFile(io.BytesIO(data)) as archive:
                 names = archive.namelist()[:MAX_MEMBERS]
         else:
-            with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as archive:
+            stream = io.BufferedReader(_Capped(_decompressed(data)))
+            with tarfile.open(fileobj=stream, mode="r|") as archive:
                 for member in archive:
                     names.append(member.name)
                     if len(names) >= MAX_MEMBERS:
                         break
+    except _SpentError:
+        pass  # the names read before the allowance was spent
     except (zipfile.BadZipFile, tarfile.TarError, OSError, EOFError, ValueError):
-        return ()
+        if not names:
+            return ()
     return tuple(n[:300] for n in names)
 
 
