@@ -22,6 +22,7 @@ import signal
 import subprocess
 import sys
 import tarfile
+import tempfile
 import time
 from pathlib import Path
 from typing import Callable, List
@@ -29,6 +30,7 @@ from typing import Callable, List
 import pytest
 
 from builders import FakeRoot
+from clirun import RunCli
 from scanrun import VENV, scan
 from sitesweep.door import oci
 from sitesweep.hostfs import HostRoot
@@ -92,10 +94,8 @@ def _bytes_under(directory: Path) -> int:
     return total
 
 
-@pytest.fixture(scope="module")
-def bomb_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A real bundle's archive with one evidence member that inflates to 1 GiB (about 1 MiB)."""
-    base = tmp_path_factory.mktemp("bomb")
+def _bomb_bundle(base: Path, chunks: int) -> Path:
+    """A real bundle's archive with one evidence member of ``chunks`` x 16 MiB of zeros."""
     root = FakeRoot(base / "root")
     root.add_venv(VENV)
     _code, bundle = scan(root.path, base / "out")
@@ -103,7 +103,7 @@ def bomb_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with archive.open("wb") as out:
         top = bundle.name
         # the bomb first (unpacked first), then the real bundle's files
-        _bomb_member(out, f"{top}/evidence/bomb.evidence", 64)
+        _bomb_member(out, f"{top}/evidence/bomb.evidence", chunks)
         body = io.BytesIO()
         with tarfile.open(fileobj=body, mode="w", format=tarfile.PAX_FORMAT) as tar:
             for path in sorted(bundle.rglob("*")):
@@ -111,6 +111,32 @@ def bomb_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 tar.add(path, arcname=name, recursive=False)
         out.write(gzip.compress(body.getvalue(), mtime=0))
     return archive
+
+
+@pytest.fixture(scope="module")
+def bomb_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An evidence member of 240 MiB in about 250 KiB: under the 256 MiB an archive may always
+    unpack to, so it is unpacked (and killed part-way)."""
+    return _bomb_bundle(tmp_path_factory.mktemp("bomb"), 15)
+
+
+@pytest.mark.parametrize("command", ["analyze", "verify", "report"])
+def test_a_bundle_bomb_is_refused_before_it_is_unpacked(
+    tmp_path: Path, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    """A member declaring 1 GiB in an archive of about 1 MiB: refused by its ratio (200 x the
+    archive, past 256 MiB) from its header, before a byte of it is written to TMPDIR."""
+    archive = _bomb_bundle(tmp_path / "bomb", 64)
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmpdir))
+    argv = [command, str(archive)]
+    if command != "verify":
+        argv += ["--output", str(tmp_path / "out")]
+    run = run_cli(*argv)
+    assert run.code in (2, 3), run.out  # could not run / the host unchecked (report)
+    assert "decompression bomb" in run.out + run.err
+    assert list(tmpdir.iterdir()) == []
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])

@@ -39,6 +39,18 @@ _JSON_CAPS: Dict[str, int] = {}
 """The JSON size cap of each archive unpacked by :func:`open_bundle`, by its directory."""
 
 
+TOTAL_FLOOR = 256 << 20
+TOTAL_RATIO = 200
+"""An archive may unpack to at most ``max(TOTAL_FLOOR, TOTAL_RATIO x its size)`` (and
+:data:`MAX_TOTAL_SIZE`): a bundle's evidence compresses a few times, its JSON 10-20 times; a
+1 MiB bomb declaring a 1 GiB member wrote that gigabyte into ``TMPDIR`` before being refused."""
+
+
+def total_cap(archive_size: int) -> int:
+    """What an archive of ``archive_size`` bytes may unpack to, in all."""
+    return min(MAX_TOTAL_SIZE, max(TOTAL_FLOOR, TOTAL_RATIO * archive_size))
+
+
 def json_cap(archive_size: int) -> int:
     """The size cap of one JSON document of an archive of ``archive_size`` bytes."""
     return min(MAX_JSON_SIZE, max(JSON_FLOOR, JSON_RATIO * archive_size))
@@ -62,6 +74,7 @@ def _extract(archive: Path, target: Path) -> Path:
     total = 0
     tops = set()
     cap = json_cap(archive.stat().st_size)
+    limit = total_cap(archive.stat().st_size)
     try:
         with tarfile.open(archive, "r:gz") as tar:
             for count, member in enumerate(tar, 1):
@@ -79,8 +92,11 @@ def _extract(archive: Path, target: Path) -> Path:
                         f"of {archive.stat().st_size} (more than {cap})"
                     )
                 total += member.size
-                if total > MAX_TOTAL_SIZE:
-                    raise BundleError(f"archive unpacks to more than {MAX_TOTAL_SIZE} bytes")
+                if total > limit:
+                    raise BundleError(
+                        f"archive of {archive.stat().st_size} bytes unpacks to more than {limit} "
+                        "(a decompression bomb?)"
+                    )
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 source = tar.extractfile(member)
                 if source is None:

@@ -19,7 +19,7 @@ import sitesweep
 from sitesweep.bundle import layout
 from sitesweep.bundle.age import is_encrypted
 from sitesweep.bundle.decode import parse_json
-from sitesweep.bundle.reader import check_schema, read_manifest
+from sitesweep.bundle.reader import check_schema, read_manifest, total_cap
 from sitesweep.errors import BundleError
 from sitesweep.model import Severity
 from sitesweep.outcome import ScanResult, Verdict, outcome_of
@@ -66,10 +66,17 @@ class BundleView:
 
 
 def _archive_manifest(archive: Path) -> Dict[str, Any]:
-    """Read only the manifest member of a bundle archive (bounded), for the host's name."""
+    """Read only the manifest member of a bundle archive (bounded), for the host's name.
+
+    Skipping a member inflates it: the members before the manifest may declare at most what
+    the whole archive may unpack to (:func:`~sitesweep.bundle.reader.total_cap`)."""
     try:
+        limit, skipped = total_cap(archive.stat().st_size), 0
         with tarfile.open(archive, "r:gz") as tar:
             for member in tar:
+                skipped += member.size
+                if skipped > limit:
+                    raise BundleError(f"{archive}: unpacks to more than {limit} bytes")
                 parts = PurePosixPath(member.name).parts
                 if len(parts) == 2 and parts[1] == layout.MANIFEST and member.isreg():
                     if member.size > _MANIFEST_LIMIT:
