@@ -113,6 +113,7 @@ def build_heldout(root: FakeRoot) -> None:
         fh.truncate(8 * MIB)
     root.add_file(f"{DEEP}/notes.txt", "deep\n")
     root.add_file(f"{HOME}/My Documents/a file with spaces.txt", "x\n")
+    root.add_file(f"{HOME}/.config/autostart/line\nbreak.desktop", "[Desktop Entry]\nExec=true\n")
     root.add_dir(f"{HOME}/.cache/scratch")  # an image's later layer makes it opaque
     with open(os.fsencode(root.host(SITE)) + b"/" + ODD_NAME, "wb") as fh:
         fh.write(b"import os; os.system('true')\n")
