@@ -849,6 +849,7 @@ def _assemble(path: Path, kind: str, why: str, media: Media, keep: List[Any]) ->
     _place(door, root, candidates, source, gaps)
     _firmlinks(door, root, readable)
     gaps.extend(_not_scanned(source, c) for c in candidates if not c.facts.get("scanned"))
+    gaps.extend(_cut_short(source, c) for c in candidates if c.facts.get("scanned") and _short(c))
     door.info = _info(path, kind, why, media, found, candidates, root, reason)
     door.static_gaps = tuple(gaps)
     return door
@@ -951,6 +952,31 @@ def _open_apfs(
 BIOS_BOOT = "21686148-6449-6e6f-744e-656564454649"
 """The GPT type of a BIOS boot partition: GRUB's core image, raw, on every cloud image's disk."""
 _NO_FILES = "BIOS boot partition: boot loader code, no files"
+
+
+def _short(cand: _Candidate) -> bool:
+    """Whether an ext filesystem's last block (its superblock's block count) lies past the end
+    of what the image holds: a truncated acquisition. The files read are right, but whatever
+    lay in the missing part (a directory, a file's extents) would not be found."""
+    if cand.fs is None or not cand.fs.kind.startswith("ext"):
+        return False
+    head = cand.volume.reader.read_at(1024, 1024)
+    if len(head) < 1024 or head[56:58] != b"\x53\xef":
+        return False
+    log, blocks = struct.unpack_from("<I", head, 24)[0], struct.unpack_from("<I", head, 4)[0]
+    if struct.unpack_from("<I", head, 96)[0] & 0x80:  # 64bit: the count's high half
+        blocks |= struct.unpack_from("<I", head, 0x150)[0] << 32
+    end = blocks * (1024 << min(log, 16))
+    return end > 0 and not cand.volume.reader.read_at(end - 1, 1)
+
+
+def _cut_short(source: str, cand: _Candidate) -> Gap:
+    facts = cand.facts
+    detail = (
+        f"{source}: volume {facts['name']} ({facts['filesystem']}) is cut short: the image "
+        "ends before the filesystem does (a truncated copy?); what lay past its end is unread"
+    )
+    return Gap("image", None, GapReason.PARSE_ERROR, detail)
 
 
 def _why_not(fstype: str, part_type: str = "") -> str:
