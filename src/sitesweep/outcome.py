@@ -225,6 +225,14 @@ def coverage_reasons(result: ScanResult) -> Tuple[str, ...]:
     ]
     if touching:
         reasons.append(f"{len(touching)} unread area(s) inside environments, e.g. {_eg(touching)}")
+    # A volume of a disk image that could not be read, or a filesystem the image ends inside
+    # (a truncated copy): what it held is unknown, so nothing found is not "clean".
+    unread = [
+        g for g in counted if g.area == "image" and g.path is None and g.reason not in _NOT_RUN
+    ]
+    if unread:
+        first = unread[0].detail.split(": ", 1)[-1]
+        reasons.append(f"{len(unread)} part(s) of the disk image unread, e.g. {first}")
     accounts = [
         g
         for g in counted
