@@ -1035,3 +1035,34 @@ def test_collect_reads_a_disk_image_and_analyze_gives_its_findings(
     assert run.code == 1, run.err
     analysis = only_bundle(tmp_path / "a")
     assert {f[1:] for f in _findings(analysis)} == {f[1:] for f in _findings(by_root)}
+
+
+def test_a_block_device_is_read_as_a_raw_disk(
+    suspect: Tuple[FakeRoot, Path, Path], tmp_path: Path, run_cli: RunCli
+) -> None:
+    """An evidence disk attached read-only (here: the raw image on a read-only loop device,
+    ``losetup -r``; root only), named through a symlink as /dev/disk/by-id names it."""
+    import shutil
+
+    _root, by_root, raw = suspect
+    losetup = shutil.which("losetup", path="/usr/sbin:/sbin:/usr/bin:/bin")
+    if os.geteuid() != 0 or losetup is None:
+        pytest.skip("needs root and losetup (util-linux) to attach a read-only loop device")
+    attach = subprocess.run(
+        [losetup, "-r", "-f", "--show", str(raw)], capture_output=True, text=True, check=False
+    )
+    if attach.returncode != 0:
+        pytest.skip(f"no loop device here: {attach.stderr.strip()}")
+    device = attach.stdout.strip()
+    try:
+        link = tmp_path / "by-id-disk"
+        link.symlink_to(device)
+        run = run_cli("scan", "--image", str(link), "--output", str(tmp_path / "out"))
+        assert run.code == 1, run.err
+        bundle = only_bundle(tmp_path / "out")
+        _same_scan(by_root, bundle)
+        disk = load(bundle, "image.json")["disk"]
+        assert disk["sniffed"].startswith("ext2/3/4 superblock")
+        assert disk["media_size"] == raw.stat().st_size
+    finally:
+        subprocess.run([losetup, "-d", device], check=False)

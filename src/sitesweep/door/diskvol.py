@@ -229,10 +229,17 @@ def _open_ro(path: Path) -> int:
         fd = os.open(path, flags | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
         raise ImageError(f"{path}: cannot be opened: {exc.strerror}") from exc
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
+    mode = os.fstat(fd).st_mode
+    if not (stat.S_ISREG(mode) or stat.S_ISBLK(mode)):
         os.close(fd)
-        raise ImageError(f"{path}: not a regular file")
+        raise ImageError(f"{path}: not a regular file or a block device")
     return fd
+
+
+def _size(fd: int) -> int:
+    """Bytes of a regular file or a block device (whose ``st_size`` is 0)."""
+    st = os.fstat(fd)
+    return st.st_size if stat.S_ISREG(st.st_mode) else os.lseek(fd, 0, os.SEEK_END)
 
 
 def _file_object(path: Path, media: Media) -> io.FileIO:
@@ -249,6 +256,8 @@ def open_media(path: Path, kind: str) -> Media:
             encrypted or needs a parent image.
     """
     media = Media(_Segments([], []), kind, (path.name,))
+    if path.is_symlink():  # the path the analyst gave (/dev/disk/by-id/...): what it names
+        path = Path(os.path.realpath(path))
     try:
         if kind == RAW:
             segments = split_segments(path)
@@ -257,7 +266,7 @@ def open_media(path: Path, kind: str) -> Media:
                 fd = _open_ro(segment)
                 media.closers.append(lambda fd=fd: os.close(fd))  # type: ignore[misc]
                 fds.append(fd)
-            media.reader = _Segments(fds, [os.fstat(fd).st_size for fd in fds])
+            media.reader = _Segments(fds, [_size(fd) for fd in fds])
             media.files = tuple(s.name for s in segments)
             media.format = "raw" if len(segments) == 1 else "split raw"
             return media

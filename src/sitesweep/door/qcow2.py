@@ -37,7 +37,7 @@ class Qcow2:
 
     def __init__(self, fd: int, name: str) -> None:
         self._fd, self._name = fd, name
-        self._file_size = os.fstat(fd).st_size
+        self._file_size = os.lseek(fd, 0, os.SEEK_END)  # a regular file or a block device
         header = os.pread(fd, 112, 0)
         if len(header) < 72 or header[:4] != _MAGIC:
             raise ImageError(f"{name}: not a qcow2 image (truncated header)")

@@ -37,8 +37,10 @@ class Sniffed(NamedTuple):
 def sniff(path: Path) -> Optional[Sniffed]:
     """Tell what ``path`` is from its bytes; ``None`` when it is nothing this tool reads.
 
-    A directory is an OCI layout candidate (the OCI door says whether it is one). A file is read
-    at its start (and, for a fixed VHD, at its last sector); nothing else is touched.
+    A directory is an OCI layout candidate (the OCI door says whether it is one). A file or a
+    block device (an evidence disk attached read-only) is read at its start (and, for a fixed
+    VHD, at its last sector); nothing else is touched. A block device is a raw disk unless a
+    container format is found on it (a qcow2 on a logical volume).
 
     Raises:
         OSError: the path cannot be opened or read.
@@ -49,14 +51,18 @@ def sniff(path: Path) -> Optional[Sniffed]:
     flags = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
     fd = os.open(path, flags)
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        mode = os.fstat(fd).st_mode
+        if not (stat.S_ISREG(mode) or stat.S_ISBLK(mode)):
             return None
-        size = os.fstat(fd).st_size
+        size = os.fstat(fd).st_size if stat.S_ISREG(mode) else os.lseek(fd, 0, os.SEEK_END)
         head = os.pread(fd, _HEAD, 0)
         tail = os.pread(fd, 512, size - 512) if size >= 1024 else b""
     finally:
         os.close(fd)
-    return _kind(head, tail)
+    found = _kind(head, tail)
+    if stat.S_ISBLK(mode) and (found is None or found.kind == OCI):
+        return Sniffed(RAW, "a block device (read as a raw disk)")
+    return found
 
 
 _CONTAINERS: Tuple[Tuple[int, bytes, str, str], ...] = (
