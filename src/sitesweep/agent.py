@@ -38,16 +38,23 @@ def reduced_checks(live: bool = True) -> Tuple[Tuple[str, str], ...]:
     """Name the checks that run in reduced form here because a compiled helper is missing.
 
     Processes and interface addresses are read on live collections only, so only those name them.
+    Where the psutil stand-in serves, what it cannot give on this host (tried, not assumed: no
+    ``/proc`` off Linux, no ``/proc/PID/net``, a refused ioctl) is named; on Linux with ``/proc``
+    it gives processes with their connections and the interface addresses, so nothing is.
     """
     reduced: List[Tuple[str, str]] = []
     if live and ("psutil" in _PLACEHOLDERS or importlib.util.find_spec("psutil") is None):
-        how = (
-            "read from /proc, without connections"
-            if sys.platform.startswith("linux")
-            else "not collected (no /proc on this OS)"
-        )
-        reduced.append(("processes", f"psutil unavailable on target: {how}"))
-        reduced.append(("identity", "psutil unavailable on target: no interface addresses"))
+        from sitesweep.agent_psutil import capabilities
+
+        connections, addresses = capabilities()
+        if not sys.platform.startswith("linux"):
+            reduced.append(("processes", "psutil unavailable on target: not collected (no /proc)"))
+        elif connections is not None:
+            why = f"read from /proc, without connections ({connections})"
+            reduced.append(("processes", f"psutil unavailable on target: {why}"))
+        if addresses is not None:
+            why = f"no interface addresses ({addresses})"
+            reduced.append(("identity", f"psutil unavailable on target: {why}"))
     if importlib.util.find_spec("yara") is None:
         reduced.append(("yara", "yara-python unavailable on target; YARA runs in analyze"))
     return tuple(reduced)
@@ -57,7 +64,8 @@ def _install_psutil_placeholder() -> None:
     """Stand in for psutil with :mod:`sitesweep.agent_psutil` when the target has none.
 
     The real psutil is compiled and site-packages are off, so on a target it normally cannot be
-    imported; the stand-in reads processes from ``/proc`` (without their network connections).
+    imported; the stand-in reads processes, their connections and the interface addresses from
+    ``/proc`` and the kernel (see :mod:`sitesweep.agent_psutil`).
     """
     if "psutil" in sys.modules or importlib.util.find_spec("psutil") is not None:
         return

@@ -27,12 +27,15 @@ class _Reader:
     def __init__(self, proc: psutil.Process) -> None:
         self.proc = proc
         self.denied: List[str] = []
+        self.why: List[str] = []
 
     def get(self, name: str, call: Callable[[], _T], default: _T) -> _T:
         try:
             return call()
-        except psutil.AccessDenied:
+        except psutil.AccessDenied as exc:
             self.denied.append(name)
+            if getattr(exc, "msg", None):  # e.g. the agent's stand-in: a table over its budget
+                self.why.append(f"{name}: {exc.msg}")
         except psutil.ZombieProcess:
             self.denied.append(name)
         return default
@@ -56,8 +59,9 @@ def _connections(proc: psutil.Process) -> Tuple[Connection, ...]:
     return tuple(sorted(set(found), key=lambda c: (c.remote_ip, c.remote_port, c.status)))
 
 
-def _snapshot(proc: psutil.Process) -> ProcessInfo:
-    """Read one process; raises psutil.NoSuchProcess when it vanished."""
+def _snapshot(proc: psutil.Process) -> Tuple[ProcessInfo, Tuple[str, ...]]:
+    """Read one process and say why attributes were denied where psutil said; raises
+    psutil.NoSuchProcess when it vanished."""
     read = _Reader(proc)
     with proc.oneshot():
         name = read.get("name", proc.name, "")
@@ -70,7 +74,7 @@ def _snapshot(proc: psutil.Process) -> ProcessInfo:
         created: Optional[float] = read.get("create_time", proc.create_time, None)
         none: Tuple[Connection, ...] = ()
         conns = read.get("connections", lambda: _connections(proc), none)
-    return ProcessInfo(
+    info = ProcessInfo(
         pid=proc.pid,
         ppid=ppid,
         name=name,
@@ -83,6 +87,7 @@ def _snapshot(proc: psutil.Process) -> ProcessInfo:
         connections=conns,
         denied=tuple(read.denied),
     )
+    return info, tuple(read.why)
 
 
 def collect_processes(
@@ -107,7 +112,7 @@ def collect_processes(
     for proc in psutil.process_iter():
         where = HostPath(f"/proc/{proc.pid}")
         try:
-            info = _snapshot(proc)
+            info, reasons = _snapshot(proc)
         except psutil.NoSuchProcess:
             gaps.append(Gap(AREA, where, GapReason.VANISHED, "process exited during the snapshot"))
             continue
@@ -115,7 +120,7 @@ def collect_processes(
             gaps.append(Gap(AREA, where, GapReason.OS_ERROR, f"{type(exc).__name__}: {exc}"))
             continue
         if info.denied:
-            detail = f"access denied to {', '.join(info.denied)}"
+            detail = "; ".join((f"access denied to {', '.join(info.denied)}", *reasons))
             gaps.append(Gap(AREA, where, GapReason.PERMISSION_DENIED, detail))
         found.append(info)
     return tuple(sorted(found, key=lambda p: p.pid))
