@@ -7,14 +7,16 @@ import json
 import subprocess
 import zipfile
 from pathlib import Path
-from typing import List
+from typing import Iterator, List
 
 import pytest
 
 from clirun import RunCli
 from fleet.fleetlab import infected_root
+from fleet.netchild import NetChild, start_net_child
 from sitesweep.fleet.agent_build import build_agent
 from sitesweep.fleet.remote import parse_bundle_line
+from sitesweep.outcome import coverage_reasons
 from sitesweep.pipeline import run_analyze
 
 SYSTEM_PYTHON = Path("/usr/bin/python3")
@@ -85,6 +87,57 @@ def test_agent_collects_with_no_site_and_leaves_only_output(
     rules = {f.rule for f in result.findings}
     assert "litellm-2026-03/affected/litellm" in rules
     assert sha256 == hashlib.sha256(archive.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def net_child() -> Iterator[NetChild]:
+    yield from start_net_child()
+
+
+@pytest.mark.live
+@pytest.mark.parametrize("python", _pythons(), ids=str)
+def test_live_agent_reads_connections_and_addresses_without_psutil(
+    agent: Path, python: Path, net_child: NetChild, tmp_path: Path
+) -> None:
+    """The zipapp, ``-I -S`` (so the stand-in, not psutil), on this running machine: processes
+    with their connections and the interface addresses, so nothing of them named reduced."""
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    out = tmp_path / "out"
+    walked = {"/etc", "/proc", "/sys", "/dev"}  # the walk kept small: processes are the point
+    excludes = [
+        a
+        for d in sorted(Path("/").iterdir())
+        if str(d) not in walked
+        for a in ("--exclude", str(d))
+    ]
+    run = subprocess.run(
+        [str(python), "-I", "-S", str(agent), "collect", "--output", str(out), *excludes],
+        env={"TMPDIR": str(scratch), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        cwd=scratch,
+        timeout=600,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr.decode()
+    named = parse_bundle_line(run.stdout)
+    assert named is not None, run.stdout
+    folder = out / named[0][: -len(".tar.gz")]
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert {r["area"] for r in manifest["reduced_checks"]} == {"yara"}, manifest["reduced_checks"]
+    assert "lo=127.0.0.1" in manifest["host"]["addresses"]
+    inventory = json.loads((folder / "inventory.json").read_text())
+    assert inventory["live"] is True
+    processes = {p["pid"]: p for p in inventory["processes"]}
+    child = processes[net_child.pid]
+    assert child["denied"] == []
+    listener = net_child.info["tcp4_listen"]
+    assert {"remote_ip": "127.0.0.1", "remote_port": listener, "status": "ESTABLISHED"} in child[
+        "connections"
+    ]
+    result = run_analyze(out / named[0]).result
+    assert not [r for r in coverage_reasons(result) if "reduced" in r], coverage_reasons(result)
+    assert list(scratch.iterdir()) == [], "the agent left files behind"
 
 
 def test_agent_bad_arguments_exit_2(agent: Path, tmp_path: Path) -> None:
