@@ -1066,3 +1066,29 @@ def test_a_block_device_is_read_as_a_raw_disk(
         assert disk["media_size"] == raw.stat().st_size
     finally:
         subprocess.run([losetup, "-d", device], check=False)
+
+
+def test_an_ova_is_read_from_its_vmdk_member_in_place(
+    suspect: Tuple[FakeRoot, Path, Path], tmp_path: Path, run_cli: RunCli
+) -> None:
+    """An OVA (a tar: the OVF descriptor first, then a stream-optimized VMDK, then a second
+    disk): the first disk is scanned where it lies in the tar, the second is a gap."""
+    import tarfile
+
+    _root, by_root, raw = suspect
+    vmdk = convert(raw, "vmdk", tmp_path / "disk1.vmdk", "subformat=streamOptimized")
+    ovf = tmp_path / "vm.ovf"
+    ovf.write_text('<?xml version="1.0"?><Envelope/>\n')
+    ova = tmp_path / "vm.ova"
+    with tarfile.open(ova, "w", format=tarfile.USTAR_FORMAT) as tar:
+        tar.add(ovf, "vm.ovf")
+        tar.add(vmdk, "disk1.vmdk")
+        tar.add(vmdk, "disk2.vmdk")
+    run = run_cli("scan", "--image", str(ova), "--output", str(tmp_path / "out"))
+    assert run.code == 1, run.err
+    bundle = only_bundle(tmp_path / "out")
+    _same_scan(by_root, bundle, skipped_volumes=True)
+    disk = load(bundle, "image.json")["disk"]
+    assert (disk["format"], disk["files"]) == ("ova", ["vm.ova", "disk1.vmdk"])
+    details = [g["detail"] for g in load(bundle, "coverage.json")["gaps"] if g["area"] == "image"]
+    assert any("more disks" in d and "disk2.vmdk" in d for d in details), details

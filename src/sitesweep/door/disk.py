@@ -836,6 +836,7 @@ def _assemble(path: Path, kind: str, why: str, media: Media, keep: List[Any]) ->
         Gap("image", None, GapReason.PARSE_ERROR, f"{source}: {name}: {what}")
         for name, what in found.problems
     ]
+    gaps += [Gap("image", None, GapReason.CHECK_SKIPPED, f"{source}: {p}") for p in media.problems]
     candidates: List[_Candidate] = []
     for volume in found.volumes:
         candidates.extend(_open_volume(volume, source, keep, len(candidates)))

@@ -33,7 +33,7 @@ from types import ModuleType
 from typing import Any, Callable, List, Optional, Protocol, Tuple
 
 from sitesweep.door.oci import ImageError
-from sitesweep.door.sniff import EWF, QCOW2, RAW, VHD, VHDX, VMDK, split_segments
+from sitesweep.door.sniff import EWF, OVA, QCOW2, RAW, VHD, VHDX, VMDK, split_segments
 
 __all__ = [
     "EXTRA_HINT",
@@ -212,6 +212,8 @@ class Media:
     files: Tuple[str, ...]
     """The files read (segments, extents), by name."""
     closers: List[Callable[[], None]] = field(default_factory=list)
+    problems: List[str] = field(default_factory=list)
+    """What of the image is not read (another disk of an OVA)."""
     acquisition: Tuple[Tuple[str, str], ...] = ()
     """What an EWF image says of itself: its stored hashes (``hash:MD5``) and acquisition
     headers (``case_number``, ``examiner_name``, ``acquiry_date`` ...), redacted."""
@@ -302,6 +304,8 @@ def _open_container(path: Path, kind: str, media: Media) -> Reader:
         return _Handle(handle, handle.get_media_size())
     if kind == VMDK:
         return _open_vmdk(path, what, media)
+    if kind == OVA:
+        return _open_ova(path, what, media)
     if kind == EWF:
         return _open_ewf(path, what, media)
     raise ImageError(f"{path}: unknown disk image format {kind}")  # pragma: no cover
@@ -325,6 +329,76 @@ def _open_vmdk(path: Path, what: str, media: Media) -> Reader:
         names.append(base)
     media.files = tuple(dict.fromkeys(names))
     handle.open_extent_data_files_as_file_objects(extents)
+    return _Handle(handle, handle.get_media_size())
+
+
+class _Member(io.RawIOBase):
+    """A tar member read in place: ``size`` bytes at ``start`` of descriptor ``fd``."""
+
+    def __init__(self, fd: int, start: int, size: int) -> None:
+        super().__init__()
+        self._fd, self._start, self._size, self._pos = fd, start, size, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def get_size(self) -> int:
+        return self._size
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        self._pos = max(0, {0: 0, 1: self._pos, 2: self._size}[whence] + offset)
+        return self._pos
+
+    def read(self, size: Optional[int] = -1) -> bytes:
+        want = self._size - self._pos if size is None or size < 0 else size
+        want = max(0, min(want, self._size - self._pos))
+        data = os.pread(self._fd, want, self._start + self._pos) if want else b""
+        self._pos += len(data)
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def _open_ova(path: Path, what: str, media: Media) -> Reader:
+    """The first disk of an OVA: a stream-optimized VMDK member of the tar, read in place."""
+    import tarfile
+
+    pyvmdk = libyal("pyvmdk", what)
+    fd = _open_ro(path)
+    media.closers.append(lambda: os.close(fd))
+    size = _size(fd)
+    disks: List[Tuple[str, int, int]] = []
+    try:
+        with io.FileIO(fd, "rb", closefd=False) as raw, tarfile.open(fileobj=raw, mode="r:") as tar:
+            for seen, entry in enumerate(tar):
+                if entry.isfile() and entry.name.lower().endswith(".vmdk"):
+                    disks.append((entry.name, entry.offset_data, entry.size))
+                if seen > MAX_SEGMENTS:
+                    break
+    except (tarfile.TarError, OSError) as exc:
+        raise ImageError(f"{path}: not a readable OVA (truncated or corrupt tar): {exc}") from exc
+    if not disks:
+        raise ImageError(f"{path}: an OVA without a .vmdk disk")
+    name, start, length = disks[0]
+    if start + length > size:
+        raise ImageError(f"{path}: {name} is truncated (the OVA ends before it)")
+    media.files = (path.name, name)
+    if len(disks) > 1:
+        more = ", ".join(d[0] for d in disks[1:])
+        media.problems.append(f"the OVA holds more disks, not scanned (one per run): {more}")
+    handle = pyvmdk.handle()
+    handle.open_file_object(_Member(fd, start, length))
+    media.closers.append(handle.close)
+    handle.open_extent_data_files_as_file_objects([_Member(fd, start, length)])
     return _Handle(handle, handle.get_media_size())
 
 

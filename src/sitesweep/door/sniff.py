@@ -18,7 +18,7 @@ __all__ = ["OCI", "Sniffed", "sniff", "split_segments"]
 
 OCI = "oci"
 """An OCI image layout directory, an OCI archive or a ``docker save`` tarball (maybe gzip)."""
-QCOW2, VMDK, VHD, VHDX, EWF, RAW = "qcow2", "vmdk", "vhd", "vhdx", "ewf", "raw"
+QCOW2, VMDK, VHD, VHDX, EWF, RAW, OVA = "qcow2", "vmdk", "vhd", "vhdx", "ewf", "raw", "ova"
 """Disk image containers (:mod:`sitesweep.door.disk` reads them)."""
 
 _HEAD = 8192
@@ -81,6 +81,8 @@ _CONTAINERS: Tuple[Tuple[int, bytes, str, str], ...] = (
 
 
 def _kind(head: bytes, tail: bytes) -> Optional[Sniffed]:
+    if head[257:262] == b"ustar" and head[:100].split(b"\0", 1)[0].lower().endswith(b".ovf"):
+        return Sniffed(OVA, "OVA (a tar whose first member is an OVF descriptor)")
     for offset, magic, kind, why in _CONTAINERS:
         if head[offset : offset + len(magic)] == magic:
             return Sniffed(kind, why)
