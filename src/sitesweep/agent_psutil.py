@@ -279,10 +279,17 @@ def capabilities() -> Tuple[Optional[str], Optional[str]]:
     if not sys.platform.startswith("linux"):
         connections = f"no /proc on {sys.platform}"
     else:
+        me = Process(os.getpid())
         try:
-            Process(os.getpid()).net_connections()
+            me._socket_inodes()
+            for name in ("tcp", "udp"):  # the agent may hold no socket: read the headers
+                with open(f"{me._base}/net/{name}", "rb") as fh:
+                    if b"local_address" not in fh.readline(_LINE_BYTES):
+                        connections = f"{me._base}/net/{name} is not the kernel's table"
         except Error as exc:
             connections = f"not readable here: {exc.msg or exc}"
+        except OSError as exc:
+            connections = f"not readable here: {exc}"
     addresses: Optional[str] = None
     try:
         net_if_addrs()
