@@ -143,8 +143,9 @@ def _summary(console: Console, result: ScanResult, bundle: Optional[BundleRef]) 
     inv = result.inventory
     kinds = Counter(str(e.kind) for e in inv.environments)
     summary = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) or "none"
+    console.print(f"\nScanned: {safe(inv.root)}" if not inv.live else "")
     console.print(
-        f"\nEnvironments: {len(inv.environments)} ({safe(summary)}); "
+        f"Environments: {len(inv.environments)} ({safe(summary)}); "
         f"{len(inv.distributions)} distributions; {inv.dirs_walked} directories walked"
     )
     if result.gaps:
@@ -211,6 +212,9 @@ def json_doc(view: ResultView) -> dict[str, object]:
     """The ``--format json`` document: findings.json's, plus where the bundle went."""
     doc: dict[str, object] = findings_doc(view.result, view.outcome.threshold)
     doc["verdict"] = view.outcome.verdict.value
+    # What was scanned (the manifest's scan_root): "/" live, the --root directory, or the
+    # image file, so that a run over a disk image names it (its host is the OS's hostname).
+    doc["scan_root"] = view.result.inventory.root
     doc["bundle"] = view.bundle.doc() if view.bundle is not None else None
     return doc
 
