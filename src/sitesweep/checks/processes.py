@@ -23,7 +23,7 @@ PROCESS_BENIGN_DIRS = BENIGN_HIDDEN_DIRS | frozenset(
 )  # fmt: skip
 """Dot-directories from which developer tools normally run (kept out of the location check)."""
 
-_NOT_LIVE = "processes are only visible on a live scan (not under --root)"
+_NOT_LIVE = "processes are only visible on a live scan (not under --root or --image)"
 _EXCERPT = 300
 
 
