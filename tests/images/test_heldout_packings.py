@@ -225,3 +225,31 @@ def test_each_packing_tells_what_the_directory_scan_tells(
         sparse = [g for g in load(bundle, "coverage.json")["gaps"] if g["path"] == SPARSE]
         assert [g["reason"] for g in sparse] == ["sparse_file"]
     assert not packed["root"].marker.exists()
+
+
+def test_a_responder_reads_the_image_named_verifies_and_reports(
+    packed: Dict[str, Any], tmp_path: Path, run_cli: RunCli
+) -> None:
+    """``scan --image disk.qcow2 --json`` names the image it scanned (the host is the disk's own
+    hostname), each bundle verifies intact, and ``report`` over the bundles of a disk and a
+    container image gives one compromised row each, with the affected releases."""
+    out = tmp_path / "out"
+    qcow2, tarball = packed["qcow2-compressed"], packed["docker-save"]
+    run = run_cli("scan", "--image", str(qcow2), "--output", str(out), "--json")
+    assert run.code == 1, run.err
+    doc = json.loads(run.out)
+    assert doc["scan_root"] == str(qcow2)
+    assert (doc["verdict"], doc["host"]["hostname"]) == ("compromised", "build-07")
+    run = run_cli("scan", "--image", str(tarball), "--output", str(out), "--json")
+    assert run.code == 1, run.err
+    assert json.loads(run.out)["scan_root"] == str(tarball)
+    archives = sorted(out.glob("*.tar.gz"))
+    assert len(archives) == 2
+    for archive in archives:
+        run = run_cli("verify", str(archive))
+        assert run.code == 0, run.err
+        assert "intact: " in run.err, run.err
+    run = run_cli("report", str(out))
+    rows = [line.split("\t") for line in run.out.splitlines() if line.startswith("host\t")]
+    assert sorted((r[1], r[3]) for r in rows) == [("build-07", "compromised"), (TAG, "compromised")]
+    assert all(r[-1] == "litellm 1.82.7; litellm 1.82.8" for r in rows), rows
