@@ -432,7 +432,9 @@ class _Blobs:
             return
         if path.is_dir():
             return
-        fd = _open_ro(path)
+        # A link the analyst gave (an evidence store's name for the file) is what it names, as
+        # for a disk image; only the blobs inside a layout are opened without following.
+        fd = _open_ro(Path(os.path.realpath(path)) if path.is_symlink() else path)
         self.fds.append(fd)
         size = os.fstat(fd).st_size
         kind = _compression(_pread(fd, 4, 0))
