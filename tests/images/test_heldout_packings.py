@@ -4,7 +4,8 @@ persistence, credentials, histories, a symlinked site-packages, hard links, a no
 large and a sparse file, deep directories, past times), packed as a responder is handed it: a
 raw ext4 image, a cloud VM's GPT disk (BIOS boot, EFI system partition placed by fstab, the root
 third), that disk as a compressed qcow2, and a ``docker save`` tarball of three layers (whiteouts
-deleting a stale ``.pth`` that the last layer re-adds, a clean litellm, an opaque directory).
+deleting a stale ``.pth`` that the last layer re-adds, a clean litellm, an opaque directory),
+and the same layers as an OCI archive (gzip layers: podman, skopeo, buildah).
 
 Each must tell the responder what ``scan --root`` of the tree tells: verdict, findings (ids,
 rules, severities, titles, paths, evidence), the rotation list, environments, inventory and
@@ -15,8 +16,8 @@ coverage gaps. The only differences allowed are the honest ones, listed here:
 - a disk: its ext4 has ``/lost+found`` (one more directory walked); a BIOS boot partition
   is named in a ``filesystem_not_crossed`` gap (no files); the root filesystem alone (raw ext4)
   lacks the EFI partition its fstab mounts: a gap, and the scan is incomplete for that alone;
-- a ``docker save`` layer holds a sparse file's holes as zeros (Docker's tar writer keeps no
-  holes), so the sparse wheel is a read cache artifact there, not a ``sparse_file`` gap.
+- a container layer holds a sparse file's holes as zeros (Docker's and Python's tar writers
+  keep no holes), so the sparse wheel is a read cache artifact there, not a ``sparse_file`` gap.
 """
 
 from __future__ import annotations
@@ -35,10 +36,10 @@ from clirun import RunCli
 from diskbuild import MIB, convert, ext4, fs_uuid, need, partitioned, vfat, whole_seconds
 from diskbuild import _run as mkfs
 from heldout import LAYER_HISTORY, PAST, SITE, SPARSE, build_heldout, split_layers
-from imagebuild import docker_image
+from imagebuild import docker_image, oci_image
 from scanrun import load, only_bundle
 
-PACKINGS = ["raw-ext4", "gpt-disk", "qcow2-compressed", "docker-save"]
+PACKINGS = ["raw-ext4", "gpt-disk", "qcow2-compressed", "docker-save", "oci-archive"]
 TAG = "registry.example/suspect:2026-03"
 
 
@@ -71,12 +72,16 @@ def packed(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Any]:
     partitioned(disk, "gpt", [*parts, ("L", raw.stat().st_size // MIB, raw)])
     tarball = base / "suspect.tar"
     layers = split_layers(root.path, base / "layers")
-    docker_image(tarball, layers, LAYER_HISTORY, {"Env": ["OPENAI_API_KEY=sk-x"]}, tag=TAG)
+    config = {"Env": ["OPENAI_API_KEY=sk-x"]}
+    docker_image(tarball, layers, LAYER_HISTORY, config, tag=TAG)
+    oci_archive = base / "suspect.oci.tar"
+    oci_image(oci_archive, layers, LAYER_HISTORY, config, name=TAG)
     images = {
         "raw-ext4": raw,
         "gpt-disk": disk,
         "qcow2-compressed": convert(disk, "qcow2", base / "disk.qcow2", "-c"),
         "docker-save": tarball,
+        "oci-archive": oci_archive,
     }
     return {"root": root, "bundle": only_bundle(out), "printed": printed.getvalue(), **images}
 
@@ -178,7 +183,7 @@ def test_each_packing_tells_what_the_directory_scan_tells(
 ) -> None:
     by_root: Path = packed["bundle"]
     image: Path = packed[packing]
-    container = packing == "docker-save"
+    container = packing in ("docker-save", "oci-archive")
     run = run_cli("scan", "--image", str(image), "--output", str(tmp_path / "out"))
     assert run.code == 1, run.err
     bundle = only_bundle(tmp_path / "out")
