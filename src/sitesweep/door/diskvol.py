@@ -27,6 +27,7 @@ import stat
 import struct
 import threading
 import uuid
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -534,8 +535,56 @@ def _gpt(disk: Reader, source: str) -> Volumes:
                     )
                 )
     except LIBYAL_ERRORS as exc:
-        found.problems.append(("gpt", f"partition table unreadable: {first_line(exc)}"))
+        found.volumes.clear()
+        primary = _gpt_primary(disk)
+        if primary is None:
+            found.problems.append(("gpt", f"partition table unreadable: {first_line(exc)}"))
+            return found
+        # libvsgpt 20240504 refuses a table whose backup header (the disk's last sector) it
+        # cannot read: an image cut short, or acquired a few sectors short. The primary table,
+        # its checksums right, names the partitions; one that ends past the image is a problem.
+        for number, type_guid, part_guid, start, end, name in primary:
+            volume = Window(disk, start, end - start)
+            found.volumes.append(
+                Volume(f"p{number}", "gpt", type_guid, start, volume, uuid=part_guid, label=name)
+            )
+            if end > disk.size:
+                what = f"ends at byte {end}, past the image's end ({disk.size}): a truncated copy"
+                found.problems.append((f"p{number}", what))
     return found
+
+
+def _gpt_primary(disk: Reader) -> Optional[List[Tuple[int, str, str, int, int, str]]]:
+    """The primary GPT's used entries (number, type GUID, partition GUID, first byte, end
+    byte, name), or ``None`` when its header or entry array fails its CRC-32."""
+    header = disk.read_at(SECTOR, SECTOR)
+    if len(header) < 92 or header[:8] != b"EFI PART":
+        return None
+    size = struct.unpack_from("<I", header, 12)[0]
+    if not 92 <= size <= SECTOR:
+        return None
+    blank = header[:16] + b"\0\0\0\0" + header[20:size]
+    if zlib.crc32(blank) != struct.unpack_from("<I", header, 16)[0]:
+        return None
+    array_lba, count, entry_size, array_crc = struct.unpack_from("<QIII", header, 72)
+    if not 128 <= entry_size <= 4096 or count > 1024:
+        return None
+    array = disk.read_at(array_lba * SECTOR, count * entry_size)
+    if len(array) < count * entry_size or zlib.crc32(array) != array_crc:
+        return None
+    out = []
+    for index in range(count):
+        entry = array[index * entry_size : index * entry_size + 128]
+        if entry[:16] == bytes(16):
+            continue
+        first, last = struct.unpack_from("<QQ", entry, 32)
+        if last < first:
+            continue
+        name = entry[56:128].decode("utf-16-le", "replace").split("\x00", 1)[0]
+        kind = str(uuid.UUID(bytes_le=bytes(entry[:16])))
+        ident = str(uuid.UUID(bytes_le=bytes(entry[16:32])))
+        out.append((index + 1, kind, ident, first * SECTOR, (last + 1) * SECTOR, name))
+    return out
 
 
 def _gpt_name(disk: Reader, index: int) -> str:
