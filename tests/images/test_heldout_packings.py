@@ -39,7 +39,14 @@ from heldout import LAYER_HISTORY, PAST, SITE, SPARSE, build_heldout, split_laye
 from imagebuild import docker_image, oci_image
 from scanrun import load, only_bundle
 
-PACKINGS = ["raw-ext4", "gpt-disk", "qcow2-compressed", "docker-save", "oci-archive"]
+PACKINGS = [
+    "raw-ext4",
+    "gpt-disk",
+    "gpt-disk-short",
+    "qcow2-compressed",
+    "docker-save",
+    "oci-archive",
+]
 TAG = "registry.example/suspect:2026-03"
 
 
@@ -79,6 +86,7 @@ def packed(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Any]:
     images = {
         "raw-ext4": raw,
         "gpt-disk": disk,
+        "gpt-disk-short": _short_copy(disk, base / "short.img"),
         "qcow2-compressed": convert(disk, "qcow2", base / "disk.qcow2", "-c"),
         "docker-save": tarball,
         "oci-archive": oci_archive,
@@ -101,6 +109,15 @@ def _outcome(bundle: Path, lone: bool) -> Dict[str, Any]:
         assert efi["detail"].startswith(LONE_EFI)
         assert efi["detail"].endswith("(vfat) here: it is not on this disk image")
     return outcome
+
+
+def _short_copy(disk: Path, out: Path) -> Path:
+    """The disk acquired 33 sectors short: its backup GPT (header and entry array, the disk's
+    last sectors) is missing, every partition is whole. libvsgpt refused such a disk, so it
+    was 'no volume found', exit 2."""
+    data = disk.read_bytes()
+    out.write_bytes(data[: len(data) - 33 * 512])
+    return out
 
 
 def _told(printed: str) -> List[str]:
@@ -220,6 +237,7 @@ def test_each_packing_tells_what_the_directory_scan_tells(
             assert scanned == {"disk": "/"}
         else:
             assert scanned == {"p3": "/", "p2": "/boot/efi"}
+            assert disk["partition_table"] == "gpt"
             assert disk["root"] == "p3"
             # A BIOS boot partition (every cloud image has one) holds no files: named, not a
             # check that did not run (the outcome above is not incomplete).
