@@ -467,6 +467,12 @@ class _Blobs:
             target = self.path / name
             if ".." in Path(name).parts or not target.is_file():
                 raise ImageError(f"{self.path}: blob {name} is missing")
+            # A link inside the layout (the blobs directory, a blob) must not lead out of it:
+            # O_NOFOLLOW guards the last name only.
+            home = os.path.realpath(self.path)
+            if not os.path.realpath(target).startswith(home.rstrip("/") + "/"):
+                what = "is a link leading outside the image layout: not read"
+                raise ImageError(f"{self.path}: {name} {what}")
             fd = _open_ro(target)
             self.fds.append(fd)
             return _Source(fd, 0, os.fstat(fd).st_size)
