@@ -15,6 +15,7 @@ import click
 from sitesweep.cli.console import stderr, stdout
 from sitesweep.cli.exit_codes import ExitCode
 from sitesweep.cli.render_packs import render_pack_detail, render_pack_table
+from sitesweep.outputs import refuse_bundle_dir
 from sitesweep.packs import load_packs
 from sitesweep.packs.describe import pack_doc, summarize, summary_doc
 from sitesweep.packs.osv_pack import import_osv
@@ -188,8 +189,9 @@ def export_command(
     if output is None:
         click.echo(text, nl=False)
         return ExitCode.OK
+    refuse_bundle_dir(output.parent, "an export")
     try:
-        with output.open("x", encoding="utf-8") as handle:
+        with output.open("x", encoding="utf-8") as handle:  # O_EXCL: never through a link
             handle.write(text)
     except OSError as exc:
         raise click.UsageError(f"{output}: cannot write: {exc.strerror or exc}") from exc
