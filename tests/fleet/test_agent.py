@@ -140,6 +140,59 @@ def test_live_agent_reads_connections_and_addresses_without_psutil(
     assert list(scratch.iterdir()) == [], "the agent left files behind"
 
 
+def _hiding_own_net(empty: Path) -> List[str]:
+    """A command prefix running what follows with its own ``/proc/PID/net`` an empty directory
+    (a private mount namespace; ``exec`` keeps the pid), or skip where that is not allowed."""
+    shell = f'mount --bind {empty} /proc/$$/net && exec "$@"'
+    prefix = ["unshare", "-m", "--propagation", "private", "sh", "-c", shell, "sh"]
+    probe = [str(SYSTEM_PYTHON), "-I", "-S", "-c", "import os; print(os.listdir('/proc/self/net'))"]
+    try:
+        run = subprocess.run([*prefix, *probe], capture_output=True, timeout=60, check=False)
+    except FileNotFoundError:
+        pytest.skip("no unshare here")
+    if run.returncode != 0 or run.stdout.strip() != b"[]":
+        pytest.skip(f"cannot hide /proc/PID/net here: {run.stderr.decode()[-200:]}")
+    return prefix
+
+
+@pytest.mark.live
+def test_live_agent_without_proc_net_names_processes_reduced(agent: Path, tmp_path: Path) -> None:
+    """Where the agent cannot read its ``/proc/PID/net``, connections are named reduced (so the
+    verdict is incomplete), never silently left out."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    prefix = _hiding_own_net(empty)
+    out = tmp_path / "out"
+    excludes = [
+        a for d in sorted(Path("/").iterdir()) if str(d) != "/etc" for a in ("--exclude", str(d))
+    ]
+    run = subprocess.run(
+        [
+            *prefix,
+            str(SYSTEM_PYTHON),
+            "-I",
+            "-S",
+            str(agent),
+            "collect",
+            "--output",
+            str(out),
+            *excludes,
+        ],
+        capture_output=True,
+        timeout=600,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr.decode()
+    named = parse_bundle_line(run.stdout)
+    assert named is not None, run.stdout
+    manifest = json.loads((out / named[0][: -len(".tar.gz")] / "manifest.json").read_text())
+    reduced = {r["area"]: r["detail"] for r in manifest["reduced_checks"]}
+    assert "without connections" in reduced["processes"]
+    assert "/net/tcp" in reduced["processes"]
+    result = run_analyze(out / named[0]).result
+    assert [r for r in coverage_reasons(result) if "processes:" in r], coverage_reasons(result)
+
+
 def test_agent_bad_arguments_exit_2(agent: Path, tmp_path: Path) -> None:
     run = subprocess.run(
         [
