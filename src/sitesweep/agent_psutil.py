@@ -220,14 +220,19 @@ def _ipv4_addresses() -> Iterator[Tuple[str, Any]]:
             if struct.unpack("H", entry[16:18])[0] != socket.AF_INET:
                 continue
             address = socket.inet_ntoa(entry[20:24])
-            netmask = socket.inet_ntoa(_ipv4_ioctl(sock, _SIOCGIFNETMASK, label)[20:24])
-            flags = struct.unpack("H", _ipv4_ioctl(sock, _SIOCGIFFLAGS, label)[16:18])[0]
-            broadcast: Optional[str] = None
-            ptp: Optional[str] = None
-            if flags & _IFF_BROADCAST:
-                broadcast = socket.inet_ntoa(_ipv4_ioctl(sock, _SIOCGIFBRDADDR, label)[20:24])
-            elif flags & _IFF_POINTOPOINT:
-                ptp = socket.inet_ntoa(_ipv4_ioctl(sock, _SIOCGIFDSTADDR, label)[20:24])
+            try:
+                netmask = socket.inet_ntoa(_ipv4_ioctl(sock, _SIOCGIFNETMASK, label)[20:24])
+                flags = struct.unpack("H", _ipv4_ioctl(sock, _SIOCGIFFLAGS, label)[16:18])[0]
+                broadcast: Optional[str] = None
+                ptp: Optional[str] = None
+                if flags & _IFF_BROADCAST:
+                    broadcast = socket.inet_ntoa(_ipv4_ioctl(sock, _SIOCGIFBRDADDR, label)[20:24])
+                elif flags & _IFF_POINTOPOINT:
+                    ptp = socket.inet_ntoa(_ipv4_ioctl(sock, _SIOCGIFDSTADDR, label)[20:24])
+            except OSError as exc:
+                if exc.errno in (errno.ENODEV, errno.ENXIO, errno.EADDRNOTAVAIL):
+                    continue  # the interface or address went away since the list was taken
+                raise
             name = label.decode("utf-8", "replace")
             yield name, snicaddr(socket.AF_INET, address, netmask, broadcast, ptp)
 
