@@ -220,3 +220,47 @@ def test_bad_collector_output_is_a_host_status(
     fleet = _by_host(json.loads((out / "fleet.json").read_text()))
     assert fleet["clean"]["verdict"] == "unchecked"
     assert not target_python.marker.exists()
+
+
+@pytest.mark.live
+def test_live_sweep_of_a_linux_host_names_no_reduced_process_checks(
+    ssh_lab: Lab, target_python: TargetPython, tmp_path: Path, run_cli: RunCli
+) -> None:
+    """A live sweep (no sitesweep_root) of the loopback host: the agent runs without psutil, yet
+    the fleet row names no reduced processes or identity check (only YARA, made up for on the
+    controller), so nothing but what this machine really denies keeps it from clean."""
+    inventory = tmp_path / "hosts.ini"
+    inventory.write_text(f"clean\n[all:vars]\nsitesweep_python={target_python.python}\n")
+    remote_tmp = tmp_path / "remote-tmp"
+    remote_tmp.mkdir()
+    walked = {"/etc", "/proc", "/sys", "/dev"}
+    excludes = [
+        a
+        for d in sorted(Path("/").iterdir())
+        if str(d) not in walked
+        for a in ("--exclude", str(d))
+    ]
+    out = tmp_path / "sweep"
+    run = run_cli(
+        "sweep",
+        "-i",
+        str(inventory),
+        "--ssh-config",
+        str(ssh_lab.config),
+        "--output",
+        str(out),
+        "--remote-tmp",
+        str(remote_tmp),
+        "--timeout",
+        "300",
+        *excludes,
+    )
+    fleet = _by_host(json.loads((out / "fleet.json").read_text()))
+    row = fleet["clean"]
+    assert row["verdict"] != "unchecked", run.err
+    assert not [r for r in row["reduced"] if r.startswith(("processes", "identity"))], row
+    assert [r for r in row["reduced"] if r.startswith("yara")], row
+    assert not [r for r in row.get("incomplete", []) if "reduced" in r], row
+    assert run.code == {"clean": 0, "incomplete": 3, "compromised": 1}[row["verdict"]]
+    assert list(remote_tmp.iterdir()) == [], "the sweep left files on the target"
+    assert not target_python.marker.exists(), "the target python's .pth ran"
