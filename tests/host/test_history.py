@@ -17,6 +17,7 @@ from clirun import RunCli
 from scanrun import bundle_mentions, gap_paths, load, scan
 from sitesweep.host.history import HistoryInstall, collect_history, unmetafy
 from sitesweep.host.history_parse import parse_command
+from sitesweep.redact import REDACTED
 from sitesweep.host.identity import read_users
 from sitesweep.hostfs import HostRoot
 from sitesweep.model import Finding, Gap, GapReason, Severity
@@ -188,6 +189,24 @@ _WORDS = st.sampled_from(
      "'", '"', "\\", ";", "&&", "|", "--from", "-m", "python3", "pipx", "inject", "a@1", "x.whl",
      "--index-url", "http://a:b@c", "sudo", "FOO=1", "\n", "(", "#", "poetry", "pdm", "requests"]
 )  # fmt: skip
+
+
+def test_a_quoted_argument_holding_other_commands_is_masked_whole() -> None:
+    # found by the property below: the quoted word is one argument of uvx's tool, and it held
+    # an assignment from what looks like another segment
+    line = f"uvx pip '; export K={PASSWORD}; OTHER={PASSWORD} '"
+    (hit,) = parse_command(line)
+    assert PASSWORD not in hit.command
+    assert hit.command == f"uvx pip {REDACTED}"
+    assert [p.name for p in hit.packages] == ["pip"]
+
+
+def test_a_run_of_separators_still_ends_the_installer_segment() -> None:
+    # shlex reads '&&;' as one word; it separated nothing, so the next segment's assignment
+    # was kept as an argument of pip install
+    (hit,) = parse_command(f"pip install litellm &&; export K={PASSWORD}")
+    assert PASSWORD not in hit.command
+    assert hit.command == "pip install litellm"
 
 
 @given(st.lists(_WORDS, max_size=12), st.lists(_WORDS, max_size=12))

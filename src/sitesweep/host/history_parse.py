@@ -45,6 +45,9 @@ _CONDA = re.compile(
     r"^(?:[A-Za-z0-9_.-]+::)?(?P<n>[A-Za-z0-9][A-Za-z0-9._-]*)"
     r"(?:(?P<op>==?)(?P<v>[0-9][A-Za-z0-9.+!_-]*)(?:=[^=\s]*)?)?$"
 )
+_PUNCTUATION = re.compile(r"[;&|()]+")
+_QUOTED = re.compile(r"[\s;&|()]")
+"""What only a quoted word can hold: blanks and shell separators."""
 _WRAPPERS = frozenset({"sudo", "env", "time", "nohup", "exec", "command", "nice", "doas"})
 _WRAPPER_VALUE_OPTS = frozenset({"-u", "-g", "-n", "--user", "--group"})
 
@@ -103,7 +106,13 @@ class InstallCommand:
 
 
 def redact(word: str) -> str:
-    """``word`` through :func:`sitesweep.redact.redact_text` (user info, tokens, assignments)."""
+    """``word`` through :func:`sitesweep.redact.redact_text` (user info, tokens, assignments).
+
+    A word holding a blank or a shell separator was quoted on the command line: it is one
+    argument that can carry anything (``uvx tool '; export K=...'``), so it is masked whole.
+    """
+    if _QUOTED.search(word):
+        return REDACTED
     return _SECRET.sub(REDACTED, redact_text(word))
 
 
@@ -129,7 +138,8 @@ def _segments(text: str) -> Iterator[List[str]]:
             words = _FALLBACK_WORD.findall(physical)
         current: List[str] = []
         for word in words:
-            if word in _SEPARATORS:
+            if word in _SEPARATORS or _PUNCTUATION.fullmatch(word):
+                # shlex joins a run of punctuation into one word (``&&;``): still a separator
                 yield current
                 current = []
             else:
