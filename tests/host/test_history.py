@@ -17,11 +17,11 @@ from clirun import RunCli
 from scanrun import bundle_mentions, gap_paths, load, scan
 from sitesweep.host.history import HistoryInstall, collect_history, unmetafy
 from sitesweep.host.history_parse import parse_command
-from sitesweep.redact import REDACTED
 from sitesweep.host.identity import read_users
 from sitesweep.hostfs import HostRoot
 from sitesweep.model import Finding, Gap, GapReason, Severity
 from sitesweep.pipeline import ScanOptions, run_scan
+from sitesweep.redact import REDACTED
 
 IN_WINDOW = 1774349000  # 2026-03-24T10:43:20Z, inside litellm's 10:39:24-16:00 window
 IN_WINDOW_ISO = "2026-03-24T10:43:20.000000Z"
