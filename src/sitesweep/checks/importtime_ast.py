@@ -19,7 +19,14 @@ from dataclasses import dataclass
 from typing import Dict, FrozenSet, Iterable, List, Optional, Set, Tuple, Union
 
 from sitesweep.checks.pth_ast import Scanner
-from sitesweep.checks.pth_findings import MAX_INPUT_CHARS, Budget, Feature, Findings
+from sitesweep.checks.pth_findings import (
+    MAX_INPUT_CHARS,
+    MAX_NESTED_DEPTH,
+    Budget,
+    Feature,
+    Findings,
+)
+from sitesweep.checks.pth_names import matches_name
 from sitesweep.checks.pth_resolve import NameResolver, str_value
 from sitesweep.checks.pth_textscan import FETCHER, network_in_text
 
@@ -65,12 +72,85 @@ _IMPORT_LINE = re.compile(
 """An import statement (approximately: for text not worth parsing, only to follow imports)."""
 
 
-class ImportScanner(Scanner):
-    """The ``.pth`` scanner with URL literals recorded apart (a ``__url__`` is no download)."""
+DESERIALISERS = (
+    "pickle.loads",
+    "pickle.load",
+    "_pickle.loads",
+    "_pickle.load",
+    "cPickle.loads",
+    "cPickle.load",
+    "dill.loads",
+    "dill.load",
+    "cloudpickle.loads",
+    "cloudpickle.load",
+)
+"""Unpicklers: they run code only through what the pickled data names, so what they are handed
+decides the grade (``marshal`` loads code objects and stays hidden code whatever its input)."""
 
-    def __init__(self, findings: Findings, *, budget: Budget) -> None:
-        super().__init__(findings, budget=budget)
+
+class ImportScanner(Scanner):
+    """The ``.pth`` scanner with URL literals recorded apart (a ``__url__`` is no download), and
+    unpickling graded by what is unpickled: data embedded in the module or decoded from a blob is
+    hidden code; data the program reads at run time (a worker's pipe or queue, as anyio's
+    process and interpreter workers do) is deserialisation, worth a low note on its own and
+    "runs code" beside a network fetch. Strings the code would run are scanned the same way."""
+
+    def __init__(
+        self,
+        findings: Findings,
+        *,
+        budget: Budget,
+        line: Optional[int] = None,
+        depth: int = 0,
+        context: str = "",
+    ) -> None:
+        super().__init__(findings, budget=budget, line=line, depth=depth, context=context)
         self.startup_names: List[str] = []
+
+    def _nested(self, text: str, line: int, what: str) -> None:
+        if self.depth >= MAX_NESTED_DEPTH:
+            self.add(None, f"{what} nested too deep to follow", line)
+            return
+        inner = ImportScanner(
+            self.findings,
+            budget=self.budget,
+            line=line,
+            depth=self.depth + 1,
+            context=f"{self.context}{what}: ",
+        )
+        inner.scan(text)
+        self.startup_names.extend(inner.startup_names)
+
+    def _visit_reference(self, node: Union[ast.Name, ast.Attribute]) -> None:
+        parent = self.parents.get(id(node))
+        if isinstance(parent, ast.Call) and parent.func is node:
+            dotted = self._resolve(node)
+            if dotted is not None:
+                for candidate in self._candidates(dotted):
+                    if matches_name(candidate, DESERIALISERS):
+                        self._check_unpickle(parent, candidate)
+                        return
+        super()._visit_reference(node)
+
+    def _check_unpickle(self, call: ast.Call, name: str) -> None:
+        line = self._line(call)
+        arg: Optional[ast.expr] = call.args[0] if call.args else None
+        for keyword in call.keywords:
+            if keyword.arg in ("data", "file") and arg is None:
+                arg = keyword.value
+        if arg is None:
+            self.add(Feature.EXEC_DYNAMIC, f"call to {name}", line)
+            return
+        if str_value(arg) is not None or self.folded_only(arg) is not None:
+            self.add(Feature.DECODE_EXEC, f"call to {name} of data embedded in the code", line)
+            return
+        label = self._decoding_label(arg)
+        if label is not None:
+            self.add(Feature.DECODE_EXEC, f"call to {name} of {label}-decoded data", line)
+            return
+        self.add(
+            Feature.EXEC_DYNAMIC, f"call to {name} of data read at run time (unpickling)", line
+        )
 
     def _check_reference(self, dotted: str, line: int, called: bool) -> None:
         """At import a name only mentioned (an exception class, ``urllib3.__version__``) does
@@ -161,6 +241,10 @@ def import_time_nodes(
         out.append(node)
         if isinstance(node, ast.Name):
             reach(node.id)
+        if isinstance(node, ast.If) and is_main_guard(node):  # imported: test and else run
+            queue.append(node.test)
+            queue.extend(node.orelse)
+            continue
         for child in ast.iter_child_nodes(node):
             if isinstance(child, _FUNCS):
                 queue.extend(child.decorator_list)
@@ -170,13 +254,35 @@ def import_time_nodes(
     return out, reached
 
 
+def is_main_guard(node: ast.AST) -> bool:
+    """Whether ``node`` is ``if __name__ == "__main__":`` (either operand order).
+
+    Its body runs when the module is run as a script (``python -m``), never when it is
+    imported: a module imported by name has that name as ``__name__``. Starting it as a script
+    from import-time code is a process spawn, graded where it is.
+    """
+    if not isinstance(node, ast.If) or not isinstance(node.test, ast.Compare):
+        return False
+    test = node.test
+    if len(test.ops) != 1 or not isinstance(test.ops[0], ast.Eq):
+        return False
+    sides = (test.left, test.comparators[0])
+    names = [s for s in sides if isinstance(s, ast.Name) and s.id == "__name__"]
+    mains = [s for s in sides if str_value(s) == "__main__"]
+    return len(names) == 1 and len(mains) == 1
+
+
 def prune(tree: ast.Module, entries: Iterable[str] = ()) -> Tuple[ast.Module, List[ast.AST]]:
-    """``tree`` with the bodies of functions nothing reaches at import replaced by ``pass``
-    (mutated in place), and the nodes that run."""
+    """``tree`` with the bodies of functions nothing reaches at import, and of
+    ``if __name__ == "__main__":`` blocks, replaced by ``pass`` (mutated in place), and the
+    nodes that run."""
     nodes, reached = import_time_nodes(tree, entries)
     for func in (f for fs in _definitions(tree).values() for f in fs):
         if func.name not in reached:
             func.body = [ast.Pass(lineno=func.lineno, col_offset=0)]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and is_main_guard(node):
+            node.body = [ast.Pass(lineno=node.lineno, col_offset=0)]
     return tree, nodes
 
 

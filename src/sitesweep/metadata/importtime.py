@@ -54,11 +54,21 @@ _MAGIC = (b"\x7fELF", b"MZ", b"\xfe\xed\xfa\xce", b"\xfe\xed\xfa\xcf", b"\xce\xf
 
 JS_TRAITS: Tuple[Tuple[str, re.Pattern[bytes]], ...] = (
     (
-        "reads credentials",
+        "names credentials",
         re.compile(
             rb"\.ssh/|id_rsa|id_ed25519|\.aws/credentials|\.npmrc|\.pypirc|\.git-credentials|"
             rb"\.kube/config|\.docker/config|wallet|keystore|Local Storage|leveldb|Login Data|"
-            rb"GITHUB_TOKEN|NPM_TOKEN|AWS_SECRET|PYPI_TOKEN|\.env\b"
+            rb"GITHUB_TOKEN|NPM_TOKEN|AWS_SECRET|PYPI_TOKEN|(?<![\w$)\]])\.env\b"
+        ),
+    ),
+    (
+        "reads the host",
+        re.compile(
+            rb"readFileSync|\breadFile\(|createReadStream|fs\.promises|\bfs/promises|"
+            rb"Bun\.file\(|Deno\.readTextFile|Deno\.readFile|\bhomedir\(\)|"
+            rb"process\.env(?:\.|\[\s*[\x27\x22`])(?:GITHUB_TOKEN|NPM_TOKEN|AWS_SECRET|PYPI_TOKEN)|"
+            rb"JSON\.stringify\(\s*process\.env\s*\)|Object\.(?:entries|keys|values)\(\s*process\.env\b|"
+            rb"\.\.\.process\.env\b"
         ),
     ),
     (
@@ -75,7 +85,24 @@ JS_TRAITS: Tuple[Tuple[str, re.Pattern[bytes]], ...] = (
     ("surveys the host", re.compile(rb"os\.homedir|os\.hostname|os\.userInfo|readdirSync")),
     ("decodes data", re.compile(rb"Buffer\.from\([^)]{0,200}base64|\batob\(")),
 )
-"""(trait, regex) for JavaScript carried by a Python release. Each regex is a flat alternation."""
+"""(trait, regex) for JavaScript carried by a Python release. Each regex is a flat alternation.
+
+A credential's name (``~/.ssh/id_rsa``, a ``.env`` file, ``GITHUB_TOKEN``) is only text: a web
+UI's bundle names them in help texts and test prompts, and ``process.env`` is no ``.env`` file.
+What reads them is a file or environment read a browser cannot make: ``fs`` reads, the home
+directory, a token variable read from ``process.env`` or the whole environment collected (what
+a Node, Bun or Deno stealer does). :func:`js_traits` adds ``reads credentials`` when a file
+shows both."""
+READS_CREDENTIALS = "reads credentials"
+
+
+def js_traits(data: bytes) -> Tuple[str, ...]:
+    """The :data:`JS_TRAITS` of a JavaScript text, and ``reads credentials`` when it names
+    credentials and has a way to read the host's files or environment."""
+    traits = [name for name, regex in JS_TRAITS if regex.search(data)]
+    if "names credentials" in traits and "reads the host" in traits:
+        traits.insert(0, READS_CREDENTIALS)
+    return tuple(traits)
 
 
 class ModuleRole(StrEnum):
@@ -561,7 +588,7 @@ class _SiteReader:
         traits = self.js_traits.get(digest)
         if traits is None:
             self.out.js_searched += 1
-            traits = tuple(name for name, regex in JS_TRAITS if regex.search(data))
+            traits = js_traits(data)
             self.js_traits[digest] = traits
         else:
             self.out.js_reused += 1
