@@ -58,7 +58,7 @@ JS_TRAITS: Tuple[Tuple[str, re.Pattern[bytes]], ...] = (
         re.compile(
             rb"\.ssh/|id_rsa|id_ed25519|\.aws/credentials|\.npmrc|\.pypirc|\.git-credentials|"
             rb"\.kube/config|\.docker/config|wallet|keystore|Local Storage|leveldb|Login Data|"
-            rb"GITHUB_TOKEN|NPM_TOKEN|AWS_SECRET|PYPI_TOKEN|(?<![\w$)\]])\.env\b"
+            rb"GITHUB_TOKEN|NPM_TOKEN|AWS_SECRET|PYPI_TOKEN|(?<![\w$)\]?])\.env\b"
         ),
     ),
     (
