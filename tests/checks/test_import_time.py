@@ -211,6 +211,17 @@ def main_guard_hides_nothing_else(root: FakeRoot) -> None:
     root.add_dist(SITE, "guardedx", "1.0", {"guardedx/__init__.py": init.encode()})
 
 
+def main_guard_after_renaming(root: FakeRoot) -> None:
+    # A module that renames itself __main__ makes its guard run at import: graded.
+    init = (
+        "import base64, zlib\n"
+        "globals()['__name__'] = '__main__'\n"
+        "if __name__ == '__main__':\n"
+        f"    exec(zlib.decompress(base64.b64decode({b64_payload(root)!r})))\n"
+    )
+    root.add_dist(SITE, "renamedx", "1.0", {"renamedx/__init__.py": init.encode()})
+
+
 def js_env_stealer(root: FakeRoot) -> None:
     js = (
         "const t = process.env.NPM_TOKEN;\n"
@@ -259,6 +270,7 @@ MECHANICS: List[Case] = [
     ("init-unpickle-blob", init_unpickle_blob, IMPORT, "cachekit/__init__.py"),
     ("init-unpickle-fetched", init_unpickle_fetched, IMPORT, "remotecfg/__init__.py"),
     ("main-guard-else-runs", main_guard_hides_nothing_else, IMPORT, "guardedx/__init__.py"),
+    ("main-guard-renamed", main_guard_after_renaming, IMPORT, "renamedx/__init__.py"),
     ("js-env-stealer", js_env_stealer, SHAPE, "envbridge"),
 ]
 TWINS: List[Case] = [

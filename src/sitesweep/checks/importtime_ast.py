@@ -224,6 +224,7 @@ def import_time_nodes(
     counts as reaching it. Lambda bodies count as running (a thread target runs them).
     """
     defs = _definitions(tree)
+    guards = not name_rebound(tree)
     out: List[ast.AST] = []
     reached: Set[str] = set()
     queue: List[ast.AST] = [tree]
@@ -241,7 +242,7 @@ def import_time_nodes(
         out.append(node)
         if isinstance(node, ast.Name):
             reach(node.id)
-        if isinstance(node, ast.If) and is_main_guard(node):  # imported: test and else run
+        if guards and isinstance(node, ast.If) and is_main_guard(node):  # test, else run
             queue.append(node.test)
             queue.extend(node.orelse)
             continue
@@ -252,6 +253,23 @@ def import_time_nodes(
             else:  # lambdas included: a thread or atexit target runs them
                 queue.append(child)
     return out, reached
+
+
+def name_rebound(tree: ast.Module) -> bool:
+    """Whether the module may change its own ``__name__`` (assigns it, declares it ``global``,
+    or names it in a string: ``globals()['__name__']``), so that a ``__main__`` guard could run
+    at import after all."""
+    for node in ast.walk(tree):
+        rebinds = (
+            (isinstance(node, ast.Name) and node.id == "__name__"
+             and not isinstance(node.ctx, ast.Load))
+            or (isinstance(node, ast.Global) and "__name__" in node.names)
+            or (isinstance(node, ast.Constant) and node.value == "__name__")
+            or (isinstance(node, ast.alias) and (node.asname or node.name) == "__name__")
+        )  # fmt: skip
+        if rebinds:
+            return True
+    return False
 
 
 def is_main_guard(node: ast.AST) -> bool:
@@ -280,8 +298,9 @@ def prune(tree: ast.Module, entries: Iterable[str] = ()) -> Tuple[ast.Module, Li
     for func in (f for fs in _definitions(tree).values() for f in fs):
         if func.name not in reached:
             func.body = [ast.Pass(lineno=func.lineno, col_offset=0)]
+    guards = not name_rebound(tree)
     for node in ast.walk(tree):
-        if isinstance(node, ast.If) and is_main_guard(node):
+        if guards and isinstance(node, ast.If) and is_main_guard(node):
             node.body = [ast.Pass(lineno=node.lineno, col_offset=0)]
     return tree, nodes
 
