@@ -111,7 +111,8 @@ def _persistence(root: FakeRoot, depth: int) -> None:
 def _history(root: FakeRoot, depth: int) -> None:
     line = b"pip install litellm==1.82.8 " + b"A" * (depth * 50) + b"\n"
     root.add_file("/home/alice/.zsh_history", b": 1774349000:0;" + line + b"\x83" * depth)
-    root.add_file("/home/alice/.bash_history", b"#99999999999999\n" + line * (depth % 50 + 1))
+    if not root.host("/home/alice/.bash_history").is_symlink():  # links_out's, when it came first
+        root.add_file("/home/alice/.bash_history", b"#99999999999999\n" + line * (depth % 50 + 1))
 
 
 def _conda(root: FakeRoot, depth: int) -> None:
