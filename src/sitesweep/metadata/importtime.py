@@ -65,7 +65,7 @@ JS_TRAITS: Tuple[Tuple[str, re.Pattern[bytes]], ...] = (
         "reads the host",
         re.compile(
             rb"readFileSync|\breadFile\(|createReadStream|fs\.promises|\bfs/promises|"
-            rb"Bun\.file\(|Deno\.readTextFile|Deno\.readFile|\bhomedir\(\)|"
+            rb"Bun\.file\(|Bun\.env\b|Deno\.readTextFile|Deno\.readFile|Deno\.env\b|\bhomedir\(\)|"
             rb"process\.env(?:\.|\[\s*[\x27\x22`])(?:GITHUB_TOKEN|NPM_TOKEN|AWS_SECRET|PYPI_TOKEN)|"
             rb"JSON\.stringify\(\s*process\.env\s*\)|Object\.(?:entries|keys|values)\(\s*process\.env\b|"
             rb"\.\.\.process\.env\b"
@@ -90,9 +90,9 @@ JS_TRAITS: Tuple[Tuple[str, re.Pattern[bytes]], ...] = (
 A credential's name (``~/.ssh/id_rsa``, a ``.env`` file, ``GITHUB_TOKEN``) is only text: a web
 UI's bundle names them in help texts and test prompts, and ``process.env`` is no ``.env`` file.
 What reads them is a file or environment read a browser cannot make: ``fs`` reads, the home
-directory, a token variable read from ``process.env`` or the whole environment collected (what
-a Node, Bun or Deno stealer does). :func:`js_traits` adds ``reads credentials`` when a file
-shows both."""
+directory, a token variable read from ``process.env`` or the whole environment collected, Bun's
+or Deno's environment (what a Node, Bun or Deno stealer does). :func:`js_traits` adds
+``reads credentials`` when a file shows both."""
 READS_CREDENTIALS = "reads credentials"
 _SUSPECT_JS = ("reads credentials", "runs commands", "decodes data", "reads the host")
 
