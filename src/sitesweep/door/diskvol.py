@@ -33,7 +33,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable, List, Optional, Protocol, Tuple
 
-from sitesweep.door.oci import ImageError
+from sitesweep.door.oci import FileWindow, ImageError
 from sitesweep.door.sniff import EWF, OVA, QCOW2, RAW, VHD, VHDX, VMDK, split_segments
 
 __all__ = [
@@ -333,42 +333,6 @@ def _open_vmdk(path: Path, what: str, media: Media) -> Reader:
     return _Handle(handle, handle.get_media_size())
 
 
-class _Member(io.RawIOBase):
-    """A tar member read in place: ``size`` bytes at ``start`` of descriptor ``fd``."""
-
-    def __init__(self, fd: int, start: int, size: int) -> None:
-        super().__init__()
-        self._fd, self._start, self._size, self._pos = fd, start, size, 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def get_size(self) -> int:
-        return self._size
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        self._pos = max(0, {0: 0, 1: self._pos, 2: self._size}[whence] + offset)
-        return self._pos
-
-    def read(self, size: Optional[int] = -1) -> bytes:
-        want = self._size - self._pos if size is None or size < 0 else size
-        want = max(0, min(want, self._size - self._pos))
-        data = os.pread(self._fd, want, self._start + self._pos) if want else b""
-        self._pos += len(data)
-        return data
-
-    def readinto(self, buffer: Any) -> int:
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-
 def _open_ova(path: Path, what: str, media: Media) -> Reader:
     """The first disk of an OVA: a stream-optimized VMDK member of the tar, read in place."""
     import tarfile
@@ -397,9 +361,9 @@ def _open_ova(path: Path, what: str, media: Media) -> Reader:
         more = ", ".join(d[0] for d in disks[1:])
         media.problems.append(f"the OVA holds more disks, not scanned (one per run): {more}")
     handle = pyvmdk.handle()
-    handle.open_file_object(_Member(fd, start, length))
+    handle.open_file_object(FileWindow(fd, start, length))
     media.closers.append(handle.close)
-    handle.open_extent_data_files_as_file_objects([_Member(fd, start, length)])
+    handle.open_extent_data_files_as_file_objects([FileWindow(fd, start, length)])
     return _Handle(handle, handle.get_media_size())
 
 

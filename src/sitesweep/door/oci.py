@@ -169,8 +169,12 @@ class _Source:
     size: int
 
 
-class _Window(io.RawIOBase):
-    """A read-only, seekable window of ``size`` bytes at ``start`` in descriptor ``fd``."""
+class FileWindow(io.RawIOBase):
+    """A read-only, seekable window of ``size`` bytes at ``start`` in descriptor ``fd``.
+
+    A layer member read in place here; a disk inside an OVA tar for libyal's file-object readers
+    (:mod:`sitesweep.door.diskvol`), which also ask its ``get_size``.
+    """
 
     def __init__(self, fd: int, start: int, size: int) -> None:
         super().__init__()
@@ -184,6 +188,9 @@ class _Window(io.RawIOBase):
 
     def tell(self) -> int:
         return self._pos
+
+    def get_size(self) -> int:
+        return self._size
 
     def seek(self, offset: int, whence: int = 0) -> int:
         base = {0: 0, 1: self._pos, 2: self._size}[whence]
@@ -1073,7 +1080,7 @@ def _members(tf: tarfile.TarFile) -> Any:
 
 
 def _reader(fd: int, start: int, size: int) -> IO[bytes]:
-    return io.BufferedReader(_Window(fd, start, size), 1 << 16)
+    return io.BufferedReader(FileWindow(fd, start, size), 1 << 16)
 
 
 def _open_ro(path: Path) -> int:
