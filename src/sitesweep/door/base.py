@@ -11,7 +11,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from typing import List, NamedTuple, Optional, Protocol, Sequence, Tuple
+from typing import Callable, List, NamedTuple, Optional, Protocol, Sequence, Tuple, TypeVar
 
 from sitesweep.errors import HostReadError
 from sitesweep.model import GapReason, HostPath
@@ -33,6 +33,7 @@ __all__ = [
     "gap_reason_for",
     "host_error",
     "listing_of",
+    "regular_node",
     "split_host",
 ]
 
@@ -156,6 +157,37 @@ class Door(Protocol):
     def close(self) -> None:
         """Release what the backend holds open."""
         ...
+
+
+class _Typed(Protocol):
+    kind: int
+
+
+_N = TypeVar("_N", bound=_Typed)
+
+
+def regular_node(host: str, follow: bool, node_of: Callable[[bool], _N]) -> _N:
+    """What ``Door.open`` of an in-memory tree may read (the image doors share this).
+
+    Args:
+        host: the path asked for.
+        follow: whether a final symlink is resolved (inside the root); refused otherwise.
+        node_of: the backend's lookup of ``host``, its final link followed or not.
+
+    Raises:
+        HostReadError: a link not followed or not resolvable, or anything but a regular file.
+    """
+    node = node_of(False)
+    if node.kind == LINK:
+        if not follow:
+            raise HostReadError(host, GapReason.SPECIAL_FILE, "symbolic link: not followed")
+        node = node_of(True)
+        if node.kind == LINK:
+            raise HostReadError(host, GapReason.SYMLINK_LOOP, "symlink cannot be resolved")
+    if node.kind != FILE:
+        kind = "directory" if node.kind == DIR else "special file"
+        raise HostReadError(host, GapReason.SPECIAL_FILE, f"not a regular file ({kind})")
+    return node
 
 
 def gap_reason_for(exc: OSError) -> GapReason:

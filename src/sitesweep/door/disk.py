@@ -32,7 +32,16 @@ from pathlib import Path
 from typing import Any, Deque, Dict, List, Optional, Tuple
 
 from sitesweep.budget import SPARSE_MIN
-from sitesweep.door.base import DIR, FILE, LINK, MAX_SYMLINK_HOPS, OTHER, Listed, parts
+from sitesweep.door.base import (
+    DIR,
+    FILE,
+    LINK,
+    MAX_SYMLINK_HOPS,
+    OTHER,
+    Listed,
+    parts,
+    regular_node,
+)
 from sitesweep.door.diskvol import (
     LIBYAL_ERRORS,
     LOCK,
@@ -653,16 +662,7 @@ class DiskDoor:
             return [(n, c.kind, c.fs.inode(c.entry)) for n, c in children.items()]
 
     def open(self, host: str, follow: bool) -> _File:
-        node = self._node(host, follow=False)
-        if node.kind == LINK:
-            if not follow:
-                raise HostReadError(host, GapReason.SPECIAL_FILE, "symbolic link: not followed")
-            node = self._node(host, follow=True)
-            if node.kind == LINK:
-                raise HostReadError(host, GapReason.SYMLINK_LOOP, "symlink cannot be resolved")
-        if node.kind != FILE:
-            kind = "directory" if node.kind == DIR else "special file"
-            raise HostReadError(host, GapReason.SPECIAL_FILE, f"not a regular file ({kind})")
+        node = regular_node(host, follow, lambda last: self._node(host, follow=last))
         try:
             with LOCK:
                 size = int(node.entry.get_size() or 0)

@@ -36,7 +36,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Deque, Dict, Iterator, List, Optional, Tuple
 
-from sitesweep.door.base import DIR, FILE, LINK, MAX_SYMLINK_HOPS, OTHER, Listed, parts
+from sitesweep.door.base import (
+    DIR,
+    FILE,
+    LINK,
+    MAX_SYMLINK_HOPS,
+    OTHER,
+    Listed,
+    parts,
+    regular_node,
+)
 from sitesweep.errors import HostReadError, SitesweepError
 from sitesweep.model import Gap, GapReason, HostPath
 from sitesweep.scratch import anonymous_file
@@ -330,16 +339,7 @@ class ImageDoor:
         return [(n, c.kind, c.ino) for n, c in node.children.items()]
 
     def open(self, host: str, follow: bool) -> _MemberFile:
-        node = self._node(host, follow=False)
-        if node.kind == LINK:
-            if not follow:
-                raise HostReadError(host, GapReason.SPECIAL_FILE, "symbolic link: not followed")
-            node = self._node(host, follow=True)
-            if node.kind == LINK:
-                raise HostReadError(host, GapReason.SYMLINK_LOOP, "symlink cannot be resolved")
-        if node.kind != FILE:
-            kind = "directory" if node.kind == DIR else "special file"
-            raise HostReadError(host, GapReason.SPECIAL_FILE, f"not a regular file ({kind})")
+        node = regular_node(host, follow, lambda last: self._node(host, follow=last))
         if node.source < 0:
             raise HostReadError(host, GapReason.PARSE_ERROR, "content not stored in the image")
         return _MemberFile(self._sources[node.source], node.offset, node.size)
