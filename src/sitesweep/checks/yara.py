@@ -166,30 +166,52 @@ class YaraRules(Check):
     ) -> Tuple[Tuple[YaraHit, Optional[str]], ...]:
         limits = ctx.yara_limits
         known = content.known(path)
+        claimed: Optional[bytes] = None
         if known is not None and known[1] <= limits.max_size:
             with self._lock:
                 hits = self._by_digest.get(known[0])
-                if hits is not None:  # these bytes were matched: this file is not read again
+                waiting = self._pending.get(known[0]) if hits is None else None
+                if hits is None and waiting is None:  # this thread reads and matches them
+                    self._pending[known[0]] = threading.Event()
+                    claimed = known[0]
+            if waiting is not None:  # another thread is matching these bytes: wait for it
+                waiting.wait()
+                hits = self._by_digest.get(known[0])
+            if hits is not None:  # these bytes were matched: this file is not read again
+                with self._lock:
                     self.reused += 1
                     self.unread += 1
-            if hits is not None:
                 content.note(path, *known)
                 return tuple((hit, None) for hit in hits)
         try:
-            data = content.read(path, limits.max_size)
-        except HostReadError as exc:
-            self._gaps.append(Gap(self.id, path, exc.reason, exc.detail))
-            return ()
-        digest = hashlib.sha256(data).digest()
-        content.note(path, digest, len(data))
-        hits = self._once(digest, rules, data, limits, path)
-        return tuple((hit, None) for hit in hits or ())
+            try:
+                data = content.read(path, limits.max_size)
+            except HostReadError as exc:
+                self._gaps.append(Gap(self.id, path, exc.reason, exc.detail))
+                return ()
+            digest = hashlib.sha256(data).digest()
+            content.note(path, digest, len(data))
+            if digest == claimed:
+                hits = self._match_bytes(rules, data, limits, path)
+                if hits is not None:
+                    self._by_digest[digest] = hits
+            else:  # not claimed, or the file changed since it was hashed
+                if claimed is not None:  # let the claim go first: never hold one while waiting
+                    self._pending[claimed].set()
+                hits = self._once(digest, rules, data, limits, path)
+            return tuple((hit, None) for hit in hits or ())
+        finally:
+            if claimed is not None:
+                self._pending[claimed].set()
 
     def _once(
         self, key: bytes, rules: CompiledRules, data: bytes, limits: YaraLimits, path: HostPath
     ) -> Optional[Tuple[YaraHit, ...]]:
         """Match ``data`` unless the same bytes were (or are being) matched: then wait for and
-        reuse that result. ``None`` when matching failed (a gap for this path)."""
+        reuse that result. ``None`` when matching failed (a gap for this path).
+
+        A file whose digest the scan knew already claims that digest before it is read
+        (:meth:`_match`), so its copies wait for its match instead of being read too."""
         with self._lock:
             hits = self._by_digest.get(key)
             waiting = self._pending.get(key) if hits is None else None
