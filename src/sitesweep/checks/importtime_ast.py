@@ -21,7 +21,6 @@ from typing import Dict, FrozenSet, Iterable, List, Optional, Set, Tuple, Union
 from sitesweep.checks.pth_ast import Scanner
 from sitesweep.checks.pth_findings import (
     MAX_INPUT_CHARS,
-    MAX_NESTED_DEPTH,
     Budget,
     Feature,
     Findings,
@@ -107,19 +106,11 @@ class ImportScanner(Scanner):
         super().__init__(findings, budget=budget, line=line, depth=depth, context=context)
         self.startup_names: List[str] = []
 
-    def _nested(self, text: str, line: int, what: str) -> None:
-        if self.depth >= MAX_NESTED_DEPTH:
-            self.add(None, f"{what} nested too deep to follow", line)
-            return
-        inner = ImportScanner(
-            self.findings,
-            budget=self.budget,
-            line=line,
-            depth=self.depth + 1,
-            context=f"{self.context}{what}: ",
-        )
-        inner.scan(text)
-        self.startup_names.extend(inner.startup_names)
+    def _nested(self, text: str, line: int, what: str) -> Optional[Scanner]:
+        inner = super()._nested(text, line, what)
+        if isinstance(inner, ImportScanner):
+            self.startup_names.extend(inner.startup_names)
+        return inner
 
     def _visit_reference(self, node: Union[ast.Name, ast.Attribute]) -> None:
         parent = self.parents.get(id(node))

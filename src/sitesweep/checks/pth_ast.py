@@ -110,12 +110,13 @@ class Scanner(NameResolver):
             self._visit(node)
         return True
 
-    def _nested(self, text: str, line: int, what: str) -> None:
-        """Scan ``text`` that this code would execute, one level deeper, up to the depth cap."""
+    def _nested(self, text: str, line: int, what: str) -> Optional[Scanner]:
+        """Scan ``text`` that this code would execute, one level deeper, up to the depth cap,
+        with a scanner of this one's class; return it (``None`` past the cap)."""
         if self.depth >= MAX_NESTED_DEPTH:
             self.add(None, f"{what} nested too deep to follow", line)
-            return
-        inner = Scanner(
+            return None
+        inner = type(self)(
             self.findings,
             budget=self.budget,
             line=line,
@@ -123,6 +124,7 @@ class Scanner(NameResolver):
             context=f"{self.context}{what}: ",
         )
         inner.scan(text)
+        return inner
 
     def scan_text(self, text: str) -> None:
         """Grade ``text`` by the regex scan alone."""
