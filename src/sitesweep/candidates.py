@@ -6,19 +6,28 @@ same files as evidence, so ``analyze BUNDLE`` later matches exactly what ``scan`
 
 from __future__ import annotations
 
+import base64
+import binascii
 import posixpath
-from typing import FrozenSet, Iterator, Set, Tuple
+import threading
+from functools import lru_cache
+from typing import Dict, FrozenSet, Iterator, List, Optional, Set, Tuple, cast
 
 from sitesweep.inventory import Inventory
-from sitesweep.metadata.model import Distribution
+from sitesweep.metadata.model import Distribution, RecordEntry
 from sitesweep.model import HostPath
 from sitesweep.packs.model import PackSet
 
 __all__ = [
+    "RecordRows",
     "cached_candidates",
+    "install_bounds",
     "pack_distribution_names",
     "persistence_candidates",
+    "plain_rel",
+    "record_hex",
     "record_paths",
+    "record_rows",
     "yara_candidates",
 ]
 
@@ -33,6 +42,107 @@ def pack_distribution_names(packs: PackSet) -> FrozenSet[str]:
     return frozenset(str(a.name) for pack in packs.packs for a in pack.affected)
 
 
+@lru_cache(maxsize=1 << 16)
+def record_hex(spec: str) -> Optional[str]:
+    """Return the hex SHA-256 of a RECORD hash spec (``sha256=<urlsafe b64>``), or ``None``.
+
+    Remembered (bounded): the same release in many environments repeats the same specs."""
+    algorithm, _, value = spec.partition("=")
+    if algorithm != "sha256" or not value:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    except (binascii.Error, ValueError):
+        return None
+    return raw.hex() if len(raw) == 32 else None
+
+
+class RecordRows:
+    """What one parsed RECORD gives every install that holds it, worked out once.
+
+    Identical RECORD files share one tuple of entries (``metadata.distinfo``'s parse cache): the
+    same release in 20 environments is one tuple, so what does not depend on where it is installed
+    (which rows are plain relative paths, each row's decoded SHA-256) is computed once per tuple,
+    and each install only joins its site dir to the rows.
+
+    Attributes:
+        record: the entries (held, so the cache's key, their ``id``, stays theirs).
+        kept: the path of every row :func:`record_paths` considers (not empty, not absolute).
+        odd: (index in ``kept``, path) of the rows that need lexical resolution (``..``,
+            ``.``, ``//``, a trailing ``/``): their host path depends on the site dir.
+        hrels, hexes, sizes: of the plain rows in ``kept`` order (a path listed twice is given
+            its last row, as a path -> row mapping gives it), those whose hash is a SHA-256:
+            path, SHA-256 hex, size.
+        hindex: the index in ``kept`` of each of those (to merge resolved rows in order).
+        digests: the SHA-256 hex of every row (a resolved row may give any of them).
+    """
+
+    __slots__ = ("_last", "digests", "hexes", "hindex", "hrels", "kept", "odd", "record", "sizes")
+
+    def __init__(self, record: Tuple[RecordEntry, ...]) -> None:
+        self.record = record
+        kept = [e.path for e in record if e.path and not e.path.startswith("/")]
+        self.kept: Tuple[str, ...] = tuple(kept)
+        self.odd: Tuple[Tuple[int, str], ...] = tuple(
+            (i, rel) for i, rel in enumerate(kept) if not plain_rel(rel)
+        )
+        last = {e.path: e for e in record}
+        odd = {i for i, _ in self.odd}
+        every = (record_hex(e.hash) for e in record)
+        self.digests: Tuple[str, ...] = tuple(d for d in every if d is not None)
+        hashed = []
+        for i, rel in enumerate(kept):
+            if i in odd:
+                continue
+            entry = last[rel]
+            digest = record_hex(entry.hash)
+            if digest is not None:
+                hashed.append((i, rel, digest, entry.size))
+        self.hindex: Tuple[int, ...] = tuple(h[0] for h in hashed)
+        self.hrels: Tuple[str, ...] = tuple(h[1] for h in hashed)
+        self.hexes: Tuple[str, ...] = tuple(h[2] for h in hashed)
+        self.sizes: Tuple[Optional[int], ...] = tuple(h[3] for h in hashed)
+        self._last: Optional[Dict[str, RecordEntry]] = None
+
+    def entry(self, rel: str) -> Optional[RecordEntry]:
+        """The last row listing ``rel`` (a resolved row's lookup; rare, so built on demand)."""
+        if self._last is None:
+            self._last = {e.path: e for e in self.record}
+        return self._last.get(rel)
+
+
+def plain_rel(rel: str) -> bool:
+    """Whether ``site + "/" + rel`` is already normal (nothing to resolve lexically)."""
+    return not (rel.startswith(".") or "/." in rel or "//" in rel or rel.endswith("/"))
+
+
+_ROWS: Dict[int, RecordRows] = {}
+ROWS_CACHE_SIZE = 1 << 12
+"""Distinct RECORDs whose :class:`RecordRows` are remembered (emptied when full)."""
+_ROWS_LOCK = threading.Lock()
+
+
+def record_rows(record: Tuple[RecordEntry, ...]) -> RecordRows:
+    """The :class:`RecordRows` of a RECORD's entries, computed once per (shared) tuple."""
+    found = _ROWS.get(id(record))
+    if found is not None and found.record is record:
+        return found
+    rows = RecordRows(record)
+    with _ROWS_LOCK:
+        if len(_ROWS) >= ROWS_CACHE_SIZE:
+            _ROWS.clear()
+        _ROWS[id(record)] = rows
+    return rows
+
+
+def install_bounds(dist: Distribution, inventory: Inventory) -> Tuple[str, str]:
+    """(site dir without its final ``/``, the prefix every listed path must start with): the
+    distribution's environment (its prefix; the site dir when no environment holds it)."""
+    site = dist.site_dir.rstrip("/")
+    env = inventory.environment_of(site)
+    return site, (env.prefix if env else site).rstrip("/") + "/"
+
+
 def record_paths(dist: Distribution, inventory: Inventory) -> Iterator[HostPath]:
     """Host paths of the files a distribution's RECORD lists (``..`` rows resolved lexically).
 
@@ -41,19 +151,35 @@ def record_paths(dist: Distribution, inventory: Inventory) -> Iterator[HostPath]
     nowhere else, and a forged RECORD row such as ``../../../../root/.ssh/id_rsa`` must not turn a
     secret into a matched file and an evidence copy.
     """
-    site = dist.site_dir.rstrip("/")
-    env = inventory.environment_of(site)
-    bound = (env.prefix if env else site).rstrip("/") + "/"
-    for entry in dist.record:
-        rel = entry.path
-        if not rel or rel.startswith("/"):
-            continue
-        if rel.startswith(".") or "/." in rel or "//" in rel or rel.endswith("/"):
-            path = posixpath.normpath(f"{site}/{rel}")  # "..", ".", "//": resolved lexically
-        else:
-            path = f"{site}/{rel}"  # already normal (the site dir is)
+    if not dist.record:
+        return iter(())
+    site, bound = install_bounds(dist, inventory)
+    return iter(_paths(record_rows(dist.record), site, bound))
+
+
+def _paths(rows: RecordRows, site: str, bound: str) -> List[HostPath]:
+    head = site + "/"
+    if not head.startswith(bound):  # never for a site dir its environment holds
+        return [
+            HostPath(p)
+            for p in (
+                head + rel if plain_rel(rel) else posixpath.normpath(head + rel)
+                for rel in rows.kept
+            )
+            if p.startswith(bound)
+        ]
+    paths: List[Optional[str]] = list(map(head.__add__, rows.kept))  # already normal
+    dropped = False
+    for i, rel in rows.odd:  # "..", ".", "//": resolved lexically
+        path = posixpath.normpath(head + rel)
         if path.startswith(bound):
-            yield HostPath(path)
+            paths[i] = path
+        else:
+            paths[i] = None
+            dropped = True
+    if dropped:
+        return [HostPath(p) for p in paths if p is not None]
+    return cast(List[HostPath], paths)
 
 
 def yara_candidates(inventory: Inventory, packs: PackSet) -> Tuple[HostPath, ...]:

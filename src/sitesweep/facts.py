@@ -8,38 +8,29 @@ bundle keeps in place of a copy of a clean release's files.
 
 from __future__ import annotations
 
-import base64
-import binascii
-from functools import lru_cache
-from typing import FrozenSet, Iterator, List, Optional, Set, Tuple
+import heapq
+import posixpath
+from typing import Any, FrozenSet, Iterable, Iterator, List, Optional, Set, Tuple, cast
 
-from sitesweep.candidates import record_paths
+from sitesweep.candidates import RecordRows, install_bounds, plain_rel, record_hex, record_rows
 from sitesweep.inventory import Inventory
 from sitesweep.metadata.model import HostFile
 from sitesweep.model import HostPath
 
 
-@lru_cache(maxsize=1 << 16)
-def record_hex(spec: str) -> Optional[str]:
-    """Return the hex SHA-256 of a RECORD hash spec (``sha256=<urlsafe b64>``), or ``None``.
-
-    Remembered (bounded): the same release in many environments repeats the same specs."""
-    algorithm, _, value = spec.partition("=")
-    if algorithm != "sha256" or not value:
-        return None
-    try:
-        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
-    except (binascii.Error, ValueError):
-        return None
-    return raw.hex() if len(raw) == 32 else None
-
-
 def recorded_hashes(
-    inventory: Inventory, names: Optional[FrozenSet[str]] = None
+    inventory: Inventory,
+    names: Optional[FrozenSet[str]] = None,
+    digests: Optional[FrozenSet[str]] = None,
 ) -> Iterator[Tuple[HostPath, str, Optional[int]]]:
     """(host path, SHA-256 hex, size) of every RECORD row a bundle holds, where the file is
     still what the row says (rows of files verification found modified or missing are left out);
-    with ``names``, only the rows of distributions of those (canonical) names."""
+    with ``names``, only the rows of distributions of those (canonical) names; with ``digests``,
+    only the rows whose SHA-256 is one of those (a RECORD holding none of them is not walked).
+
+    A RECORD shared by many installs (the same release in 20 environments) is decoded once
+    (:func:`sitesweep.candidates.record_rows`); each install only joins its site dir to it.
+    """
     changed: Set[str] = set()
     for check in inventory.record_checks:
         changed.update(m.file.path for m in check.modified)
@@ -47,15 +38,60 @@ def recorded_hashes(
     for dist in inventory.distributions:
         if not dist.record or (names is not None and dist.name not in names):
             continue
-        rows = {e.path: e for e in dist.record}
-        site = dist.site_dir.rstrip("/")
-        for path in record_paths(dist, inventory):
-            if path in changed:
+        rows = record_rows(dist.record)
+        if digests is not None and digests.isdisjoint(rows.digests):
+            continue
+        site, bound = install_bounds(dist, inventory)
+        found = _rows_of(rows, site, bound)
+        for path, digest, size in found:
+            if changed and path in changed:
                 continue
-            entry = rows.get(path[len(site) + 1 :]) if path.startswith(site + "/") else None
-            digest = record_hex(entry.hash) if entry else None
-            if entry is not None and digest is not None:
-                yield path, digest, entry.size
+            if digests is not None and digest not in digests:
+                continue
+            yield path, digest, size
+
+
+def _rows_of(
+    rows: RecordRows, site: str, bound: str
+) -> Iterable[Tuple[HostPath, str, Optional[int]]]:
+    """(host path, SHA-256 hex, size) of one install's rows, in RECORD order."""
+    head = site + "/"
+    if not head.startswith(bound):  # never for a site dir its environment holds: row by row
+        return _resolved(rows, range(len(rows.kept)), head, bound)
+    plain = zip(map(head.__add__, rows.hrels), rows.hexes, rows.sizes)
+    if not rows.odd:
+        return cast(Iterable[Tuple[HostPath, str, Optional[int]]], plain)
+    odd = [i for i, _ in rows.odd]
+    return (
+        row
+        for _, row in heapq.merge(
+            zip(rows.hindex, plain),
+            zip(odd, _resolved(rows, odd, head, bound, all_rows=True)),
+            key=lambda pair: pair[0],
+        )
+        if row is not None
+    )
+
+
+def _resolved(
+    rows: RecordRows, indices: Iterable[int], head: str, bound: str, all_rows: bool = False
+) -> Iterator[Any]:
+    """The rows at ``indices`` of ``kept``, each resolved lexically and looked up by the path it
+    resolves to (``None`` for a row outside the environment or without a SHA-256, when
+    ``all_rows``; else left out)."""
+    for i in indices:
+        rel = rows.kept[i]
+        path = posixpath.normpath(head + rel) if not plain_rel(rel) else head + rel
+        entry = (
+            rows.entry(path[len(head) :])
+            if path.startswith(bound) and path.startswith(head)
+            else None
+        )
+        digest = record_hex(entry.hash) if entry is not None else None
+        if entry is not None and digest is not None:
+            yield HostPath(path), digest, entry.size
+        elif all_rows:
+            yield None
 
 
 def hashed_files(inventory: Inventory) -> List[HostFile]:

@@ -60,7 +60,7 @@ class IndicatorFiles(Check):
             for pack, ind in by_hash.get(file.sha256 or "", []):
                 yield _finding(ctx, pack, ind, file, "known malicious SHA-256")
             yield from _named(ctx, file)
-        for path, digest, size in recorded_hashes(ctx.inventory):
+        for path, digest, size in recorded_hashes(ctx.inventory, digests=frozenset(by_hash)):
             if path in seen:
                 continue
             for pack, ind in by_hash.get(digest, []):
@@ -92,8 +92,7 @@ class ArtifactHashes(Check):
         artifacts = {a.sha256: (pack, a) for pack in ctx.packs.packs for a in pack.artifacts}
         recorded = (
             HostFile(p, s or 0, d, 0.0, 0, 0)
-            for p, d, s in recorded_hashes(ctx.inventory)
-            if d in artifacts
+            for p, d, s in recorded_hashes(ctx.inventory, digests=frozenset(artifacts))
         )
         for file in (*hashed_files(ctx.inventory), *recorded):
             hit = artifacts.get(file.sha256 or "")
