@@ -171,16 +171,24 @@ def charge_copy(root: HostRoot, path: str, cost: int) -> None:
 
 
 def hash_file(
-    root: HostRoot, path: str, limit: int, allowance: Optional[Allowance] = None
+    root: HostRoot,
+    path: str,
+    limit: int,
+    allowance: Optional[Allowance] = None,
+    seen: Optional[os.stat_result] = None,
 ) -> Digest:
     """SHA-256 of a host file, within the scan's budget (and ``allowance``), once per file.
+
+    One ``lstat`` decides (``seen``, when the caller has just taken it with
+    :meth:`HostRoot.stat_result`): the memo, the sparse check and the budget read it, and a
+    regular file is then opened without asking again, ``fstat`` checking it is the file seen.
 
     Raises:
         HostReadError: as :meth:`HostRoot.digest`, and ``sparse_file`` for a sparse file,
             ``budget_exhausted`` when the scan's or the allowance's bytes are spent.
     """
     budget = budget_of(root)
-    st = root.stat_result(path)
+    st = root.stat_result(path) if seen is None else seen
     key: Optional[_Key] = None
     if stat.S_ISREG(st.st_mode):
         key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
@@ -202,7 +210,7 @@ def hash_file(
         allowance.exhausted = True
         detail = f"this distribution's hashing budget ({DIST_HASH_BYTES} bytes) is spent"
         raise HostReadError(path, GapReason.BUDGET, detail)
-    digest = root.digest(path, limit)
+    digest = root.digest(path, limit, seen=st if key is not None else None)
     ident = _identity(st)
     if ident is not None and digest.size == st.st_size:
         budget.by_identity[ident] = (bytes.fromhex(digest.sha256), digest.size)

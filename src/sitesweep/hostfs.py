@@ -252,16 +252,21 @@ class HostRoot:
         return b"".join(chunks)
 
     def digest(
-        self, host: str, limit: int, sink: Optional[Callable[[bytes], None]] = None
+        self,
+        host: str,
+        limit: int,
+        sink: Optional[Callable[[bytes], None]] = None,
+        seen: Optional[os.stat_result] = None,
     ) -> Digest:
         """Stream a regular file of at most ``limit`` bytes through SHA-256 (and ``sink``).
 
         ``sink``, when given, is called with every chunk hashed, in order: a caller that needs
-        to look at a large file's content reads it once.
+        to look at a large file's content reads it once. ``seen``: the :meth:`stat_result` the
+        caller just took of ``host`` (see :meth:`open_nofollow`).
         """
         sha = hashlib.sha256()
         total = 0
-        with self._open(host, True) as fh:
+        with self._open(host, True, seen) as fh:
             want = min(fh.size + 1, _CHUNK)  # see read_to_end: one call for a small file
             while True:
                 chunk = fh.read(want)
@@ -287,7 +292,7 @@ class HostRoot:
         """
         return self._open(host, True)
 
-    def open_nofollow(self, host: str) -> Opened:
+    def open_nofollow(self, host: str, seen: Optional[os.stat_result] = None) -> Opened:
         """Open a regular file for reading without following its final symlink.
 
         Parent directories resolve inside the root; the last component is taken as it is: a
@@ -295,13 +300,17 @@ class HostRoot:
         ``fstat`` checks that what was opened is what ``lstat`` saw. Use the result in a
         ``with`` block (it closes the file); its ``size`` is the size when it was opened.
 
+        ``seen``: the :meth:`stat_result` of ``host`` the caller just took, of a regular file;
+        it is that ``lstat`` (not asked again), and the file opened must be the one it saw
+        (the same device and inode, still regular), else ``VANISHED``.
+
         Raises:
             HostReadError: a symlink or not a regular file (``SPECIAL_FILE``), unreadable or gone.
         """
-        return self._open(host, False)
+        return self._open(host, False, seen)
 
-    def _open(self, host: str, follow: bool) -> Opened:
-        return Opened(host, self._door.open(host, follow))
+    def _open(self, host: str, follow: bool, seen: Optional[os.stat_result] = None) -> Opened:
+        return Opened(host, self._door.open(host, follow, seen))
 
 
 class Opened:

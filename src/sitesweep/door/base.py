@@ -140,10 +140,16 @@ class Door(Protocol):
         """A symlink's target as stored (never resolved on the scanning machine)."""
         ...
 
-    def open(self, host: str, follow: bool) -> OpenFile:
+    def open(self, host: str, follow: bool, seen: Optional[os.stat_result] = None) -> OpenFile:
         """Open a regular file: a final symlink is resolved inside the root when ``follow``,
         refused (``SPECIAL_FILE``) otherwise; anything but a regular file is refused before it
-        is opened."""
+        is opened.
+
+        ``seen``: the caller's own :meth:`lstat` of ``host``, just taken, of a regular file. The
+        backend need not ask again: it opens the final component without following it and
+        refuses (``VANISHED``) what is not that file (another device or inode, a link or
+        anything but a regular file now). A ``seen`` that is not a regular file is ignored.
+        """
         ...
 
     def resolve(self, host: str) -> HostPath:

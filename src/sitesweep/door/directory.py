@@ -176,7 +176,7 @@ class DirectoryDoor:
             except OSError as exc:
                 raise host_error(host, exc) from exc
 
-    def open(self, host: str, follow: bool) -> FdFile:
+    def open(self, host: str, follow: bool, seen: Optional[os.stat_result] = None) -> FdFile:
         head, name = split_host(host)
         with self._lock:
             try:
@@ -184,6 +184,8 @@ class DirectoryDoor:
                     st = _fstat(self._dir(host))
                     raise HostReadError(host, GapReason.SPECIAL_FILE, _not_regular(st))
                 parent = self._dir(head)
+                if seen is not None and stat.S_ISREG(seen.st_mode):
+                    return _open_seen(host, parent, name, seen)
                 st = _lstat_at(parent, name)
                 if stat.S_ISLNK(st.st_mode):
                     if not follow:
@@ -206,8 +208,7 @@ class DirectoryDoor:
                     after.st_mode
                 ):
                     os.close(fd)
-                    detail = "changed while being opened: not the file lstat saw"
-                    raise HostReadError(host, GapReason.VANISHED, detail)
+                    raise HostReadError(host, GapReason.VANISHED, _CHANGED)
                 return FdFile(fd, after.st_size)
             except OSError as exc:
                 raise host_error(host, exc) from exc
@@ -422,6 +423,28 @@ def _open_file(handle: Handle, name: str) -> int:
             raise
         # O_NOATIME needs ownership or CAP_FOWNER; retry without it.
         return os.open(where, _FILE_FLAGS, dir_fd=dir_fd)
+
+
+_CHANGED = "changed while being opened: not the file lstat saw"
+
+
+def _open_seen(host: str, parent: Handle, name: str, seen: os.stat_result) -> FdFile:
+    """Open ``name`` in ``parent``, the regular file the caller's ``lstat`` saw (``seen``): no
+    ``lstat`` again; a link there now is not followed (``O_NOFOLLOW``), and ``fstat`` must give
+    the device and inode ``seen`` gave, and a regular file."""
+    try:
+        fd = _open_file(parent, name)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP or _is_link(parent, name):  # replaced by a link since
+            raise HostReadError(host, GapReason.VANISHED, _CHANGED) from exc
+        raise
+    after = os.fstat(fd)
+    if (after.st_dev, after.st_ino) != (seen.st_dev, seen.st_ino) or not stat.S_ISREG(
+        after.st_mode
+    ):
+        os.close(fd)
+        raise HostReadError(host, GapReason.VANISHED, _CHANGED)
+    return FdFile(fd, after.st_size)
 
 
 def _check_same(parent: Handle, name: str, handle: Handle, inode: int) -> None:

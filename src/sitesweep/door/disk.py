@@ -661,7 +661,9 @@ class DiskDoor:
         with LOCK:
             return [(n, c.kind, c.fs.inode(c.entry)) for n, c in children.items()]
 
-    def open(self, host: str, follow: bool) -> _File:
+    def open(self, host: str, follow: bool, seen: Optional[os.stat_result] = None) -> _File:
+        # an image does not change while it is read: the lookup is as cheap as lstat, ``seen``
+        # needs no comparing
         node = regular_node(host, follow, lambda last: self._node(host, follow=last))
         try:
             with LOCK:

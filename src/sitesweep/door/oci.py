@@ -338,7 +338,9 @@ class ImageDoor:
             raise HostReadError(host, GapReason.VANISHED, "Not a directory")
         return [(n, c.kind, c.ino) for n, c in node.children.items()]
 
-    def open(self, host: str, follow: bool) -> _MemberFile:
+    def open(self, host: str, follow: bool, seen: Optional[os.stat_result] = None) -> _MemberFile:
+        # an image does not change while it is read: the lookup is as cheap as lstat, ``seen``
+        # needs no comparing
         node = regular_node(host, follow, lambda last: self._node(host, follow=last))
         if node.source < 0:
             raise HostReadError(host, GapReason.PARSE_ERROR, "content not stored in the image")

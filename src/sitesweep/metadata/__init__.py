@@ -41,12 +41,12 @@ def hash_file(root: HostRoot, path: str, limit: int, gaps: List[Gap]) -> Optiona
     """Stat and hash one host file within the scan's budget (:func:`sitesweep.budget.hash_file`:
     once per file, sparse files refused); failures become gaps and give ``None``."""
     try:
-        info = root.lstat(path)
-        digest = budget.hash_file(root, path, limit)
+        st = root.stat_result(path)
+        digest = budget.hash_file(root, path, limit, seen=st)
     except HostReadError as exc:
         gaps.append(Gap("inventory", HostPath(path), exc.reason, exc.detail))
         return None
-    return HostFile(HostPath(path), digest.size, digest.sha256, info.mtime, info.mode, info.uid)
+    return HostFile(HostPath(path), digest.size, digest.sha256, st.st_mtime, st.st_mode, st.st_uid)
 
 
 def _read_pth(root: HostRoot, site: HostPath, path: str, inv: SiteInventory) -> None:

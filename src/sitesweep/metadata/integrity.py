@@ -208,14 +208,14 @@ class _Verifier:
         A symlink is not followed (its target could be any file of the host, such as
         ``/etc/shadow``, which must not end up hashed or copied as this package's evidence).
         """
-        info = self.root.lstat(path)
-        if stat.S_ISLNK(info.mode):
-            return HostFile(HostPath(path), info.size, None, info.mtime, info.mode, info.uid), (
-                "(symlink)"
-            )
+        info = self.root.stat_result(path)  # the one lstat: hash_file opens what it saw
+        if stat.S_ISLNK(info.st_mode):
+            return HostFile(
+                HostPath(path), info.st_size, None, info.st_mtime, info.st_mode, info.st_uid
+            ), "(symlink)"
         if algorithm == "sha256":
             before = self.budget.reused
-            digest = hash_file(self.root, path, self.hash_limit, self.allowance)
+            digest = hash_file(self.root, path, self.hash_limit, self.allowance, info)
             self.reused += self.budget.reused - before
             sha256, size = digest.sha256, digest.size
             actual = record_b64(bytes.fromhex(sha256))
@@ -223,7 +223,7 @@ class _Verifier:
             data = self.root.read_bytes(path, min(READ_LIMIT, self.hash_limit))
             sha256, size = hashlib.sha256(data).hexdigest(), len(data)
             actual = record_b64(hashlib.new(algorithm, data).digest())
-        file = HostFile(HostPath(path), size, sha256, info.mtime, info.mode, info.uid)
+        file = HostFile(HostPath(path), size, sha256, info.st_mtime, info.st_mode, info.st_uid)
         return file, actual
 
 
@@ -278,20 +278,21 @@ def _unlisted_files(
         for rel in _iter_unlisted(root, site, top, listed, gaps, listings):
             path = HostPath(f"{site}/{rel}")
             try:
-                info = root.lstat(path)
+                info = root.stat_result(path)
             except HostReadError as exc:
                 gaps.append(Gap(AREA, path, exc.reason, exc.detail))
                 continue
-            size, sha256 = info.size, None
-            if stat.S_ISLNK(info.mode):  # recorded, never followed (see _Verifier.measure)
-                files.append(HostFile(path, size, None, info.mtime, info.mode, info.uid))
+            size, sha256 = info.st_size, None
+            mtime, mode, uid = info.st_mtime, info.st_mode, info.st_uid
+            if stat.S_ISLNK(mode):  # recorded, never followed (see _Verifier.measure)
+                files.append(HostFile(path, size, None, mtime, mode, uid))
                 continue
             try:
-                digest = hash_file(root, path, hash_limit, allowance)
+                digest = hash_file(root, path, hash_limit, allowance, info)
                 size, sha256 = digest.size, digest.sha256
             except HostReadError as exc:
                 gaps.append(Gap(AREA, path, exc.reason, exc.detail))
-            files.append(HostFile(path, size, sha256, info.mtime, info.mode, info.uid))
+            files.append(HostFile(path, size, sha256, mtime, mode, uid))
     return tuple(files)
 
 
