@@ -10,6 +10,7 @@ import base64
 import binascii
 import posixpath
 import threading
+import weakref
 from functools import lru_cache
 from typing import Dict, FrozenSet, Iterator, List, Optional, Set, Tuple, cast
 
@@ -81,27 +82,36 @@ class RecordRows:
 
     def __init__(self, record: Tuple[RecordEntry, ...]) -> None:
         self.record = record
-        kept = [e.path for e in record if e.path and not e.path.startswith("/")]
-        self.kept: Tuple[str, ...] = tuple(kept)
-        self.odd: Tuple[Tuple[int, str], ...] = tuple(
-            (i, rel) for i, rel in enumerate(kept) if not plain_rel(rel)
-        )
-        last = {e.path: e for e in record}
-        odd = {i for i, _ in self.odd}
-        every = (record_hex(e.hash) for e in record)
+        every = [record_hex(e.hash) if e.hash else None for e in record]
         self.digests: Tuple[str, ...] = tuple(d for d in every if d is not None)
-        hashed = []
-        for i, rel in enumerate(kept):
-            if i in odd:
+        last = {e.path: i for i, e in enumerate(record)}  # a path listed twice: its last row
+        kept: List[str] = []
+        odd: List[Tuple[int, str]] = []
+        hindex: List[int] = []
+        hrels: List[str] = []
+        hexes: List[str] = []
+        sizes: List[Optional[int]] = []
+        for entry in record:
+            rel = entry.path
+            if not rel or rel.startswith("/"):
                 continue
-            entry = last[rel]
-            digest = record_hex(entry.hash)
-            if digest is not None:
-                hashed.append((i, rel, digest, entry.size))
-        self.hindex: Tuple[int, ...] = tuple(h[0] for h in hashed)
-        self.hrels: Tuple[str, ...] = tuple(h[1] for h in hashed)
-        self.hexes: Tuple[str, ...] = tuple(h[2] for h in hashed)
-        self.sizes: Tuple[Optional[int], ...] = tuple(h[3] for h in hashed)
+            if not plain_rel(rel):
+                odd.append((len(kept), rel))
+            else:
+                at = last[rel]
+                digest = every[at]
+                if digest is not None:
+                    hindex.append(len(kept))
+                    hrels.append(rel)
+                    hexes.append(digest)
+                    sizes.append(record[at].size)
+            kept.append(rel)
+        self.kept: Tuple[str, ...] = tuple(kept)
+        self.odd: Tuple[Tuple[int, str], ...] = tuple(odd)
+        self.hindex: Tuple[int, ...] = tuple(hindex)
+        self.hrels: Tuple[str, ...] = tuple(hrels)
+        self.hexes: Tuple[str, ...] = tuple(hexes)
+        self.sizes: Tuple[Optional[int], ...] = tuple(sizes)
         self._last: Optional[Dict[str, RecordEntry]] = None
 
     def entry(self, rel: str) -> Optional[RecordEntry]:
@@ -189,7 +199,29 @@ def yara_candidates(inventory: Inventory, packs: PackSet) -> Tuple[HostPath, ...
     interest the inventory hashed, and every file listed in the RECORD of an installed
     distribution whose name a pack lists as affected (whatever its version: a clean version
     number says nothing about files modified after install).
+
+    The last answer is remembered for the same (immutable) inventory and pack set: the YARA
+    check and the bundle's evidence plan both ask, and a clean release in 20 environments
+    makes it tens of thousands of paths.
     """
+    with _CANDIDATES_LOCK:
+        for inventory_ref, packs_ref, found in _LAST_CANDIDATES:
+            if inventory_ref() is inventory and packs_ref() is packs:
+                return found
+    found = _yara_candidates(inventory, packs)
+    with _CANDIDATES_LOCK:
+        _LAST_CANDIDATES[:] = [(weakref.ref(inventory), weakref.ref(packs), found)]
+    return found
+
+
+_LAST_CANDIDATES: List[
+    Tuple[weakref.ref[Inventory], weakref.ref[PackSet], Tuple[HostPath, ...]]
+] = []
+"""The last :func:`yara_candidates` answer and what it was for (held weakly)."""
+_CANDIDATES_LOCK = threading.Lock()
+
+
+def _yara_candidates(inventory: Inventory, packs: PackSet) -> Tuple[HostPath, ...]:
     chosen: Set[str] = {p.file.path for p in inventory.pth_files}
     chosen.update(h.file.path for h in inventory.startup_hooks)
     chosen.update(f.path for f in inventory.files)
@@ -203,7 +235,7 @@ def yara_candidates(inventory: Inventory, packs: PackSet) -> Tuple[HostPath, ...
         )
     chosen.update(persistence_candidates(inventory))
     chosen.update(cached_candidates(inventory, packs))
-    return tuple(HostPath(p) for p in sorted(chosen))
+    return cast(Tuple[HostPath, ...], tuple(sorted(chosen)))
 
 
 def persistence_candidates(inventory: Inventory) -> Iterator[HostPath]:

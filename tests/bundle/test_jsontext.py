@@ -11,13 +11,14 @@ import dataclasses
 import json
 from enum import Enum
 from pathlib import Path
-from typing import Any, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from builders import FakeRoot, malicious_pth_content
+from scanrun import scan
 from sitesweep.bundle import jsontext
 from sitesweep.bundle.serialize import _plain, dumps, inventory_chunks, inventory_doc
 from sitesweep.exports.common import csv_text, host_cells
@@ -157,4 +158,38 @@ def test_bundle_documents_and_exports_are_unchanged(tmp_path: Path) -> None:
     assert timeline_jsonl(events, host) == "".join(
         json.dumps(e.row(host), sort_keys=True, ensure_ascii=True) + "\n" for e in events
     )
+    assert not fake.marker.exists()
+
+
+def test_a_shared_value_is_encoded_once_per_indentation_as_itself() -> None:
+    leaf = Leaf("a", 1, 0.5, True, Colour.RED, Severity.HIGH)
+    rows = (leaf, leaf)
+    texts: Dict[str, str] = {}
+    doc = {"one": jsontext.Shared(rows, texts), "deeper": {"two": jsontext.Shared(rows, texts)}}
+    assert jsontext.dumps(doc) == _stdlib({"one": rows, "deeper": {"two": rows}})
+    assert len(texts) == 2, "one text per indentation"
+
+
+def test_shared_record_rows_and_the_evidence_index_are_written_as_before(tmp_path: Path) -> None:
+    """The same release in three environments (one RECORD tuple, its rows written once and
+    reused) and an affected one: inventory.json and evidence/index.json (content and
+    facts-only entries) are the standard library's text of what they hold."""
+    fake = FakeRoot(tmp_path / "host")
+    for n in range(3):
+        fake.add_venv(f"/srv/app{n}/.venv")
+        site = f"/srv/app{n}/.venv/lib/python3.11/site-packages"
+        fake.add_dist(site, "litellm", "1.82.6", files={"litellm/caf\u00e9.py": b"x = 1\n"})
+    bad = "/srv/app0/.venv/lib/python3.11/site-packages"
+    fake.add_pth(bad, "litellm_init.pth", malicious_pth_content(fake.marker))
+    result = run_scan(ScanOptions(root=fake.path, output=None)).result
+    installs = [d for d in result.inventory.distributions if d.name == "litellm"]
+    assert len({id(d.record) for d in installs}) == 1
+    assert "".join(inventory_chunks(result)) == _stdlib(inventory_doc(result))
+    code, bundle = scan(fake.path, tmp_path / "out")
+    assert code == 1
+    for name in ("inventory.json", "evidence/index.json"):
+        text = (bundle / name).read_text(encoding="utf-8")
+        assert text == _stdlib(json.loads(text)), name
+    kept = {e["kept"] for e in json.loads((bundle / "evidence/index.json").read_text())}
+    assert kept == {"content", "hashed only"}
     assert not fake.marker.exists()

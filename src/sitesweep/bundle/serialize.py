@@ -10,6 +10,7 @@ from typing import Any, Dict, Iterator, Optional, Sequence
 from sitesweep import timefmt
 from sitesweep.bundle import jsontext, layout
 from sitesweep.discovery.model import PythonEnv
+from sitesweep.metadata.model import Distribution
 from sitesweep.model import Finding, Gap, Severity
 from sitesweep.osprofile.model import OsInfo
 from sitesweep.osprofile.paths import display_path
@@ -85,14 +86,26 @@ def inventory_doc(result: ScanResult) -> Dict[str, Any]:
 
 
 def inventory_chunks(result: ScanResult) -> Iterator[str]:
-    """``dumps(inventory_doc(result))`` in pieces, one per distribution: never held whole."""
+    """``dumps(inventory_doc(result))`` in pieces, one per distribution: never held whole.
+
+    Identical RECORDs share one tuple of rows (the same release in many environments): the
+    text of those rows is written once and reused for every install that lists them.
+    """
     inv = result.inventory
     targets = set(inv.record_targets)
+    texts: Dict[int, Dict[str, str]] = {}  # RECORD tuple -> its text by indentation
+
+    def listed(dist: Distribution) -> object:
+        if dist.name not in targets:
+            return jsontext.Replaced(dist, record=())
+        if not dist.record:
+            return dist
+        shared = jsontext.Shared(dist.record, texts.setdefault(id(dist.record), {}))
+        return jsontext.Replaced(dist, record=shared)
+
     doc: Dict[str, Any] = {f.name: getattr(inv, f.name) for f in dataclasses.fields(inv)}
     doc.pop("root")
-    doc["distributions"] = jsontext.JsonArray(
-        d if d.name in targets else jsontext.Replaced(d, record=()) for d in inv.distributions
-    )
+    doc["distributions"] = jsontext.JsonArray(listed(d) for d in inv.distributions)
     yield from jsontext.chunks(doc)
     yield "\n"
 

@@ -15,6 +15,7 @@ import tarfile
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import chain
+from json.encoder import encode_basestring_ascii
 from pathlib import Path
 from typing import Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Set, Tuple
 
@@ -29,7 +30,7 @@ from sitesweep.bundle.custody import (
     tool_doc,
 )
 from sitesweep.bundle.exportset import collection_facts, export_parts
-from sitesweep.bundle.jsontext import JsonArray, chunks
+from sitesweep.bundle.jsontext import encode
 from sitesweep.bundle.report import render_text_report
 from sitesweep.bundle.seal import seal_bundle
 from sitesweep.bundle.serialize import (
@@ -175,13 +176,15 @@ class _Writer:
         target.parent.mkdir(parents=True, exist_ok=True)
         self.digests[name] = _write_parts(target, parts)
 
-    def copy_evidence(self) -> Iterator[Dict[str, object]]:
-        """Copy what the evidence policy keeps; yield the index entries (content entries, then
-        the facts-only ones grouped by SHA-256).
+    def copy_evidence(self) -> Iterator[str]:
+        """Copy what the evidence policy keeps; yield the text of ``evidence/index.json`` in
+        pieces (content entries, then the facts-only ones grouped by SHA-256).
 
         Facts-only entries are held as (SHA-256, path, size) until written: on a host with a
         clean release in 20 environments they are tens of thousands, and as dicts (or as one
-        JSON text) they were the bundle writer's largest allocation.
+        JSON text) they were the bundle writer's largest allocation. They are written from one
+        template (:func:`_facts_text`), the text :mod:`~sitesweep.bundle.jsontext` would write
+        for their dicts.
         """
         content: List[Dict[str, object]] = []
         facts: List[Tuple[str, str, Optional[int]]] = []
@@ -230,20 +233,11 @@ class _Writer:
                 entry["bundle_path"] = f"{layout.EVIDENCE_DIR}/{name}"
                 entry["copied_sha256"] = digest
             content.append(entry)
-        yield from content
         # Facts-only entries grouped by SHA-256: the same file in 20 environments is then
         # 20 neighbouring entries that compress to little more than one (in path order they
         # lie a whole environment apart, beyond gzip's window: 3.8 MB instead of 0.7 MB).
         facts.sort()
-        for sha256, host_path, size in facts:
-            yield {
-                "host_path": host_path,
-                "sha256": sha256,
-                "size": size,
-                "copied": False,
-                "kept": HASHED_ONLY,
-                "reason": FACTS_REASON,
-            }
+        yield from _index_chunks(content, facts)
 
     def _facts(
         self, path: str, recorded: Optional[Tuple[str, Optional[int]]]
@@ -329,6 +323,59 @@ class _Writer:
         }
 
 
+_ITEM = "\n  "
+"""A newline and the indentation of an item of the index's top-level array."""
+_FACTS_TEXT = (
+    "{"
+    + "".join(
+        f"{_ITEM}  {encode_basestring_ascii(key)}: {value},"
+        for key, value in (
+            ("copied", "false"),
+            ("host_path", "%s"),
+            ("kept", encode_basestring_ascii(HASHED_ONLY).replace("%", "%%")),
+            ("reason", encode_basestring_ascii(FACTS_REASON).replace("%", "%%")),
+            ("sha256", "%s"),
+            ("size", "%s"),
+        )
+    )[:-1]
+    + _ITEM
+    + "}"
+)
+"""A facts-only index entry as :func:`sitesweep.bundle.jsontext.encode` writes its dict (keys
+sorted, ``indent=2``, an item of the top-level array): host path, SHA-256 and size left open."""
+_FACTS_BATCH = 512
+"""Facts-only entries joined into one piece of the index text."""
+
+
+def _facts_text(sha256: str, host_path: str, size: Optional[int]) -> str:
+    """A facts-only entry of the index (``{"copied": false, "host_path": ..., "kept": "hashed
+    only", "reason": ..., "sha256": ..., "size": ...}``) as JSON text."""
+    return _FACTS_TEXT % (
+        encode_basestring_ascii(host_path),
+        encode_basestring_ascii(sha256) if sha256.__class__ is str else encode(sha256, _ITEM),
+        "null" if size is None else encode(size, _ITEM),
+    )
+
+
+def _index_chunks(
+    content: Sequence[Dict[str, object]], facts: Sequence[Tuple[str, str, Optional[int]]]
+) -> Iterator[str]:
+    """The text of the index array (``jsontext.dumps`` of its entries, without the final
+    newline): content entries one piece each, facts-only entries in batches."""
+    if not content and not facts:
+        yield "[]"
+        return
+    opening = "[" + _ITEM
+    for entry in content:
+        yield opening + encode(entry, _ITEM)
+        opening = "," + _ITEM
+    for start in range(0, len(facts), _FACTS_BATCH):
+        texts = [_facts_text(*row) for row in facts[start : start + _FACTS_BATCH]]
+        yield opening + ("," + _ITEM).join(texts)
+        opening = "," + _ITEM
+    yield "\n]"
+
+
 def _write_parts(target: Path, parts: Iterable[str]) -> str:
     """Write text pieces to ``target`` in batches as they come; return the file's SHA-256."""
     sha = hashlib.sha256()
@@ -382,8 +429,7 @@ def write_bundle(
         staging.mkdir(mode=0o700)  # host details an attacker would like: owner only
         made = True
         writer = _Writer(result, root, staging, run.evidence)
-        index = chunks(JsonArray(writer.copy_evidence()))  # written as it comes
-        writer.write_parts(layout.EVIDENCE_INDEX, chain(index, ("\n",)))
+        writer.write_parts(layout.EVIDENCE_INDEX, chain(writer.copy_evidence(), ("\n",)))
         if result.matched:  # observations only: no findings file, nothing judged
             writer.write(layout.FINDINGS, dumps(findings_doc(result, run.threshold)))
         writer.write(
