@@ -18,7 +18,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Dict, FrozenSet, Iterable, List, Optional, Set, Tuple, Union
 
-from sitesweep.checks.pth_ast import Scanner
+from sitesweep.checks.pth_ast import Scanner, child_nodes, walk
 from sitesweep.checks.pth_findings import (
     MAX_INPUT_CHARS,
     Budget,
@@ -214,8 +214,14 @@ def import_time_nodes(
     ``atexit`` target, a decorator; any reference to a function's name from code that runs
     counts as reaching it. Lambda bodies count as running (a thread target runs them).
     """
-    defs = _definitions(tree)
-    guards = not name_rebound(tree)
+    return _import_time_nodes(tree, entries, _definitions(tree), not name_rebound(tree))
+
+
+def _import_time_nodes(
+    tree: ast.Module, entries: Iterable[str], defs: Dict[str, List[FuncDef]], guards: bool
+) -> Tuple[List[ast.AST], Set[str]]:
+    """:func:`import_time_nodes` given the module's :func:`_definitions` and whether
+    ``__main__`` guards hold (the module does not rebind its ``__name__``)."""
     out: List[ast.AST] = []
     reached: Set[str] = set()
     queue: List[ast.AST] = [tree]
@@ -237,7 +243,7 @@ def import_time_nodes(
             queue.append(node.test)
             queue.extend(node.orelse)
             continue
-        for child in ast.iter_child_nodes(node):
+        for child in child_nodes(node):
             if isinstance(child, _FUNCS):
                 queue.extend(child.decorator_list)
                 queue.extend(d for d in (*child.args.defaults, *child.args.kw_defaults) if d)
@@ -250,17 +256,21 @@ def name_rebound(tree: ast.Module) -> bool:
     """Whether the module may change its own ``__name__`` (assigns it, declares it ``global``,
     or names it in a string: ``globals()['__name__']``), so that a ``__main__`` guard could run
     at import after all."""
-    for node in ast.walk(tree):
-        rebinds = (
-            (isinstance(node, ast.Name) and node.id == "__name__"
-             and not isinstance(node.ctx, ast.Load))
-            or (isinstance(node, ast.Global) and "__name__" in node.names)
-            or (isinstance(node, ast.Constant) and node.value == "__name__")
-            or (isinstance(node, ast.alias) and (node.asname or node.name) == "__name__")
-        )  # fmt: skip
-        if rebinds:
-            return True
-    return False
+    return any(_rebinds_name(node) for node in walk(tree))
+
+
+_NAMING = frozenset({ast.Name, ast.Global, ast.Constant, ast.alias})
+"""The node types :func:`_rebinds_name` looks at."""
+
+
+def _rebinds_name(node: ast.AST) -> bool:
+    return (
+        (isinstance(node, ast.Name) and node.id == "__name__"
+         and not isinstance(node.ctx, ast.Load))
+        or (isinstance(node, ast.Global) and "__name__" in node.names)
+        or (isinstance(node, ast.Constant) and node.value == "__name__")
+        or (isinstance(node, ast.alias) and (node.asname or node.name) == "__name__")
+    )  # fmt: skip
 
 
 def is_main_guard(node: ast.AST) -> bool:
@@ -284,15 +294,29 @@ def is_main_guard(node: ast.AST) -> bool:
 def prune(tree: ast.Module, entries: Iterable[str] = ()) -> Tuple[ast.Module, List[ast.AST]]:
     """``tree`` with the bodies of functions nothing reaches at import, and of
     ``if __name__ == "__main__":`` blocks, replaced by ``pass`` (mutated in place), and the
-    nodes that run."""
-    nodes, reached = import_time_nodes(tree, entries)
-    for func in (f for fs in _definitions(tree).values() for f in fs):
+    nodes that run.
+
+    The tree is walked once for both (the ``__name__`` rebindings and the ``if`` statements);
+    the ``__main__`` guards are those of the pruned tree, which rebinds ``__name__`` only if the
+    whole tree does and the rebinding is not in a function body pruned away.
+    """
+    defs = _definitions(tree)
+    rebound = False
+    tests: List[ast.If] = []
+    for node in walk(tree):
+        if isinstance(node, ast.If):
+            tests.append(node)
+        elif not rebound and type(node) in _NAMING and _rebinds_name(node):
+            rebound = True
+    nodes, reached = _import_time_nodes(tree, entries, defs, not rebound)
+    for func in (f for fs in defs.values() for f in fs):
         if func.name not in reached:
             func.body = [ast.Pass(lineno=func.lineno, col_offset=0)]
-    guards = not name_rebound(tree)
-    for node in ast.walk(tree):
-        if guards and isinstance(node, ast.If) and is_main_guard(node):
-            node.body = [ast.Pass(lineno=node.lineno, col_offset=0)]
+    if not rebound or not name_rebound(tree):
+        # an ``if`` cut off with a pruned function body is mutated too: nothing reads it
+        for node in tests:
+            if is_main_guard(node):
+                node.body = [ast.Pass(lineno=node.lineno, col_offset=0)]
     return tree, nodes
 
 
@@ -362,11 +386,11 @@ def _text_imports(data: bytes, module: str, is_package: bool) -> Tuple[str, ...]
     return tuple(same_package_imports(nodes, module, is_package))
 
 
-def _parse(data: bytes) -> Optional[ast.Module]:
+def _parse(text: str) -> Optional[ast.Module]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return ast.parse(data[:MAX_INPUT_CHARS].decode("utf-8", "replace"))
+            return ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
         return None
 
@@ -383,7 +407,7 @@ def module_traits(
     if not entries and not TRIGGERS.search(data):
         return Traits(imports=_text_imports(data, module, is_package))
     text = data[:MAX_INPUT_CHARS].decode("utf-8", "replace")
-    tree = _parse(data)
+    tree = _parse(text)
     if tree is None:  # Python cannot import it either; the text scan only lists what it names
         findings = Findings()
         ImportScanner(findings, budget=Budget(MAX_INPUT_CHARS)).scan_text(text)

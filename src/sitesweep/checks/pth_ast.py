@@ -97,14 +97,13 @@ class Scanner(NameResolver):
 
     def scan_tree(self, tree: ast.Module) -> bool:
         """Grade a parsed tree; ``False`` (nothing graded) when it is too large to walk."""
-        nodes = _bounded_walk(tree)
-        if nodes is None:
+        walked = walk_with_parents(tree, _MAX_NODES)
+        if walked is None:
             self.add(None, "too large to analyse; graded by text scan", self._line())
             return False
+        nodes, parents = walked
         self.statements = len(tree.body)
-        for node in nodes:
-            for child in ast.iter_child_nodes(node):
-                self.parents[id(child)] = node
+        self.parents.update(parents)
         self._collect_names(nodes)
         for node in nodes:
             self._visit(node)
@@ -328,14 +327,96 @@ def _sensitive(dotted: str) -> bool:
     )
 
 
-def _bounded_walk(tree: ast.AST) -> Optional[List[ast.AST]]:
-    """Every node of ``tree``, or ``None`` if there are more than :data:`_MAX_NODES`."""
-    nodes: List[ast.AST] = []
-    for node in ast.walk(tree):
-        nodes.append(node)
-        if len(nodes) > _MAX_NODES:
-            return None
+_SCALAR_FIELDS = frozenset(
+    {
+        ("Name", "id"), ("Attribute", "attr"), ("FunctionDef", "name"),
+        ("AsyncFunctionDef", "name"), ("ClassDef", "name"), ("alias", "name"),
+        ("alias", "asname"), ("arg", "arg"), ("keyword", "arg"), ("ImportFrom", "module"),
+        ("ImportFrom", "level"), ("Global", "names"), ("Nonlocal", "names"),
+        ("ExceptHandler", "name"), ("comprehension", "is_async"), ("FormattedValue", "conversion"),
+        ("Constant", "value"), ("Constant", "kind"), ("MatchSingleton", "value"),
+        ("MatchAs", "name"), ("MatchStar", "name"), ("MatchMapping", "rest"),
+        ("MatchClass", "kwd_attrs"), ("FunctionDef", "type_comment"),
+        ("AsyncFunctionDef", "type_comment"), ("Assign", "type_comment"), ("For", "type_comment"),
+        ("AsyncFor", "type_comment"), ("With", "type_comment"), ("AsyncWith", "type_comment"),
+        ("arg", "type_comment"), ("TypeIgnore", "lineno"), ("TypeIgnore", "tag"),
+        ("TypeVar", "name"), ("ParamSpec", "name"), ("TypeVarTuple", "name"),
+    }
+)  # fmt: skip
+"""(node class, field) pairs the grammar types as a name, number, string or constant, never a
+node: :func:`child_nodes` does not look at them."""
+_CHILD_FIELDS: Dict[type, Tuple[str, ...]] = {}
+
+
+def _child_fields(cls: type) -> Tuple[str, ...]:
+    fields = _CHILD_FIELDS.get(cls)
+    if fields is None:
+        names: Tuple[str, ...] = getattr(cls, "_fields", ())
+        fields = tuple(f for f in names if (cls.__name__, f) not in _SCALAR_FIELDS)
+        _CHILD_FIELDS[cls] = fields
+    return fields
+
+
+def child_nodes(node: ast.AST) -> List[ast.AST]:
+    """``list(ast.iter_child_nodes(node))``, in the same order, faster: the fields that cannot
+    hold a node (:data:`_SCALAR_FIELDS`) are not looked at."""
+    out: List[ast.AST] = []
+    fields = _CHILD_FIELDS.get(type(node))
+    for name in _child_fields(type(node)) if fields is None else fields:
+        value = getattr(node, name, None)
+        if type(value) is list:
+            out.extend(item for item in value if isinstance(item, ast.AST))
+        elif isinstance(value, ast.AST):
+            out.append(value)
+    return out
+
+
+def walk(tree: ast.AST) -> List[ast.AST]:
+    """Every node of ``tree`` in the order of ``ast.walk`` (breadth first), faster (the fields of
+    :data:`_SCALAR_FIELDS` are not looked at)."""
+    nodes = [tree]
+    add = nodes.append
+    known = _CHILD_FIELDS.get
+    node_type = ast.AST
+    for node in nodes:  # the list grows while it is read: each node's children are queued
+        fields = known(type(node))
+        for name in _child_fields(type(node)) if fields is None else fields:
+            value = getattr(node, name, None)
+            if type(value) is list:
+                for item in value:
+                    if isinstance(item, node_type):
+                        add(item)
+            elif isinstance(value, node_type):
+                add(value)
     return nodes
+
+
+def walk_with_parents(
+    tree: ast.AST, limit: int
+) -> Optional[Tuple[List[ast.AST], Dict[int, ast.AST]]]:
+    """Every node of ``tree`` in the order of ``ast.walk``, and each node's parent by ``id`` (the
+    last one listed for a node shared, such as ``ast.Load()``); ``None`` if there are more than
+    ``limit`` nodes (the walk stops there)."""
+    nodes = [tree]
+    add = nodes.append
+    parents: Dict[int, ast.AST] = {}
+    known = _CHILD_FIELDS.get
+    node_type = ast.AST
+    for node in nodes:
+        fields = known(type(node))
+        for name in _child_fields(type(node)) if fields is None else fields:
+            value = getattr(node, name, None)
+            if type(value) is list:
+                for item in value:
+                    if isinstance(item, node_type):
+                        add(item)
+                        parents[id(item)] = node
+            elif isinstance(value, node_type):
+                add(value)
+                parents[id(value)] = node
+        if len(nodes) > limit:
+            return None
+    return nodes, parents
 
 
 def _is_single_key_use(node: ast.expr, parent: Optional[ast.AST]) -> bool:
