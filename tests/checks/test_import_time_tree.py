@@ -5,16 +5,26 @@ from __future__ import annotations
 
 import ast
 import base64
+import os
+import shutil
 import sys
 import zlib
+from hashlib import sha256
 from pathlib import Path
 from typing import List
 
 import pytest
 
+from builders import FakeRoot
+from scanrun import SITE, VENV
 from sitesweep.checks.importtime_ast import module_traits, prune
 from sitesweep.checks.pth_ast import child_nodes, walk, walk_with_parents
 from sitesweep.checks.pth_findings import Feature
+from sitesweep.hostfs import HostRoot
+from sitesweep.metadata.importtime import collect_import_time
+from sitesweep.model import Severity
+from sitesweep.pipeline import ScanOptions, run_collect
+from waves import base_host, canary_code, findings
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus_clean"
 
@@ -137,3 +147,43 @@ def test_prune_cuts_unreached_functions_and_guards_only() -> None:
     assert [type(s).__name__ for s in guard.orelse] == ["Expr"]
     called = {n.func.id for n in nodes if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
     assert called == {"print"}  # started's print and the else branch's, not never()
+
+
+def test_a_hard_linked_module_is_read_once_and_reported_everywhere(
+    fake_root: FakeRoot, tmp_path: Path
+) -> None:
+    """The same decode-and-exec package in three environments (installed, hard-linked, copied):
+    the hard link's bytes are not read again, and every environment still gets its finding with
+    the same digest and size."""
+    payload = base64.b64encode(zlib.compress(canary_code(fake_root).encode())).decode()
+    init = f"import base64, zlib\nexec(zlib.decompress(base64.b64decode('{payload}')))\n".encode()
+    base_host(fake_root)
+    fake_root.add_dist(SITE, "colorlogx", "0.3.0", {"colorlogx/__init__.py": init})
+    module = f"{SITE}/colorlogx/__init__.py"
+    for name, link in (("linked", True), ("copied", False)):
+        other = SITE.replace("/.venv/", f"/{name}/")
+        fake_root.add_venv(VENV.replace("/.venv", f"/{name}"))
+        fake_root.add_dist(other, "colorlogx", "0.3.0", {"colorlogx/__init__.py": b""})
+        target = fake_root.host(module.replace(SITE, other))
+        target.unlink()
+        if link:
+            os.link(fake_root.host(module), target)
+        else:
+            shutil.copyfile(fake_root.host(module), target)
+    inv = run_collect(ScanOptions(root=fake_root.path)).result.inventory
+    sites = sorted({s for env in inv.environments for s in env.site_dirs})
+    result = collect_import_time(HostRoot(fake_root.path), sites, inv.distributions, inv.pth_files)
+    seen = {(str(m.site_dir), m.sha256, m.size) for m in result.modules if m.features}
+    assert len(seen) == 3
+    assert {(digest, size) for _, digest, size in seen} == {(sha256(init).hexdigest(), len(init))}
+    assert result.modules_reused == 1  # the hard link; the copy is read (its inode differs)
+    found = findings(fake_root, tmp_path / "out")
+    flagged = {
+        str(p).split("/colorlogx")[0]
+        for f in found
+        if f["rule"] == "heuristic/import-time-code"
+        and Severity(str(f["severity"])).at_least(Severity.HIGH)
+        for p in f["paths"]  # type: ignore[attr-defined]
+    }
+    assert len(flagged) == 3, found
+    assert not fake_root.marker.exists()

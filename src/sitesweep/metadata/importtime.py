@@ -19,6 +19,7 @@ than :data:`MODULE_LIMIT` and anything beyond the scan's :class:`ImportBudget` a
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import stat
 from dataclasses import dataclass, field
@@ -231,6 +232,9 @@ class ImportTimeResult:
     shapes: List[PackageShape] = field(default_factory=list)
     gaps: List[Gap] = field(default_factory=list)
     analysed: int = 0
+    modules_reused: int = 0
+    """Modules analysed without reading their bytes again: a file (device, inode, size, mtime)
+    read before, a hard link in another environment, whose traits were known."""
     js_searched: int = 0
     """JavaScript files whose bytes were searched for traits."""
     js_reused: int = 0
@@ -301,7 +305,7 @@ class _SiteReader:
         site: HostPath,
         dists: Sequence[Distribution],
         budget: ImportBudget,
-        cache: Dict[Tuple[str, str, bool, FrozenSet[str]], object],
+        cache: Dict[object, object],
         out: ImportTimeResult,
         listings: Listings,
         js_traits: Optional[Dict[object, Tuple[str, ...]]] = None,
@@ -377,17 +381,18 @@ class _SiteReader:
             return None
 
     # -- modules -----------------------------------------------------------------------------
-    def module_file(self, dotted: str) -> Optional[Tuple[str, bool]]:
-        """The host path of ``dotted`` in this site dir and whether it is a package."""
+    def module_file(self, dotted: str) -> Optional[Tuple[str, bool, os.stat_result]]:
+        """The host path of ``dotted`` in this site dir, whether it is a package, and its
+        ``lstat``."""
         rel = dotted.replace(".", "/")
         for path, is_package in ((f"{self.base}/{rel}/__init__.py", True),
                                  (f"{self.base}/{rel}.py", False)):  # fmt: skip
             try:
-                info = self.root.lstat(path)
+                info = self.root.stat_result(path)
             except HostReadError:
                 continue
-            if stat.S_ISREG(info.mode):
-                return path, is_package
+            if stat.S_ISREG(info.st_mode):
+                return path, is_package, info
         return None
 
     def analyse(
@@ -399,8 +404,13 @@ class _SiteReader:
         entries: FrozenSet[str] = frozenset(),
         follow: bool = True,
         is_package: bool = False,
+        info: Optional[os.stat_result] = None,
     ) -> None:
-        """Read one module, record its traits, and follow its same-package imports once."""
+        """Read one module, record its traits, and follow its same-package imports once.
+
+        ``info`` is the module's ``lstat`` when the caller made it. A file whose (device, inode,
+        size, mtime) was read before (a hard link of another environment's copy) is not read
+        again when its traits are known."""
         from sitesweep.checks.importtime_ast import Traits, module_traits
 
         key = f"{path}\0{','.join(sorted(entries))}"
@@ -408,27 +418,27 @@ class _SiteReader:
             return
         self.seen.add(key)
         try:
-            info = self.root.lstat(path)
-            if info.size > MODULE_LIMIT:
-                detail = f"module of {info.size} bytes not analysed (limit {MODULE_LIMIT})"
+            if info is None:
+                info = self.root.stat_result(path)
+            if info.st_size > MODULE_LIMIT:
+                detail = f"module of {info.st_size} bytes not analysed (limit {MODULE_LIMIT})"
                 self.out.gaps.append(Gap(AREA, HostPath(path), GapReason.TOO_LARGE, detail))
                 return
-            if not self.budget.take(info.size):
+            if not self.budget.take(info.st_size):
                 self.budget.spent_out.add(self.site)
                 return
-            data = self.root.read_bytes(path, MODULE_LIMIT)
+            digest, size, data = self._content(path, info, (dotted, is_package, entries))
         except HostReadError as exc:
             if exc.reason is not GapReason.VANISHED:  # a directory without __init__.py
                 self.out.gaps.append(Gap(AREA, HostPath(path), exc.reason, exc.detail))
             return
         self.out.analysed += 1
-        digest = hashlib.sha256(data).hexdigest()
         memo = (digest, dotted, is_package, entries)
         cached = self.cache.get(memo)
         traits = (
             cached
             if isinstance(cached, Traits)
-            else module_traits(data, dotted, is_package, entries)
+            else module_traits(data or b"", dotted, is_package, entries)
         )
         self.cache[memo] = traits
         owner = self.owners.get(dotted.split(".")[0])
@@ -442,7 +452,7 @@ class _SiteReader:
                     role=role,
                     via=HostPath(via),
                     sha256=digest,
-                    size=len(data),
+                    size=size,
                     distribution=owner.name if owner else None,
                     version=owner.version if owner else None,
                     pure_release=owner.pure if owner else None,
@@ -460,7 +470,30 @@ class _SiteReader:
             if found is None:
                 continue
             self.analyse(found[0], name, ModuleRole.IMPORTED, path, follow=False,
-                         is_package=found[1])  # fmt: skip
+                         is_package=found[1], info=found[2])  # fmt: skip
+
+    def _content(
+        self, path: str, info: os.stat_result, use: Tuple[str, bool, FrozenSet[str]]
+    ) -> Tuple[str, int, Optional[bytes]]:
+        """A module's content digest, size and bytes; no bytes (``None``: not read) when the same
+        file (device, inode, size, mtime: a hard link of another environment's copy) was read
+        before and the traits of its bytes for ``use`` (dotted name, package, entries) are known."""
+        from sitesweep.checks.importtime_ast import Traits
+
+        same_file = (
+            (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+            if info.st_ino and stat.S_ISREG(info.st_mode)
+            else None
+        )
+        digest = self.cache.get(same_file) if same_file is not None else None
+        if isinstance(digest, str) and isinstance(self.cache.get((digest, *use)), Traits):
+            self.out.modules_reused += 1
+            return digest, info.st_size, None
+        data = self.root.read_bytes(path, MODULE_LIMIT)
+        digest = hashlib.sha256(data).hexdigest()
+        if same_file is not None and len(data) == info.st_size:  # read whole: this file's bytes
+            self.cache[same_file] = digest
+        return digest, len(data), data
 
     def pth_targets(self, pth: PthFile) -> None:
         """Analyse the modules a ``.pth`` file's executable lines import (and what they call)."""
@@ -471,7 +504,7 @@ class _SiteReader:
                 found = self.module_file(module)
                 if found is not None:
                     self.analyse(found[0], module, ModuleRole.PTH_TARGET, pth.file.path,
-                                 frozenset(funcs), is_package=found[1])  # fmt: skip
+                                 frozenset(funcs), is_package=found[1], info=found[2])  # fmt: skip
 
     # -- shapes ------------------------------------------------------------------------------
     def shape(self, package: str) -> None:
@@ -632,7 +665,9 @@ class ImportTimeReader:
         self.listings: Listings = listings or {}
         self.budget = budget or ImportBudget()
         self.result = ImportTimeResult()
-        self.cache: Dict[Tuple[str, str, bool, FrozenSet[str]], object] = {}
+        self.cache: Dict[object, object] = {}
+        """Module traits by (content digest, dotted name, is a package, entries); the content digest
+        of module files read by (device, inode, size, mtime)."""
         self.js_traits: Dict[object, Tuple[str, ...]] = {}
         self.dists: Dict[str, List[Distribution]] = {}
         for dist in dists:
