@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from builders import FakeRoot
-from sitesweep.budget import budget_of, hash_file, known_digest
+from imagebuild import oci_image
+from sitesweep.budget import budget_of, hash_file, known_digest, known_digests
 from sitesweep.errors import HostReadError
 from sitesweep.hostfs import HostRoot
 from sitesweep.metadata.distinfo import read_distribution
@@ -134,3 +135,75 @@ def test_a_record_row_that_is_a_fifo_is_refused_not_read(tmp_path: Path) -> None
     assert (check.missing, check.modified) == ((), ())
     assert check.verified == len(dist.record) - 2  # not the FIFO, not RECORD's own row
     assert os.lstat(fifo).st_ino not in {ident[1] for ident in budget_of(root).by_identity}
+
+
+PATHS = (
+    "/top.txt",
+    "/pkg/mod.py",
+    "/pkg/linked.py",
+    "/pkg/link.py",
+    "/pkg/sub",
+    "/pkg/sub/deep.py",
+    "/pkg/gone.py",
+    "/nowhere/x.py",
+    "/via/mod.py",
+)
+
+
+def _tree(tmp_path: Path) -> FakeRoot:
+    fake = FakeRoot(tmp_path / "tree")
+    fake.add_file("/top.txt", b"top\n")
+    fake.add_file("/pkg/mod.py", OLD)
+    fake.add_file("/pkg/sub/deep.py", b"deep\n")
+    (fake.path / "pkg" / "linked.py").hardlink_to(fake.path / "pkg" / "mod.py")
+    fake.add_symlink("/pkg/link.py", "/top.txt")
+    fake.add_symlink("/via", "/pkg")  # a parent that is a link resolves inside the root
+    return fake
+
+
+def _by_path(root: HostRoot) -> dict[str, tuple[int, int, int]]:
+    """What stat_results gives, as (mode, size, mtime) per path."""
+    got = root.stat_results(PATHS)
+    return {p: (st.st_mode, st.st_size, st.st_mtime_ns) for p, st in got.items()}
+
+
+def _one_by_one(root: HostRoot) -> dict[str, tuple[int, int, int]]:
+    found = {}
+    for path in PATHS:
+        try:
+            st = root.stat_result(path)
+        except HostReadError:
+            continue
+        found[path] = (st.st_mode, st.st_size, st.st_mtime_ns)
+    return found
+
+
+def test_many_paths_stated_by_directory_as_one_by_one(tmp_path: Path) -> None:
+    fake = _tree(tmp_path)
+    root = HostRoot(fake.path)
+    got = _by_path(root)
+    assert got == _one_by_one(root)
+    assert set(got) == set(PATHS) - {"/pkg/gone.py", "/nowhere/x.py"}
+
+
+def test_many_paths_stated_in_an_image_as_one_by_one(tmp_path: Path) -> None:
+    image = tmp_path / "image.tar"
+    oci_image(image, [_tree(tmp_path).path], ["ADD tree"], {})
+    root = HostRoot.image(image)
+    assert _by_path(root) == _one_by_one(root)
+    assert "/pkg/sub/deep.py" in _by_path(root)
+
+
+def test_known_digests_by_identity_whatever_the_path(tmp_path: Path) -> None:
+    """A hard link is the file hashed; a link to it or a copy is not; one changed is not."""
+    fake = _tree(tmp_path)
+    (fake.path / "pkg" / "copy.py").write_bytes(OLD)
+    root = HostRoot(fake.path)
+    assert known_digests(root, PATHS) == {}  # nothing hashed yet: nothing asked
+    hash_file(root, "/pkg/mod.py", 1 << 20)
+    old = (hashlib.sha256(OLD).digest(), len(OLD))
+    asked = (*PATHS, "/pkg/copy.py")
+    same = ("/pkg/mod.py", "/pkg/linked.py", "/via/mod.py")  # by its name, a link, a parent link
+    assert known_digests(root, asked) == dict.fromkeys(same, old)
+    (fake.path / "pkg" / "linked.py").chmod(0o600)  # the ctime moves, for both names
+    assert known_digests(root, asked) == {}

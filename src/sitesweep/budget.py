@@ -28,7 +28,7 @@ import os
 import stat
 import weakref
 from dataclasses import dataclass, field
-from typing import Dict, Optional, Tuple
+from typing import Dict, Iterable, Optional, Tuple
 
 from sitesweep.errors import HostReadError
 from sitesweep.hostfs import Digest, HostRoot
@@ -46,6 +46,7 @@ __all__ = [
     "charge_copy",
     "hash_file",
     "known_digest",
+    "known_digests",
     "read_digests",
 ]
 
@@ -133,6 +134,22 @@ def known_digest(root: HostRoot, path: str) -> Optional[Tuple[bytes, int]]:
     except HostReadError:
         return None
     return budget.by_identity.get(ident) if ident is not None else None
+
+
+def known_digests(root: HostRoot, paths: Iterable[str]) -> Dict[str, Tuple[bytes, int]]:
+    """:func:`known_digest` of many paths at once: one ``lstat`` each, the paths of one
+    directory asked together (:meth:`HostRoot.stat_results`); only the known ones are given."""
+    budget = _BUDGETS.get(root)
+    if budget is None or not budget.by_identity:
+        return {}
+    table = budget.by_identity
+    found: Dict[str, Tuple[bytes, int]] = {}
+    for path, st in root.stat_results(paths).items():
+        ident = _identity(st)
+        known = table.get(ident) if ident is not None else None
+        if known is not None:
+            found[path] = known
+    return found
 
 
 def is_sparse(st_size: int, st_blocks: int) -> bool:

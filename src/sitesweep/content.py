@@ -12,9 +12,9 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Dict, FrozenSet, List, Mapping, Optional, Protocol, Tuple
+from typing import Dict, FrozenSet, List, Mapping, Optional, Protocol, Sequence, Tuple
 
-from sitesweep.budget import known_digest, read_digests
+from sitesweep.budget import known_digests, read_digests
 from sitesweep.bundle import layout
 from sitesweep.bundle.decode import parse_json
 from sitesweep.errors import BundleError, HostReadError
@@ -46,9 +46,10 @@ class ContentSource(Protocol):
         """
         ...
 
-    def known(self, host_path: str) -> Optional[Tuple[bytes, int]]:
-        """The SHA-256 digest and size of ``host_path``'s content when already known without
-        reading it (the scan hashed that same, unchanged file); else ``None``."""
+    def known(self, host_paths: Sequence[str]) -> Dict[str, Tuple[bytes, int]]:
+        """The SHA-256 digest and size of the content of those of ``host_paths`` whose content
+        is already known without reading them (the scan hashed that same, unchanged file), by
+        path. Asked once for all a check will read, just before it reads them."""
         ...
 
     def note(self, host_path: str, sha256: bytes, size: int) -> None:
@@ -67,9 +68,9 @@ class HostContent:
     def __init__(self, root: HostRoot) -> None:
         self.root = root
 
-    def known(self, host_path: str) -> Optional[Tuple[bytes, int]]:
-        """What the scan hashed of this very file (:func:`sitesweep.budget.known_digest`)."""
-        return known_digest(self.root, host_path)
+    def known(self, host_paths: Sequence[str]) -> Dict[str, Tuple[bytes, int]]:
+        """What the scan hashed of these very files (:func:`sitesweep.budget.known_digests`)."""
+        return known_digests(self.root, host_paths)
 
     def note(self, host_path: str, sha256: bytes, size: int) -> None:
         """Remember the digest beside the scan's root (:func:`sitesweep.budget.read_digests`)."""
@@ -136,9 +137,9 @@ class EvidenceContent:
         )
         return cls(bundle_dir, _index(entries), hashed)
 
-    def known(self, host_path: str) -> Optional[Tuple[bytes, int]]:
+    def known(self, host_paths: Sequence[str]) -> Dict[str, Tuple[bytes, int]]:
         """Nothing is known without reading the copy."""
-        return None
+        return {}
 
     def note(self, host_path: str, sha256: bytes, size: int) -> None:
         """Nothing to remember: a bundle's facts are already in its index."""

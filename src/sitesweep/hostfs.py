@@ -13,12 +13,13 @@ reading evidence does not change its access time.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, List, Optional, Union
+from typing import Callable, Dict, Iterable, List, Optional, Tuple, Union
 
 from sitesweep.door.base import (
     MAX_SYMLINK_HOPS,
@@ -28,6 +29,7 @@ from sitesweep.door.base import (
     OpenFile,
     gap_reason_for,
     host_error,
+    split_host,
 )
 from sitesweep.door.directory import DirectoryDoor
 from sitesweep.errors import HostReadError, RootError
@@ -198,6 +200,28 @@ class HostRoot:
     def stat_result(self, host: str) -> os.stat_result:
         """The raw ``lstat`` of a host path (device and inode included), as :meth:`lstat`."""
         return self._door.lstat(host)
+
+    def stat_results(self, hosts: Iterable[str]) -> Dict[str, os.stat_result]:
+        """:meth:`stat_result` of many host paths, by path; those that cannot be asked (gone,
+        unreadable) are left out. Paths in one directory are asked together (the directory
+        resolved once: sorted paths make the fewest groups)."""
+        found: Dict[str, os.stat_result] = {}
+        by_dir: Dict[str, Tuple[List[str], List[str]]] = {}
+        for host in hosts:
+            head, name = split_host(host)
+            if head is None:
+                with contextlib.suppress(HostReadError):
+                    found[host] = self._door.lstat(host)
+                continue
+            group = by_dir.get(head)
+            if group is None:
+                group = by_dir[head] = ([], [])
+            group[0].append(name)
+            group[1].append(host)
+        for head, (names, paths) in by_dir.items():
+            stats = self._door.lstat_in(head, names)
+            found.update((host, st) for host, st in zip(paths, stats) if st is not None)
+        return found
 
     def readlink(self, host: str) -> str:
         """Return a symlink's target as stored (host terms; never resolved on this machine)."""
