@@ -95,7 +95,7 @@ class RecordRows:
             rel = entry.path
             if not rel or rel.startswith("/"):
                 continue
-            if not plain_rel(rel):
+            if rel[0] == "." or "/." in rel or "//" in rel or rel[-1] == "/":  # not plain_rel
                 odd.append((len(kept), rel))
             else:
                 at = last[rel]

@@ -29,21 +29,18 @@ MODES = (POLICY, FULL)
 
 
 class Planned(NamedTuple):
-    """One candidate file and what the bundle keeps of it (a named tuple: a clean release in
-    20 environments makes tens of thousands of them).
+    """One candidate file and what the bundle keeps of it.
 
     Attributes:
         path: host path.
         known: what the inventory knows of it (hash, size, times), if anything.
-        why: why its content is kept, or ``None`` when only its facts are.
-        recorded: (SHA-256 hex, size) of a facts-only entry: from its verified RECORD row, the
-            cache listing or the scan's own read of it; ``None``: the writer hashes it.
+        why: why its content is kept, or ``None`` when only its facts are (a facts-only
+            candidate whose hash nothing gave: the writer hashes it).
     """
 
     path: HostPath
     known: Optional[HostFile]
     why: Optional[str]
-    recorded: Optional[Tuple[str, Optional[int]]] = None
 
 
 def affected_distributions(inventory: Inventory, packs: PackSet) -> List[Distribution]:
@@ -60,43 +57,67 @@ def affected_distributions(inventory: Inventory, packs: PackSet) -> List[Distrib
     return found
 
 
+Fact = Tuple[HostPath, str, Optional[int]]
+"""A facts-only candidate: (host path, SHA-256 hex, size)."""
+
+
+class EvidencePlan(NamedTuple):
+    """What the bundle keeps of every YARA candidate.
+
+    Attributes:
+        kept: the candidates whose content is kept (``why`` set), and those kept as facts whose
+            hash nothing gave (``why`` and ``recorded`` ``None``: the writer hashes them, or
+            keeps their content when they cannot be hashed), sorted by path.
+        facts: the facts-only candidates whose hash is known (from a verified RECORD row, the
+            cache listing or the scan's own read of them), in no particular order.
+    """
+
+    kept: List[Planned]
+    facts: List[Fact]
+
+
 def plan(
     inventory: Inventory,
     packs: PackSet,
     findings: Tuple[Finding, ...],
     mode: str = POLICY,
     read: Optional[Mapping[str, Tuple[bytes, int]]] = None,
-) -> List[Planned]:
-    """Every YARA candidate with what the bundle keeps of it, sorted by path.
+) -> EvidencePlan:
+    """Every YARA candidate with what the bundle keeps of it.
 
     ``read``: SHA-256 digests and sizes of whole files the scan read (the YARA pass), by host
     path: the facts of a candidate whose RECORD row has no hash (pip lists the ``.pyc`` files
     it compiled without one). A facts-only candidate known from neither is hashed by the
-    writer (``recorded`` is ``None``).
+    writer.
     """
     known = _known(inventory)
     content = _content_reasons(inventory, packs, findings)
     names = pack_distribution_names(packs)  # the RECORD rows among the candidates
-    facts: Dict[str, Tuple[str, Optional[int]]] = {
-        p: (h, s) for p, h, s in recorded_hashes(inventory, names)
-    }
-    facts.update({a.path: (a.sha256, a.size) for a in inventory.cached_artifacts if a.sha256})
+    recorded: Dict[str, Fact] = {row[0]: row for row in recorded_hashes(inventory, names)}
+    recorded.update(
+        {a.path: (a.path, a.sha256, a.size) for a in inventory.cached_artifacts if a.sha256}
+    )
     read = read or {}
-    planned = []
+    kept: List[Planned] = []
+    facts: List[Fact] = []
     full = mode == FULL
     for path in yara_candidates(inventory, packs):
         why = content.get(path)
-        if why is None and full:
-            why = "full evidence"
-        if why is not None:
-            planned.append(Planned(path, known.get(path), why))
-            continue
-        recorded = facts.get(path)
-        if recorded is None and path in read:
-            digest, size = read[path]
-            recorded = (digest.hex(), size)
-        planned.append(Planned(path, known.get(path), None, recorded))
-    return planned
+        if why is None:
+            if full:
+                why = "full evidence"
+            else:
+                fact = recorded.get(path)
+                if fact is None and path in read:
+                    digest, size = read[path]
+                    fact = (path, digest.hex(), size)
+                if fact is not None:
+                    facts.append(fact)
+                else:
+                    kept.append(Planned(path, known.get(path), None))
+                continue
+        kept.append(Planned(path, known.get(path), why))
+    return EvidencePlan(kept, facts)
 
 
 def _known(inventory: Inventory) -> Dict[str, HostFile]:

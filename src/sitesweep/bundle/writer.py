@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from itertools import chain
 from json.encoder import encode_basestring_ascii
+from operator import itemgetter
 from pathlib import Path
 from typing import Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Set, Tuple
 
@@ -180,29 +181,28 @@ class _Writer:
         """Copy what the evidence policy keeps; yield the text of ``evidence/index.json`` in
         pieces (content entries, then the facts-only ones grouped by SHA-256).
 
-        Facts-only entries are held as (SHA-256, path, size) until written: on a host with a
+        Facts-only entries are held as (path, SHA-256, size) until written: on a host with a
         clean release in 20 environments they are tens of thousands, and as dicts (or as one
         JSON text) they were the bundle writer's largest allocation. They are written from one
         template (:func:`_facts_text`), the text :mod:`~sitesweep.bundle.jsontext` would write
         for their dicts.
         """
         content: List[Dict[str, object]] = []
-        facts: List[Tuple[str, str, Optional[int]]] = []
         evidence_dir = self.staging / layout.EVIDENCE_DIR
         evidence_dir.mkdir(exist_ok=True)  # made already when the index is written as it comes
         masked = config_paths(self.result)
         cut = {p.file.path for p in self.result.inventory.pth_files if p.truncated}
         result = self.result
-        read = read_digests(self.root)
-        for item in evidence.plan(
-            result.inventory, result.packs, result.findings, self.policy, read
-        ):
+        planned = evidence.plan(
+            result.inventory, result.packs, result.findings, self.policy, read_digests(self.root)
+        )
+        facts = planned.facts
+        for item in planned.kept:
             path, file = item.path, item.known
-            if item.why is None:
-                known = self._facts(path, item.recorded)
+            if item.why is None:  # facts only, but nothing gave its hash: hashed here
+                known = self._facts(path)
                 if known is not None:
-                    facts.append((known[0], path, known[1]))
-                    self.hashed_only += 1
+                    facts.append((path, *known))
                     continue
             entry: Dict[str, object] = {
                 "host_path": path,
@@ -236,16 +236,14 @@ class _Writer:
         # Facts-only entries grouped by SHA-256: the same file in 20 environments is then
         # 20 neighbouring entries that compress to little more than one (in path order they
         # lie a whole environment apart, beyond gzip's window: 3.8 MB instead of 0.7 MB).
-        facts.sort()
+        facts.sort(key=itemgetter(0))  # by path (already, but for the ones hashed here)...
+        facts.sort(key=itemgetter(1))  # ...then by SHA-256 (stable: path order kept within)
+        self.hashed_only = len(facts)
         yield from _index_chunks(content, facts)
 
-    def _facts(
-        self, path: str, recorded: Optional[Tuple[str, Optional[int]]]
-    ) -> Optional[Tuple[str, Optional[int]]]:
-        """(SHA-256 hex, size) of a facts-only entry (hashed here when nothing gave its hash);
+    def _facts(self, path: str) -> Optional[Tuple[str, Optional[int]]]:
+        """(SHA-256 hex, size) of a facts-only entry whose hash nothing gave, hashed here;
         ``None`` when it cannot be hashed (its content is then tried, or its gap recorded)."""
-        if recorded is not None:
-            return recorded
         try:
             digest = hash_file(self.root, path, EVIDENCE_LIMIT)
         except HostReadError:
@@ -325,17 +323,19 @@ class _Writer:
 
 _ITEM = "\n  "
 """A newline and the indentation of an item of the index's top-level array."""
+_OPEN = "\x00"
+"""Where a value goes in :data:`_FACTS_TEXT` (no JSON text holds a raw NUL)."""
 _FACTS_TEXT = (
     "{"
     + "".join(
         f"{_ITEM}  {encode_basestring_ascii(key)}: {value},"
         for key, value in (
             ("copied", "false"),
-            ("host_path", "%s"),
-            ("kept", encode_basestring_ascii(HASHED_ONLY).replace("%", "%%")),
-            ("reason", encode_basestring_ascii(FACTS_REASON).replace("%", "%%")),
-            ("sha256", "%s"),
-            ("size", "%s"),
+            ("host_path", _OPEN),
+            ("kept", encode_basestring_ascii(HASHED_ONLY)),
+            ("reason", encode_basestring_ascii(FACTS_REASON)),
+            ("sha256", _OPEN),
+            ("size", _OPEN),
         )
     )[:-1]
     + _ITEM
@@ -343,34 +343,47 @@ _FACTS_TEXT = (
 )
 """A facts-only index entry as :func:`sitesweep.bundle.jsontext.encode` writes its dict (keys
 sorted, ``indent=2``, an item of the top-level array): host path, SHA-256 and size left open."""
+_FACTS_HEAD, _FACTS_SHA, _FACTS_SIZE, _FACTS_TAIL = _FACTS_TEXT.split(_OPEN)
 _FACTS_BATCH = 512
 """Facts-only entries joined into one piece of the index text."""
 
 
-def _facts_text(sha256: str, host_path: str, size: Optional[int]) -> str:
+def _facts_text(host_path: str, sha256: str, size: Optional[int]) -> str:
     """A facts-only entry of the index (``{"copied": false, "host_path": ..., "kept": "hashed
     only", "reason": ..., "sha256": ..., "size": ...}``) as JSON text."""
-    return _FACTS_TEXT % (
-        encode_basestring_ascii(host_path),
-        encode_basestring_ascii(sha256) if sha256.__class__ is str else encode(sha256, _ITEM),
-        "null" if size is None else encode(size, _ITEM),
+    return (
+        f"{_FACTS_HEAD}{encode(host_path, _ITEM)}{_FACTS_SHA}{encode(sha256, _ITEM)}"
+        f"{_FACTS_SIZE}{encode(size, _ITEM)}{_FACTS_TAIL}"
     )
 
 
+def _size_text(size: Optional[int]) -> str:
+    if size is None:
+        return "null"
+    return int.__repr__(size) if size.__class__ is int else encode(size, _ITEM)
+
+
 def _index_chunks(
-    content: Sequence[Dict[str, object]], facts: Sequence[Tuple[str, str, Optional[int]]]
+    content: Sequence[Dict[str, object]], facts: Sequence[evidence.Fact]
 ) -> Iterator[str]:
     """The text of the index array (``jsontext.dumps`` of its entries, without the final
     newline): content entries one piece each, facts-only entries in batches."""
     if not content and not facts:
         yield "[]"
         return
+    esc = encode_basestring_ascii
+    head, at_sha, at_size, tail = _FACTS_HEAD, _FACTS_SHA, _FACTS_SIZE, _FACTS_TAIL
     opening = "[" + _ITEM
     for entry in content:
         yield opening + encode(entry, _ITEM)
         opening = "," + _ITEM
     for start in range(0, len(facts), _FACTS_BATCH):
-        texts = [_facts_text(*row) for row in facts[start : start + _FACTS_BATCH]]
+        texts = [  # _facts_text, inlined: tens of thousands of entries
+            f"{head}{esc(path)}{at_sha}{esc(sha256)}{at_size}{_size_text(size)}{tail}"
+            if path.__class__ is str and sha256.__class__ is str
+            else _facts_text(path, sha256, size)
+            for path, sha256, size in facts[start : start + _FACTS_BATCH]
+        ]
         yield opening + ("," + _ITEM).join(texts)
         opening = "," + _ITEM
     yield "\n]"
