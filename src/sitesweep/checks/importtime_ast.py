@@ -28,6 +28,7 @@ from sitesweep.checks.pth_findings import (
 from sitesweep.checks.pth_names import matches_name
 from sitesweep.checks.pth_resolve import NameResolver, str_value
 from sitesweep.checks.pth_textscan import FETCHER, network_in_text
+from sitesweep.metadata.alternation import AlternationSearch
 
 _FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef)
 FuncDef = Union[ast.FunctionDef, ast.AsyncFunctionDef]
@@ -64,6 +65,8 @@ TRIGGERS = re.compile(
     rb"\.bashrc|\.profile|\.zshrc|systemd|LaunchAgents|LaunchDaemons|crontab|CurrentVersion"
 )
 """Module text without any of these words has no trait; it is only searched for imports."""
+_TRIGGERED = AlternationSearch.of(TRIGGERS)
+"""``TRIGGERS.search(data) is not None``, about three times faster (literals found by ``in``)."""
 _IMPORT_LINE = re.compile(
     rb"^[ \t]{0,8}(?:from[ \t]+([.\w]+)[ \t]+import[ \t]+\(?([\w, \t]+)|import[ \t]+([\w.]+))",
     re.MULTILINE,
@@ -404,7 +407,7 @@ def module_traits(
     Text with none of the :data:`TRIGGERS` words is only searched for imports. Text that does not
     parse is graded by the text scan.
     """
-    if not entries and not TRIGGERS.search(data):
+    if not entries and not _TRIGGERED.search(data):
         return Traits(imports=_text_imports(data, module, is_package))
     text = data[:MAX_INPUT_CHARS].decode("utf-8", "replace")
     tree = _parse(text)
