@@ -107,6 +107,11 @@ REFERENCE_RULES: Tuple[Tuple[Feature, Tuple[str, ...], FrozenSet[str]], ...] = (
 
 def matches_name(dotted: str, names: Iterable[str]) -> bool:
     """Whether ``dotted`` is one of ``names``, an attribute below one, or has a ``*`` prefix."""
+    if isinstance(names, tuple):  # the rule tables: one set lookup and one startswith
+        matcher = _MATCHERS.get(names)
+        if matcher is None:
+            matcher = _MATCHERS[names] = _matcher(names)
+        return dotted in matcher[0] or dotted.startswith(matcher[1])
     for name in names:
         if name.endswith("*"):
             if dotted.startswith(name[:-1]):
@@ -114,6 +119,17 @@ def matches_name(dotted: str, names: Iterable[str]) -> bool:
         elif dotted == name or dotted.startswith(name + "."):
             return True
     return False
+
+
+_MATCHERS: Dict[Tuple[str, ...], Tuple[FrozenSet[str], Tuple[str, ...]]] = {}
+
+
+def _matcher(names: Tuple[str, ...]) -> Tuple[FrozenSet[str], Tuple[str, ...]]:
+    """The names themselves, and the prefixes a name below one of them (or matching a ``*``
+    prefix) starts with."""
+    exact = frozenset(n for n in names if not n.endswith("*"))
+    prefixes = tuple(n[:-1] if n.endswith("*") else n + "." for n in names)
+    return exact, prefixes
 
 
 def last_name(dotted: str) -> str:
