@@ -20,6 +20,7 @@ from sitesweep.model import HostPath
 from sitesweep.packs.model import PackSet
 
 __all__ = [
+    "RecordLayout",
     "RecordRows",
     "cached_candidates",
     "install_bounds",
@@ -64,10 +65,42 @@ class RecordRows:
     Identical RECORD files share one tuple of entries (``metadata.distinfo``'s parse cache): the
     same release in 20 environments is one tuple, so what does not depend on where it is installed
     (which rows are plain relative paths, each row's decoded SHA-256) is computed once per tuple,
-    and each install only joins its site dir to the rows.
+    and each install only joins its site dir to the rows. Each part is worked out when first
+    asked: the hash checks need only ``digests`` of every RECORD, the paths (``layout``) are
+    needed only for the releases a pack names.
 
     Attributes:
         record: the entries (held, so the cache's key, their ``id``, stays theirs).
+    """
+
+    __slots__ = ("_digests", "_layout", "record")
+
+    def __init__(self, record: Tuple[RecordEntry, ...]) -> None:
+        self.record = record
+        self._digests: Optional[Tuple[str, ...]] = None
+        self._layout: Optional[RecordLayout] = None
+
+    @property
+    def digests(self) -> Tuple[str, ...]:
+        """The SHA-256 hex of every row that states one (a resolved row may give any of them)."""
+        if self._digests is None:
+            every = map(record_hex, [e.hash for e in self.record if e.hash])
+            self._digests = tuple(d for d in every if d is not None)
+        return self._digests
+
+    @property
+    def layout(self) -> RecordLayout:
+        """The rows' paths and facts (:class:`RecordLayout`)."""
+        if self._layout is None:
+            self._layout = RecordLayout(self.record)
+        return self._layout
+
+
+class RecordLayout:
+    """The rows of one RECORD as paths to join to a site dir, and their facts.
+
+    Attributes:
+        record: the entries.
         kept: the path of every row :func:`record_paths` considers (not empty, not absolute).
         odd: (index in ``kept``, path) of the rows that need lexical resolution (``..``,
             ``.``, ``//``, a trailing ``/``): their host path depends on the site dir.
@@ -75,16 +108,13 @@ class RecordRows:
             its last row, as a path -> row mapping gives it), those whose hash is a SHA-256:
             path, SHA-256 hex, size.
         hindex: the index in ``kept`` of each of those (to merge resolved rows in order).
-        digests: the SHA-256 hex of every row (a resolved row may give any of them).
     """
 
-    __slots__ = ("_last", "digests", "hexes", "hindex", "hrels", "kept", "odd", "record", "sizes")
+    __slots__ = ("_last", "hexes", "hindex", "hrels", "kept", "odd", "record", "sizes")
 
     def __init__(self, record: Tuple[RecordEntry, ...]) -> None:
         self.record = record
-        every = [record_hex(e.hash) if e.hash else None for e in record]
-        self.digests: Tuple[str, ...] = tuple(d for d in every if d is not None)
-        last = {e.path: i for i, e in enumerate(record)}  # a path listed twice: its last row
+        last = {e.path: e for e in record}  # a path listed twice: its last row
         kept: List[str] = []
         odd: List[Tuple[int, str]] = []
         hindex: List[int] = []
@@ -98,13 +128,13 @@ class RecordRows:
             if rel[0] == "." or "/." in rel or "//" in rel or rel[-1] == "/":  # not plain_rel
                 odd.append((len(kept), rel))
             else:
-                at = last[rel]
-                digest = every[at]
+                row = last[rel]
+                digest = record_hex(row.hash) if row.hash else None
                 if digest is not None:
                     hindex.append(len(kept))
                     hrels.append(rel)
                     hexes.append(digest)
-                    sizes.append(record[at].size)
+                    sizes.append(row.size)
             kept.append(rel)
         self.kept: Tuple[str, ...] = tuple(kept)
         self.odd: Tuple[Tuple[int, str], ...] = tuple(odd)
@@ -112,10 +142,10 @@ class RecordRows:
         self.hrels: Tuple[str, ...] = tuple(hrels)
         self.hexes: Tuple[str, ...] = tuple(hexes)
         self.sizes: Tuple[Optional[int], ...] = tuple(sizes)
-        self._last: Optional[Dict[str, RecordEntry]] = None
+        self._last: Optional[Dict[str, RecordEntry]] = last if odd else None
 
     def entry(self, rel: str) -> Optional[RecordEntry]:
-        """The last row listing ``rel`` (a resolved row's lookup; rare, so built on demand)."""
+        """The last row listing ``rel`` (a resolved row's lookup)."""
         if self._last is None:
             self._last = {e.path: e for e in self.record}
         return self._last.get(rel)
@@ -164,10 +194,10 @@ def record_paths(dist: Distribution, inventory: Inventory) -> Iterator[HostPath]
     if not dist.record:
         return iter(())
     site, bound = install_bounds(dist, inventory)
-    return iter(_paths(record_rows(dist.record), site, bound))
+    return iter(_paths(record_rows(dist.record).layout, site, bound))
 
 
-def _paths(rows: RecordRows, site: str, bound: str) -> List[HostPath]:
+def _paths(rows: RecordLayout, site: str, bound: str) -> List[HostPath]:
     head = site + "/"
     if not head.startswith(bound):  # never for a site dir its environment holds
         return [

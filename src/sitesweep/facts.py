@@ -12,7 +12,7 @@ import heapq
 import posixpath
 from typing import Any, FrozenSet, Iterable, Iterator, List, Optional, Set, Tuple, cast
 
-from sitesweep.candidates import RecordRows, install_bounds, plain_rel, record_hex, record_rows
+from sitesweep.candidates import RecordLayout, install_bounds, plain_rel, record_hex, record_rows
 from sitesweep.inventory import Inventory
 from sitesweep.metadata.model import HostFile
 from sitesweep.model import HostPath
@@ -42,7 +42,7 @@ def recorded_hashes(
         if digests is not None and digests.isdisjoint(rows.digests):
             continue
         site, bound = install_bounds(dist, inventory)
-        found = _rows_of(rows, site, bound)
+        found = _rows_of(rows.layout, site, bound)
         for path, digest, size in found:
             if changed and path in changed:
                 continue
@@ -52,7 +52,7 @@ def recorded_hashes(
 
 
 def _rows_of(
-    rows: RecordRows, site: str, bound: str
+    rows: RecordLayout, site: str, bound: str
 ) -> Iterable[Tuple[HostPath, str, Optional[int]]]:
     """(host path, SHA-256 hex, size) of one install's rows, in RECORD order."""
     head = site + "/"
@@ -74,7 +74,7 @@ def _rows_of(
 
 
 def _resolved(
-    rows: RecordRows, indices: Iterable[int], head: str, bound: str, all_rows: bool = False
+    rows: RecordLayout, indices: Iterable[int], head: str, bound: str, all_rows: bool = False
 ) -> Iterator[Any]:
     """The rows at ``indices`` of ``kept``, each resolved lexically and looked up by the path it
     resolves to (``None`` for a row outside the environment or without a SHA-256, when

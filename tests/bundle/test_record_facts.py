@@ -115,7 +115,7 @@ def test_a_shared_record_gives_each_install_its_own_rows(tmp_path: Path) -> None
     installs = [d for d in inventory.distributions if d.name == "litellm"]
     assert len(installs) == len(HOMES)
     assert len({id(d.record) for d in installs}) == 1, "one parsed RECORD for the three"
-    assert record_rows(installs[0].record).odd, "the odd rows are there"
+    assert record_rows(installs[0].record).layout.odd, "the odd rows are there"
     for dist in installs:
         assert list(record_paths(dist, inventory)) == list(reference_paths(dist, inventory))
         assert f"{prefix(HOMES[0])}/bin/litellm" in list(record_paths(installs[0], inventory))
