@@ -163,7 +163,7 @@ def _tree(tmp_path: Path) -> FakeRoot:
 
 def _by_path(root: HostRoot) -> dict[str, tuple[int, int, int]]:
     """What stat_results gives, as (mode, size, mtime) per path."""
-    got = root.stat_results(PATHS)
+    got = dict(root.stat_results(PATHS))
     return {p: (st.st_mode, st.st_size, st.st_mtime_ns) for p, st in got.items()}
 
 

@@ -144,7 +144,7 @@ def known_digests(root: HostRoot, paths: Iterable[str]) -> Dict[str, Tuple[bytes
         return {}
     table = budget.by_identity
     found: Dict[str, Tuple[bytes, int]] = {}
-    for path, st in root.stat_results(paths).items():
+    for path, st in root.stat_results(paths):
         ident = _identity(st)
         known = table.get(ident) if ident is not None else None
         if known is not None:

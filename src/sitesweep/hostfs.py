@@ -19,7 +19,7 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Optional, Tuple, Union
+from typing import Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
 
 from sitesweep.door.base import (
     MAX_SYMLINK_HOPS,
@@ -201,17 +201,17 @@ class HostRoot:
         """The raw ``lstat`` of a host path (device and inode included), as :meth:`lstat`."""
         return self._door.lstat(host)
 
-    def stat_results(self, hosts: Iterable[str]) -> Dict[str, os.stat_result]:
-        """:meth:`stat_result` of many host paths, by path; those that cannot be asked (gone,
-        unreadable) are left out. Paths in one directory are asked together (the directory
-        resolved once: sorted paths make the fewest groups)."""
-        found: Dict[str, os.stat_result] = {}
+    def stat_results(self, hosts: Iterable[str]) -> Iterator[Tuple[str, os.stat_result]]:
+        """:meth:`stat_result` of many host paths, as ``(path, lstat)``; those that cannot be
+        asked (gone, unreadable) are left out. Paths in one directory are asked together (the
+        directory resolved once: sorted paths make the fewest groups), and given as each
+        directory is done: a caller that keeps what it needs keeps no more."""
         by_dir: Dict[str, Tuple[List[str], List[str]]] = {}
         for host in hosts:
             head, name = split_host(host)
             if head is None:
                 with contextlib.suppress(HostReadError):
-                    found[host] = self._door.lstat(host)
+                    yield host, self._door.lstat(host)
                 continue
             group = by_dir.get(head)
             if group is None:
@@ -220,8 +220,7 @@ class HostRoot:
             group[1].append(host)
         for head, (names, paths) in by_dir.items():
             stats = self._door.lstat_in(head, names)
-            found.update((host, st) for host, st in zip(paths, stats) if st is not None)
-        return found
+            yield from ((host, st) for host, st in zip(paths, stats) if st is not None)
 
     def readlink(self, host: str) -> str:
         """Return a symlink's target as stored (host terms; never resolved on this machine)."""
