@@ -11,6 +11,7 @@ from sitesweep.discovery.classify import PACKAGE_DIR_NAMES
 from sitesweep.host.devtools import DEVTOOL_NAMES
 from sitesweep.metadata import SiteInventory, hash_file, read_site
 from sitesweep.metadata.caches import collect_caches
+from sitesweep.metadata.distinfo import sharing_record_rows
 from sitesweep.metadata.importtime import SHAPE_DEPTH, maybe_carried
 from sitesweep.metadata.integrity import verify_records
 from sitesweep.metadata.lockfiles import LOCKFILE_NAMES, LockFile, read_lockfiles
@@ -97,17 +98,18 @@ class SiteDirsCollector(Collector):
         sites = sorted({site for env in envs for site in env.site_dirs})
         record_names = None if spec.verify_record else spec.verify_targets
         empty = SiteInventory()
-        for count, site in enumerate(sites, 1):
-            read = partial(
-                read_site, ctx.root, site, spec.site_paths, spec.hash_limit, record_names
-            )
-            inv = guarded(self.id, site, gaps, read, empty)
-            dists += inv.distributions
-            pths += inv.pth_files
-            hooks += inv.startup_hooks
-            files += inv.files
-            gaps += inv.gaps
-            ctx.progress.advance(count, site)
+        with sharing_record_rows():  # the RECORDs of one wheel's installs share their rows
+            for count, site in enumerate(sites, 1):
+                read = partial(
+                    read_site, ctx.root, site, spec.site_paths, spec.hash_limit, record_names
+                )
+                inv = guarded(self.id, site, gaps, read, empty)
+                dists += inv.distributions
+                pths += inv.pth_files
+                hooks += inv.startup_hooks
+                files += inv.files
+                gaps += inv.gaps
+                ctx.progress.advance(count, site)
         values = {
             "distributions": tuple(dists),
             "pth_files": tuple(pths),

@@ -6,8 +6,9 @@ import csv
 import hashlib
 import re
 import sys
+from contextlib import contextmanager
 from dataclasses import replace
-from typing import Dict, List, Optional, Tuple
+from typing import ContextManager, Dict, Iterator, List, Optional, Tuple
 
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
@@ -45,26 +46,72 @@ def _optional_text(root: HostRoot, path: str, limit: int, gaps: List[Gap]) -> Op
         return None
 
 
-def parse_record(text: str) -> Tuple[Tuple[RecordEntry, ...], Tuple[str, ...]]:
-    """Parse RECORD rows leniently; return entries and problems (never raises)."""
+def parse_record(
+    text: str, shared: Optional[Dict[str, RecordEntry]] = None
+) -> Tuple[Tuple[RecordEntry, ...], Tuple[str, ...]]:
+    """Parse RECORD rows leniently; return entries and problems (never raises).
+
+    ``shared``: entries by line text, filled and used across RECORDs (the same wheel's rows
+    recur in the RECORD of each installer's variant: with and without ``.pyc`` rows, another
+    INSTALLER); used for texts where a line is a whole row (no quote, no NUL, no line longer
+    than csv's field limit), where a row's fields are its line split at commas.
+    """
+    if shared is not None and '"' not in text and "\0" not in text:
+        parsed = _parse_plain_record(text, shared)
+        if parsed is not None:
+            return parsed
     entries: List[RecordEntry] = []
     problems: List[str] = []
     try:
         for number, row in enumerate(csv.reader(text.splitlines()), 1):
             if not row or not row[0]:
                 continue
-            size: Optional[int] = None
-            raw_size = row[2] if len(row) > 2 else ""
-            if raw_size.strip():
-                try:
-                    size = int(raw_size)
-                except ValueError:
-                    problems.append(f"RECORD line {number}: size {raw_size!r} is not a number")
-            # Interned: the same paths and hashes recur in every install of a package.
-            digest = sys.intern(row[1]) if len(row) > 1 else ""
-            entries.append(RecordEntry(sys.intern(row[0]), digest, size))
+            entry, problem = _record_entry(row, number)
+            if problem:
+                problems.append(problem)
+            entries.append(entry)
     except csv.Error as exc:
         problems.append(f"RECORD: {exc}")
+    return tuple(entries), tuple(problems)
+
+
+def _record_entry(row: List[str], number: int) -> Tuple[RecordEntry, str]:
+    """One RECORD row's entry, and what was wrong with it ("" when nothing)."""
+    size: Optional[int] = None
+    problem = ""
+    raw_size = row[2] if len(row) > 2 else ""
+    if raw_size.strip():
+        try:
+            size = int(raw_size)
+        except ValueError:
+            problem = f"RECORD line {number}: size {raw_size!r} is not a number"
+    # Interned: the same paths and hashes recur in every install of a package.
+    digest = sys.intern(row[1]) if len(row) > 1 else ""
+    return RecordEntry(sys.intern(row[0]), digest, size), problem
+
+
+def _parse_plain_record(
+    text: str, shared: Dict[str, RecordEntry]
+) -> Optional[Tuple[Tuple[RecordEntry, ...], Tuple[str, ...]]]:
+    """:func:`parse_record` of a text without quotes or NULs, its rows shared by line text;
+    ``None`` when a line is longer than csv's field limit (csv's own parse says what then)."""
+    entries: List[RecordEntry] = []
+    problems: List[str] = []
+    limit = csv.field_size_limit()
+    for number, line in enumerate(text.splitlines(), 1):
+        entry = shared.get(line)
+        if entry is None:
+            if len(line) > limit:
+                return None
+            row = line.split(",")  # what csv reads of a line without quotes
+            if not row[0]:
+                continue
+            entry, problem = _record_entry(row, number)
+            if problem:
+                problems.append(problem)  # its line number is in it: not shared
+            else:
+                shared[line] = entry
+        entries.append(entry)
     return tuple(entries), tuple(problems)
 
 
@@ -76,11 +123,26 @@ class _RecordCache:
     proportion to the distinct RECORDs, not to the installs. Entries are immutable, so sharing
     is invisible to readers. Keyed by the SHA-256 of the file's bytes, which the inventory also
     keeps as the RECORD's hash (the texts are not kept); at most :data:`RECORD_CACHE_SIZE` RECORDs
-    (emptied when full).
+    (emptied when full). Within :meth:`sharing_rows`, distinct RECORDs also share the parse of
+    their equal lines (:func:`parse_record`'s ``shared``).
     """
 
     def __init__(self) -> None:
         self._parsed: Dict[bytes, Tuple[Tuple[RecordEntry, ...], Tuple[str, ...]]] = {}
+        self._rows: Optional[Dict[str, RecordEntry]] = None
+
+    @contextmanager
+    def sharing_rows(self) -> Iterator[None]:
+        """Share equal lines' entries across the RECORDs parsed within (one collection: the
+        line texts are held until it ends, then let go)."""
+        if self._rows is not None:  # already within
+            yield
+            return
+        self._rows = {}
+        try:
+            yield
+        finally:
+            self._rows = None
 
     def parse(self, text: str) -> Tuple[Tuple[RecordEntry, ...], Tuple[str, ...], str]:
         """Return :func:`parse_record` of ``text`` (shared with earlier identical texts) and the
@@ -89,7 +151,7 @@ class _RecordCache:
         key = hashlib.sha256(raw).digest()
         found = self._parsed.get(key)
         if found is None:
-            found = parse_record(text)
+            found = parse_record(text, self._rows)
             if len(self._parsed) >= RECORD_CACHE_SIZE:
                 self._parsed.clear()
             self._parsed[key] = found
@@ -99,6 +161,11 @@ class _RecordCache:
 RECORD_CACHE_SIZE = 1 << 16
 """Distinct RECORDs remembered by the shared-parse cache."""
 _RECORDS = _RecordCache()
+
+
+def sharing_record_rows() -> ContextManager[None]:
+    """Within: the RECORDs read share the parse of their equal lines (see :class:`_RecordCache`)."""
+    return _RECORDS.sharing_rows()
 
 
 def _header_block(text: str) -> str:
