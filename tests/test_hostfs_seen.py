@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import hashlib
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from builders import FakeRoot
 from imagebuild import oci_image
-from sitesweep.budget import budget_of, hash_file, known_digest, known_digests
+from sitesweep.budget import budget_of, hash_file, known_digest
+from sitesweep.content import HostContent
 from sitesweep.errors import HostReadError
 from sitesweep.hostfs import HostRoot
 from sitesweep.metadata.distinfo import read_distribution
@@ -137,73 +139,66 @@ def test_a_record_row_that_is_a_fifo_is_refused_not_read(tmp_path: Path) -> None
     assert os.lstat(fifo).st_ino not in {ident[1] for ident in budget_of(root).by_identity}
 
 
-PATHS = (
-    "/top.txt",
-    "/pkg/mod.py",
-    "/pkg/linked.py",
-    "/pkg/link.py",
-    "/pkg/sub",
-    "/pkg/sub/deep.py",
-    "/pkg/gone.py",
-    "/nowhere/x.py",
-    "/via/mod.py",
-)
-
-
 def _tree(tmp_path: Path) -> FakeRoot:
     fake = FakeRoot(tmp_path / "tree")
-    fake.add_file("/top.txt", b"top\n")
     fake.add_file("/pkg/mod.py", OLD)
-    fake.add_file("/pkg/sub/deep.py", b"deep\n")
+    fake.add_file("/pkg/copy.py", OLD)
     (fake.path / "pkg" / "linked.py").hardlink_to(fake.path / "pkg" / "mod.py")
-    fake.add_symlink("/pkg/link.py", "/top.txt")
+    fake.add_symlink("/pkg/link.py", "/pkg/mod.py")
     fake.add_symlink("/via", "/pkg")  # a parent that is a link resolves inside the root
     return fake
 
 
-def _by_path(root: HostRoot) -> dict[str, tuple[int, int, int]]:
-    """What stat_results gives, as (mode, size, mtime) per path."""
-    got = dict(root.stat_results(PATHS))
-    return {p: (st.st_mode, st.st_size, st.st_mtime_ns) for p, st in got.items()}
-
-
-def _one_by_one(root: HostRoot) -> dict[str, tuple[int, int, int]]:
-    found = {}
-    for path in PATHS:
-        try:
-            st = root.stat_result(path)
-        except HostReadError:
-            continue
-        found[path] = (st.st_mode, st.st_size, st.st_mtime_ns)
-    return found
-
-
-def test_many_paths_stated_by_directory_as_one_by_one(tmp_path: Path) -> None:
+def test_known_by_identity_whatever_the_path(tmp_path: Path) -> None:
+    """A hard link is the file hashed, and so is its path through a parent link; a symlink to
+    it or a copy is not; once its ctime moved, no path is."""
     fake = _tree(tmp_path)
     root = HostRoot(fake.path)
-    got = _by_path(root)
-    assert got == _one_by_one(root)
-    assert set(got) == set(PATHS) - {"/pkg/gone.py", "/nowhere/x.py"}
+    content = HostContent(root)
+    asked = ("/pkg/mod.py", "/pkg/linked.py", "/via/mod.py", "/pkg/link.py", "/pkg/copy.py")
+    assert [content.known(p) for p in asked] == [None] * 5  # nothing hashed yet
+    hash_file(root, "/pkg/mod.py", 1 << 20)
+    old = (hashlib.sha256(OLD).digest(), len(OLD))
+    assert [content.known(p) for p in asked] == [old, old, old, None, None]
+    (fake.path / "pkg" / "linked.py").chmod(0o600)  # the ctime moves, for every name
+    assert [content.known(p) for p in asked] == [None] * 5
 
 
-def test_many_paths_stated_in_an_image_as_one_by_one(tmp_path: Path) -> None:
+def test_a_read_after_known_reads_the_file_looked_up(tmp_path: Path) -> None:
+    """known() and the read() of the same path that follows in the same thread share one
+    lstat: a file replaced in between is a vanished gap, not the new bytes read as if they were
+    the file looked up. Another path, or another thread, asks the door afresh."""
+    fake = _tree(tmp_path)
+    root = HostRoot(fake.path)
+    content = HostContent(root)
+    hash_file(root, "/pkg/copy.py", 1 << 20)  # something hashed: known() looks files up
+    assert content.known("/pkg/mod.py") is None
+    assert content.read("/pkg/mod.py", 1 << 20) == OLD
+    assert content.known("/pkg/mod.py") is None
+    _replace_with_file(fake.path)
+    with pytest.raises(HostReadError) as caught:
+        content.read("/pkg/mod.py", 1 << 20)
+    assert caught.value.reason is GapReason.VANISHED
+    assert content.read("/pkg/mod.py", 1 << 20) == NEW  # asked again: the file there now
+    assert content.known("/pkg/mod.py") is None
+    _replace_with_link(fake.path)
+    with pytest.raises(HostReadError) as caught:
+        content.read("/pkg/mod.py", 1 << 20)
+    assert caught.value.reason is GapReason.VANISHED  # never followed to /secret
+    assert content.known("/pkg/copy.py") is not None
+    with ThreadPoolExecutor(1) as pool:  # this thread's lookup is not another thread's
+        assert pool.submit(content.read, "/pkg/copy.py", 1 << 20).result() == OLD
+
+
+def test_an_image_door_takes_the_lstat_seen(tmp_path: Path) -> None:
     image = tmp_path / "image.tar"
     oci_image(image, [_tree(tmp_path).path], ["ADD tree"], {})
     root = HostRoot.image(image)
-    assert _by_path(root) == _one_by_one(root)
-    assert "/pkg/sub/deep.py" in _by_path(root)
-
-
-def test_known_digests_by_identity_whatever_the_path(tmp_path: Path) -> None:
-    """A hard link is the file hashed; a link to it or a copy is not; one changed is not."""
-    fake = _tree(tmp_path)
-    (fake.path / "pkg" / "copy.py").write_bytes(OLD)
-    root = HostRoot(fake.path)
-    assert known_digests(root, PATHS) == {}  # nothing hashed yet: nothing asked
-    hash_file(root, "/pkg/mod.py", 1 << 20)
-    old = (hashlib.sha256(OLD).digest(), len(OLD))
-    asked = (*PATHS, "/pkg/copy.py")
-    same = ("/pkg/mod.py", "/pkg/linked.py", "/via/mod.py")  # by its name, a link, a parent link
-    assert known_digests(root, asked) == dict.fromkeys(same, old)
-    (fake.path / "pkg" / "linked.py").chmod(0o600)  # the ctime moves, for both names
-    assert known_digests(root, asked) == {}
+    content = HostContent(root)
+    digest = hash_file(root, "/pkg/mod.py", 1 << 20, seen=root.stat_result("/pkg/mod.py"))
+    assert digest.sha256 == hashlib.sha256(OLD).hexdigest()
+    assert content.known("/pkg/mod.py") == (hashlib.sha256(OLD).digest(), len(OLD))
+    assert content.read("/pkg/mod.py", 1 << 20) == OLD
+    with pytest.raises(HostReadError) as caught:
+        content.read("/pkg/link.py", 1 << 20)
+    assert caught.value.reason is GapReason.SPECIAL_FILE

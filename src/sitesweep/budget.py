@@ -28,7 +28,7 @@ import os
 import stat
 import weakref
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, Optional, Tuple
+from typing import Dict, Optional, Tuple
 
 from sitesweep.errors import HostReadError
 from sitesweep.hostfs import Digest, HostRoot
@@ -44,9 +44,9 @@ __all__ = [
     "budget_of",
     "charge",
     "charge_copy",
+    "has_identities",
     "hash_file",
     "known_digest",
-    "known_digests",
     "read_digests",
 ]
 
@@ -123,33 +123,28 @@ def _identity(st: os.stat_result) -> Optional[_Identity]:
     return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
-def known_digest(root: HostRoot, path: str) -> Optional[Tuple[bytes, int]]:
+def known_digest(
+    root: HostRoot, path: str, seen: Optional[os.stat_result] = None
+) -> Optional[Tuple[bytes, int]]:
     """The SHA-256 digest and size of ``path`` if this scan hashed that same file, unchanged
-    (see :attr:`ScanBudget.by_identity`); ``None`` otherwise (and for anything unreadable)."""
+    (see :attr:`ScanBudget.by_identity`); ``None`` otherwise (and for anything unreadable).
+
+    ``seen``: the :meth:`HostRoot.stat_result` of ``path`` the caller has just taken."""
     budget = _BUDGETS.get(root)
     if budget is None or not budget.by_identity:
         return None
     try:
-        ident = _identity(root.stat_result(path))
+        ident = _identity(root.stat_result(path) if seen is None else seen)
     except HostReadError:
         return None
     return budget.by_identity.get(ident) if ident is not None else None
 
 
-def known_digests(root: HostRoot, paths: Iterable[str]) -> Dict[str, Tuple[bytes, int]]:
-    """:func:`known_digest` of many paths at once: one ``lstat`` each, the paths of one
-    directory asked together (:meth:`HostRoot.stat_results`); only the known ones are given."""
+def has_identities(root: HostRoot) -> bool:
+    """Whether the scan reading ``root`` hashed any whole file (:func:`known_digest` can find
+    one)."""
     budget = _BUDGETS.get(root)
-    if budget is None or not budget.by_identity:
-        return {}
-    table = budget.by_identity
-    found: Dict[str, Tuple[bytes, int]] = {}
-    for path, st in root.stat_results(paths):
-        ident = _identity(st)
-        known = table.get(ident) if ident is not None else None
-        if known is not None:
-            found[path] = known
-    return found
+    return budget is not None and bool(budget.by_identity)
 
 
 def is_sparse(st_size: int, st_blocks: int) -> bool:

@@ -10,11 +10,12 @@ the same bytes without the host.
 from __future__ import annotations
 
 import hashlib
+import threading
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Dict, FrozenSet, List, Mapping, Optional, Protocol, Sequence, Tuple
+from typing import Dict, FrozenSet, List, Mapping, Optional, Protocol, Tuple
 
-from sitesweep.budget import known_digests, read_digests
+from sitesweep.budget import has_identities, known_digest, read_digests
 from sitesweep.bundle import layout
 from sitesweep.bundle.decode import parse_json
 from sitesweep.errors import BundleError, HostReadError
@@ -46,10 +47,9 @@ class ContentSource(Protocol):
         """
         ...
 
-    def known(self, host_paths: Sequence[str]) -> Dict[str, Tuple[bytes, int]]:
-        """The SHA-256 digest and size of the content of those of ``host_paths`` whose content
-        is already known without reading them (the scan hashed that same, unchanged file), by
-        path. Asked once for all a check will read, just before it reads them."""
+    def known(self, host_path: str) -> Optional[Tuple[bytes, int]]:
+        """The SHA-256 digest and size of ``host_path``'s content when already known without
+        reading it (the scan hashed that same, unchanged file); else ``None``."""
         ...
 
     def note(self, host_path: str, sha256: bytes, size: int) -> None:
@@ -67,10 +67,23 @@ class HostContent:
 
     def __init__(self, root: HostRoot) -> None:
         self.root = root
+        self._seen = threading.local()
+        """Per thread, the path :meth:`known` last asked about and its ``lstat``."""
 
-    def known(self, host_paths: Sequence[str]) -> Dict[str, Tuple[bytes, int]]:
-        """What the scan hashed of these very files (:func:`sitesweep.budget.known_digests`)."""
-        return known_digests(self.root, host_paths)
+    def known(self, host_path: str) -> Optional[Tuple[bytes, int]]:
+        """What the scan hashed of this very file (:func:`sitesweep.budget.known_digest`).
+
+        Its ``lstat`` serves the :meth:`read` of the same path that may follow in this thread:
+        the file read is the one looked up (one ``lstat`` for both)."""
+        self._seen.last = None
+        if not has_identities(self.root):
+            return None  # nothing hashed: nothing to look up, read() asks the door itself
+        try:
+            st = self.root.stat_result(host_path)
+        except HostReadError:
+            return None
+        self._seen.last = (host_path, st)
+        return known_digest(self.root, host_path, st)
 
     def note(self, host_path: str, sha256: bytes, size: int) -> None:
         """Remember the digest beside the scan's root (:func:`sitesweep.budget.read_digests`)."""
@@ -81,9 +94,14 @@ class HostContent:
 
         A symlink named by a .pth list or a RECORD row could point anywhere on the host
         (``/etc/shadow``); its target is neither matched nor copied into a bundle. Symlinks in
-        parent directories are resolved inside the root, as everywhere else.
+        parent directories are resolved inside the root, as everywhere else. Right after
+        :meth:`known` of the same path in the same thread, the file opened must be the one
+        that looked up (device and inode, a regular file), else a ``vanished`` gap.
         """
-        with self.root.open_nofollow(host_path) as fh:
+        last = getattr(self._seen, "last", None)
+        self._seen.last = None
+        seen = last[1] if last is not None and last[0] == host_path else None
+        with self.root.open_nofollow(host_path, seen) as fh:
             if fh.size > limit:
                 raise HostReadError(host_path, GapReason.TOO_LARGE, f"larger than {limit} bytes")
             return read_to_end(host_path, fh, limit, fh.size)
@@ -137,9 +155,9 @@ class EvidenceContent:
         )
         return cls(bundle_dir, _index(entries), hashed)
 
-    def known(self, host_paths: Sequence[str]) -> Dict[str, Tuple[bytes, int]]:
+    def known(self, host_path: str) -> Optional[Tuple[bytes, int]]:
         """Nothing is known without reading the copy."""
-        return {}
+        return None
 
     def note(self, host_path: str, sha256: bytes, size: int) -> None:
         """Nothing to remember: a bundle's facts are already in its index."""

@@ -13,13 +13,12 @@ reading evidence does not change its access time.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
+from typing import Callable, List, Optional, Union
 
 from sitesweep.door.base import (
     MAX_SYMLINK_HOPS,
@@ -29,7 +28,6 @@ from sitesweep.door.base import (
     OpenFile,
     gap_reason_for,
     host_error,
-    split_host,
 )
 from sitesweep.door.directory import DirectoryDoor
 from sitesweep.errors import HostReadError, RootError
@@ -200,27 +198,6 @@ class HostRoot:
     def stat_result(self, host: str) -> os.stat_result:
         """The raw ``lstat`` of a host path (device and inode included), as :meth:`lstat`."""
         return self._door.lstat(host)
-
-    def stat_results(self, hosts: Iterable[str]) -> Iterator[Tuple[str, os.stat_result]]:
-        """:meth:`stat_result` of many host paths, as ``(path, lstat)``; those that cannot be
-        asked (gone, unreadable) are left out. Paths in one directory are asked together (the
-        directory resolved once: sorted paths make the fewest groups), and given as each
-        directory is done: a caller that keeps what it needs keeps no more."""
-        by_dir: Dict[str, Tuple[List[str], List[str]]] = {}
-        for host in hosts:
-            head, name = split_host(host)
-            if head is None:
-                with contextlib.suppress(HostReadError):
-                    yield host, self._door.lstat(host)
-                continue
-            group = by_dir.get(head)
-            if group is None:
-                group = by_dir[head] = ([], [])
-            group[0].append(name)
-            group[1].append(host)
-        for head, (names, paths) in by_dir.items():
-            stats = self._door.lstat_in(head, names)
-            yield from ((host, st) for host, st in zip(paths, stats) if st is not None)
 
     def readlink(self, host: str) -> str:
         """Return a symlink's target as stored (host terms; never resolved on this machine)."""

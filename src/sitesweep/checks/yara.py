@@ -128,15 +128,12 @@ class YaraRules(Check):
         owners: Optional[Dict[str, Distribution]] = None  # built at the first match
         archives = set(cached_candidates(ctx.inventory, ctx.packs))
 
-        paths = yara_candidates(ctx.inventory, ctx.packs)
-        # what the scan hashed already, asked once for all (by directory) before the threads
-        known = content.known([p for p in paths if p not in archives])
-
         def matched(path: HostPath) -> Tuple[Tuple[YaraHit, Optional[str]], ...]:
             if path in archives:
                 return tuple(self._match_archive(ctx, rules, content, path))
-            return self._match(ctx, rules, content, path, known.get(path))
+            return self._match(ctx, rules, content, path)
 
+        paths = yara_candidates(ctx.inventory, ctx.packs)
         for path, hits in zip(paths, ordered_map(matched, paths)):  # files matched in threads
             for hit, member in hits:
                 owners = _owners(ctx) if owners is None else owners
@@ -165,15 +162,10 @@ class YaraRules(Check):
         return tuple(gaps)
 
     def _match(
-        self,
-        ctx: CheckContext,
-        rules: CompiledRules,
-        content: ContentSource,
-        path: HostPath,
-        known: Optional[Tuple[bytes, int]],
+        self, ctx: CheckContext, rules: CompiledRules, content: ContentSource, path: HostPath
     ) -> Tuple[Tuple[YaraHit, Optional[str]], ...]:
-        """Match one file; ``known``: its digest and size if the scan hashed this very file."""
         limits = ctx.yara_limits
+        known = content.known(path)
         claimed: Optional[bytes] = None
         if known is not None and known[1] <= limits.max_size:
             with self._lock:

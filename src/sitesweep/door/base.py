@@ -33,7 +33,6 @@ __all__ = [
     "gap_reason_for",
     "host_error",
     "listing_of",
-    "lstat_each",
     "regular_node",
     "split_host",
 ]
@@ -137,13 +136,6 @@ class Door(Protocol):
         """
         ...
 
-    def lstat_in(self, directory: str, names: Sequence[str]) -> List[Optional[os.stat_result]]:
-        """:meth:`lstat` of each of ``names`` in ``directory`` (resolved once, as :meth:`lstat`
-        resolves a file's parents), in order; ``None`` for a name that cannot be asked (gone,
-        unreadable: :meth:`lstat` tells why). ``names`` are plain names (no ``/``, ``.``,
-        ``..``)."""
-        ...
-
     def readlink(self, host: str) -> str:
         """A symlink's target as stored (never resolved on the scanning machine)."""
         ...
@@ -202,20 +194,6 @@ def regular_node(host: str, follow: bool, node_of: Callable[[bool], _N]) -> _N:
         kind = "directory" if node.kind == DIR else "special file"
         raise HostReadError(host, GapReason.SPECIAL_FILE, f"not a regular file ({kind})")
     return node
-
-
-def lstat_each(
-    lstat: Callable[[str], os.stat_result], directory: str, names: Sequence[str]
-) -> List[Optional[os.stat_result]]:
-    """``Door.lstat_in`` by one ``lstat`` per name (the image doors: each is a lookup in memory)."""
-    head = directory.rstrip("/")
-    found: List[Optional[os.stat_result]] = []
-    for name in names:
-        try:
-            found.append(lstat(f"{head}/{name}"))
-        except HostReadError:
-            found.append(None)
-    return found
 
 
 def gap_reason_for(exc: OSError) -> GapReason:

@@ -27,7 +27,7 @@ import os
 import stat
 import threading
 from collections import OrderedDict, deque
-from typing import Deque, Iterator, List, Optional, Sequence, Union
+from typing import Deque, Iterator, List, Optional, Union
 
 from sitesweep.door import openat2
 from sitesweep.door.base import (
@@ -136,20 +136,6 @@ class DirectoryDoor:
                 return _lstat_at(self._dir(head), name)
             except OSError as exc:
                 raise host_error(host, exc) from exc
-
-    def lstat_in(self, directory: str, names: Sequence[str]) -> List[Optional[os.stat_result]]:
-        found: List[Optional[os.stat_result]] = []
-        with self._lock:  # once for the directory, not once per name
-            try:
-                handle = self._dir(directory)
-            except OSError:
-                return [None] * len(names)
-            for name in names:
-                try:
-                    found.append(_lstat_at(handle, name))
-                except OSError:
-                    found.append(None)
-        return found
 
     def readlink(self, host: str) -> str:
         head, name = split_host(host)

@@ -29,7 +29,7 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Deque, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Deque, Dict, List, Optional, Tuple
 
 from sitesweep.budget import SPARSE_MIN
 from sitesweep.door.base import (
@@ -39,7 +39,6 @@ from sitesweep.door.base import (
     MAX_SYMLINK_HOPS,
     OTHER,
     Listed,
-    lstat_each,
     parts,
     regular_node,
 )
@@ -642,9 +641,6 @@ class DiskDoor:
                 return node.fs.stat(node.entry, node.kind)
         except LIBYAL_ERRORS as exc:
             raise _corrupt(host, node.fs, exc) from exc
-
-    def lstat_in(self, directory: str, names: Sequence[str]) -> List[Optional[os.stat_result]]:
-        return lstat_each(self.lstat, directory, names)
 
     def readlink(self, host: str) -> str:
         node = self._node(host, follow=False)

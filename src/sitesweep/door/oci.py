@@ -34,7 +34,7 @@ import zlib
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Deque, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import IO, Any, Deque, Dict, Iterator, List, Optional, Tuple
 
 from sitesweep.door.base import (
     DIR,
@@ -43,7 +43,6 @@ from sitesweep.door.base import (
     MAX_SYMLINK_HOPS,
     OTHER,
     Listed,
-    lstat_each,
     parts,
     regular_node,
 )
@@ -323,9 +322,6 @@ class ImageDoor:
 
     def lstat(self, host: str) -> os.stat_result:
         return self._stat(self._node(host, follow=False))
-
-    def lstat_in(self, directory: str, names: Sequence[str]) -> List[Optional[os.stat_result]]:
-        return lstat_each(self.lstat, directory, names)
 
     def readlink(self, host: str) -> str:
         node = self._node(host, follow=False)
