@@ -20,7 +20,7 @@ from sitesweep.content import HostContent
 from sitesweep.errors import HostReadError
 from sitesweep.hostfs import HostRoot
 from sitesweep.metadata.distinfo import read_distribution
-from sitesweep.metadata.integrity import listed_paths, verify_distribution
+from sitesweep.metadata.integrity import verify_records
 from sitesweep.metadata.model import Distribution
 from sitesweep.model import Gap, GapReason, HostPath
 
@@ -129,8 +129,7 @@ def test_a_record_row_that_is_a_fifo_is_refused_not_read(tmp_path: Path) -> None
     os.mkfifo(fifo)  # a read would block: the door refuses it before any open
     gaps: list[Gap] = []
     root = HostRoot(fake.path)
-    listed = listed_paths([dist])[SITE]
-    check = verify_distribution(root, dist, "/venv", listed, 1 << 20, gaps)
+    (check,) = verify_records(root, [dist], {}, frozenset({"litellm"}), False, 1 << 20, gaps)
     assert [(g.path, g.reason) for g in gaps] == [
         (f"{SITE}/litellm/fifo.py", GapReason.SPECIAL_FILE)
     ]

@@ -301,3 +301,35 @@ def test_forged_huge_record_is_verified_up_to_the_cap(
     assert "1000 were verified" in gaps[0].detail
     (check,) = [c for c in outcome.result.inventory.record_checks if c.name == "litellm"]
     assert len(check.missing) <= 1000
+
+
+def test_unlisted_search_reads_sibling_records_however_their_paths_are_spelled(
+    fake_root: FakeRoot,
+) -> None:
+    """The unlisted-file search of one distribution compares against what every RECORD of its
+    site dir lists under its packages, normalised: a namespace sibling whose rows read
+    ``./google/cloud/...`` or ``google//cloud/...`` lists those files; a file no RECORD lists
+    is unlisted for each distribution sharing that package, whether it is targeted or not."""
+    fake_root.add_venv(VENV)
+    fake_root.add_dist(SITE, "google-auth", "2.29.0", files={"google/auth/__init__.py": b"# a\n"})
+    cloud = {"google/cloud/__init__.py": b"# c\n", "google/cloud/storage.py": b"# s\n"}
+    dist_info = fake_root.add_dist(SITE, "google-cloud", "3.0.0", files=cloud)
+    record = dist_info / "RECORD"
+    text = record.read_text()
+    text = text.replace("google/cloud/__init__.py", "./google/cloud/__init__.py")
+    record.write_text(text.replace("google/cloud/storage.py", "google//cloud/storage.py"))
+    fake_root.add_dist(SITE, "litellm", "1.83.0", files={"litellm/__init__.py": b"x = 1\n"})
+    fake_root.add_file(f"{SITE}/google/planted.py", b"import os\n")
+    fake_root.add_file(f"{SITE}/litellm/planted.py", b"import os\n")
+    every = _collect(fake_root, verify_all=True)
+    unlisted = {r.name: [f.path for f in r.unlisted] for r in every.record_checks}
+    assert unlisted == {
+        "google-auth": [f"{SITE}/google/planted.py"],
+        "google-cloud": [f"{SITE}/google/planted.py"],
+        "litellm": [f"{SITE}/litellm/planted.py"],
+    }
+    assert all(not r.modified and not r.missing for r in every.record_checks)
+    targeted = _collect(fake_root, verify_all=False)
+    assert [(r.name, [f.path for f in r.unlisted]) for r in targeted.record_checks] == [
+        ("litellm", [f"{SITE}/litellm/planted.py"])
+    ]

@@ -15,7 +15,7 @@ import hashlib
 import posixpath
 import stat
 from dataclasses import dataclass
-from typing import Dict, FrozenSet, Iterable, List, Mapping, Optional, Set, Tuple
+from typing import AbstractSet, Dict, FrozenSet, Iterable, List, Mapping, Optional, Set, Tuple
 
 from sitesweep.budget import Allowance, budget_of, hash_file
 from sitesweep.door.base import KEPT_DIR, PackageListing, listing_of
@@ -108,6 +108,14 @@ class RecordVerification:
         return bool(self.modified or self.missing or self.unlisted)
 
 
+def _normal(path: str) -> str:
+    """``posixpath.normpath`` of ``path``, without the call when ``path`` has nothing it would
+    change (no empty, ``.`` or ``..`` component, no final ``/``): most RECORD rows."""
+    if not path or "//" in path or "/." in path or path[0] == "." or path[-1] == "/":
+        return posixpath.normpath(path)
+    return path
+
+
 def is_bytecode(rel: str) -> bool:
     """Return whether a site-relative path is compiled bytecode in a ``__pycache__``."""
     return rel.endswith(".pyc") and "/__pycache__/" in f"/{rel}"
@@ -164,7 +172,7 @@ class _Verifier:
     def host_path(self, rel: str) -> Optional[str]:
         """Resolve a RECORD path against the site dir; ``None`` when it leaves the prefix."""
         joined = rel if rel.startswith("/") else f"{self.site}/{rel}"
-        path = posixpath.normpath(joined)
+        path = _normal(joined)
         inside = self.prefix == "/" or path == self.prefix or path.startswith(self.prefix + "/")
         return path if inside else None
 
@@ -231,7 +239,7 @@ def _iter_unlisted(
     root: HostRoot,
     site: str,
     top: str,
-    listed: FrozenSet[str],
+    listed: AbstractSet[str],
     gaps: List[Gap],
     listings: Mapping[str, PackageListing],
 ) -> Iterable[str]:
@@ -267,7 +275,7 @@ def _unlisted_files(
     root: HostRoot,
     site: str,
     tops: Tuple[str, ...],
-    listed: FrozenSet[str],
+    listed: AbstractSet[str],
     hash_limit: int,
     gaps: List[Gap],
     allowance: Allowance,
@@ -301,25 +309,54 @@ MAX_VERIFIED_ROWS = 50_000
 naming absent files would otherwise cost a stat, a gap and a path for each."""
 
 
-def listed_paths(dists: Iterable[Distribution]) -> Dict[str, FrozenSet[str]]:
-    """Return, per site dir, every normalised site-relative path any RECORD there lists."""
-    by_site: Dict[str, Set[str]] = {}
-    for dist in dists:
-        paths = by_site.setdefault(dist.site_dir, set())
-        for entry in dist.record:
-            if not entry.path.startswith("/"):
-                paths.add(posixpath.normpath(entry.path))
-    return {site: frozenset(paths) for site, paths in by_site.items()}
+_Rows = Tuple[RecordEntry, ...]
+
+
+class _RowFacts:
+    """What verification asks of a RECORD's rows, once per distinct rows tuple (identical
+    RECORD files share one: :mod:`sitesweep.metadata.distinfo`), for one :func:`verify_records`.
+
+    Kept per rows tuple: the first components of its relative paths, as written (targets are
+    named by them) and normalised (what the unlisted-file search compares): a few names each.
+    """
+
+    def __init__(self) -> None:
+        self._facts: Dict[int, Tuple[_Rows, FrozenSet[str], FrozenSet[str]]] = {}
+
+    def _of(self, rows: _Rows) -> Tuple[_Rows, FrozenSet[str], FrozenSet[str]]:
+        facts = self._facts.get(id(rows))
+        if facts is None or facts[0] is not rows:  # the tuple kept: its id is not reused
+            written = frozenset(e.path.split("/", 1)[0] for e in rows if "/" in e.path)
+            normal = frozenset(
+                _normal(e.path).split("/", 1)[0] for e in rows if not e.path.startswith("/")
+            )
+            facts = self._facts[id(rows)] = (rows, written, normal)
+        return facts
+
+    def firsts(self, rows: _Rows) -> FrozenSet[str]:
+        """First components of the rows' paths as written (those with a ``/``)."""
+        return self._of(rows)[1]
+
+    def listed_under(self, site_dists: Iterable[Distribution], tops: Iterable[str]) -> Set[str]:
+        """Every normalised site-relative path the RECORDs of ``site_dists`` list below
+        ``tops`` (and more: every path of a RECORD listing anything there)."""
+        wanted = frozenset(tops)
+        listed: Set[str] = set()
+        for dist in site_dists:
+            if self._of(dist.record)[2] & wanted:
+                listed.update(_normal(e.path) for e in dist.record if not e.path.startswith("/"))
+        return listed
 
 
 def verify_distribution(
     root: HostRoot,
     dist: Distribution,
     prefix: str,
-    listed: FrozenSet[str],
+    listed: AbstractSet[str],
     hash_limit: int,
     gaps: List[Gap],
     listings: Optional[Mapping[str, PackageListing]] = None,
+    tops: Optional[Tuple[str, ...]] = None,
 ) -> RecordVerification:
     """Verify one distribution's RECORD against the files on disk.
 
@@ -332,12 +369,13 @@ def verify_distribution(
         hash_limit: largest file hashed; larger ones become gaps.
         gaps: where unreadable files are recorded.
         listings: directories the walk kept (whole ones are not listed again).
+        tops: :func:`top_levels` of ``dist``, when the caller has them.
     """
     verifier = _Verifier(root, dist, prefix, hash_limit, gaps)
     seen: Set[str] = set()
     repeated = 0
     for number, entry in enumerate(dist.record[:MAX_VERIFIED_ROWS]):
-        key = posixpath.normpath(entry.path)
+        key = _normal(entry.path)
         if key in seen:  # a row listed again is the same file: verified once
             repeated += 1
             continue
@@ -357,7 +395,8 @@ def verify_distribution(
             f"RECORD lists {len(dist.record)} rows; the first {MAX_VERIFIED_ROWS} were verified"
         )
         gaps.append(Gap(AREA, dist.path, GapReason.TOO_LARGE, detail))
-    tops = top_levels(root, dist)
+    if tops is None:
+        tops = top_levels(root, dist)
     unlisted = _unlisted_files(
         root, verifier.site, tops, listed, hash_limit, gaps, verifier.allowance, listings or {}
     )
@@ -378,11 +417,12 @@ def verify_distribution(
     )
 
 
-def _is_target(root: HostRoot, dist: Distribution, targets: FrozenSet[str]) -> bool:
+def _is_target(
+    root: HostRoot, dist: Distribution, targets: FrozenSet[str], facts: _RowFacts
+) -> bool:
     if dist.name in targets:
         return True
-    firsts = {e.path.split("/", 1)[0] for e in dist.record if "/" in e.path}
-    return bool(firsts & targets) and bool(set(top_levels(root, dist)) & targets)
+    return bool(facts.firsts(dist.record) & targets) and bool(set(top_levels(root, dist)) & targets)
 
 
 def verify_records(
@@ -412,14 +452,18 @@ def verify_records(
     for dist in dist_infos:
         by_site.setdefault(dist.site_dir, []).append(dist)
     results: List[RecordVerification] = []
+    facts = _RowFacts()
     for site, site_dists in by_site.items():
-        chosen = [d for d in site_dists if verify_all or _is_target(root, d, targets)]
-        if not chosen:
-            continue
-        listed = listed_paths(site_dists)[site]  # one site dir's paths at a time, then freed
+        chosen = [d for d in site_dists if verify_all or _is_target(root, d, targets, facts)]
         prefix = prefixes.get(site) or posixpath.dirname(site)
-        results.extend(
-            verify_distribution(root, dist, prefix, listed, hash_limit, gaps, listings)
-            for dist in chosen
-        )
+        for dist in chosen:
+            # what the site's RECORDs list below this one's packages (a namespace package's
+            # other distributions included), not every path of the site dir
+            tops = top_levels(root, dist)
+            listed = facts.listed_under(site_dists, tops)
+            results.append(
+                verify_distribution(
+                    root, dist, prefix, listed, hash_limit, gaps, listings, tops=tops
+                )
+            )
     return tuple(sorted(results, key=lambda r: r.distribution))
