@@ -259,7 +259,7 @@ def name_rebound(tree: ast.Module) -> bool:
     """Whether the module may change its own ``__name__`` (assigns it, declares it ``global``,
     or names it in a string: ``globals()['__name__']``), so that a ``__main__`` guard could run
     at import after all."""
-    return any(_rebinds_name(node) for node in walk(tree))
+    return any(_rebinds_name(node) for node in walk(tree) if type(node) in _NAMING)
 
 
 _NAMING = frozenset({ast.Name, ast.Global, ast.Constant, ast.alias})
@@ -304,18 +304,14 @@ def prune(tree: ast.Module, entries: Iterable[str] = ()) -> Tuple[ast.Module, Li
     whole tree does and the rebinding is not in a function body pruned away.
     """
     defs = _definitions(tree)
-    rebound = False
-    tests: List[ast.If] = []
-    for node in walk(tree):
-        if isinstance(node, ast.If):
-            tests.append(node)
-        elif not rebound and type(node) in _NAMING and _rebinds_name(node):
-            rebound = True
+    every = walk(tree)
+    tests = [node for node in every if isinstance(node, ast.If)]
+    rebound = any(_rebinds_name(node) for node in every if type(node) in _NAMING)
     nodes, reached = _import_time_nodes(tree, entries, defs, not rebound)
-    for func in (f for fs in defs.values() for f in fs):
-        if func.name not in reached:
-            func.body = [ast.Pass(lineno=func.lineno, col_offset=0)]
-    if not rebound or not name_rebound(tree):
+    cut = [f for fs in defs.values() for f in fs if f.name not in reached]
+    for func in cut:
+        func.body = [ast.Pass(lineno=func.lineno, col_offset=0)]
+    if not rebound or (cut and not name_rebound(tree)):  # nothing cut: the same tree
         # an ``if`` cut off with a pruned function body is mutated too: nothing reads it
         for node in tests:
             if is_main_guard(node):
