@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple
+from operator import attrgetter
+from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Set, Tuple
 
 from sitesweep.exports.timeline import ExposureWindow, TimelineEvent
 from sitesweep.model import Category, Finding, Severity
@@ -338,6 +339,9 @@ _HOST_GROUPS = {
 shell-history line)."""
 
 
+_PATH = attrgetter("path")
+
+
 class _Owners:
     """Which installed release of an environment lists a file in its RECORD.
 
@@ -350,16 +354,17 @@ class _Owners:
         self._by_path: Dict[str, Tuple[str, str]] = {}
         if not wanted:
             return
-        dirs = {p.rsplit("/", 1)[0] for p in wanted}
+        by_site: Dict[str, Set[str]] = {}  # site dir -> the wanted paths below it, relative
         for dist in result.inventory.distributions:
-            site = dist.site_dir.rstrip("/")
-            if not any(d == site or d.startswith(site + "/") for d in dirs):
+            head = dist.site_dir.rstrip("/") + "/"
+            rels = by_site.get(head)
+            if rels is None:
+                rels = by_site[head] = {p[len(head) :] for p in wanted if p.startswith(head)}
+            if not rels:
                 continue
             owner = (dist.name, dist.version)
-            for row in dist.record:
-                path = f"{site}/{row.path}"
-                if path in wanted:
-                    self._by_path[path] = owner
+            for rel in rels.intersection(map(_PATH, dist.record)):
+                self._by_path[head + rel] = owner
             if dist.path in wanted:
                 self._by_path[dist.path] = owner
 
