@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 import posixpath
 import stat
 from dataclasses import dataclass
@@ -190,7 +191,7 @@ class _Verifier:
             self.skipped.append(SkippedEntry(entry.path, "outside the environment prefix"))
             return
         try:
-            file, actual = self.measure(path, algorithm)
+            size, sha256, info, actual = self.measure(path, algorithm)
         except HostReadError as exc:
             if exc.reason is GapReason.BUDGET:
                 self.stopped = exc
@@ -202,25 +203,24 @@ class _Verifier:
             else:
                 self.gaps.append(Gap(AREA, HostPath(path), exc.reason, exc.detail))
             return
-        size_ok = entry.size is None or entry.size == file.size
-        if actual == expected and size_ok:
+        if actual == expected and (entry.size is None or entry.size == size):
             self.verified += 1
             return
+        file = HostFile(HostPath(path), size, sha256, info.st_mtime, info.st_mode, info.st_uid)
         self.modified.append(
             ModifiedFile(file, f"{algorithm}={expected}", f"{algorithm}={actual}", entry.size)
         )
 
-    def measure(self, path: str, algorithm: str) -> Tuple[HostFile, str]:
-        """Hash a file; return it (with its SHA-256) and its digest in ``algorithm``.
+    def measure(self, path: str, algorithm: str) -> Tuple[int, Optional[str], os.stat_result, str]:
+        """Hash a file; return its size, its SHA-256, its ``lstat`` and its digest in
+        ``algorithm`` (a :class:`HostFile` is made of them only for a file that differs).
 
         A symlink is not followed (its target could be any file of the host, such as
         ``/etc/shadow``, which must not end up hashed or copied as this package's evidence).
         """
         info = self.root.stat_result(path)  # the one lstat: hash_file opens what it saw
         if stat.S_ISLNK(info.st_mode):
-            return HostFile(
-                HostPath(path), info.st_size, None, info.st_mtime, info.st_mode, info.st_uid
-            ), "(symlink)"
+            return info.st_size, None, info, "(symlink)"
         if algorithm == "sha256":
             before = self.budget.reused
             digest = hash_file(self.root, path, self.hash_limit, self.allowance, info)
@@ -231,8 +231,7 @@ class _Verifier:
             data = self.root.read_bytes(path, min(READ_LIMIT, self.hash_limit))
             sha256, size = hashlib.sha256(data).hexdigest(), len(data)
             actual = record_b64(hashlib.new(algorithm, data).digest())
-        file = HostFile(HostPath(path), size, sha256, info.st_mtime, info.st_mode, info.st_uid)
-        return file, actual
+        return size, sha256, info, actual
 
 
 def _iter_unlisted(
