@@ -11,6 +11,7 @@ import hashlib
 import os
 import re
 import shutil
+import stat
 import tarfile
 from dataclasses import dataclass
 from datetime import datetime
@@ -243,9 +244,16 @@ class _Writer:
 
     def _facts(self, path: str) -> Optional[Tuple[str, Optional[int]]]:
         """(SHA-256 hex, size) of a facts-only entry whose hash nothing gave, hashed here;
-        ``None`` when it cannot be hashed (its content is then tried, or its gap recorded)."""
+        ``None`` when it cannot be hashed (its content is then tried, or its gap recorded).
+
+        Only a regular file is hashed, the one its ``lstat`` saw: a final symlink (a RECORD row
+        pointing at ``/etc/shadow``) is never followed, as its copy would not be (its content
+        entry then says why and a gap is recorded)."""
         try:
-            digest = hash_file(self.root, path, EVIDENCE_LIMIT)
+            seen = self.root.stat_result(path)
+            if not stat.S_ISREG(seen.st_mode):
+                return None
+            digest = hash_file(self.root, path, EVIDENCE_LIMIT, seen=seen)
         except HostReadError:
             return None
         return (digest.sha256, digest.size)
