@@ -32,6 +32,10 @@ from sitesweep.checks.pth_textscan import encoded_kind, network_in_text, text_hi
 
 C_FLAG = re.compile(r"-[A-Za-z]{0,4}c")
 PYTHON_EXE = re.compile(r"(?:.*[/\\])?python[0-9.]{0,5}(?:\.exe)?", re.IGNORECASE)
+_VISITED = frozenset(
+    {ast.Call, ast.Name, ast.Attribute, ast.Subscript, ast.Constant, ast.List, ast.Tuple}
+)
+"""The node types :meth:`Scanner._visit` looks at (a parsed tree holds no subclasses of them)."""
 _PARSE_ERRORS = (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError)
 _MAX_NODES = 100_000
 """Syntax trees bigger than this go to the text scan (real startup code is tiny)."""
@@ -105,8 +109,10 @@ class Scanner(NameResolver):
         self.statements = len(tree.body)
         self.parents.update(parents)
         self._collect_names(nodes)
+        visited = _VISITED
         for node in nodes:
-            self._visit(node)
+            if type(node) in visited:  # the others (contexts, operators, statements) do nothing
+                self._visit(node)
         return True
 
     def _nested(self, text: str, line: int, what: str) -> Optional[Scanner]:

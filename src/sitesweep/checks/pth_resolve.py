@@ -27,6 +27,7 @@ _MAX_FOLD_DEPTH = 12
 _MAX_FOLD_CHARS = 1 << 16
 """Constant expressions are folded to at most this many characters (names, short payloads)."""
 _MAX_FOLD_ITEMS = 4096
+_BUILTIN_PREFIXES = ("builtins.", "__builtins__.", "__builtin__.")
 
 
 def str_value(node: Optional[ast.AST]) -> Optional[str]:
@@ -136,6 +137,10 @@ class NameResolver:
 
     def _resolve(self, node: ast.AST, depth: int = 0) -> Optional[str]:
         """Return the dotted name an expression refers to (``os.system``), or ``None``."""
+        if type(node) is ast.Name:  # the most common case, answered as the loop below would
+            dotted = self.aliases.get(node.id, node.id)
+            if not dotted.startswith(_BUILTIN_PREFIXES):
+                return dotted
         parts: List[str] = []
         current = node
         for _ in range(_MAX_CHAIN):
@@ -148,7 +153,7 @@ class NameResolver:
                 return None
             parts.append(base)
             dotted = ".".join(reversed(parts))
-            for prefix in ("builtins.", "__builtins__.", "__builtin__."):
+            for prefix in _BUILTIN_PREFIXES:
                 if dotted.startswith(prefix) and dotted != prefix + "__dict__":
                     dotted = dotted[len(prefix) :]
             return dotted
