@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from dataclasses import replace
 from enum import Enum
 from typing import Any, Dict, Iterator, Optional, Sequence
@@ -93,6 +94,7 @@ def inventory_chunks(result: ScanResult) -> Iterator[str]:
     """
     inv = result.inventory
     targets = set(inv.record_targets)
+    left = Counter(id(d.record) for d in inv.distributions if d.name in targets and d.record)
     texts: Dict[int, Dict[str, str]] = {}  # RECORD tuple -> its text by indentation
 
     def listed(dist: Distribution) -> object:
@@ -100,8 +102,13 @@ def inventory_chunks(result: ScanResult) -> Iterator[str]:
             return jsontext.Replaced(dist, record=())
         if not dist.record:
             return dist
-        shared = jsontext.Shared(dist.record, texts.setdefault(id(dist.record), {}))
-        return jsontext.Replaced(dist, record=shared)
+        key = id(dist.record)
+        left[key] -= 1
+        if left[key] == 0 and key not in texts:
+            return dist  # listed once: nothing to share, its text is not kept
+        # kept until the last install listing the same rows is written, then let go
+        shared = texts.setdefault(key, {}) if left[key] else texts.pop(key)
+        return jsontext.Replaced(dist, record=jsontext.Shared(dist.record, shared))
 
     doc: Dict[str, Any] = {f.name: getattr(inv, f.name) for f in dataclasses.fields(inv)}
     doc.pop("root")
