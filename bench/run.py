@@ -22,10 +22,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+from measure import Measure, median, run_child, table
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -33,39 +34,6 @@ CHILD = [sys.executable, str(HERE / "child.py")]
 FLOOR = "find"
 PIP_LIST_MAX_DISTS = 5_000
 """The pip loop is measured on trees up to this many distributions (the small one)."""
-
-
-@dataclass
-class Measure:
-    """One measured command (or loop of commands): one run, or the median of the rounds."""
-
-    name: str
-    wall: float
-    cpu: float
-    rss_mb: float
-    facts: Dict[str, object]
-
-
-def run_child(argv: Sequence[str], capture: bool = False) -> Measure:
-    """Run one child; return its wall time, user+sys CPU and peak RSS (from wait4)."""
-    started = time.perf_counter()
-    proc = subprocess.Popen(
-        argv,
-        stdout=subprocess.PIPE if capture else subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        cwd=REPO,
-    )
-    out = proc.stdout.read() if proc.stdout is not None else b""
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - started
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.stdout is not None:
-        proc.stdout.close()
-    facts: Dict[str, object] = {"exit": proc.returncode}
-    if capture and out.strip():
-        facts.update(json.loads(out.decode().strip().splitlines()[-1]))
-    cpu = usage.ru_utime + usage.ru_stime
-    return Measure(" ".join(argv[:2]), wall, cpu, usage.ru_maxrss / 1024, facts)
 
 
 def run_loop(argvs: Sequence[Sequence[str]]) -> Measure:
@@ -78,13 +46,6 @@ def run_loop(argvs: Sequence[Sequence[str]]) -> Measure:
         max(p.rss_mb for p in parts),
         {"runs": len(parts)},
     )
-
-
-def median(values: Sequence[float]) -> float:
-    """The median (the middle value of an odd count, the mean of the two middle ones)."""
-    ordered = sorted(values)
-    mid = len(ordered) // 2
-    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
 
 
 def paired(named: Sequence[Tuple[str, Callable[[], Measure]]], repeat: int) -> List[Measure]:
@@ -276,18 +237,6 @@ def add_yara_cli(named: List[Tuple[str, Callable[[], Measure]]], work: Path) -> 
     named.append(("yara CLI", lambda: run_child(yara_cli_argv(rules, scan_list))))
     named.append(("yara CLI (1 file: start-up)", lambda: run_child(yara_cli_argv(rules, one))))
     return ""
-
-
-def _row(cells: Sequence[str], widths: Sequence[int]) -> str:
-    return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"
-
-
-def table(header: Sequence[str], body: Sequence[Sequence[str]]) -> str:
-    """A Markdown table."""
-    widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
-    lines = [_row(header, widths), _row(["-" * w for w in widths], widths)]
-    lines += [_row(r, widths) for r in body]
-    return "\n".join(lines)
 
 
 def _exit_note(row: Dict[str, object]) -> str:
