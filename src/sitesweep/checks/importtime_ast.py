@@ -58,8 +58,8 @@ STARTUP_LOCATIONS = re.compile(
 """Places where a written file runs later: another environment, a shell profile, a service."""
 
 TRIGGERS = re.compile(
-    rb"\bexec\b|\beval\b|\bcompile\(|__import__|builtins|subprocess|\bsystem\(|popen|Popen|"
-    rb"spawn|\bfork|socket|urlopen|urlretrieve|urllib|requests\.|http\.client|httpx|aiohttp|"
+    rb"\bexec\b|\beval\b|\bcompile\b|__import__|builtins|subprocess|\bsystem\(|\.system\b|"
+    rb"popen|Popen|spawn|\bfork|socket|urlopen|urlretrieve|urllib|requests\.|http\.client|httpx|aiohttp|"
     rb"ctypes|cffi|dlopen|multiprocessing|ProcessPool|b64decode|b32decode|b16decode|unhexlify|"
     rb"decompress|marshal|pickle|runpy|import_module|\.pth\b|sitecustomize|usercustomize|"
     rb"\.bashrc|\.profile|\.zshrc|systemd|LaunchAgents|LaunchDaemons|crontab|CurrentVersion"
