@@ -336,14 +336,30 @@ class _RowFacts:
         """First components of the rows' paths as written (those with a ``/``)."""
         return self._of(rows)[1]
 
-    def listed_under(self, site_dists: Iterable[Distribution], tops: Iterable[str]) -> Set[str]:
-        """Every normalised site-relative path the RECORDs of ``site_dists`` list below
-        ``tops`` (and more: every path of a RECORD listing anything there)."""
-        wanted = frozenset(tops)
-        listed: Set[str] = set()
+    def by_first(self, site_dists: Iterable[Distribution]) -> Dict[str, List[Distribution]]:
+        """The site's distributions by the normalised first components their RECORDs list
+        (what :meth:`listed_under` looks up: one pass over the site, not one per distribution)."""
+        index: Dict[str, List[Distribution]] = {}
         for dist in site_dists:
-            if self._of(dist.record)[2] & wanted:
-                listed.update(_normal(e.path) for e in dist.record if not e.path.startswith("/"))
+            for first in self._of(dist.record)[2]:
+                index.setdefault(first, []).append(dist)
+        return index
+
+    def listed_under(
+        self, by_first: Mapping[str, List[Distribution]], tops: Iterable[str]
+    ) -> Set[str]:
+        """Every normalised site-relative path the RECORDs of the site (``by_first``, from
+        :meth:`by_first`) list below ``tops`` (and more: every path of a RECORD listing anything
+        there)."""
+        seen: Set[int] = set()
+        listed: Set[str] = set()
+        for top in frozenset(tops):
+            for dist in by_first.get(top, ()):
+                if id(dist) not in seen:
+                    seen.add(id(dist))
+                    listed.update(
+                        _normal(e.path) for e in dist.record if not e.path.startswith("/")
+                    )
         return listed
 
 
@@ -455,11 +471,12 @@ def verify_records(
     for site, site_dists in by_site.items():
         chosen = [d for d in site_dists if verify_all or _is_target(root, d, targets, facts)]
         prefix = prefixes.get(site) or posixpath.dirname(site)
+        by_first = facts.by_first(site_dists) if chosen else {}
         for dist in chosen:
             # what the site's RECORDs list below this one's packages (a namespace package's
             # other distributions included), not every path of the site dir
             tops = top_levels(root, dist)
-            listed = facts.listed_under(site_dists, tops)
+            listed = facts.listed_under(by_first, tops)
             results.append(
                 verify_distribution(
                     root, dist, prefix, listed, hash_limit, gaps, listings, tops=tops
