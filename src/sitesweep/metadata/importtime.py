@@ -236,8 +236,8 @@ class ImportTimeResult:
     gaps: List[Gap] = field(default_factory=list)
     analysed: int = 0
     modules_reused: int = 0
-    """Modules analysed without reading their bytes again: a file (device, inode, size, mtime)
-    read before, a hard link in another environment, whose traits were known."""
+    """Modules analysed without reading their bytes again: a file (device, inode, size, mtime,
+    ctime) read before, a hard link in another environment, whose traits were known."""
     js_searched: int = 0
     """JavaScript files whose bytes were searched for traits."""
     js_reused: int = 0
@@ -316,7 +316,7 @@ class _SiteReader:
         self.root = root
         self.listings = listings
         self.js_traits: Dict[object, Tuple[str, ...]] = {} if js_traits is None else js_traits
-        """JavaScript traits by (device, inode, size, mtime) and by content digest."""
+        """JavaScript traits by (device, inode, size, mtime, ctime) and by content digest."""
         self.site = site
         self.base = site.rstrip("/")
         self.dists = dists
@@ -479,12 +479,12 @@ class _SiteReader:
         self, path: str, info: os.stat_result, use: Tuple[str, bool, FrozenSet[str]]
     ) -> Tuple[str, int, Optional[bytes]]:
         """A module's content digest, size and bytes; no bytes (``None``: not read) when the same
-        file (device, inode, size, mtime: a hard link of another environment's copy) was read
+        file (device, inode, size, mtime, ctime: a hard link of another environment's copy) was read
         before and the traits of its bytes for ``use`` (dotted name, package, entries) are known."""
         from sitesweep.checks.importtime_ast import Traits
 
         same_file = (
-            (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+            (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
             if info.st_ino and stat.S_ISREG(info.st_mode)
             else None
         )
@@ -613,7 +613,7 @@ class _SiteReader:
 
     def _js(self, path: str) -> JsFile:
         """A JavaScript file and its traits, searched once per content in a scan: the same
-        file (device, inode, size, mtime) is not read again, and the same bytes (a copy in
+        file (device, inode, size, mtime, ctime) is not read again, and the same bytes (a copy in
         another environment) are not searched again."""
         try:
             st = self.root.stat_result(path)
@@ -622,7 +622,9 @@ class _SiteReader:
         size = st.st_size
         if size > JS_LIMIT or size < 64:
             return JsFile(HostPath(path), size, ())
-        same_file = (st.st_dev, st.st_ino, size, st.st_mtime_ns) if st.st_ino else None
+        same_file = (
+            (st.st_dev, st.st_ino, size, st.st_mtime_ns, st.st_ctime_ns) if st.st_ino else None
+        )
         known = self.js_traits.get(same_file) if same_file is not None else None
         if known is not None:
             self.out.js_reused += 1
@@ -670,7 +672,7 @@ class ImportTimeReader:
         self.result = ImportTimeResult()
         self.cache: Dict[object, object] = {}
         """Module traits by (content digest, dotted name, is a package, entries); the content digest
-        of module files read by (device, inode, size, mtime)."""
+        of module files read by (device, inode, size, mtime, ctime)."""
         self.js_traits: Dict[object, Tuple[str, ...]] = {}
         self.dists: Dict[str, List[Distribution]] = {}
         for dist in dists:
