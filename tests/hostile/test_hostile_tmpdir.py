@@ -55,6 +55,14 @@ def _bomb_member(out: io.BufferedWriter, name: str, chunks: int) -> None:
         out.write(_ZEROS)
 
 
+def _default_signals() -> None:
+    """In the child before it runs: the signals the tests send act as they do for a responder's
+    shell. A suite started under ``nohup`` (or as a background job) passes them on ignored, and
+    sitesweep rightly keeps an inherited ``SIG_IGN``: the child would finish instead of dying."""
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_DFL)
+
+
 def _start(argv: List[str], tmpdir: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "TMPDIR": str(tmpdir)}
     return subprocess.Popen(
@@ -62,6 +70,7 @@ def _start(argv: List[str], tmpdir: Path) -> subprocess.Popen[bytes]:
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
+        preexec_fn=_default_signals,
     )
 
 
