@@ -5,7 +5,8 @@ persistence files, files that fail their RECORD or are not listed in it, the fil
 releases, YARA hits, cached archives of affected releases. For everything else that is matched
 (chiefly the RECORD files of a *clean* release of a targeted package, present in many
 environments on the most common host of an incident) the bundle keeps the facts: path, size and
-SHA-256 (from the verified RECORD row, so the file is not even read again). ``analyze`` with
+SHA-256 (those the scan learnt reading the file, or hashing it in RECORD verification: never a
+RECORD row's claim alone, so an absent file a forged RECORD lists gets no entry). ``analyze`` with
 tomorrow's packs still matches hashes and names against those facts; what it cannot redo (YARA on
 content not kept) it says as a gap. ``--evidence full`` keeps every candidate's content.
 """
@@ -14,8 +15,8 @@ from __future__ import annotations
 
 from typing import Dict, FrozenSet, Iterator, List, Mapping, NamedTuple, Optional, Tuple
 
-from sitesweep.candidates import pack_distribution_names, record_paths, yara_candidates
-from sitesweep.facts import hashed_files, recorded_hashes
+from sitesweep.candidates import record_paths, yara_candidates
+from sitesweep.facts import hashed_files
 from sitesweep.inventory import Inventory
 from sitesweep.metadata.model import Distribution, HostFile
 from sitesweep.model import Finding, HostPath
@@ -66,7 +67,7 @@ class EvidencePlan(NamedTuple):
 
     Attributes:
         kept: the candidates whose content is kept (``why`` set), and those kept as facts whose
-            hash nothing gave (``why`` and ``recorded`` ``None``: the writer hashes them, or
+            hash nothing gave (``why`` and ``known`` ``None``: the writer hashes them, or
             keeps their content when they cannot be hashed), sorted by path.
         facts: the facts-only candidates whose hash is known (from a verified RECORD row, the
             cache listing or the scan's own read of them), in no particular order.
@@ -86,17 +87,16 @@ def plan(
     """Every YARA candidate with what the bundle keeps of it.
 
     ``read``: SHA-256 digests and sizes of whole files the scan read (the YARA pass), by host
-    path: the facts of a candidate whose RECORD row has no hash (pip lists the ``.pyc`` files
-    it compiled without one). A facts-only candidate known from neither is hashed by the
-    writer.
+    path: the facts of a facts-only candidate (a RECORD row's hash is a claim: a row the
+    verification did not reach may name an absent file). A facts-only candidate not read is
+    left to the writer: hashed there when it is a regular file (its digest reused when RECORD
+    verification hashed it), left out when it is absent.
     """
     known = _known(inventory)
     content = _content_reasons(inventory, packs, findings)
-    names = pack_distribution_names(packs)  # the RECORD rows among the candidates
-    recorded: Dict[str, Fact] = {row[0]: row for row in recorded_hashes(inventory, names)}
-    recorded.update(
-        {a.path: (a.path, a.sha256, a.size) for a in inventory.cached_artifacts if a.sha256}
-    )
+    hashed: Dict[str, Fact] = {  # the inventory hashed them
+        a.path: (a.path, a.sha256, a.size) for a in inventory.cached_artifacts if a.sha256
+    }
     read = read or {}
     kept: List[Planned] = []
     facts: List[Fact] = []
@@ -107,8 +107,8 @@ def plan(
             if full:
                 why = "full evidence"
             else:
-                fact = recorded.get(path)
-                if fact is None and path in read:
+                fact = hashed.get(path)
+                if fact is None and path in read:  # seen: read (or its unchanged hashed self)
                     digest, size = read[path]
                     fact = (path, digest.hex(), size)
                 if fact is not None:

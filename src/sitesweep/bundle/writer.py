@@ -21,7 +21,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Set, Tuple
 
-from sitesweep.budget import charge_copy, hash_file, read_digests
+from sitesweep.budget import charge_copy, hash_file, known_digest, read_digests
 from sitesweep.bundle import evidence, layout
 from sitesweep.bundle.custody import (
     NO_CUSTODY,
@@ -52,6 +52,9 @@ from sitesweep.model import Gap, GapReason, Severity
 from sitesweep.outcome import BundleRef, ScanResult
 from sitesweep.outputs import open_new, refuse_bundle_dir
 from sitesweep.redact import redact_config
+
+_ABSENT: Tuple[str, Optional[int]] = ("", None)
+"""What :meth:`_Writer._facts` gives for a path naming no file (compared by identity)."""
 
 EVIDENCE_LIMIT = 64 << 20
 """Largest file copied as evidence; larger ones are listed with their hash only."""
@@ -202,6 +205,8 @@ class _Writer:
             path, file = item.path, item.known
             if item.why is None:  # facts only, but nothing gave its hash: hashed here
                 known = self._facts(path)
+                if known is _ABSENT:  # a RECORD row naming no file: verification says
+                    continue  # ``missing``, the YARA pass has its gap; no entry
                 if known is not None:
                     facts.append((path, *known))
                     continue
@@ -244,15 +249,22 @@ class _Writer:
 
     def _facts(self, path: str) -> Optional[Tuple[str, Optional[int]]]:
         """(SHA-256 hex, size) of a facts-only entry whose hash nothing gave, hashed here;
-        ``None`` when it cannot be hashed (its content is then tried, or its gap recorded).
+        ``None`` when it cannot be hashed (its content is then tried, or its gap recorded);
+        :data:`_ABSENT` when there is no such file (no entry is made).
 
         Only a regular file is hashed, the one its ``lstat`` saw: a final symlink (a RECORD row
         pointing at ``/etc/shadow``) is never followed, as its copy would not be (its content
         entry then says why and a gap is recorded)."""
         try:
             seen = self.root.stat_result(path)
-            if not stat.S_ISREG(seen.st_mode):
-                return None
+        except HostReadError as exc:
+            return _ABSENT if exc.reason is GapReason.VANISHED else None
+        if not stat.S_ISREG(seen.st_mode):
+            return None
+        hashed = known_digest(self.root, path, seen)  # RECORD verification hashed it
+        if hashed is not None:
+            return (hashed[0].hex(), hashed[1])
+        try:
             digest = hash_file(self.root, path, EVIDENCE_LIMIT, seen=seen)
         except HostReadError:
             return None

@@ -34,6 +34,9 @@ from sitesweep.parallel import ordered_map
 
 MAX_EVIDENCE_STRINGS = 50
 """String occurrences listed per finding; the rest are counted in one more evidence line."""
+MAX_GAPS_PER_DISTRIBUTION = 20
+"""Per-file gaps of one reason kept for the files one distribution's RECORD lists; the rest
+are one gap with their count (a forged RECORD of 600,000 absent files made 1.8 M gaps)."""
 
 
 def _owners(ctx: CheckContext) -> Dict[str, Distribution]:
@@ -99,6 +102,13 @@ class YaraRules(Check):
         self.unread = 0
         """Of those, files not even read: the scan had hashed that same, unchanged file (RECORD
         verification), and its digest had been matched."""
+        self._ctx: Optional[CheckContext] = None
+        self._owners: Optional[Dict[str, Distribution]] = None
+        self._grouped: Dict[
+            Tuple[HostPath, GapReason], Tuple[Distribution, List[Gap], List[int]]
+        ] = {}
+        """Gaps of RECORD-listed files by (distribution path, reason): the first
+        :data:`MAX_GAPS_PER_DISTRIBUTION` by path, and how many more."""
 
     def skip_reason(self, ctx: CheckContext) -> Optional[str]:
         """Say why no rule can be matched: no yara-python, no rules, or no file content."""
@@ -122,10 +132,10 @@ class YaraRules(Check):
         self.unread = 0
         self._deadline = time.monotonic() + ctx.yara_limits.total
         self._spent = set()
+        self._ctx, self._owners, self._grouped = ctx, None, {}
         rules, content = ctx.packs.yara, ctx.content
         if rules is None or content is None:
             return
-        owners: Optional[Dict[str, Distribution]] = None  # built at the first match
         archives = set(cached_candidates(ctx.inventory, ctx.packs))
 
         def matched(path: HostPath) -> Tuple[Tuple[YaraHit, Optional[str]], ...]:
@@ -136,8 +146,7 @@ class YaraRules(Check):
         paths = yara_candidates(ctx.inventory, ctx.packs)
         for path, hits in zip(paths, ordered_map(matched, paths)):  # files matched in threads
             for hit, member in hits:
-                owners = _owners(ctx) if owners is None else owners
-                finding = self._finding(ctx, hit, path, owners.get(path))
+                finding = self._finding(ctx, hit, path, self._owner_map().get(path))
                 if member is not None:
                     finding = replace(
                         finding, evidence=(Evidence("archive member", member), *finding.evidence)
@@ -149,7 +158,10 @@ class YaraRules(Check):
         bundle did not keep (evidence policy) are one gap with their count."""
         facts_only = [g for g in self._gaps if g.reason is GapReason.HASHED_ONLY]
         gaps = sorted(
-            (g for g in self._gaps if g.reason is not GapReason.HASHED_ONLY),
+            (
+                *(g for g in self._gaps if g.reason is not GapReason.HASHED_ONLY),
+                *self._grouped_gaps(),
+            ),
             key=lambda gap: gap.path or "",
         )
         if facts_only:
@@ -160,6 +172,46 @@ class YaraRules(Check):
             )
             gaps.append(Gap(self.id, None, GapReason.HASHED_ONLY, detail))
         return tuple(gaps)
+
+    def _owner_map(self) -> Dict[str, Distribution]:
+        """Every file of a pack-named distribution -> that distribution (built when first
+        needed: at the first match or the first gap)."""
+        with self._lock:
+            if self._owners is None:
+                self._owners = _owners(self._ctx) if self._ctx is not None else {}
+            return self._owners
+
+    def _gap(self, path: HostPath, reason: GapReason, detail: str) -> None:
+        """Record that ``path`` was not matched; past :data:`MAX_GAPS_PER_DISTRIBUTION` gaps of
+        one reason among one distribution's RECORD-listed files, only counted (see
+        :meth:`gaps`)."""
+        owner = None if reason is GapReason.HASHED_ONLY else self._owner_map().get(path)
+        gap = Gap(self.id, path, reason, detail)
+        if owner is None:
+            self._gaps.append(gap)
+            return
+        with self._lock:
+            _, kept, more = self._grouped.setdefault((owner.path, reason), (owner, [], [0]))
+            kept.append(gap)
+            if len(kept) > 2 * MAX_GAPS_PER_DISTRIBUTION:  # keep the first by path, whatever
+                kept.sort(key=lambda g: g.path or "")  # the order the threads end in
+                more[0] += len(kept) - MAX_GAPS_PER_DISTRIBUTION
+                del kept[MAX_GAPS_PER_DISTRIBUTION:]
+
+    def _grouped_gaps(self) -> Iterator[Gap]:
+        """The kept gaps of RECORD-listed files, and one gap per (distribution, reason) saying
+        how many more files were not matched for the same reason."""
+        for (where, reason), (dist, kept, more) in sorted(self._grouped.items()):
+            kept.sort(key=lambda g: g.path or "")
+            rest = more[0] + max(0, len(kept) - MAX_GAPS_PER_DISTRIBUTION)
+            yield from kept[:MAX_GAPS_PER_DISTRIBUTION]
+            if rest:
+                detail = (
+                    f"{rest} more files listed in the RECORD of {dist.name} {dist.version} "
+                    f"were not matched ({reason.value}, as the "
+                    f"{MAX_GAPS_PER_DISTRIBUTION} listed before); {kept[0].detail}"
+                )
+                yield Gap(self.id, where, reason, detail)
 
     def _match(
         self, ctx: CheckContext, rules: CompiledRules, content: ContentSource, path: HostPath
@@ -187,7 +239,7 @@ class YaraRules(Check):
             try:
                 data = content.read(path, limits.max_size)
             except HostReadError as exc:
-                self._gaps.append(Gap(self.id, path, exc.reason, exc.detail))
+                self._gap(path, exc.reason, exc.detail)
                 return ()
             digest = hashlib.sha256(data).digest()
             content.note(path, digest, len(data))
@@ -263,14 +315,14 @@ class YaraRules(Check):
             if path not in self._spent:
                 self._spent.add(path)
                 detail = f"the scan's YARA time budget ({limits.total:g} s) is spent; not matched"
-                self._gaps.append(Gap(self.id, path, GapReason.BUDGET, detail))
+                self._gap(path, GapReason.BUDGET, detail)
             return None
         try:
             return rules.match(data, max(1, min(limits.timeout, math.ceil(left))))
         except YaraTimeoutError as exc:
-            self._gaps.append(Gap(self.id, path, GapReason.TIMEOUT, str(exc)))
+            self._gap(path, GapReason.TIMEOUT, str(exc))
         except YaraScanError as exc:
-            self._gaps.append(Gap(self.id, path, GapReason.CHECK_FAILED, str(exc)))
+            self._gap(path, GapReason.CHECK_FAILED, str(exc))
         return None
 
     def _finding(
