@@ -44,6 +44,7 @@ __all__ = [
     "budget_of",
     "charge",
     "charge_copy",
+    "file_identity",
     "has_identities",
     "hash_file",
     "known_digest",
@@ -117,7 +118,10 @@ def read_digests(root: HostRoot) -> Dict[str, Tuple[bytes, int]]:
     return budget_of(root).read
 
 
-def _identity(st: os.stat_result) -> Optional[_Identity]:
+def file_identity(st: os.stat_result) -> Optional[_Identity]:
+    """What tells this very file, unchanged, from any other (device, inode, size, mtime, ctime:
+    a change cannot set the ctime back); ``None`` for anything but a regular file with an inode
+    number."""
     if not stat.S_ISREG(st.st_mode) or not st.st_ino:  # images may give no inode numbers
         return None
     return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
@@ -130,14 +134,13 @@ def known_digest(
     (see :attr:`ScanBudget.by_identity`); ``None`` otherwise (and for anything unreadable).
 
     ``seen``: the :meth:`HostRoot.stat_result` of ``path`` the caller has just taken."""
-    budget = _BUDGETS.get(root)
-    if budget is None or not budget.by_identity:
+    if not has_identities(root):
         return None
     try:
-        ident = _identity(root.stat_result(path) if seen is None else seen)
+        ident = file_identity(root.stat_result(path) if seen is None else seen)
     except HostReadError:
         return None
-    return budget.by_identity.get(ident) if ident is not None else None
+    return _BUDGETS[root].by_identity.get(ident) if ident is not None else None
 
 
 def has_identities(root: HostRoot) -> bool:
@@ -223,7 +226,7 @@ def hash_file(
         detail = f"this distribution's hashing budget ({DIST_HASH_BYTES} bytes) is spent"
         raise HostReadError(path, GapReason.BUDGET, detail)
     digest = root.digest(path, limit, seen=st if key is not None else None)
-    ident = _identity(st)
+    ident = file_identity(st)
     if ident is not None and digest.size == st.st_size:
         budget.by_identity[ident] = (bytes.fromhex(digest.sha256), digest.size)
     budget.hashed += digest.size

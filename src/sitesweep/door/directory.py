@@ -202,14 +202,7 @@ class DirectoryDoor:
                         raise HostReadError(host, GapReason.SYMLINK_LOOP, detail)
                 if not stat.S_ISREG(st.st_mode):
                     raise HostReadError(host, GapReason.SPECIAL_FILE, _not_regular(st))
-                fd = _open_file(parent, name)
-                after = os.fstat(fd)
-                if (after.st_dev, after.st_ino) != (st.st_dev, st.st_ino) or not stat.S_ISREG(
-                    after.st_mode
-                ):
-                    os.close(fd)
-                    raise HostReadError(host, GapReason.VANISHED, _CHANGED)
-                return FdFile(fd, after.st_size)
+                return _same_file(host, _open_file(parent, name), st)
             except OSError as exc:
                 raise host_error(host, exc) from exc
 
@@ -438,6 +431,12 @@ def _open_seen(host: str, parent: Handle, name: str, seen: os.stat_result) -> Fd
         if exc.errno == errno.ELOOP or _is_link(parent, name):  # replaced by a link since
             raise HostReadError(host, GapReason.VANISHED, _CHANGED) from exc
         raise
+    return _same_file(host, fd, seen)
+
+
+def _same_file(host: str, fd: int, seen: os.stat_result) -> FdFile:
+    """``fd`` as a file to read if ``fstat`` gives the device and inode of the ``lstat`` taken
+    before it was opened (``seen``) and a regular file; else it is closed: ``VANISHED``."""
     after = os.fstat(fd)
     if (after.st_dev, after.st_ino) != (seen.st_dev, seen.st_ino) or not stat.S_ISREG(
         after.st_mode

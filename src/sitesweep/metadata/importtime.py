@@ -25,6 +25,7 @@ import stat
 from dataclasses import dataclass, field
 from typing import Dict, FrozenSet, List, Mapping, Optional, Sequence, Set, Tuple
 
+from sitesweep.budget import file_identity
 from sitesweep.door.base import KEPT_DIR, KEPT_FILE, HostEntry, PackageListing, listing_of
 from sitesweep.errors import HostReadError
 from sitesweep.hostfs import HostRoot
@@ -483,11 +484,7 @@ class _SiteReader:
         before and the traits of its bytes for ``use`` (dotted name, package, entries) are known."""
         from sitesweep.checks.importtime_ast import Traits
 
-        same_file = (
-            (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
-            if info.st_ino and stat.S_ISREG(info.st_mode)
-            else None
-        )
+        same_file = file_identity(info)
         digest = self.cache.get(same_file) if same_file is not None else None
         if isinstance(digest, str) and isinstance(self.cache.get((digest, *use)), Traits):
             self.out.modules_reused += 1
@@ -622,9 +619,7 @@ class _SiteReader:
         size = st.st_size
         if size > JS_LIMIT or size < 64:
             return JsFile(HostPath(path), size, ())
-        same_file = (
-            (st.st_dev, st.st_ino, size, st.st_mtime_ns, st.st_ctime_ns) if st.st_ino else None
-        )
+        same_file = file_identity(st)
         known = self.js_traits.get(same_file) if same_file is not None else None
         if known is not None:
             self.out.js_reused += 1
