@@ -5,7 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 from pathlib import Path
-from typing import Any, List, Set, Tuple
+from typing import Any, Dict, List, Set, Tuple
 
 from sitesweep.cli import main
 
@@ -24,6 +24,15 @@ def only_bundle(out: Path) -> Path:
     dirs = [p for p in out.iterdir() if p.is_dir()]
     assert len(dirs) == 1, dirs
     return dirs[0]
+
+
+def bundles_by_host(out: Path) -> Dict[str, Path]:
+    """Bundle directories under ``out`` by the host name their manifest records."""
+    found = {}
+    for path in out.iterdir():
+        if path.is_dir() and (path / "manifest.json").is_file():
+            found[load(path, "manifest.json")["host"]["hostname"]] = path
+    return found
 
 
 def load(bundle: Path, name: str) -> Any:

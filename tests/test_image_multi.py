@@ -17,7 +17,7 @@ import pytest
 from builders import FakeRoot, malicious_pth_content
 from clirun import RunCli
 from imagebuild import docker_save, oci_image
-from scanrun import load
+from scanrun import bundles_by_host, load
 from test_image_scan import CONFIG, HISTORY, SITE, VENV, _layers
 
 PTH = f"{SITE}/litellm_init.pth"
@@ -38,15 +38,6 @@ def _fixed_layers(tmp_path: Path, marker: Path) -> List[Path]:
     gone.add_file(f"{SITE}/.wh.litellm-1.82.8.dist-info", b"")
     gone.add_file(f"{SITE}/.wh.litellm_init.pth", b"")
     return [base.path, bad.path, gone.path]
-
-
-def _bundles(out: Path) -> Dict[str, Path]:
-    """Bundle directories under ``out`` by the host name their manifest records."""
-    found = {}
-    for path in out.iterdir():
-        if path.is_dir() and (path / "manifest.json").is_file():
-            found[load(path, "manifest.json")["host"]["hostname"]] = path
-    return found
 
 
 def _rows(stdout: str) -> Dict[str, Dict[str, Any]]:
@@ -83,7 +74,7 @@ def test_two_images_in_one_run_give_one_verdict_each_named_after_the_image(
     assert (two["verdict"], two["releases"]) == ("clean", [])
     assert one["environments"] == [VENV]
 
-    bundles = _bundles(out)
+    bundles = bundles_by_host(out)
     assert set(bundles) == set(rows), "each image is its own host, named after the image"
     bad_bundle, fixed_bundle = (
         bundles["registry.example/app:1.4"],
@@ -149,7 +140,7 @@ def test_a_docker_save_of_two_images_gives_two_verdicts(tmp_path: Path, run_cli:
         "app:fixed": "clean",
         short: "incomplete",  # no /etc/os-release: the OS cannot be told, never called clean
     }
-    bundles = _bundles(out)
+    bundles = bundles_by_host(out)
     assert set(bundles) == set(rows)
     for bundle in bundles.values():
         gaps = load(bundle, "coverage.json")["gaps"]
@@ -187,7 +178,7 @@ def test_one_good_and_one_truncated_image_write_the_good_bundle_and_exit_2(
     assert str(cut) in errors[0]
     assert "truncated" in errors[0]
 
-    assert set(_bundles(out)) == {"app:good"}, "the good image's bundle is written"
+    assert set(bundles_by_host(out)) == {"app:good"}, "the good image's bundle is written"
     rows = _rows(run.out)
     assert rows["app:good"]["verdict"] == "clean"
     broken = rows[str(cut)]
@@ -208,7 +199,7 @@ def test_a_compromised_image_beside_an_unreadable_one_is_still_exit_1(
     run = run_cli("scan", "--image", str(garbage), "--image", str(bad), "--output", str(out))
     assert run.code == 1, run.err
     assert f"error: {garbage}" in run.err
-    assert set(_bundles(out)) == {"app:bad"}
+    assert set(bundles_by_host(out)) == {"app:bad"}
     assert not marker.exists()
 
 
@@ -241,7 +232,7 @@ def test_an_unreadable_first_image_of_an_archive_leaves_the_others_scanned(
     rows = _rows(run.out)
     assert rows["app:fixed"]["verdict"] == "clean"
     assert [r["status"] for name, r in rows.items() if name != "app:fixed"] == ["unreadable"]
-    assert set(_bundles(out)) == {"app:fixed"}
+    assert set(bundles_by_host(out)) == {"app:fixed"}
     assert not marker.exists()
 
 
@@ -253,7 +244,7 @@ def test_collect_over_several_images_writes_a_bundle_each(tmp_path: Path, run_cl
     out = tmp_path / "out"
     run = run_cli("collect", "--image", str(bad), "--image", str(fixed), "--output", str(out))
     assert run.code == 0, run.err
-    assert set(_bundles(out)) == {"app:bad", "app:fixed"}
+    assert set(bundles_by_host(out)) == {"app:bad", "app:fixed"}
     assert not marker.exists()
 
 
@@ -283,8 +274,8 @@ def test_a_disk_image_and_a_container_image_in_one_run(tmp_path: Path, run_cli: 
         "app:fixed": "clean",
     }
     assert rows["web1"]["releases"] == ["litellm 1.82.7"]
-    assert set(_bundles(out)) == {"web1", "app:fixed"}
-    assert load(_bundles(out)["web1"], "image.json")["kind"] == "disk"
+    assert set(bundles_by_host(out)) == {"web1", "app:fixed"}
+    assert load(bundles_by_host(out)["web1"], "image.json")["kind"] == "disk"
     assert not marker.exists()
 
 
@@ -308,7 +299,7 @@ def test_an_oci_archive_listing_two_images_gives_two_verdicts(
         "app:bad": "compromised",
         "app:fixed": "clean",
     }
-    assert set(_bundles(out)) == set(rows)
+    assert set(bundles_by_host(out)) == set(rows)
     assert not marker.exists()
 
 
@@ -390,7 +381,7 @@ def test_a_crash_in_one_image_s_scan_leaves_the_others_scanned(
     assert (rows["app:crash"]["verdict"], rows["app:crash"]["status"]) == ("unchecked", "failed")
     assert "internal error" in rows["app:crash"]["detail"]
     assert "RuntimeError: injected" in run.err
-    assert set(_bundles(out)) == {"app:fixed"}
+    assert set(bundles_by_host(out)) == {"app:fixed"}
     assert not marker.exists()
 
 
@@ -444,7 +435,7 @@ def test_a_multi_platform_image_gives_a_verdict_per_platform(
         "app:1 [linux/amd64]": "compromised",
         "app:1 [linux/arm64]": "clean",
     }, "every platform the archive holds is scanned; the attestation is no image"
-    assert set(_bundles(out)) == set(rows)
+    assert set(bundles_by_host(out)) == set(rows)
     assert not marker.exists()
 
 
@@ -457,5 +448,5 @@ def test_a_multi_platform_index_with_one_platform_present_is_one_image(
     out = tmp_path / "out"
     run = run_cli("scan", "--image", str(layout), "--output", str(out))
     assert run.code == 1, run.err
-    assert set(_bundles(out)) == {"app:1"}
+    assert set(bundles_by_host(out)) == {"app:1"}
     assert not marker.exists()

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Dict, List
+from typing import List
 
 import pytest
 
 from clirun import RunCli
 from imagebuild import oci_image
-from scanrun import load
+from scanrun import bundles_by_host, load
 from test_image_scan import CONFIG, SITE, VENV
 
 ROUTER = b"# litellm/router.py of a clean release\nclass Router:\n    pass\n"
@@ -43,14 +43,6 @@ def _image(tmp_path: Path, name: str, router: bytes, init: bytes) -> Path:
     return out
 
 
-def _bundles(out: Path) -> Dict[str, Path]:
-    found = {}
-    for path in out.iterdir():
-        if path.is_dir() and (path / "manifest.json").is_file():
-            found[load(path, "manifest.json")["host"]["hostname"]] = path
-    return found
-
-
 def _modified(bundle: Path) -> List[str]:
     checks = load(bundle, "inventory.json")["record_checks"]
     return sorted(m["file"]["path"] for c in checks for m in c["modified"])
@@ -72,7 +64,7 @@ def test_two_images_of_one_layout_are_judged_apart(
     out = tmp_path / "out"
     run = run_cli("scan", "--image", str(order[0]), "--image", str(order[1]), "--output", str(out))
     assert "Traceback" not in run.err
-    bundles = _bundles(out)
+    bundles = bundles_by_host(out)
     good, bad = bundles["registry.example/clean:1"], bundles["registry.example/tampered:1"]
     assert _modified(good) == []
     assert _modified(bad) == [f"{SITE}/litellm/__init__.py", f"{SITE}/litellm/router.py"]
