@@ -7,6 +7,7 @@ from typing import List, Optional, Sequence, Type
 
 from sitesweep.checks import CHECKS, Check, CheckContext
 from sitesweep.content import ContentSource
+from sitesweep.gapbound import bounded_gaps
 from sitesweep.intel.model import IndexWitness
 from sitesweep.inventory import Inventory
 from sitesweep.model import Finding, Gap, GapReason
@@ -33,6 +34,8 @@ def analyze(
     ``content`` serves file content to the checks that match bytes (YARA): the host for a scan,
     the bundle's evidence copies for ``analyze``; without it those checks record a gap.
     ``index`` is what a package index said about the installed releases (``analyze --index``).
+    The gaps are bounded per (area, reason, distribution or directory) with their count
+    (:mod:`sitesweep.gapbound`).
     """
     ctx = CheckContext(inventory, packs, content, yara_limits or YaraLimits(), index)
     findings: List[Finding] = []
@@ -58,4 +61,4 @@ def analyze(
         ran.append(check.id)
     unique = {f.id: f for f in findings}
     ordered = tuple(sorted(unique.values(), key=Finding.sort_key))
-    return ScanResult(inventory, packs, ordered, tuple(gaps), tuple(ran))
+    return ScanResult(inventory, packs, ordered, bounded_gaps(gaps, inventory), tuple(ran))

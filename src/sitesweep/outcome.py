@@ -76,8 +76,12 @@ class ScanResult:
     def observations(
         cls, inventory: Inventory, packs: PackSet, reduced: Tuple[Tuple[str, str], ...] = ()
     ) -> ScanResult:
-        """Observations only (``collect``): no check ran, so nothing is judged."""
-        return cls(inventory, packs, (), inventory.gaps, (), matched=False, reduced=reduced)
+        """Observations only (``collect``): no check ran, so nothing is judged. The gaps are
+        bounded as :func:`sitesweep.engine.analyze` bounds them (:mod:`sitesweep.gapbound`)."""
+        from sitesweep.gapbound import bounded_gaps  # gapbound needs the inventory
+
+        gaps = bounded_gaps(inventory.gaps, inventory)
+        return cls(inventory, packs, (), gaps, (), matched=False, reduced=reduced)
 
     def worst(self) -> Severity:
         """Return the most severe finding's severity (info when there is none)."""

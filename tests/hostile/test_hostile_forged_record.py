@@ -17,7 +17,7 @@ import pytest
 
 from builders import FakeRoot
 from scanrun import load, scan
-from sitesweep.checks.yara import MAX_GAPS_PER_DISTRIBUTION
+from sitesweep.gapbound import MAX_GAPS_PER_GROUP as MAX_GAPS_PER_DISTRIBUTION
 from sitesweep.metadata import integrity
 
 ROWS = 5000
@@ -32,18 +32,27 @@ def spec(data: bytes) -> str:
     return f"sha256={digest}"
 
 
+ROUTER = b"class Router:\n    pass\n"
+
+
+def forged_host(tmp_path: Path) -> FakeRoot:
+    """A venv holding litellm 1.82.6 whose RECORD lists ROWS absent files before its own."""
+    root = FakeRoot(tmp_path / "host")
+    root.add_passwd([("alice", 1000, "/home/alice")])
+    root.add_venv("/home/alice/app/.venv")
+    root.add_dist(SITE, "litellm", "1.82.6", files={"litellm/router.py": ROUTER})
+    record = root.host(f"{SITE}/litellm-1.82.6.dist-info/RECORD")
+    rows = "".join(f"{ABSENT}{i}.js,{spec(b'x')},{i}\n" for i in range(ROWS))
+    record.write_text(rows + record.read_text())  # the absent rows first: past the budget
+    return root
+
+
 def test_forged_record_of_absent_files_bounded_gaps_no_index_entries(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(integrity, "MAX_VERIFIED_ROWS", VERIFIED)
-    root = FakeRoot(tmp_path / "host")
-    root.add_passwd([("alice", 1000, "/home/alice")])
-    root.add_venv("/home/alice/app/.venv")
-    router = b"class Router:\n    pass\n"
-    root.add_dist(SITE, "litellm", "1.82.6", files={"litellm/router.py": router})
-    record = root.host(f"{SITE}/litellm-1.82.6.dist-info/RECORD")
-    rows = "".join(f"{ABSENT}{i}.js,{spec(b'x')},{i}\n" for i in range(ROWS))
-    record.write_text(rows + record.read_text())  # the absent rows first: past the budget
+    root = forged_host(tmp_path)
+    router = ROUTER
     code, bundle = scan(root.path, tmp_path / "out")
 
     # verification found the first absent rows missing (today's rule: high, exit 1)
@@ -69,3 +78,36 @@ def test_forged_record_of_absent_files_bounded_gaps_no_index_entries(
     # the file that exists keeps its facts, hashed by the scan
     kept = [e for e in facts_only if e["host_path"] == f"{SITE}/litellm/router.py"]
     assert [e["sha256"] for e in kept] == [hashlib.sha256(router).hexdigest()]
+
+
+def test_forged_record_bundle_gaps_are_bounded_with_their_count(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bundle writer's gaps (copies of the missing files a finding names) are bounded by
+    the same rule as the checks' gaps: per distribution, the first few and one counted gap, in
+    coverage.json and in the manifest alike; the count is exact."""
+    monkeypatch.setattr(integrity, "MAX_VERIFIED_ROWS", VERIFIED)
+    root = forged_host(tmp_path)
+    code, bundle = scan(root.path, tmp_path / "out")
+    assert code == 1
+
+    findings = load(bundle, "findings.json")["findings"]
+    missing = [f for f in findings if "missing" in f["title"] and f["distribution"] == "litellm"]
+    assert len(missing) == 1
+    named = [p for p in missing[0]["paths"] if ABSENT in p]  # what the bundle tried to copy
+    assert len(named) > MAX_GAPS_PER_DISTRIBUTION
+
+    gaps = [g for g in load(bundle, "coverage.json")["gaps"] if g["area"] == "bundle"]
+    listed = sorted(g["path"] for g in gaps if ABSENT in g["path"])
+    assert listed == sorted(named)[:MAX_GAPS_PER_DISTRIBUTION]  # the first by path
+    summary = [g for g in gaps if g["path"] == f"{SITE}/litellm-1.82.6.dist-info"]
+    assert len(summary) == 1
+    assert summary[0]["reason"] == "vanished"
+    more = len(named) - MAX_GAPS_PER_DISTRIBUTION
+    assert summary[0]["detail"].startswith(f"{more} more files listed in the RECORD of litellm")
+    assert len(gaps) == MAX_GAPS_PER_DISTRIBUTION + 1
+
+    manifest = load(bundle, "manifest.json")
+    assert [(g["path"], g["detail"]) for g in manifest["bundle_gaps"]] == [
+        (g["path"], g["detail"]) for g in gaps
+    ]

@@ -44,6 +44,7 @@ from sitesweep.bundle.serialize import (
 )
 from sitesweep.content import HASHED_ONLY, HostContent
 from sitesweep.errors import HostReadError, OutputError
+from sitesweep.gapbound import GapBound, owners_of
 from sitesweep.host.live_identity import LiveHost
 from sitesweep.host.model import PersistenceKind
 from sitesweep.hostfs import HostRoot
@@ -168,9 +169,17 @@ class _Writer:
         """Candidates whose facts, not content, went into the bundle."""
         self.root = root
         self.staging = staging
-        self.gaps: List[Gap] = []
+        self._gaps = GapBound(owners_of(result.inventory))
+        """The bundle's own gaps (copies that failed), bounded as they come: the files a forged
+        RECORD names and a finding lists would otherwise be one gap each."""
         self.digests: Dict[str, str] = {}
         """SHA-256 of the files written so far, by bundle name (the manifest needs no re-read)."""
+
+    @property
+    def gaps(self) -> Tuple[Gap, ...]:
+        """The bundle's own gaps, bounded per (reason, distribution or directory) with their
+        count (:mod:`sitesweep.gapbound`)."""
+        return self._gaps.gaps()
 
     def write(self, name: str, text: str) -> None:
         self.write_parts(name, (text,))
@@ -221,7 +230,7 @@ class _Writer:
             try:
                 data = self._copy_of(path, path in cut, entry)
             except HostReadError as exc:
-                self.gaps.append(Gap("bundle", path, exc.reason, exc.detail))
+                self._gaps.add(Gap("bundle", path, exc.reason, exc.detail))
                 entry["copied"] = False
                 entry["reason"] = exc.detail
             else:

@@ -7,7 +7,7 @@ import math
 import threading
 import time
 from dataclasses import replace
-from typing import Dict, Iterator, List, Optional, Set, Tuple
+from typing import Dict, Iterator, Optional, Set, Tuple
 
 from sitesweep.candidates import (
     CACHED_LIMIT,
@@ -19,6 +19,7 @@ from sitesweep.candidates import (
 from sitesweep.checks.base import Check, CheckContext
 from sitesweep.content import ContentSource
 from sitesweep.errors import HostReadError
+from sitesweep.gapbound import GapBound, owners_of
 from sitesweep.metadata.archives import ArchiveError, iter_zip_members, sniff
 from sitesweep.metadata.model import Distribution
 from sitesweep.model import Category, Evidence, Finding, Gap, GapReason, HostPath, Severity
@@ -34,9 +35,6 @@ from sitesweep.parallel import ordered_map
 
 MAX_EVIDENCE_STRINGS = 50
 """String occurrences listed per finding; the rest are counted in one more evidence line."""
-MAX_GAPS_PER_DISTRIBUTION = 20
-"""Per-file gaps of one reason kept for the files one distribution's RECORD lists; the rest
-are one gap with their count (a forged RECORD of 600,000 absent files made 1.8 M gaps)."""
 
 
 def _owners(ctx: CheckContext) -> Dict[str, Distribution]:
@@ -87,7 +85,8 @@ class YaraRules(Check):
     default_severity = Severity.HIGH
 
     def __init__(self) -> None:
-        self._gaps: List[Gap] = []
+        self._facts_only = 0
+        """Files not matched because a bundle kept their facts, not their content."""
         self._deadline = 0.0
         """When the scan's YARA time budget (``YaraLimits.total``) runs out (monotonic)."""
         self._spent: Set[str] = set()
@@ -104,11 +103,9 @@ class YaraRules(Check):
         verification), and its digest had been matched."""
         self._ctx: Optional[CheckContext] = None
         self._owners: Optional[Dict[str, Distribution]] = None
-        self._grouped: Dict[
-            Tuple[HostPath, GapReason], Tuple[Distribution, List[Gap], List[int]]
-        ] = {}
-        """Gaps of RECORD-listed files by (distribution path, reason): the first
-        :data:`MAX_GAPS_PER_DISTRIBUTION` by path, and how many more."""
+        self._bound = GapBound()
+        """Gaps of files read (not of facts-only ones), bounded as they come: a forged RECORD
+        of 600,000 absent files made 1.8 M gaps (:mod:`sitesweep.gapbound`)."""
 
     def skip_reason(self, ctx: CheckContext) -> Optional[str]:
         """Say why no rule can be matched: no yara-python, no rules, or no file content."""
@@ -125,14 +122,14 @@ class YaraRules(Check):
 
     def run(self, ctx: CheckContext) -> Iterator[Finding]:
         """Yield one finding per (rule, file) match; unreadable files become gaps."""
-        self._gaps = []
+        self._facts_only = 0
         self._by_digest = {}
         self._pending = {}
         self.reused = 0
         self.unread = 0
         self._deadline = time.monotonic() + ctx.yara_limits.total
         self._spent = set()
-        self._ctx, self._owners, self._grouped = ctx, None, {}
+        self._ctx, self._owners, self._bound = ctx, None, GapBound(owners_of(ctx.inventory))
         rules, content = ctx.packs.yara, ctx.content
         if rules is None or content is None:
             return
@@ -156,17 +153,10 @@ class YaraRules(Check):
     def gaps(self) -> Tuple[Gap, ...]:
         """Files the last run could not match, and why (in file order); files whose content a
         bundle did not keep (evidence policy) are one gap with their count."""
-        facts_only = [g for g in self._gaps if g.reason is GapReason.HASHED_ONLY]
-        gaps = sorted(
-            (
-                *(g for g in self._gaps if g.reason is not GapReason.HASHED_ONLY),
-                *self._grouped_gaps(),
-            ),
-            key=lambda gap: gap.path or "",
-        )
-        if facts_only:
+        gaps = sorted(self._bound.gaps(), key=lambda gap: gap.path or "")
+        if self._facts_only:
             detail = (
-                f"{len(facts_only)} files were kept as facts only (path, size, SHA-256) by the "
+                f"{self._facts_only} files were kept as facts only (path, size, SHA-256) by the "
                 "evidence policy: YARA was not redone on them (collect with --evidence full to "
                 "keep their content)"
             )
@@ -175,43 +165,20 @@ class YaraRules(Check):
 
     def _owner_map(self) -> Dict[str, Distribution]:
         """Every file of a pack-named distribution -> that distribution (built when first
-        needed: at the first match or the first gap)."""
+        needed: at the first match)."""
         with self._lock:
             if self._owners is None:
                 self._owners = _owners(self._ctx) if self._ctx is not None else {}
             return self._owners
 
     def _gap(self, path: HostPath, reason: GapReason, detail: str) -> None:
-        """Record that ``path`` was not matched; past :data:`MAX_GAPS_PER_DISTRIBUTION` gaps of
-        one reason among one distribution's RECORD-listed files, only counted (see
-        :meth:`gaps`)."""
-        owner = None if reason is GapReason.HASHED_ONLY else self._owner_map().get(path)
-        gap = Gap(self.id, path, reason, detail)
-        if owner is None:
-            self._gaps.append(gap)
-            return
-        with self._lock:
-            _, kept, more = self._grouped.setdefault((owner.path, reason), (owner, [], [0]))
-            kept.append(gap)
-            if len(kept) > 2 * MAX_GAPS_PER_DISTRIBUTION:  # keep the first by path, whatever
-                kept.sort(key=lambda g: g.path or "")  # the order the threads end in
-                more[0] += len(kept) - MAX_GAPS_PER_DISTRIBUTION
-                del kept[MAX_GAPS_PER_DISTRIBUTION:]
-
-    def _grouped_gaps(self) -> Iterator[Gap]:
-        """The kept gaps of RECORD-listed files, and one gap per (distribution, reason) saying
-        how many more files were not matched for the same reason."""
-        for (where, reason), (dist, kept, more) in sorted(self._grouped.items()):
-            kept.sort(key=lambda g: g.path or "")
-            rest = more[0] + max(0, len(kept) - MAX_GAPS_PER_DISTRIBUTION)
-            yield from kept[:MAX_GAPS_PER_DISTRIBUTION]
-            if rest:
-                detail = (
-                    f"{rest} more files listed in the RECORD of {dist.name} {dist.version} "
-                    f"were not matched ({reason.value}, as the "
-                    f"{MAX_GAPS_PER_DISTRIBUTION} listed before); {kept[0].detail}"
-                )
-                yield Gap(self.id, where, reason, detail)
+        """Record that ``path`` was not matched (gaps of files read are bounded as they come,
+        the facts-only ones counted in :meth:`gaps`)."""
+        if reason is GapReason.HASHED_ONLY:
+            with self._lock:
+                self._facts_only += 1
+        else:
+            self._bound.add(Gap(self.id, path, reason, detail))
 
     def _match(
         self, ctx: CheckContext, rules: CompiledRules, content: ContentSource, path: HostPath
@@ -302,9 +269,9 @@ class YaraRules(Check):
                 hits = self._match_bytes(rules, member, limits, path) or ()
                 yield from ((hit, name) for hit in hits)
         except HostReadError as exc:
-            self._gaps.append(Gap(self.id, path, exc.reason, exc.detail))
+            self._gap(path, exc.reason, exc.detail)
         except ArchiveError as exc:
-            self._gaps.append(Gap(self.id, path, GapReason.PARSE_ERROR, str(exc)))
+            self._gap(path, GapReason.PARSE_ERROR, str(exc))
 
     def _match_bytes(
         self, rules: CompiledRules, data: bytes, limits: YaraLimits, path: HostPath
