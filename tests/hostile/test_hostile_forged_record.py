@@ -16,9 +16,11 @@ from pathlib import Path
 import pytest
 
 from builders import FakeRoot
-from scanrun import load, scan
+from scanrun import load, only_bundle, scan
+from sitesweep.cli import main
 from sitesweep.gapbound import MAX_GAPS_PER_GROUP as MAX_GAPS_PER_DISTRIBUTION
 from sitesweep.metadata import integrity
+from sitesweep.metadata.integrity import MAX_MISSING_LISTED
 
 ROWS = 5000
 VERIFIED = 1000
@@ -111,3 +113,85 @@ def test_forged_record_bundle_gaps_are_bounded_with_their_count(
     assert [(g["path"], g["detail"]) for g in manifest["bundle_gaps"]] == [
         (g["path"], g["detail"]) for g in gaps
     ]
+
+
+LATER_PACK = """format = 1
+id = "later-2026-12"
+title = "A pack published after the bundle was made"
+version = "1"
+
+[[affected]]
+name = "litellm"
+specifiers = ["==9.9.9"]
+severity = "critical"
+note = "A later bad release."
+
+[[files]]
+id = "router"
+site_path = "litellm/router.py"
+sha256 = ["{digest}"]
+severity = "high"
+description = "router.py as shipped in the later bad release."
+
+[remediation]
+text = "Remove it."
+"""
+
+
+def test_forged_record_inventory_and_finding_are_bounded_and_counted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """inventory.json keeps every RECORD row of a file that exists and only the first rows of
+    files the scan found absent (record_rows still says how many there were); the missing paths
+    of the verification and of the integrity finding are the first by path with the exact
+    count; ``analyze`` of the bundle with a later pack still finds the existing file by its
+    hash, and says which rows it could not match."""
+    monkeypatch.setattr(integrity, "MAX_VERIFIED_ROWS", VERIFIED)
+    root = forged_host(tmp_path)
+    code, bundle = scan(root.path, tmp_path / "out")
+    assert code == 1
+    dist_info = f"{SITE}/litellm-1.82.6.dist-info"
+    absent = sorted(f"{SITE}/{ABSENT}{i}.js" for i in range(ROWS))
+    verified_missing = sorted(f"{SITE}/{ABSENT}{i}.js" for i in range(VERIFIED))
+
+    # the integrity finding: the first paths by path, the exact count in its title
+    findings = load(bundle, "findings.json")["findings"]
+    [missing] = [f for f in findings if "missing" in f["title"] and f["distribution"] == "litellm"]
+    assert missing["title"].startswith(f"litellm 1.82.6: {VERIFIED} file(s) in RECORD are missing")
+    assert missing["paths"] == [dist_info, *verified_missing[:MAX_MISSING_LISTED]]
+    listed = [e["value"] for e in missing["evidence"] if e["label"] == "missing"]
+    assert listed == verified_missing[:MAX_MISSING_LISTED]
+
+    inventory_text = (bundle / "inventory.json").read_text(encoding="utf-8")
+    inventory = load(bundle, "inventory.json")
+    [check] = [c for c in inventory["record_checks"] if c["distribution"] == dist_info]
+    assert check["missing"] == verified_missing[:MAX_MISSING_LISTED]
+    assert check["missing_more"] == VERIFIED - MAX_MISSING_LISTED
+    [dist] = [d for d in inventory["distributions"] if d["path"] == dist_info]
+    rows = {r["path"] for r in dist["record"]}
+    assert "litellm/router.py" in rows  # the file that exists keeps its row
+    kept_absent = sorted(f"{SITE}/{r}" for r in rows if r.startswith(ABSENT))
+    assert kept_absent == absent[:MAX_MISSING_LISTED]  # the first absent rows by path
+    assert dist["record_rows"] == ROWS + len(rows) - len(kept_absent)  # every row counted
+    assert inventory_text.count(ABSENT) < 2 * MAX_MISSING_LISTED + 2 * MAX_GAPS_PER_DISTRIBUTION
+
+    pack = tmp_path / "packs" / "later-2026-12"
+    pack.mkdir(parents=True)
+    digest = hashlib.sha256(ROUTER).hexdigest()
+    (pack / "pack.toml").write_text(LATER_PACK.format(digest=digest), encoding="utf-8")
+    out = tmp_path / "analysis"
+    assert main(["analyze", str(bundle), "--signatures", str(pack), "--output", str(out)]) == 1
+    analysis = only_bundle(out)
+    doc = load(analysis, "findings.json")
+    hits = {
+        p for f in doc["findings"] if f["rule"] == "later-2026-12/file/router" for p in f["paths"]
+    }
+    assert hits == {f"{SITE}/litellm/router.py"}
+    [left_out] = [
+        g
+        for g in load(analysis, "coverage.json")["gaps"]
+        if g["area"] == "bundle" and g["path"] == dist_info
+    ]
+    assert left_out["reason"] == "vanished"
+    more = ROWS - MAX_MISSING_LISTED
+    assert left_out["detail"].startswith(f"{more} of the {dist['record_rows']} rows of its RECORD")

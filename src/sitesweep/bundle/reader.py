@@ -12,6 +12,7 @@ import shutil
 import stat
 import tarfile
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from typing import Any, Dict, Iterator, Optional, Tuple
 
@@ -20,6 +21,7 @@ from sitesweep.bundle.age import decrypt_file, is_encrypted
 from sitesweep.bundle.decode import from_plain, parse_json
 from sitesweep.errors import BundleError
 from sitesweep.inventory import Inventory
+from sitesweep.model import Gap, GapReason
 from sitesweep.scratch import scratch_dir
 
 MAX_MEMBERS = 200_000
@@ -201,7 +203,26 @@ def read_inventory(bundle: Path) -> Inventory:
         raise BundleError(f"{bundle / layout.INVENTORY}: not an object")
     root = read_manifest(bundle).get("scan_root")
     data["root"] = root if isinstance(root, str) else ""
-    return from_plain(Inventory, data, layout.INVENTORY)
+    inventory = from_plain(Inventory, data, layout.INVENTORY)
+    left_out = tuple(_rows_left_out(inventory))
+    return replace(inventory, gaps=inventory.gaps + left_out) if left_out else inventory
+
+
+def _rows_left_out(inventory: Inventory) -> Iterator[Gap]:
+    """A gap per distribution whose RECORD rows the bundle kept only in part: the writer leaves
+    out the rows of files the scan found absent but a few
+    (:func:`sitesweep.bundle.serialize.inventory_chunks`), so nothing is matched against them
+    here (no YARA, no hash or name indicator)."""
+    targets = set(inventory.record_targets)
+    for dist in inventory.distributions:
+        rows = dist.record_rows
+        if dist.name in targets and rows is not None and len(dist.record) < rows:
+            detail = (
+                f"{rows - len(dist.record)} of the {rows} rows of its RECORD name files the "
+                f"scan found absent and were not kept in the bundle (it keeps a few of them): "
+                "no indicator was matched against them here"
+            )
+            yield Gap("bundle", dist.path, GapReason.VANISHED, detail)
 
 
 def reduced_checks(manifest: Dict[str, Any]) -> Tuple[Tuple[str, str], ...]:

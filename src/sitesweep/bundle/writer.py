@@ -169,6 +169,9 @@ class _Writer:
         """Candidates whose facts, not content, went into the bundle."""
         self.root = root
         self.staging = staging
+        self.absent: Set[str] = set()
+        """Facts-only candidates found absent (no index entry; their RECORD rows are left out
+        of the inventory but for a few, :func:`~sitesweep.bundle.serialize.inventory_chunks`)."""
         self._gaps = GapBound(owners_of(result.inventory))
         """The bundle's own gaps (copies that failed), bounded as they come: the files a forged
         RECORD names and a finding lists would otherwise be one gap each."""
@@ -215,7 +218,8 @@ class _Writer:
             if item.why is None:  # facts only, but nothing gave its hash: hashed here
                 known = self._facts(path)
                 if known is _ABSENT:  # a RECORD row naming no file: verification says
-                    continue  # ``missing``, the YARA pass has its gap; no entry
+                    self.absent.add(path)  # ``missing``, the YARA pass has its gap; no entry
+                    continue
                 if known is not None:
                     facts.append((path, *known))
                     continue
@@ -478,7 +482,7 @@ def write_bundle(
             layout.ENVIRONMENTS,
             dumps([environment_dict(e) for e in result.inventory.environments]),
         )
-        writer.write_parts(layout.INVENTORY, inventory_chunks(result))
+        writer.write_parts(layout.INVENTORY, inventory_chunks(result, writer.absent))
         writer.write(layout.COVERAGE, dumps(coverage_doc(result, writer.gaps)))
         writer.write(layout.REPORT_TEXT, render_text_report(result, run.threshold))
         writer.write_exports(run, f"{name}|{result.inventory.identity.machine_id}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import FrozenSet, Iterator, List, Optional, Tuple
 
 from sitesweep.checks.base import Check, CheckContext
-from sitesweep.metadata.integrity import RecordVerification
+from sitesweep.metadata.integrity import MAX_MISSING_LISTED, RecordVerification
 from sitesweep.model import Category, Evidence, Finding, HostPath, Severity
 from sitesweep.packs.model import Pack, PackSet
 
@@ -63,10 +63,13 @@ def targeting_packs(check: RecordVerification, packs: PackSet) -> Tuple[Pack, ..
     return tuple(found)
 
 
-def _capped(items: List[Evidence]) -> Tuple[Evidence, ...]:
-    if len(items) <= MAX_EVIDENCE:
+def _capped(items: List[Evidence], unlisted: int = 0) -> Tuple[Evidence, ...]:
+    """The first :data:`MAX_EVIDENCE` items and one counting the rest (``unlisted`` more were
+    left out of ``items`` already)."""
+    if len(items) <= MAX_EVIDENCE and not unlisted:
         return tuple(items)
-    extra = Evidence("more", f"{len(items) - MAX_EVIDENCE} further file(s) not listed here")
+    more = len(items) - len(items[:MAX_EVIDENCE]) + unlisted
+    extra = Evidence("more", f"{more} further file(s) not listed here")
     return (*items[:MAX_EVIDENCE], extra)
 
 
@@ -150,6 +153,7 @@ class RecordMismatch(Check):
         title: str,
         paths: Tuple[HostPath, ...],
         evidence: List[Evidence],
+        unlisted: int = 0,
     ) -> Finding:
         pack = packs[0] if packs else None
         rule = f"{pack.id}/integrity/{check.name}" if pack else f"heuristic/{slug}"
@@ -164,7 +168,7 @@ class RecordMismatch(Check):
             environment=ctx.env_prefix(check.distribution),
             distribution=check.name,
             version=check.version,
-            evidence=(*_capped(evidence), *_counts(check)),
+            evidence=(*_capped(evidence, unlisted), *_counts(check)),
             remediation=pack.remediation if pack else _REMEDIATION,
             pack=pack.id if pack else None,
         )
@@ -191,8 +195,10 @@ class RecordMismatch(Check):
         self, ctx: CheckContext, check: RecordVerification, packs: Tuple[Pack, ...]
     ) -> Finding:
         severity = Severity.HIGH if packs else Severity.LOW
-        title = f"{check.name} {check.version}: {len(check.missing)} file(s) in RECORD are missing"
-        evidence = [Evidence("missing", path) for path in check.missing]
+        title = f"{check.name} {check.version}: {check.missing_count} file(s) in RECORD are missing"
+        listed = check.missing[:MAX_MISSING_LISTED]  # sorted: the first by path, the rest counted
+        evidence = [Evidence("missing", path) for path in listed]
+        unlisted = check.missing_count - len(listed)
         return self._finding(
-            ctx, check, packs, "record-missing", severity, title, check.missing, evidence
+            ctx, check, packs, "record-missing", severity, title, listed, evidence, unlisted
         )

@@ -30,6 +30,10 @@ AREA = "integrity"
 READ_LIMIT = 64 << 20
 """Files verified with an algorithm other than SHA-256 are read whole; larger ones are gaps."""
 
+MAX_MISSING_LISTED = 50
+"""Missing paths a bundle's inventory and a finding list per distribution (the first by path);
+the rest are counted (:attr:`RecordVerification.missing_more`)."""
+
 MAX_UNLISTED_ENTRIES = 100_000
 """Directory entries looked at per distribution when searching for unlisted files."""
 
@@ -87,6 +91,9 @@ class RecordVerification:
             device, inode, size and modification time: a hard link, as uv installs from its
             cache): its hash was reused, the file not read again. A copy is another file and
             is hashed.
+        missing_more: missing files beyond those ``missing`` lists: a bundle lists the first
+            :data:`MAX_MISSING_LISTED` by path and counts the rest here (a forged RECORD of
+            absent files made 50,000 paths per distribution); ``0`` in a scan.
     """
 
     distribution: HostPath
@@ -102,6 +109,12 @@ class RecordVerification:
     unlisted: Tuple[HostFile, ...] = ()
     skipped: Tuple[SkippedEntry, ...] = ()
     reused: int = 0
+    missing_more: int = 0
+
+    @property
+    def missing_count(self) -> int:
+        """How many listed files are gone (bytecode apart), listed or not."""
+        return len(self.missing) + self.missing_more
 
     @property
     def has_mismatch(self) -> bool:
