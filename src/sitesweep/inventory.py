@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from functools import partial
-from typing import FrozenSet, List, Optional, Tuple
+from typing import FrozenSet, List, NoReturn, Optional, Tuple
 
 from sitesweep.collectors.base import CollectContext, Observed, guarded
-from sitesweep.collectors.registry import run_collectors
+from sitesweep.collectors.registry import Collection, start_collectors
 from sitesweep.discovery import FsPolicy, PythonEnv
 from sitesweep.discovery.walk import DEFAULT_PRUNE
 from sitesweep.host.cluster_model import ClusterPod
@@ -151,20 +151,80 @@ UNKNOWN_OS_DETAIL = (
 )
 
 
-def collect_inventory(
+class NotYet(tuple):  # type: ignore[type-arg]
+    """An observation still being made apart: any use of it is an error, never an empty tuple
+    (a check that reads it before it is ready must fail loudly, not find nothing)."""
+
+    def _refuse(self, *_: object, **__: object) -> NoReturn:
+        raise RuntimeError("an observation still being collected was read (see Check.runs_without)")
+
+    __iter__ = __len__ = __getitem__ = __contains__ = __bool__ = _refuse
+    __add__ = __eq__ = __hash__ = count = index = _refuse
+
+
+NOT_YET = NotYet()
+
+
+class InventoryUnderway:
+    """An inventory whose collectors working apart may not be done yet.
+
+    ``now`` holds every observation made so far; the ones still being made (``pending``) are
+    :data:`NOT_YET` in it. :meth:`finish` waits for them and gives the whole inventory.
+    """
+
+    def __init__(self, root: HostRoot, spec: CollectSpec, run: Collection, gaps: List[Gap]):
+        self._root = root
+        self._spec = spec
+        self._run = run
+        self._gaps = gaps
+        self.pending = run.pending
+        self.now = _assemble(root, spec, run.ctx.observed, [*gaps, *run.gaps], self.pending)
+        self._whole: Optional[Inventory] = None if self.pending else self.now
+
+    def finish(self) -> Inventory:
+        """The whole inventory, once every collector is done."""
+        if self._whole is None:
+            seen, collector_gaps = self._run.finish()
+            self._whole = _assemble(self._root, self._spec, seen, [*self._gaps, *collector_gaps])
+        return self._whole
+
+    def cancel(self) -> None:
+        """Stop the collectors still working apart (the scan is being abandoned)."""
+        self._run.cancel()
+
+
+def start_inventory(
     root: HostRoot, spec: CollectSpec, progress: Optional[Progress] = None
-) -> Inventory:
-    """Tell the host's OS, run every registered collector serving it, assemble the inventory."""
+) -> InventoryUnderway:
+    """Tell the host's OS and run every registered collector serving it; those declared
+    ``apart`` may still be working (:meth:`InventoryUnderway.finish` waits for them)."""
     gaps: List[Gap] = []
     unknown: Tuple[OsFamily, Optional[str]] = (OsFamily.UNKNOWN, None)
     os_family, _ = guarded("os", None, gaps, partial(detect_family, root), unknown)
     if os_family is OsFamily.UNKNOWN:
         gaps.append(Gap("os", None, GapReason.UNKNOWN_OS, UNKNOWN_OS_DETAIL))
     ctx = CollectContext(root, spec, progress or NullProgress(), os_family)
-    seen, collector_gaps = run_collectors(ctx)
-    gaps += collector_gaps
+    return InventoryUnderway(root, spec, start_collectors(ctx), gaps)
+
+
+def collect_inventory(
+    root: HostRoot, spec: CollectSpec, progress: Optional[Progress] = None
+) -> Inventory:
+    """Tell the host's OS, run every registered collector serving it, assemble the inventory."""
+    return start_inventory(root, spec, progress).finish()
+
+
+def _assemble(
+    root: HostRoot,
+    spec: CollectSpec,
+    seen: Observed,
+    gaps: List[Gap],
+    pending: FrozenSet[str] = frozenset(),
+) -> Inventory:
+    """The inventory of what ``seen`` holds (``pending`` observations: :data:`NOT_YET`)."""
     kept = {f.name: getattr(seen, f.name) for f in fields(Inventory) if f.name in _OBSERVED}
     kept["files"] = tuple(sorted(seen.files, key=lambda f: f.path))
+    kept.update((name, NOT_YET) for name in pending)
     return Inventory(
         root=str(root.root),
         live=root.is_live,

@@ -20,7 +20,7 @@ from sitesweep.discovery.walk import DEFAULT_PRUNE
 from sitesweep.engine import analyze
 from sitesweep.host.live_identity import read_live_host
 from sitesweep.hostfs import HostRoot
-from sitesweep.inventory import CollectSpec, collect_inventory
+from sitesweep.inventory import CollectSpec, start_inventory
 from sitesweep.model import Severity
 from sitesweep.outcome import ScanResult
 from sitesweep.packs import load_packs
@@ -439,19 +439,22 @@ def _scan_root(
 ) -> ScanOutcome:
     """Scan the host ``root`` opens (a directory, the live system, or an image)."""
     progress = progress or NullProgress()
-    inventory = collect_inventory(root, collect_spec(packs, root, opts), progress)
-    if match:
-        progress.stage("match")
-        result = analyze(
-            inventory,
-            packs,
-            strict=opts.strict,
-            content=HostContent(root),
-            yara_limits=opts.yara_limits,
-        )
-        result = replace(result, reduced=opts.reduced)
-    else:
-        result = ScanResult.observations(inventory, packs, opts.reduced)
+    underway = start_inventory(root, collect_spec(packs, root, opts), progress)
+    try:
+        if match:
+            progress.stage("match")
+            result = analyze(
+                underway,
+                packs,
+                strict=opts.strict,
+                content=HostContent(root),
+                yara_limits=opts.yara_limits,
+            )
+            result = replace(result, reduced=opts.reduced)
+        else:
+            result = ScanResult.observations(underway.finish(), packs, opts.reduced)
+    finally:
+        underway.cancel()  # a no-op once finished
     own_hostname = result.inventory.identity.hostname
     if opts.image is not None:
         from sitesweep.imagescan import name_layers

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar, Iterator, Optional, Tuple
+from typing import ClassVar, FrozenSet, Iterator, Optional, Tuple
 
 from sitesweep.content import ContentSource
 from sitesweep.intel.model import IndexWitness
@@ -49,6 +49,9 @@ class Check:
     default_severity: ClassVar[Severity] = Severity.INFO
     live_only: ClassVar[bool] = False
     """Whether the check needs the running system; its skip is then a ``live_only`` gap."""
+    runs_without: ClassVar[FrozenSet[str]] = frozenset()
+    """Inventory fields this check never reads: it may run while collectors working apart
+    (:class:`~sitesweep.inventory.InventoryUnderway`) are still making them."""
 
     def skip_reason(self, ctx: CheckContext) -> Optional[str]:
         """Return why this check cannot run on ``ctx``, or ``None`` when it can."""

@@ -82,6 +82,7 @@ class YaraRules(Check):
     """
 
     id = "file/yara"
+    runs_without = frozenset({"import_modules", "package_shapes"})
     default_severity = Severity.HIGH
 
     def __init__(self) -> None:

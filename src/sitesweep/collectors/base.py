@@ -152,6 +152,9 @@ class Collector(ABC):
         needs: the :class:`Observed` fields it reads (filled by collectors registered earlier).
         stage: the progress stage it starts, if any.
         summary: one line for a human: what it looks at.
+        apart: its work may run in a forked worker (:mod:`sitesweep.apart`) while the loop goes
+            on with the collectors that do not need what it observes: it reads only the host and
+            ``ctx.observed``, changes nothing else the caller keeps, and returns picklable values.
     """
 
     id: ClassVar[str]
@@ -160,6 +163,7 @@ class Collector(ABC):
     needs: ClassVar[Tuple[str, ...]] = ()
     stage: ClassVar[Optional[str]] = None
     summary: ClassVar[str] = ""
+    apart: ClassVar[bool] = False
 
     @abstractmethod
     def collect(self, ctx: CollectContext) -> Collected:

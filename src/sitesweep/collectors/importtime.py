@@ -18,6 +18,7 @@ class ImportTimeCollector(Collector):
     oses = KNOWN_OSES
     observes = ("import_modules", "package_shapes")
     needs = ("environments", "distributions", "pth_files", "package_listings")
+    apart = True
     summary = (
         "package __init__ files, what they and .pth lines import, read statically; native code, "
         "JavaScript and JS runtimes in pure-Python releases"

@@ -100,6 +100,11 @@ class DirectoryDoor:
         root: the real (already resolved) path of the directory; ``/`` is the live system.
     """
 
+    fork_safe = True
+    """Its descriptors may be used by a forked worker too (:mod:`sitesweep.apart`): directories
+    are resolved with ``openat`` (no file offset), and a directory is listed through a new
+    descriptor except right after it was opened, by the process that opened it."""
+
     def __init__(self, root: str) -> None:
         self.root = root
         self.is_live = root == "/"
