@@ -74,6 +74,9 @@ def _tree(root: FakeRoot) -> FakeRoot:
 class CountingDoor:
     """The directory door, counting every listing by path (a wrapper: every call delegates)."""
 
+    fork_safe = False
+    """Its counts live in this process: no work on it may run in a forked worker."""
+
     def __init__(self, path: Path) -> None:
         self.inner = DirectoryDoor(os.path.realpath(path))
         self.listed: Counter[str] = Counter()
