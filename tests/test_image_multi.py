@@ -357,7 +357,7 @@ def test_a_crash_in_one_image_s_scan_leaves_the_others_scanned(
 ) -> None:
     """A bug met while scanning one image (injected into the collection of that image only) is
     an error line and row naming it, exit 2, never exit 1 and never the end of the run."""
-    from sitesweep.inventory import collect_inventory as real
+    from sitesweep.inventory import start_inventory as real
 
     marker = tmp_path / "EXECUTED"
     crash, fixed = tmp_path / "crash.tar", tmp_path / "fixed.tar"
@@ -369,7 +369,7 @@ def test_a_crash_in_one_image_s_scan_leaves_the_others_scanned(
             raise RuntimeError("injected")
         return real(root, *args)
 
-    monkeypatch.setattr("sitesweep.pipeline.collect_inventory", collect)
+    monkeypatch.setattr("sitesweep.pipeline.start_inventory", collect)
     out = tmp_path / "out"
     run = run_cli(
         "scan", "--image", str(crash), "--image", str(fixed), "--output", str(out), "--json"
