@@ -203,3 +203,28 @@ def test_checks_that_run_early_never_read_what_is_still_collected(fake_root: Fak
         whole = underway.finish()
     assert analyze(whole, packs, early, True, HostContent(root)).findings == partial.findings
     assert whole.import_modules
+
+
+@forking
+def test_a_scan_drawing_progress_on_a_terminal_still_forks(fake_root: FakeRoot) -> None:
+    """On a terminal the progress bar's refresh thread runs; it is stopped while the worker is
+    forked (a lock it held would stay held in the worker), then draws again."""
+    import io
+    import threading
+
+    from rich.console import Console
+
+    from sitesweep.cli.console import RichProgress
+
+    _plant(fake_root)
+    root = HostRoot(fake_root.path)
+    console = Console(file=io.StringIO(), force_terminal=True)
+    with RichProgress(console) as progress:
+        drawing = threading.active_count()
+        assert drawing > 1
+        ctx = CollectContext(root, CollectSpec(), progress, detect_family(root)[0])
+        run = start_collectors(ctx)
+        assert run.pending == {"import_modules", "package_shapes"}  # forked, not inline
+        assert threading.active_count() == drawing
+        seen, _ = run.finish()
+    assert seen.import_modules

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from contextlib import nullcontext
+from typing import ContextManager, Protocol
 
 
 class Progress(Protocol):
@@ -14,6 +15,10 @@ class Progress(Protocol):
     def advance(self, count: int, note: str = "") -> None:
         """The current stage has handled ``count`` items so far."""
 
+    def hold(self) -> ContextManager[None]:
+        """While the block runs, no thread of the drawer runs (a worker process is being
+        forked: a lock a drawing thread held would stay held in the worker)."""
+
 
 class NullProgress:
     """Progress that goes nowhere (the default)."""
@@ -23,3 +28,7 @@ class NullProgress:
 
     def advance(self, count: int, note: str = "") -> None:
         """Ignore an advance."""
+
+    def hold(self) -> ContextManager[None]:
+        """Nothing draws: nothing to hold."""
+        return nullcontext()

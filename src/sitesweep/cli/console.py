@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
-from typing import Iterable, Optional
+import threading
+from contextlib import contextmanager
+from typing import Iterable, Iterator, Optional
 
 from rich.console import Console
 from rich.progress import Progress as RichProgressBar
@@ -109,6 +111,23 @@ class RichProgress:
         """Show the stage's count so far."""
         if self._task is not None:
             self._bar.update(self._task, completed=count, note=safe(note[-60:]))
+
+    @contextmanager
+    def hold(self) -> Iterator[None]:
+        """Stop the refresh thread while the block runs (a worker is forked), then draw again."""
+        drawing = self._bar.live.is_started
+        if drawing:
+            # rich's stop() only asks its refresh thread to end; wait for it (if rich ever keeps
+            # it elsewhere, it still runs and the worker is not forked: the work runs inline)
+            refresher = getattr(self._bar.live, "_refresh_thread", None)
+            self._bar.stop()
+            if isinstance(refresher, threading.Thread):
+                refresher.join(timeout=5)
+        try:
+            yield
+        finally:
+            if drawing:
+                self._bar.start()
 
 
 def safe(value: object) -> str:
