@@ -228,3 +228,57 @@ def test_a_scan_drawing_progress_on_a_terminal_still_forks(fake_root: FakeRoot) 
         assert threading.active_count() == drawing
         seen, _ = run.finish()
     assert seen.import_modules
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie waiting for its reaper does not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+@forking
+def test_a_worker_dies_with_its_caller(tmp_path: Path) -> None:
+    """A scan killed midway (SIGKILL: no clean-up runs) leaves no worker reading the host."""
+    import subprocess
+    import sys
+    import textwrap
+    import time
+
+    pid_file = tmp_path / "worker.pid"
+    caller = tmp_path / "caller.py"
+    caller.write_text(
+        textwrap.dedent(
+            f"""
+            import os, time
+            from pathlib import Path
+            from sitesweep.apart import start
+            from sitesweep.hostfs import HostRoot
+
+            def work():
+                Path({str(pid_file)!r}).write_text(str(os.getpid()))
+                time.sleep(120)
+                return 0
+
+            start(work, HostRoot(Path({str(tmp_path)!r}))).result()
+            """
+        )
+    )
+    proc = subprocess.Popen([sys.executable, str(caller)])
+    try:
+        deadline = time.monotonic() + 30
+        while not pid_file.exists() or not pid_file.read_text():
+            assert time.monotonic() < deadline, "the worker never started"
+            assert proc.poll() is None
+            time.sleep(0.05)
+        worker = int(pid_file.read_text())
+        assert _alive(worker)
+    finally:
+        proc.kill()
+        proc.wait()
+    deadline = time.monotonic() + 30
+    while _alive(worker):
+        assert time.monotonic() < deadline, "the worker outlived its caller"
+        time.sleep(0.05)

@@ -15,7 +15,8 @@ function runs inline, at once, so the results are the same either way.
 
 The worker never returns into the caller's stack: whatever happens, it ends with ``os._exit``
 (no ``finally`` of the caller runs twice, no scratch directory is removed by the worker), with
-the caller's signal handlers reset to their defaults (a signal ends it like any process). A
+the caller's signal handlers reset to their defaults (a signal ends it like any process), and
+the kernel kills it if the caller dies first. A
 worker that raises, dies or is killed becomes :class:`ApartError` in the caller, which the
 collector guard turns into a coverage gap like any failure.
 """
@@ -175,18 +176,20 @@ def start(work: Callable[[], T], root: HostRoot) -> Apart[T]:
         except Exception as exc:  # noqa: BLE001 - handed to the caller by result(), as forked
             return Apart(failure=exc)
     reader, writer = os.pipe()
+    caller = os.getpid()
     pid = os.fork()
     if pid == 0:  # the worker: never returns
-        _worker(work, reader, writer)
+        _worker(work, reader, writer, caller)
     os.close(writer)
     return Apart(pid=pid, reader=reader)
 
 
-def _worker(work: Callable[[], object], reader: int, writer: int) -> None:
+def _worker(work: Callable[[], object], reader: int, writer: int, caller: int) -> None:
     """Run ``work``, write ``(ok, value or error text)`` pickled to ``writer``, end the process."""
     status = 1
     try:
         os.close(reader)
+        _die_with(caller)
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             if signal.getsignal(sig) != signal.SIG_IGN:
                 signal.signal(sig, signal.SIG_DFL)
@@ -201,3 +204,20 @@ def _worker(work: Callable[[], object], reader: int, writer: int) -> None:
         status = 0
     finally:
         os._exit(status)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with(caller: int) -> None:
+    """Have the kernel kill this worker when its caller ends (Linux ``PR_SET_PDEATHSIG``): a
+    scan killed midway leaves no worker reading the host on its own."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # pragma: no cover - no prctl: the worker ends on EPIPE
+        return
+    if os.getppid() != caller:  # the caller ended before the request took effect
+        os._exit(1)
