@@ -19,6 +19,7 @@ bundle writer's own gaps are kept.
 from __future__ import annotations
 
 import posixpath
+import re
 import threading
 import weakref
 from typing import Dict, FrozenSet, Iterable, List, Optional, Tuple
@@ -33,6 +34,10 @@ __all__ = ["MAX_GAPS_PER_GROUP", "GapBound", "Owners", "bounded_gaps", "owners_o
 MAX_GAPS_PER_GROUP = 20
 """Gaps kept as they are per (area, reason, distribution or directory); the rest are counted in
 one more gap."""
+
+_SUMMARY = re.compile(r"[0-9]+ more (files listed in the RECORD of|paths in) .* had this gap \(")
+"""The detail of a gap that stands for a group's rest (:func:`_summary`): bounding an already
+bounded list (``analyze`` reads the scan's gaps back) keeps it, and its count, as it is."""
 
 _Rows = Tuple[RecordEntry, ...]
 _Key = Tuple[str, str, str]
@@ -211,7 +216,7 @@ class GapBound:
         return (gap.area, gap.reason.value, where), owner
 
     def _place(self, seq: int, gap: Gap) -> None:
-        if gap.path is None:
+        if gap.path is None or _SUMMARY.match(gap.detail):  # a count already: kept as it is
             self._entries.append((seq, None, gap))
             return
         key, owner = self._key(gap)

@@ -16,13 +16,13 @@ subverted host could forge adds no assurance.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple, Type
 
 from sitesweep.bundle import layout
 from sitesweep.bundle.documents import Coverage, FindingsDocument, load
-from sitesweep.bundle.reader import read_json
+from sitesweep.bundle.reader import read_json, rows_left_out
 from sitesweep.bundle.verify import verify_directory
 from sitesweep.checks import Check
 from sitesweep.checks.index_witness import IndexWitnessCheck
@@ -143,10 +143,11 @@ def _merge(
         or (c is not IndexWitnessCheck and c.id not in host_ran)
     )
     redo = {c.id for c in todo}
-    own = analyze(inventory, packs, checks=todo, content=content, index=index)
-    # The host's gaps hold the inventory's already; the controller's checks add theirs (and
-    # replace what the host said of those checks: "yara-python unavailable" and the like).
-    own_gaps = own.gaps[len(inventory.gaps) :]
+    # The host's gaps hold the inventory's already (bounded there): the checks run here on the
+    # inventory without them, and add theirs (replacing what the host said of those checks:
+    # "yara-python unavailable" and the like), and what the bundle left out of its RECORD rows.
+    own = analyze(replace(inventory, gaps=()), packs, checks=todo, content=content, index=index)
+    own_gaps = (*rows_left_out(inventory), *own.gaps)
     kept_gaps = tuple(g for g in host_gaps if g.area not in redo)
     unique = {f.id: f for f in (*host_findings, *own.findings)}
     ran = tuple(c for c in host_ran if c not in redo) + own.checks_run

@@ -193,5 +193,11 @@ def test_forged_record_inventory_and_finding_are_bounded_and_counted(
         if g["area"] == "bundle" and g["path"] == dist_info
     ]
     assert left_out["reason"] == "vanished"
+    # YARA redone on the bundle: the kept absent rows have no copy, bounded the same way
+    yara = [g for g in load(analysis, "coverage.json")["gaps"] if g["area"] == "file/yara"]
+    assert len([g for g in yara if g["path"] and ABSENT in g["path"]]) == MAX_GAPS_PER_DISTRIBUTION
+    [rest] = [g for g in yara if g["path"] == dist_info]
+    more_yara = MAX_MISSING_LISTED - MAX_GAPS_PER_DISTRIBUTION
+    assert rest["detail"].startswith(f"{more_yara} more files listed in the RECORD of litellm")
     more = ROWS - MAX_MISSING_LISTED
     assert left_out["detail"].startswith(f"{more} of the {dist['record_rows']} rows of its RECORD")

@@ -204,11 +204,11 @@ def read_inventory(bundle: Path) -> Inventory:
     root = read_manifest(bundle).get("scan_root")
     data["root"] = root if isinstance(root, str) else ""
     inventory = from_plain(Inventory, data, layout.INVENTORY)
-    left_out = tuple(_rows_left_out(inventory))
+    left_out = tuple(rows_left_out(inventory))
     return replace(inventory, gaps=inventory.gaps + left_out) if left_out else inventory
 
 
-def _rows_left_out(inventory: Inventory) -> Iterator[Gap]:
+def rows_left_out(inventory: Inventory) -> Iterator[Gap]:
     """A gap per distribution whose RECORD rows the bundle kept only in part: the writer leaves
     out the rows of files the scan found absent but a few
     (:func:`sitesweep.bundle.serialize.inventory_chunks`), so nothing is matched against them
