@@ -62,31 +62,44 @@ class Owners:
         self._sites: Optional[Dict[str, List[Distribution]]] = None
         self._site_of: Dict[str, Optional[str]] = {}
         """Directory -> the site dir holding it (``None``: none)."""
-        self._firsts: Dict[str, Dict[str, List[Distribution]]] = {}
-        """Site dir -> first path component -> the distributions listing something there."""
+        self._firsts: Dict[str, Dict[str, List[Tuple[Distribution, FrozenSet[str]]]]] = {}
+        """Site dir -> first path component -> the distributions listing something there, each
+        with the site-relative paths its RECORD lists."""
         self._rels: Dict[int, Tuple[_Rows, FrozenSet[str]]] = {}
         """Rows tuple (by id, held) -> its site-relative paths, resolved lexically."""
 
     def of(self, path: str) -> Optional[Distribution]:
-        """The distribution whose RECORD lists ``path``, if any."""
-        with self._lock:
-            if self._sites is None:
-                sites: Dict[str, List[Distribution]] = {}
-                for dist in sorted(self._inventory.distributions, key=lambda d: d.path):
-                    if dist.record:
-                        sites.setdefault(dist.site_dir.rstrip("/"), []).append(dist)
-                self._sites = sites
-            site = self._site(posixpath.dirname(path))
-            if site is None:
-                return None
-            rel = path[len(site) + 1 :]
-            for dist in self._by_first(site).get(rel.split("/", 1)[0], ()):
-                if rel in self._listed(dist.record)[1]:
-                    return dist
+        """The distribution whose RECORD lists ``path``, if any.
+
+        What is worked out once (the site dir of a directory, a site's index) is looked up
+        without the lock: a forged RECORD makes millions of gaps, each asking."""
+        cut = path.rfind("/")
+        directory = path[:cut] if cut > 0 else "/"
+        site = self._site_of.get(directory, "")
+        if site == "":
+            with self._lock:
+                site = self._site(directory)
+        if site is None:
             return None
+        index = self._firsts.get(site)
+        if index is None:
+            with self._lock:
+                index = self._by_first(site)
+        rel = path[len(site) + 1 :]
+        slash = rel.find("/")
+        for dist, rels in index.get(rel if slash < 0 else rel[:slash], ()):
+            if rel in rels:
+                return dist
+        return None
 
     def _site(self, directory: str) -> Optional[str]:
-        sites = self._sites or {}
+        if self._sites is None:
+            by_site: Dict[str, List[Distribution]] = {}
+            for dist in sorted(self._inventory.distributions, key=lambda d: d.path):
+                if dist.record:
+                    by_site.setdefault(dist.site_dir.rstrip("/"), []).append(dist)
+            self._sites = by_site
+        sites = self._sites
         found = self._site_of.get(directory, "")
         if found != "":
             return found
@@ -111,13 +124,15 @@ class Owners:
             found = self._rels[id(rows)] = (rows, rels)
         return found
 
-    def _by_first(self, site: str) -> Dict[str, List[Distribution]]:
+    def _by_first(self, site: str) -> Dict[str, List[Tuple[Distribution, FrozenSet[str]]]]:
         index = self._firsts.get(site)
         if index is None:
-            index = self._firsts[site] = {}
+            index = {}
             for dist in (self._sites or {}).get(site, ()):
-                for first in {r.split("/", 1)[0] for r in self._listed(dist.record)[1]}:
-                    index.setdefault(first, []).append(dist)
+                rels = self._listed(dist.record)[1]
+                for first in {r.split("/", 1)[0] for r in rels}:
+                    index.setdefault(first, []).append((dist, rels))
+            self._firsts[site] = index  # whole before it is seen
         return index
 
 
@@ -212,11 +227,16 @@ class GapBound:
     def _key(self, gap: Gap) -> Tuple[_Key, Optional[Distribution]]:
         path = gap.path or ""
         owner = self._owners.of(path) if self._owners is not None else None
-        where = owner.path if owner is not None else posixpath.dirname(path)
+        if owner is not None:
+            return (gap.area, gap.reason.value, owner.path), owner
+        cut = path.rfind("/")
+        where = path[:cut] if cut > 0 else posixpath.dirname(path)
         return (gap.area, gap.reason.value, where), owner
 
     def _place(self, seq: int, gap: Gap) -> None:
-        if gap.path is None or _SUMMARY.match(gap.detail):  # a count already: kept as it is
+        if gap.path is None or (
+            gap.detail[:1].isdigit() and _SUMMARY.match(gap.detail)
+        ):  # a count already: kept as it is
             self._entries.append((seq, None, gap))
             return
         key, owner = self._key(gap)
