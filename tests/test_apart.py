@@ -20,7 +20,7 @@ import pytest
 from builders import FakeRoot
 from imagebuild import oci_image
 from scanrun import SITE, VENV, scan
-from sitesweep.apart import ApartError, can_fork, start
+from sitesweep.apart import ApartError, can_fork, running, start
 from sitesweep.checks import CHECKS
 from sitesweep.collectors.base import CollectContext, Collected, Collector
 from sitesweep.collectors.importtime import ImportTimeCollector
@@ -101,6 +101,31 @@ def test_the_worker_runs_in_another_process_and_sends_its_value_back(tmp_path: P
     pid, value = work.result()
     assert pid != os.getpid()
     assert value == {"k": (1, 2)}
+
+
+@forking
+def test_a_worker_counts_as_running_until_it_is_waited_for(tmp_path: Path) -> None:
+    """What the YARA check sizes its threads by: a worker holds a core until its result is
+    taken or it is cancelled; work run inline holds none."""
+    root = HostRoot(tmp_path)
+    before = running()
+    first, second = start(os.getpid, root), start(os.getpid, root)
+    assert running() == before + 2
+    first.result()
+    assert running() == before + 1
+    second.cancel()
+    assert running() == before
+    inline = start(os.getpid, HostRoot.image(_image(tmp_path)))
+    assert not inline.forked
+    assert running() == before
+
+
+def _image(tmp_path: Path) -> Path:
+    layer = FakeRoot(tmp_path / "layer")
+    layer.add_file("/etc/hostname", "box\n")
+    image = tmp_path / "img.tar"
+    oci_image(image, [layer.path], ["ADD etc"], {})
+    return image
 
 
 def test_an_image_is_never_shared_with_a_worker(tmp_path: Path) -> None:

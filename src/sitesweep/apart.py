@@ -29,11 +29,11 @@ import pickle
 import signal
 import sys
 import threading
-from typing import Callable, Generic, List, Optional, TypeVar
+from typing import Callable, Generic, List, Optional, Set, TypeVar
 
 from sitesweep.hostfs import HostRoot
 
-__all__ = ["Apart", "ApartError", "can_fork", "start"]
+__all__ = ["Apart", "ApartError", "can_fork", "running", "start"]
 
 T = TypeVar("T")
 
@@ -41,6 +41,9 @@ _DISABLE = "SITESWEEP_NO_FORK"
 """Set (to anything) in the environment: never fork (every piece runs inline)."""
 
 _CHUNK = 1 << 20
+
+_RUNNING: Set[int] = set()
+"""Process ids of the workers this process started and has not waited for yet."""
 
 
 class ApartError(Exception):
@@ -138,6 +141,7 @@ class Apart(Generic[T]):
 
     def _reap(self) -> int:
         pid, self._pid = self._pid, 0
+        _RUNNING.discard(pid)
         while True:
             try:
                 return os.waitpid(pid, 0)[1]
@@ -181,7 +185,14 @@ def start(work: Callable[[], T], root: HostRoot) -> Apart[T]:
     if pid == 0:  # the worker: never returns
         _worker(work, reader, writer, caller)
     os.close(writer)
+    _RUNNING.add(pid)
     return Apart(pid=pid, reader=reader)
+
+
+def running() -> int:
+    """How many workers started here are not waited for yet: each may hold a core (a check
+    running beside one sizes its threads to the cores left, :mod:`sitesweep.checks.yara`)."""
+    return len(_RUNNING)
 
 
 def _worker(work: Callable[[], object], reader: int, writer: int, caller: int) -> None:
