@@ -14,6 +14,7 @@ import stat
 from dataclasses import dataclass, field
 from typing import Callable, Dict, FrozenSet, List, Optional, Tuple
 
+from sitesweep import apart
 from sitesweep.discovery.model import FsPolicy
 from sitesweep.door.base import (
     DIR,
@@ -133,6 +134,13 @@ def read_mounts(path: str = "/proc/self/mounts") -> Dict[str, str]:
     return mounts
 
 
+Entry = Tuple[str, int, int]
+"""A directory to walk: (path, inode its parent listed, keep): keep -1 a plain directory, -2 a
+site dir, >= 0 a directory of a site dir's package (see ``_Walker._visit_listed``)."""
+
+TOP: Entry = ("/", 0, -1)
+
+
 class _Walker:
     def __init__(self, root: HostRoot, spec: WalkSpec, progress: Progress) -> None:
         self.root = root
@@ -157,9 +165,11 @@ class _Walker:
             raise ValueError("whole listings are kept with a listing depth (0 or more)")
 
     def run(self) -> WalkResult:
-        # (directory, inode its parent listed, keep): keep -1 a plain directory, -2 a site dir,
-        # >= 0 a directory of a site dir's package (see _visit_listed)
-        stack: List[Tuple[str, int, int]] = [("/", 0, -1)]
+        self.descend([TOP])
+        return self.finish(self.result)
+
+    def descend(self, stack: List[Entry]) -> None:
+        """Walk every directory on ``stack`` and all below them, the last one pushed first."""
         visit, listed = self._visit, self._visit_listed
         while stack:
             directory, inode, keep = stack.pop()
@@ -167,16 +177,27 @@ class _Walker:
                 visit(directory, inode, stack)
             else:
                 listed(directory, inode, keep, stack)
-        for pattern, count in sorted(self.result.pruned.items()):
+
+    def visit(self, entry: Entry, stack: List[Entry]) -> None:
+        """List one directory (as :meth:`descend` does), pushing its subdirectories on ``stack``."""
+        directory, inode, keep = entry
+        if keep == -1:
+            self._visit(directory, inode, stack)
+        else:
+            self._visit_listed(directory, inode, keep, stack)
+
+    def finish(self, result: WalkResult) -> WalkResult:
+        """Add to a whole walk's result one gap per prune pattern beyond the default ones."""
+        for pattern, count in sorted(result.pruned.items()):
             if pattern not in DEFAULT_PRUNE:
                 detail = f"{count} directories matching {pattern!r} not walked (pruned)"
-                self.result.gaps.append(Gap("discovery", None, GapReason.PRUNED, detail))
-        return self.result
+                result.gaps.append(Gap("discovery", None, GapReason.PRUNED, detail))
+        return result
 
     def _gap(self, host: str, reason: GapReason, detail: str) -> None:
         self.result.gaps.append(Gap("discovery", HostPath(host), reason, detail))
 
-    def _visit(self, directory: str, inode: int, stack: List[Tuple[str, int, int]]) -> None:
+    def _visit(self, directory: str, inode: int, stack: List[Entry]) -> None:
         """List one directory through the door: note what matters, push the directories to enter.
 
         The hot loop of a scan (every entry of the tree passes here once), so it is written for
@@ -216,9 +237,7 @@ class _Walker:
                 self._check_link(base + "/" + name, name)
         result.files += files
 
-    def _visit_listed(
-        self, directory: str, inode: int, keep: int, stack: List[Tuple[str, int, int]]
-    ) -> None:
+    def _visit_listed(self, directory: str, inode: int, keep: int, stack: List[Entry]) -> None:
         """:meth:`_visit` for a site dir (``keep`` -2) and the directories of its packages: the
         same notes, and a :data:`PackageListing` of a directory ``keep`` (>= 0) levels above the
         last one kept (whole when ``keep`` is above ``WalkSpec.listing_depth``); a site dir's
@@ -285,7 +304,7 @@ class _Walker:
         parent_name: str,
         name: str,
         inode: int,
-        stack: List[Tuple[str, int, int]],
+        stack: List[Entry],
         keep: int,
         site: bool,
     ) -> None:
@@ -407,5 +426,13 @@ def _normal(host: str) -> str:
 
 
 def walk(root: HostRoot, spec: WalkSpec, progress: Optional[Progress] = None) -> WalkResult:
-    """Walk the whole tree under ``root`` once and note environments, site dirs and named files."""
-    return _Walker(root, spec, progress or NullProgress()).run()
+    """Walk the whole tree under ``root`` once and note environments, site dirs and named files.
+
+    Where a worker may be forked (:func:`sitesweep.apart.can_fork`), the tree is shared with it
+    (:mod:`sitesweep.discovery.split`): the same result, on two cores."""
+    walker = _Walker(root, spec, progress or NullProgress())
+    if apart.can_fork(root):
+        from sitesweep.discovery.split import walk_in_two  # here: split imports this module
+
+        return walk_in_two(walker)
+    return walker.run()
