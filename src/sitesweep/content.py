@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Dict, FrozenSet, List, Mapping, Optional, Protocol, Tuple
 
-from sitesweep.budget import has_identities, known_digest, read_digests
+from sitesweep.budget import budget_of, file_identity
 from sitesweep.bundle import layout
 from sitesweep.bundle.decode import parse_json
 from sitesweep.errors import BundleError, HostReadError
@@ -67,27 +67,35 @@ class HostContent:
 
     def __init__(self, root: HostRoot) -> None:
         self.root = root
+        self._budget = budget_of(root)
+        """The scan's budget of this root (one per root, never replaced): its memos are looked
+        up once per candidate, not found again through the root each time."""
         self._seen = threading.local()
         """Per thread, the path :meth:`known` last asked about and its ``lstat``."""
 
     def known(self, host_path: str) -> Optional[Tuple[bytes, int]]:
-        """What the scan hashed of this very file (:func:`sitesweep.budget.known_digest`).
+        """What the scan hashed of this very file: the memo of
+        :func:`sitesweep.budget.known_digest` (device, inode, size, mtime, ctime of an
+        ``lstat`` taken now), asked directly.
 
         Its ``lstat`` serves the :meth:`read` of the same path that may follow in this thread:
         the file read is the one looked up (one ``lstat`` for both)."""
-        self._seen.last = None
-        if not has_identities(self.root):
+        seen = self._seen
+        seen.last = None
+        memo = self._budget.by_identity
+        if not memo:
             return None  # nothing hashed: nothing to look up, read() asks the door itself
         try:
             st = self.root.stat_result(host_path)
         except HostReadError:
             return None
-        self._seen.last = (host_path, st)
-        return known_digest(self.root, host_path, st)
+        seen.last = (host_path, st)
+        ident = file_identity(st)
+        return memo.get(ident) if ident is not None else None
 
     def note(self, host_path: str, sha256: bytes, size: int) -> None:
         """Remember the digest beside the scan's root (:func:`sitesweep.budget.read_digests`)."""
-        read_digests(self.root)[host_path] = (sha256, size)
+        self._budget.read[host_path] = (sha256, size)
 
     def read(self, host_path: str, limit: int) -> bytes:
         """Read through the host door: regular files only, bounded, never through a final symlink.

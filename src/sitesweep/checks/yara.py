@@ -200,21 +200,27 @@ class YaraRules(Check):
         known = content.known(path)
         claimed: Optional[bytes] = None
         if known is not None and known[1] <= limits.max_size:
+            waiting = None
             with self._lock:
                 hits = self._by_digest.get(known[0])
-                waiting = self._pending.get(known[0]) if hits is None else None
-                if hits is None and waiting is None:  # this thread reads and matches them
-                    self._pending[known[0]] = threading.Event()
-                    claimed = known[0]
+                if hits is not None:  # counted here: one lock for the common case
+                    self.reused += 1
+                    self.unread += 1
+                else:
+                    waiting = self._pending.get(known[0])
+                    if waiting is None:  # this thread reads and matches them
+                        self._pending[known[0]] = threading.Event()
+                        claimed = known[0]
             if waiting is not None:  # another thread is matching these bytes: wait for it
                 waiting.wait()
                 hits = self._by_digest.get(known[0])
+                if hits is not None:
+                    with self._lock:
+                        self.reused += 1
+                        self.unread += 1
             if hits is not None:  # these bytes were matched: this file is not read again
-                with self._lock:
-                    self.reused += 1
-                    self.unread += 1
                 content.note(path, *known)
-                return tuple((hit, None) for hit in hits)
+                return tuple((hit, None) for hit in hits) if hits else ()
         try:
             try:
                 data = content.read(path, limits.max_size)
