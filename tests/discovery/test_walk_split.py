@@ -205,3 +205,29 @@ def test_where_it_may_fork_a_large_tree_is_shared_and_a_small_one_is_not(
     _widen(fake_root)
     assert _differences(walk(root, SPEC), _sequential(fake_root.path)) == []
     assert forks == [1]
+
+
+def test_a_walk_drawing_progress_on_a_terminal_is_still_shared(
+    fake_root: FakeRoot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a terminal the progress bar draws from a thread; it is held while the worker is forked,
+    so an interactive scan walks on two cores too."""
+    import io
+    import threading
+
+    from rich.console import Console
+
+    from sitesweep.cli.console import RichProgress
+
+    _widen(_host(fake_root))
+    root = HostRoot(fake_root.path)
+    if not apart.can_fork(root):
+        pytest.skip("no worker may be forked here (one usable core, or not Linux)")
+    forks = _forks(monkeypatch, allow=True)
+    with RichProgress(Console(file=io.StringIO(), force_terminal=True)) as progress:
+        drawing = threading.active_count()
+        assert drawing > 1
+        got = walk(root, SPEC, progress)
+        assert threading.active_count() == drawing
+    assert forks == [1]
+    assert _differences(got, _sequential(fake_root.path)) == []

@@ -105,7 +105,8 @@ def _share(walker: _Walker, cut: List[Entry], share: bool) -> Dict[int, WalkResu
                 walker.progress = NullProgress()
             return _take(walker, cut, run, reader)
 
-        worker = apart.start(work, walker.root)
+        with walker.progress.hold():  # no drawing thread while the worker is forked
+            worker = apart.start(work, walker.root)
         try:
             done = _take(walker, cut, run, reader) if share else {}
             try:
