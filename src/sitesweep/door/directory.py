@@ -288,35 +288,13 @@ class DirectoryDoor:
                 return handle
             del self._cache[key]  # removed since: what is there now is resolved again
             _close(handle)
-        handle = self._from_parent(key)
-        if (
-            handle is None
-            and self.uses_openat2
-            and len(key) < _PATH_MAX
-            and isinstance(self._root, int)
-        ):
+        handle = None
+        if self.uses_openat2 and len(key) < _PATH_MAX and isinstance(self._root, int):
             handle = openat2.openat2(self._root, key, _DIR_FLAGS, _RESOLVE)
         if handle is None:  # no openat2, or deeper than one path may be: component by component
             handle = self._from_cached_parent(key.split("/"))
         self._remember(key, handle)
         return handle
-
-    def _from_parent(self, key: str) -> Optional[Handle]:
-        """The directory ``key`` opened by its last name in its remembered parent (one
-        ``openat``, ``O_NOFOLLOW``), else ``None``: no parent remembered, a ``..`` in the key,
-        or the name is not a directory there now (a link, gone...), resolved from the root.
-
-        The walk of the YARA candidates reaches each of tens of thousands of directories once,
-        right after its parent: one component from the parent costs the kernel one lookup, an
-        ``openat2`` from the root one per component of the whole path."""
-        head, _, name = key.rpartition("/")
-        parent = self._cache.get(head) if head and ".." not in key else None
-        if parent is None:
-            return None
-        try:
-            return _opendir_at(parent, name)
-        except OSError:
-            return None
 
     def _from_cached_parent(self, comps: List[str]) -> Handle:
         if ".." not in comps:
