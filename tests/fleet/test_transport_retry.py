@@ -32,7 +32,8 @@ class DroppingProxy:
         self.threads: List[threading.Thread] = []
         self.sockets: List[socket.socket] = []
         """Every socket the proxy made, closed by :meth:`close` (not left to the collector)."""
-        threading.Thread(target=self._serve, daemon=True).start()
+        self.serving = threading.Thread(target=self._serve, daemon=True)
+        self.serving.start()
 
     def _serve(self) -> None:
         while True:
@@ -61,9 +62,14 @@ class DroppingProxy:
                     sock.shutdown(socket.SHUT_RDWR)
 
     def close(self) -> None:
+        """Close every socket and end the accepting thread: a thread left alive would keep
+        ``apart.can_fork`` false for every later test of the session (one thread only)."""
+        with contextlib.suppress(OSError):
+            self.server.shutdown(socket.SHUT_RDWR)  # wakes the accept (close alone does not)
         self.server.close()
         for sock in self.sockets:
             sock.close()
+        self.serving.join(timeout=10)
 
 
 @pytest.fixture
