@@ -29,9 +29,12 @@ import pickle
 import signal
 import sys
 import threading
-from typing import Callable, Generic, List, Optional, Set, TypeVar
+from contextlib import nullcontext
+from typing import Callable, ContextManager, Generic, List, Optional, Set, TypeVar
 
 from sitesweep.hostfs import HostRoot
+from sitesweep.parallel import usable_cores
+from sitesweep.progress import Progress
 
 __all__ = ["Apart", "ApartError", "can_fork", "running", "start"]
 
@@ -50,26 +53,28 @@ class ApartError(Exception):
     """The worker raised (its exception's type and text), exited early or was killed."""
 
 
-def _usable_cores() -> int:
-    affinity = getattr(os, "sched_getaffinity", None)
-    if affinity is not None:
-        try:
-            return len(affinity(0))
-        except OSError:
-            pass
-    return os.cpu_count() or 1
+def can_fork(root: HostRoot, progress: Optional[Progress] = None) -> bool:
+    """Whether work on ``root`` may run in a forked worker here (see the module's docstring).
+
+    ``progress``: what draws the scan's progress; its drawing thread is held while the threads
+    are counted (a drawer alone does not keep the scan in one process)."""
+    with _held(progress):
+        return _forkable(root)
 
 
-def can_fork(root: HostRoot) -> bool:
-    """Whether work on ``root`` may run in a forked worker here (see the module's docstring)."""
+def _forkable(root: HostRoot) -> bool:
     return (
         sys.platform.startswith("linux")
         and hasattr(os, "fork")
         and not os.environ.get(_DISABLE)
         and bool(getattr(root.door, "fork_safe", False))
         and threading.active_count() == 1
-        and _usable_cores() >= 2
+        and usable_cores() >= 2
     )
+
+
+def _held(progress: Optional[Progress]) -> ContextManager[None]:
+    return nullcontext() if progress is None else progress.hold()
 
 
 class Apart(Generic[T]):
@@ -168,25 +173,27 @@ def _describe(status: int) -> str:
     return f"wait status {status}"
 
 
-def start(work: Callable[[], T], root: HostRoot) -> Apart[T]:
+def start(work: Callable[[], T], root: HostRoot, progress: Optional[Progress] = None) -> Apart[T]:
     """Run ``work`` in a forked worker when :func:`can_fork` allows, else inline now.
 
     ``work`` must return a picklable value and have no effect the caller relies on other than
-    that value (the worker's memory is its own).
+    that value (the worker's memory is its own). ``progress``: its drawing thread is held while
+    the worker is forked (a lock that thread held would stay held in the worker).
     """
-    if not can_fork(root):
-        try:
-            return Apart(value=work())
-        except Exception as exc:  # noqa: BLE001 - handed to the caller by result(), as forked
-            return Apart(failure=exc)
-    reader, writer = os.pipe()
-    caller = os.getpid()
-    pid = os.fork()
-    if pid == 0:  # the worker: never returns
-        _worker(work, reader, writer, caller)
-    os.close(writer)
-    _RUNNING.add(pid)
-    return Apart(pid=pid, reader=reader)
+    with _held(progress):
+        if _forkable(root):
+            reader, writer = os.pipe()
+            caller = os.getpid()
+            pid = os.fork()
+            if pid == 0:  # the worker: never returns
+                _worker(work, reader, writer, caller)
+            os.close(writer)
+            _RUNNING.add(pid)
+            return Apart(pid=pid, reader=reader)
+    try:
+        return Apart(value=work())
+    except Exception as exc:  # noqa: BLE001 - handed to the caller by result(), as forked
+        return Apart(failure=exc)
 
 
 def running() -> int:

@@ -28,13 +28,13 @@ from typing import (
     cast,
 )
 
-__all__ = ["DEFAULT_WORKERS", "ordered_map"]
+__all__ = ["DEFAULT_WORKERS", "ordered_map", "usable_cores"]
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 
-def _usable_cores() -> int:
+def usable_cores() -> int:
     """Cores this process may run on (its CPU affinity where the platform says), at least 1."""
     affinity = getattr(os, "sched_getaffinity", None)
     if affinity is not None:
@@ -45,7 +45,7 @@ def _usable_cores() -> int:
     return max(1, os.cpu_count() or 1)
 
 
-DEFAULT_WORKERS = min(4, _usable_cores())
+DEFAULT_WORKERS = min(4, usable_cores())
 """Threads used by default: the usable cores, at most four (a scan must stay gentle on a host)."""
 
 WAKE_BATCH = 16

@@ -94,13 +94,12 @@ class Collection:
             self.join()
         if collector.stage:
             ctx.progress.stage(collector.stage)
-        if collector.apart:
-            with ctx.progress.hold():  # no drawing thread while the worker is forked
-                if can_fork(ctx.root):
-                    quiet = replace(ctx, progress=NullProgress())  # the worker never draws
-                    work = start(partial(collector.collect, quiet), ctx.root)
-                    self._apart.append((collector, work))
-                    return
+        if collector.apart and can_fork(ctx.root, ctx.progress):
+            quiet = replace(ctx, progress=NullProgress())  # the worker never draws
+            self._apart.append(
+                (collector, start(partial(collector.collect, quiet), ctx.root, ctx.progress))
+            )
+            return
         self._add(collector, partial(collector.collect, ctx))
 
     def join(self) -> None:

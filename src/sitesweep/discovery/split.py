@@ -105,8 +105,7 @@ def _share(walker: _Walker, cut: List[Entry], share: bool) -> Dict[int, WalkResu
                 walker.progress = NullProgress()
             return _take(walker, cut, run, reader)
 
-        with walker.progress.hold():  # no drawing thread while the worker is forked
-            worker = apart.start(work, walker.root)
+        worker = apart.start(work, walker.root, walker.progress)
         try:
             done = _take(walker, cut, run, reader) if share else {}
             try:

@@ -431,9 +431,7 @@ def walk(root: HostRoot, spec: WalkSpec, progress: Optional[Progress] = None) ->
     Where a worker may be forked (:func:`sitesweep.apart.can_fork`), the tree is shared with it
     (:mod:`sitesweep.discovery.split`): the same result, on two cores."""
     walker = _Walker(root, spec, progress or NullProgress())
-    with walker.progress.hold():  # a drawing thread alone does not keep the walk on one core
-        forks = apart.can_fork(root)
-    if forks:
+    if apart.can_fork(root, walker.progress):
         from sitesweep.discovery.split import walk_in_two  # here: split imports this module
 
         return walk_in_two(walker)
