@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 from pathlib import Path
 from typing import Any, Dict, List, Set, Tuple
@@ -63,3 +64,37 @@ def bundle_mentions(bundle: Path, token: str) -> bool:
     """Whether ``token`` appears anywhere in the bundle (plain or JSON-escaped)."""
     needles = {token.encode(), json.dumps(token)[1:-1].encode()}
     return any(n in blob for blob in bundle_bytes(bundle) for n in needles)
+
+
+LATER_PACK = """format = 1
+id = "later-2026-12"
+title = "A pack published after the bundle was made"
+version = "1"
+
+[[affected]]
+name = "litellm"
+specifiers = ["==9.9.9"]
+severity = "critical"
+note = "A later bad release."
+
+[[files]]
+id = "router"
+site_path = "litellm/router.py"
+sha256 = ["{digest}"]
+severity = "high"
+description = "router.py as shipped in the later bad release."
+
+[remediation]
+text = "Remove it."
+"""
+"""A pack published after a bundle was made: it names ``litellm/router.py`` by SHA-256 (its
+file rule is ``later-2026-12/file/router``)."""
+
+
+def write_later_pack(packs: Path, router: bytes) -> Path:
+    """Write :data:`LATER_PACK` naming ``router``'s SHA-256 under ``packs``; return its folder."""
+    pack = packs / "later-2026-12"
+    pack.mkdir(parents=True)
+    digest = hashlib.sha256(router).hexdigest()
+    (pack / "pack.toml").write_text(LATER_PACK.format(digest=digest), encoding="utf-8")
+    return pack

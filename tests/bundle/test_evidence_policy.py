@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Dict, List
 
 from builders import FakeRoot, malicious_pth_content
-from scanrun import load, only_bundle, scan
+from scanrun import load, only_bundle, scan, write_later_pack
 from sitesweep.cli import main
 
 ROUTER = b"# litellm/router.py of a clean release\nclass Router:\n    pass\n"
@@ -93,33 +93,7 @@ def test_analyze_with_a_later_pack_finds_a_clean_file_by_its_hash(tmp_path: Path
     root = FakeRoot(tmp_path / "host")
     clean_host(root)
     _, bundle = scan(root.path, tmp_path / "out")
-    pack = tmp_path / "packs" / "later-2026-12"
-    pack.mkdir(parents=True)
-    digest = hashlib.sha256(ROUTER).hexdigest()
-    (pack / "pack.toml").write_text(
-        f"""format = 1
-id = "later-2026-12"
-title = "A pack published after the bundle was made"
-version = "1"
-
-[[affected]]
-name = "litellm"
-specifiers = ["==9.9.9"]
-severity = "critical"
-note = "A later bad release."
-
-[[files]]
-id = "router"
-site_path = "litellm/router.py"
-sha256 = ["{digest}"]
-severity = "high"
-description = "router.py as shipped in the later bad release."
-
-[remediation]
-text = "Remove it."
-""",
-        encoding="utf-8",
-    )
+    pack = write_later_pack(tmp_path / "packs", ROUTER)
     out = tmp_path / "analysis"
     assert main(["analyze", str(bundle), "--signatures", str(pack), "--output", str(out)]) == 1
     analysis = only_bundle(out)

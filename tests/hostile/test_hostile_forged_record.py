@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from builders import FakeRoot
-from scanrun import load, only_bundle, scan
+from scanrun import load, only_bundle, scan, write_later_pack
 from sitesweep.cli import main
 from sitesweep.gapbound import MAX_GAPS_PER_GROUP as MAX_GAPS_PER_DISTRIBUTION
 from sitesweep.metadata import integrity
@@ -115,29 +115,6 @@ def test_forged_record_bundle_gaps_are_bounded_with_their_count(
     ]
 
 
-LATER_PACK = """format = 1
-id = "later-2026-12"
-title = "A pack published after the bundle was made"
-version = "1"
-
-[[affected]]
-name = "litellm"
-specifiers = ["==9.9.9"]
-severity = "critical"
-note = "A later bad release."
-
-[[files]]
-id = "router"
-site_path = "litellm/router.py"
-sha256 = ["{digest}"]
-severity = "high"
-description = "router.py as shipped in the later bad release."
-
-[remediation]
-text = "Remove it."
-"""
-
-
 def test_forged_record_inventory_and_finding_are_bounded_and_counted(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -175,10 +152,7 @@ def test_forged_record_inventory_and_finding_are_bounded_and_counted(
     assert dist["record_rows"] == ROWS + len(rows) - len(kept_absent)  # every row counted
     assert inventory_text.count(ABSENT) < 2 * MAX_MISSING_LISTED + 2 * MAX_GAPS_PER_DISTRIBUTION
 
-    pack = tmp_path / "packs" / "later-2026-12"
-    pack.mkdir(parents=True)
-    digest = hashlib.sha256(ROUTER).hexdigest()
-    (pack / "pack.toml").write_text(LATER_PACK.format(digest=digest), encoding="utf-8")
+    pack = write_later_pack(tmp_path / "packs", ROUTER)
     out = tmp_path / "analysis"
     assert main(["analyze", str(bundle), "--signatures", str(pack), "--output", str(out)]) == 1
     analysis = only_bundle(out)
