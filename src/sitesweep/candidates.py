@@ -156,6 +156,12 @@ def plain_rel(rel: str) -> bool:
     return not (rel.startswith(".") or "/." in rel or "//" in rel or rel.endswith("/"))
 
 
+def row_path(head: str, rel: str) -> str:
+    """The host path a RECORD row ``rel`` names below ``head`` (a site dir and its final
+    ``/``), resolved lexically only when it is not already normal (:func:`plain_rel`)."""
+    return head + rel if plain_rel(rel) else posixpath.normpath(head + rel)
+
+
 _ROWS: Dict[int, RecordRows] = {}
 ROWS_CACHE_SIZE = 1 << 12
 """Distinct RECORDs whose :class:`RecordRows` are remembered (emptied when full)."""
@@ -201,12 +207,7 @@ def _paths(rows: RecordLayout, site: str, bound: str) -> List[HostPath]:
     head = site + "/"
     if not head.startswith(bound):  # never for a site dir its environment holds
         return [
-            HostPath(p)
-            for p in (
-                head + rel if plain_rel(rel) else posixpath.normpath(head + rel)
-                for rel in rows.kept
-            )
-            if p.startswith(bound)
+            HostPath(p) for p in (row_path(head, rel) for rel in rows.kept) if p.startswith(bound)
         ]
     paths: List[Optional[str]] = list(map(head.__add__, rows.kept))  # already normal
     dropped = False

@@ -9,10 +9,9 @@ bundle keeps in place of a copy of a clean release's files.
 from __future__ import annotations
 
 import heapq
-import posixpath
 from typing import Any, FrozenSet, Iterable, Iterator, List, Optional, Set, Tuple, cast
 
-from sitesweep.candidates import RecordLayout, install_bounds, plain_rel, record_hex, record_rows
+from sitesweep.candidates import RecordLayout, install_bounds, record_hex, record_rows, row_path
 from sitesweep.inventory import Inventory
 from sitesweep.metadata.model import HostFile
 from sitesweep.model import HostPath
@@ -81,7 +80,7 @@ def _resolved(
     ``all_rows``; else left out)."""
     for i in indices:
         rel = rows.kept[i]
-        path = posixpath.normpath(head + rel) if not plain_rel(rel) else head + rel
+        path = row_path(head, rel)
         entry = (
             rows.entry(path[len(head) :])
             if path.startswith(bound) and path.startswith(head)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import posixpath
 from collections import Counter
 from dataclasses import replace
 from enum import Enum
@@ -11,7 +10,7 @@ from typing import AbstractSet, Any, Dict, Iterator, List, Optional, Sequence, S
 
 from sitesweep import timefmt
 from sitesweep.bundle import jsontext, layout
-from sitesweep.candidates import plain_rel
+from sitesweep.candidates import row_path
 from sitesweep.discovery.model import PythonEnv
 from sitesweep.gapbound import owners_of
 from sitesweep.inventory import Inventory
@@ -109,7 +108,7 @@ def _seen_rows(dist: Distribution, absent: Set[str]) -> Tuple[RecordEntry, ...]:
     for entry in dist.record:
         rel = entry.path
         if rel and not rel.startswith("/"):
-            path = head + rel if plain_rel(rel) else posixpath.normpath(head + rel)
+            path = row_path(head, rel)
             if path in absent and path not in shown:
                 continue
         rows.append(entry)
